@@ -1,0 +1,1 @@
+"""Organiser accounts, roles, unit scoping, API tokens and the audit log."""

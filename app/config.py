@@ -1,0 +1,99 @@
+"""Configuration defaults; the environment and instance/config.py override them (see create_app)."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+
+class Config:
+    """Defaults for every setting, safe for a development machine."""
+
+    # Database: SQLite in instance/ unless DATABASE_URL says otherwise (filled in by load_environment).
+    SQLALCHEMY_DATABASE_URI: str | None = None
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+
+    # Public address that QR codes and links point to.
+    BASE_URL = "http://127.0.0.1:5000"
+    TIMEZONE = "Asia/Ho_Chi_Minh"
+    TRUSTED_PROXIES = 0
+    REDIS_URL: str | None = None
+
+    BABEL_DEFAULT_LOCALE = "vi"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
+    LANGUAGES = ("vi", "en")
+
+    # Uploads (imports) are capped here; the survey form caps its own body far lower.
+    MAX_CONTENT_LENGTH = 5 * 1024 * 1024
+    SURVEY_MAX_BODY = 64 * 1024
+    SURVEY_RATE_LIMIT = "30 per minute;300 per day"
+    SURVEY_FORM_CACHE_SECONDS = 300
+    DOSSIER_LINK_DAYS = 30
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE: bool | None = None  # None: secure when BASE_URL is https
+    PERMANENT_SESSION_LIFETIME = 8 * 3600
+    WTF_CSRF_TIME_LIMIT = 4 * 3600
+
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = False
+
+
+#: Environment variables of the DESIGN contract, read without a prefix.
+ENVIRONMENT_KEYS = ("DATABASE_URL", "SECRET_KEY", "REDIS_URL", "BASE_URL", "TIMEZONE", "TRUSTED_PROXIES")
+
+
+def load_environment(config: dict, instance_path: str) -> None:
+    """Apply the contract's environment variables and derive what depends on them."""
+    env = {key: os.environ[key] for key in ENVIRONMENT_KEYS if os.environ.get(key)}
+    if "DATABASE_URL" in env:
+        config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(env["DATABASE_URL"])
+    for key in ("SECRET_KEY", "REDIS_URL", "BASE_URL", "TIMEZONE"):
+        if key in env:
+            config[key] = env[key]
+    if "TRUSTED_PROXIES" in env:
+        config["TRUSTED_PROXIES"] = int(env["TRUSTED_PROXIES"])
+
+
+def finish_config(config: dict, instance_path: str) -> None:
+    """Fill the settings derived from others once every layer has been applied."""
+    if not config.get("SQLALCHEMY_DATABASE_URI"):
+        config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + str(Path(instance_path) / "hailong.db")
+    config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(config["SQLALCHEMY_DATABASE_URI"])
+    if config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        # A restarted server must not leave dead pooled connections behind (SQLite has none to check).
+        config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True, **config.get("SQLALCHEMY_ENGINE_OPTIONS", {})}
+    if not config.get("SECRET_KEY"):
+        config["SECRET_KEY"] = instance_secret_key(instance_path)
+    if config.get("REDIS_URL") and config.get("RATELIMIT_STORAGE_URI", "memory://") == "memory://":
+        config["RATELIMIT_STORAGE_URI"] = config["REDIS_URL"]
+    if config.get("SESSION_COOKIE_SECURE") is None:
+        config["SESSION_COOKIE_SECURE"] = str(config.get("BASE_URL", "")).startswith("https://")
+    config["BASE_URL"] = str(config["BASE_URL"]).rstrip("/")
+
+
+def normalise_database_url(url: str) -> str:
+    """Use psycopg 3 for PostgreSQL whatever scheme the operator wrote."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def instance_secret_key(instance_path: str) -> str:
+    """Return the key kept in instance/secret_key, generating it on first use."""
+    path = Path(instance_path) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Written aside and linked into place, so concurrent workers never read a half-written key.
+        draft = path.with_name(f"secret_key.{os.getpid()}")
+        draft.write_text(secrets.token_urlsafe(48))
+        draft.chmod(0o600)
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    return path.read_text().strip()

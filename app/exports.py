@@ -1,0 +1,65 @@
+"""Tabular exports shared by every feature: formula-safe cells, streaming CSV and XLSX writers."""
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Iterator, Sequence
+from typing import IO
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+
+#: A spreadsheet treats a cell starting with these as a formula (OWASP "CSV injection"; Formbricks #8045).
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n", "\0", "|", "%")
+
+
+def safe_cell(value: object) -> object:
+    """Return the value, with text that a spreadsheet would run as a formula defused by a leading quote."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def safe_row(row: Iterable[object]) -> list[object]:
+    """Apply safe_cell to every cell of a row."""
+    return [safe_cell(value) for value in row]
+
+
+def iter_csv(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> Iterator[str]:
+    """Yield a UTF-8 CSV (with BOM, so Excel reads Vietnamese) piece by piece, for streaming responses."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    buffer.write("\ufeff")
+    writer.writerow(safe_row(headers))
+    for count, row in enumerate(rows, 1):
+        writer.writerow(safe_row("" if value is None else value for value in row))
+        if count % 500 == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+def write_csv(headers: Sequence[str], rows: Iterable[Sequence[object]], stream: IO[str]) -> None:
+    """Write a formula-safe CSV to a text stream."""
+    for chunk in iter_csv(headers, rows):
+        stream.write(chunk)
+
+
+def write_xlsx(sheets: Iterable[tuple[str, Sequence[str], Iterable[Sequence[object]]]], target: str | IO[bytes]) -> None:
+    """Write one worksheet per (title, headers, rows) in streaming mode; headers bold, cells formula-safe."""
+    from openpyxl.styles import Font
+
+    book = Workbook(write_only=True)
+    bold = Font(bold=True)
+    for title, headers, rows in sheets:
+        sheet = book.create_sheet(title=title[:31])
+        header_cells = []
+        for header in safe_row(headers):
+            cell = WriteOnlyCell(sheet, value=header)
+            cell.font = bold
+            header_cells.append(cell)
+        sheet.append(header_cells)
+        for row in rows:
+            sheet.append(safe_row(row))
+    book.save(target)

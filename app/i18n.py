@@ -1,0 +1,58 @@
+"""Language choice (Vietnamese first, English second) and locale-aware display helpers."""
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from flask import Flask, Response, current_app, request
+from flask_babel import format_datetime, format_decimal, get_locale
+
+LANGUAGE_COOKIE = "lang"
+
+
+def select_locale() -> str:
+    """Pick ?lang=, then the remembered choice, then the browser's languages; Vietnamese by default."""
+    languages = current_app.config["LANGUAGES"]
+    for choice in (request.args.get("lang"), request.cookies.get(LANGUAGE_COOKIE)):
+        if choice in languages:
+            return choice
+    return request.accept_languages.best_match(languages, default=languages[0])
+
+
+def remember_locale(response: Response) -> Response:
+    """Keep an explicit ?lang= choice for the following pages."""
+    choice = request.args.get("lang")
+    if choice in current_app.config["LANGUAGES"] and request.cookies.get(LANGUAGE_COOKIE) != choice:
+        response.set_cookie(LANGUAGE_COOKIE, choice, max_age=365 * 86400, samesite="Lax", httponly=True,
+                            secure=current_app.config["SESSION_COOKIE_SECURE"])
+    return response
+
+
+def local_zone() -> ZoneInfo:
+    """Return the configured display time zone."""
+    return ZoneInfo(current_app.config["TIMEZONE"])
+
+
+def local_date(moment: dt.datetime, zone: ZoneInfo) -> dt.date:
+    """Return the calendar date of a UTC moment in the given zone."""
+    return moment.astimezone(zone).date()
+
+
+def percent(value: float | None, decimals: int = 2) -> str:
+    """Format a percentage the local way (84,45 in Vietnamese); a dash when there is no value."""
+    if value is None or value != value:
+        return "–"
+    return format_decimal(round(value, decimals), format="#,##0." + "0" * decimals)
+
+
+def local_time(value: dt.datetime | None, fmt: str = "dd/MM/yyyy HH:mm") -> str:
+    """Format a UTC timestamp in the display time zone."""
+    return "" if value is None else format_datetime(value, fmt)
+
+
+def init_i18n(app: Flask) -> None:
+    """Register the display filters and the language cookie."""
+    app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.filters["percent"] = percent
+    app.jinja_env.filters["local_time"] = local_time
+    app.after_request(remember_locale)

@@ -1,0 +1,84 @@
+"""Reporting periods: quarters, halves, years, months and custom ranges, with the period before each."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+_QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
+_HALF = re.compile(r"^(\d{4})-H([12])$")
+_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+_YEAR = re.compile(r"^(\d{4})$")
+
+
+@dataclass(frozen=True)
+class Period:
+    """An inclusive range of local calendar days with the label it was asked by."""
+
+    start: dt.date
+    end: dt.date
+    label: str
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def previous(self) -> Period:
+        """Return the period of the same kind just before this one (same length for custom ranges)."""
+        for pattern, months in ((_QUARTER, 3), (_HALF, 6), (_MONTH, 1), (_YEAR, 12)):
+            if pattern.match(self.label):
+                start = _add_months(self.start, -months)
+                return parse_period(_label_for(start, months))
+        end = self.start - dt.timedelta(days=1)
+        start = end - dt.timedelta(days=self.days - 1)
+        return Period(start, end, f"{start.isoformat()}..{end.isoformat()}")
+
+    def contains(self, day: dt.date) -> bool:
+        return self.start <= day <= self.end
+
+
+def _add_months(day: dt.date, months: int) -> dt.date:
+    index = day.year * 12 + day.month - 1 + months
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def _label_for(start: dt.date, months: int) -> str:
+    if months == 3:
+        return f"{start.year}-Q{(start.month - 1) // 3 + 1}"
+    if months == 6:
+        return f"{start.year}-H{(start.month - 1) // 6 + 1}"
+    if months == 1:
+        return f"{start.year}-{start.month:02d}"
+    return str(start.year)
+
+
+def _month_range(year: int, first_month: int, months: int, label: str) -> Period:
+    start = dt.date(year, first_month, 1)
+    end = _add_months(start, months) - dt.timedelta(days=1)
+    return Period(start, end, label)
+
+
+def parse_period(text: str) -> Period:
+    """Parse 2026-Q3, 2026-H1, 2026-07, 2026 or FROM..TO (ISO dates, inclusive).
+
+    :raise ValueError: with a message naming the accepted forms.
+    """
+    text = text.strip()
+    if match := _QUARTER.match(text):
+        return _month_range(int(match[1]), (int(match[2]) - 1) * 3 + 1, 3, text)
+    if match := _HALF.match(text):
+        return _month_range(int(match[1]), (int(match[2]) - 1) * 6 + 1, 6, text)
+    if match := _MONTH.match(text):
+        return _month_range(int(match[1]), int(match[2]), 1, text)
+    if match := _YEAR.match(text):
+        return _month_range(int(match[1]), 1, 12, text)
+    start_text, sep, end_text = text.partition("..")
+    if sep:
+        try:
+            start, end = dt.date.fromisoformat(start_text), dt.date.fromisoformat(end_text)
+        except ValueError:
+            start = end = None
+        if start and end and start <= end:
+            return Period(start, end, text)
+    raise ValueError(f"kỳ báo cáo không hợp lệ: “{text}” (dùng 2026-Q3, 2026-H1, 2026-07, 2026 hoặc "
+                     "2026-01-01..2026-03-31)")

@@ -1,0 +1,1 @@
+"""Citizen satisfaction surveys: instruments, the counter form, responses."""

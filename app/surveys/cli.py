@@ -1,0 +1,142 @@
+"""`flask instruments …`, `flask qr counter|sheet`, `flask dossier-link`, `flask export responses`."""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from app.cli import echo_json, export_group, fail_on_app_error, open_output, qr_group
+from app.database import utcnow
+from app.exports import write_csv, write_xlsx
+from app.extensions import db
+from app.i18n import local_zone
+from app.periods import parse_period
+from app.surveys import services
+from app.surveys.exports import response_table
+from app.surveys.instruments import InstrumentError, load_instrument
+from app.surveys.posters import LAYOUTS, render_posters
+from app.surveys.qr import make_qr_png, make_qr_svg
+from app.surveys.tokens import DossierClaim, dossier_token
+from app.units.services import get_counter_by_code, get_unit_by_code, list_counters
+
+instruments_group = AppGroup("instruments", help="Phiếu khảo sát (định nghĩa trong thư mục surveys/).")
+
+
+@instruments_group.command("load")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@fail_on_app_error
+def load_instruments_command(paths: tuple[str, ...]) -> None:
+    """Validate instrument files and publish them (a version with responses is never changed)."""
+    problems = []
+    parsed = []
+    for path in paths:
+        try:
+            parsed.append(load_instrument(path))
+        except InstrumentError as error:
+            problems.extend(error.problems)
+    if problems:
+        for problem in problems:
+            click.echo(f"{problem.file}: {problem.path}: {problem.message}", err=True)
+        raise click.ClickException(f"{len(problems)} lỗi; không phiếu nào được nạp.")
+    for instrument in parsed:
+        version = services.publish_instrument(instrument)
+        click.echo(f"Đã nạp {version.code} v{version.version} ({len(instrument.items)} câu hỏi).")
+    db.session.commit()
+
+
+@instruments_group.command("list")
+def list_instruments_command() -> None:
+    """List published instrument versions."""
+    import sqlalchemy as sa
+
+    from app.surveys.models import InstrumentVersion
+
+    for version in db.session.scalars(sa.select(InstrumentVersion).order_by(InstrumentVersion.code,
+                                                                             InstrumentVersion.version)):
+        click.echo(f"{version.code:<20} v{version.version:<4} {version.kind:<8} {version.title}")
+
+
+@qr_group.command("counter")
+@click.argument("code")
+@click.option("--format", "fmt", type=click.Choice(["png", "svg"]), default="png", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False), help="Tệp đích (mặc định: in ra stdout).")
+@fail_on_app_error
+def qr_counter_command(code: str, fmt: str, out: str | None) -> None:
+    """Write the QR code of a counter's survey URL."""
+    config = current_app.config
+    counter = get_counter_by_code(code)
+    url = services.counter_url(config["BASE_URL"], counter.token_nonce, config["SECRET_KEY"])
+    data = make_qr_png(url) if fmt == "png" else make_qr_svg(url).encode()
+    stream = open_output(out, binary=True)
+    stream.write(data)
+    stream.flush()
+    if out:
+        click.echo(f"{out}: {url}", err=True)
+
+
+@qr_group.command("sheet")
+@click.option("--unit", "unit_code", required=True, help="In áp phích cho mọi quầy trong cây con của đơn vị này.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False))
+@click.option("--per-page", type=click.Choice([str(n) for n in LAYOUTS]), default="1", show_default=True)
+@fail_on_app_error
+def qr_sheet_command(unit_code: str, out: str, per_page: str) -> None:
+    """Write a printable A4 PDF of QR posters for a unit's active counters."""
+    config = current_app.config
+    counters = list_counters(get_unit_by_code(unit_code), include_inactive=False)
+    if not counters:
+        raise click.ClickException("Đơn vị này không có quầy nào đang hoạt động.")
+    posters = services.counter_posters(counters, config["BASE_URL"], config["SECRET_KEY"])
+    Path(out).write_bytes(render_posters(posters, services.poster_text(), int(per_page)))
+    click.echo(f"Đã ghi {len(posters)} áp phích vào {out}.")
+
+
+@click.command("dossier-link")
+@click.option("--counter", "counter_code", required=True)
+@click.option("--dossier", "dossier_code", required=True, help="Mã hồ sơ đã trả kết quả.")
+@click.option("--days", type=click.IntRange(1, 365), help="Hiệu lực (ngày); mặc định DOSSIER_LINK_DAYS.")
+@click.option("--qr", "qr_path", type=click.Path(dir_okay=False), help="Ghi thêm mã QR (PNG) của liên kết.")
+@fail_on_app_error
+def dossier_link_command(counter_code: str, dossier_code: str, days: int | None, qr_path: str | None) -> None:
+    """Print a one-time rating link for a returned dossier (and optionally its QR code)."""
+    config = current_app.config
+    counter = get_counter_by_code(counter_code)
+    dossier_code = dossier_code.strip()
+    if not dossier_code or len(dossier_code) > 64:
+        raise click.ClickException("Mã hồ sơ phải có từ 1 đến 64 ký tự.")
+    expires = utcnow() + dt.timedelta(days=days or config["DOSSIER_LINK_DAYS"])
+    token = dossier_token(DossierClaim(dossier_code, counter.id, expires.replace(microsecond=0)), config["SECRET_KEY"])
+    url = f"{config['BASE_URL']}/d/{token}"
+    if qr_path:
+        Path(qr_path).write_bytes(make_qr_png(url))
+    click.echo(url)
+
+
+@export_group.command("responses")
+@click.option("--instrument", "code", required=True, help="Mã phiếu, ví dụ sipas-counter.")
+@click.option("--unit", "unit_code", help="Chỉ cây con của đơn vị này.")
+@click.option("--period", help="2026-Q3, 2026-H1, 2026-07, 2026 hoặc 2026-01-01..2026-03-31.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False), help="Tệp đích (mặc định: stdout).")
+@fail_on_app_error
+def export_responses_command(code: str, unit_code: str | None, period: str | None, fmt: str, out: str | None) -> None:
+    """Export raw responses: one row per response, one column per item code (formula-safe)."""
+    try:
+        chosen = parse_period(period) if period else None
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--period") from None
+    root = get_unit_by_code(unit_code) if unit_code else None
+    headers, rows = response_table(code, root, chosen, local_zone())
+    if fmt == "csv":
+        stream = open_output(out, binary=False)
+        write_csv(headers, rows, stream)
+        stream.flush()
+    else:
+        stream = open_output(out, binary=True)
+        write_xlsx([("responses", headers, rows)], stream)
+        stream.flush()
+
+
+COMMANDS = (instruments_group, dossier_link_command)

@@ -1,0 +1,140 @@
+"""The citizen form of a counter, compiled once from its instrument, and the validation of a submission.
+
+Not WTForms on purpose: a SIPAS form has over a hundred radio inputs, and WTForms' per-option sub-fields make
+rendering and validating it the most expensive part of a visit (reference/perf-baseline.md §1).
+"""
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from flask_babel import lazy_gettext as _l
+
+from app.errors import AppError
+from app.surveys.instruments import Instrument, Item
+
+#: Form fields that are not items: CSRF token, submission key, signed start time, service field, honeypot.
+META_FIELDS = frozenset({"csrf_token", "k", "t", "field", "website"})
+#: The honeypot: hidden from people by CSS, filled in by bots.
+HONEYPOT = "website"
+_CONTROL = {c for c in map(chr, range(32)) if c not in "\n\t"} | {"\x7f"}
+
+
+class SurveyInputError(AppError):
+    """Answers that cannot be accepted; `errors` maps an item code (or "field") to its message."""
+
+    def __init__(self, errors: dict[str, str], message: str | None = None) -> None:
+        super().__init__(message or _l("Phiếu chưa hợp lệ. Vui lòng xem lại các câu được đánh dấu."),
+                         details={"fields": {k: str(v) for k, v in errors.items()}})
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class FieldChoice:
+    """A service field offered on a counter's form."""
+
+    id: int
+    name: str
+    name_en: str
+
+    def label(self, locale: str) -> str:
+        return self.name_en if locale == "en" else self.name
+
+
+@dataclass(frozen=True)
+class ValidAnswers:
+    """A submission that passed validation, in the shape it is stored."""
+
+    scores: bytes
+    answers: dict
+    texts: dict
+    service_field_id: int | None
+
+
+@dataclass(frozen=True)
+class ResponseForm:
+    """A counter's form: the instrument version and the service fields offered."""
+
+    instrument_version_id: int
+    instrument: Instrument
+    service_fields: tuple[FieldChoice, ...] = ()
+    _positions: dict = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        positions = {item.code: index for index, item in enumerate(self.instrument.scale_items)}
+        object.__setattr__(self, "_positions", positions)
+
+    def validate(self, data: Mapping[str, list[str]]) -> ValidAnswers:
+        """Check every answer against the instrument; raise SurveyInputError listing every problem."""
+        unknown = sorted(set(data) - META_FIELDS - {item.code for item in self.instrument.items})
+        if unknown:
+            raise SurveyInputError({"form": _l("Phiếu có câu hỏi không thuộc biểu mẫu: %(codes)s",
+                                               codes=", ".join(unknown)[:200])})
+        errors: dict[str, str] = {}
+        scores = bytearray(len(self._positions))
+        answers: dict = {}
+        texts: dict = {}
+        chosen: dict[str, tuple[int, ...]] = {}
+        for item in self.instrument.items:
+            values = [v for v in data.get(item.code, []) if v != ""]
+            problem, value = _check_item(item, values)
+            if problem is None and item.required_if and not values:
+                other, triggering = item.required_if
+                if set(chosen.get(other, ())) & set(triggering):
+                    problem = _l("Vui lòng cho biết lý do.")
+            if problem is not None:
+                errors[item.code] = problem
+                continue
+            if value is None:
+                continue
+            if item.type == "scale":
+                scores[self._positions[item.code]] = value
+                chosen[item.code] = (value,)
+            elif item.type == "choice":
+                answers[item.code] = value
+                chosen[item.code] = (value,)
+            elif item.type == "multi":
+                answers[item.code] = value
+                chosen[item.code] = tuple(value)
+            else:
+                texts[item.code] = value
+        service_field_id = self._check_service_field(data.get("field", []), errors)
+        if errors:
+            raise SurveyInputError(errors)
+        return ValidAnswers(bytes(scores), answers, texts, service_field_id)
+
+    def _check_service_field(self, values: list[str], errors: dict[str, str]) -> int | None:
+        if not self.service_fields:
+            return None
+        offered = {str(choice.id): choice.id for choice in self.service_fields}
+        if len(values) != 1 or values[0] not in offered:
+            errors["field"] = _l("Vui lòng chọn lĩnh vực thủ tục Ông/Bà vừa thực hiện.")
+            return None
+        return offered[values[0]]
+
+
+def _check_item(item: Item, values: list[str]) -> tuple[str | None, object]:
+    """Return (problem, parsed value) for one item; value None means "not answered"."""
+    if not values:
+        return (_l("Vui lòng trả lời câu này.") if item.required else None), None
+    if item.type == "text":
+        if len(values) > 1:
+            return _l("Câu này chỉ nhận một câu trả lời."), None
+        text = unicodedata.normalize("NFC", "".join(c for c in values[0] if c not in _CONTROL)).strip()
+        if len(text) > (item.max_length or 1000):
+            return _l("Nội dung dài quá %(limit)d ký tự.", limit=item.max_length or 1000), None
+        if not text:
+            return (_l("Vui lòng trả lời câu này.") if item.required else None), None
+        return None, text
+    allowed = {str(choice.value): choice.value for choice in item.choices}
+    if any(v not in allowed for v in values):
+        return _l("Giá trị không hợp lệ cho câu này."), None
+    if item.type == "multi":
+        picked = sorted({allowed[v] for v in values})
+        if item.max_choices and len(picked) > item.max_choices:
+            return _l("Chọn tối đa %(limit)d phương án.", limit=item.max_choices), None
+        return None, picked
+    if len(values) > 1:
+        return _l("Câu này chỉ chọn một phương án."), None
+    return None, allowed[values[0]]

@@ -1,0 +1,105 @@
+"""Printable A4 QR posters for counters: one per page, or two or four per page for a whole unit."""
+from __future__ import annotations
+
+import importlib.util
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from fpdf import FPDF
+
+from app.surveys.qr import make_qr_png
+
+#: Allowed layouts: posters per A4 page and the grid they sit in (columns, rows).
+LAYOUTS = {1: (1, 1), 2: (1, 2), 4: (2, 2)}
+PAGE_W, PAGE_H, MARGIN = 210.0, 297.0, 10.0
+
+
+@dataclass(frozen=True)
+class Poster:
+    """What one poster shows: where the counter is and the URL its QR code encodes."""
+
+    unit_name: str
+    counter_name: str
+    url: str
+
+
+@dataclass(frozen=True)
+class PosterText:
+    """The fixed wording of a poster, in the language it is printed in."""
+
+    heading: str
+    instruction: str
+    fallback: str
+    safety: str
+
+
+@cache
+def _font_dir() -> Path:
+    # DejaVu covers Vietnamese and ships inside matplotlib, so no system font is assumed.
+    spec = importlib.util.find_spec("matplotlib")
+    return Path(spec.submodule_search_locations[0]) / "mpl-data" / "fonts" / "ttf"
+
+
+def render_posters(posters: Sequence[Poster], text: PosterText, per_page: int = 1) -> bytes:
+    """Return a PDF with the posters laid out `per_page` to an A4 page (1, 2 or 4)."""
+    if per_page not in LAYOUTS:
+        raise ValueError(f"per_page must be one of {sorted(LAYOUTS)}")
+    if not posters:
+        raise ValueError("no posters to render")
+    pdf = FPDF(format="A4", unit="mm")
+    pdf.set_auto_page_break(False)
+    pdf.set_title("HàiLòng: mã QR đánh giá")
+    pdf.add_font("DejaVu", "", str(_font_dir() / "DejaVuSans.ttf"))
+    pdf.add_font("DejaVu", "B", str(_font_dir() / "DejaVuSans-Bold.ttf"))
+    columns, rows = LAYOUTS[per_page]
+    cell_w = (PAGE_W - 2 * MARGIN) / columns
+    cell_h = (PAGE_H - 2 * MARGIN) / rows
+    for index, poster in enumerate(posters):
+        slot = index % per_page
+        if slot == 0:
+            pdf.add_page()
+        x = MARGIN + (slot % columns) * cell_w
+        y = MARGIN + (slot // columns) * cell_h
+        _draw_poster(pdf, poster, text, x, y, cell_w, cell_h)
+    return bytes(pdf.output())
+
+
+def _draw_poster(pdf: FPDF, poster: Poster, text: PosterText, x: float, y: float, w: float, h: float) -> None:
+    scale = min(w / (PAGE_W - 2 * MARGIN), h / (PAGE_H - 2 * MARGIN))
+    pad = 6 * scale
+    pdf.set_draw_color(11, 83, 148)
+    pdf.set_line_width(0.6)
+    pdf.rect(x + 1, y + 1, w - 2, h - 2)
+    inner_w = w - 2 * pad
+    pdf.set_xy(x + pad, y + pad)
+    pdf.set_font("DejaVu", "B", max(9, 13 * scale))
+    pdf.set_text_color(11, 83, 148)
+    pdf.multi_cell(inner_w, 7 * scale, text.heading, align="C")
+    pdf.set_text_color(0, 0, 0)
+    pdf.set_x(x + pad)
+    pdf.set_font("DejaVu", "B", max(11, 22 * scale))
+    pdf.multi_cell(inner_w, 10 * scale, poster.unit_name, align="C")
+    pdf.set_x(x + pad)
+    pdf.set_font("DejaVu", "", max(10, 17 * scale))
+    pdf.multi_cell(inner_w, 8 * scale, poster.counter_name, align="C")
+    pdf.set_x(x + pad)
+    pdf.set_font("DejaVu", "", max(8, 13 * scale))
+    pdf.multi_cell(inner_w, 6.5 * scale, text.instruction, align="C")
+    footer_h = 34 * scale
+    qr_size = min(inner_w, (y + h - pad - footer_h) - (pdf.get_y() + 2))
+    qr_x = x + (w - qr_size) / 2
+    pdf.image(io.BytesIO(make_qr_png(poster.url, box_size=8)), x=qr_x, y=pdf.get_y() + 1, w=qr_size, h=qr_size)
+    pdf.set_xy(x + pad, y + h - pad - footer_h + 2)
+    pdf.set_font("DejaVu", "", max(7, 11 * scale))
+    pdf.multi_cell(inner_w, 5.5 * scale, text.fallback, align="C")
+    pdf.set_x(x + pad)
+    pdf.set_font("DejaVu", "B", max(7, 11 * scale))
+    pdf.multi_cell(inner_w, 5.5 * scale, poster.url, align="C")
+    pdf.set_x(x + pad)
+    pdf.set_font("DejaVu", "", max(6, 9 * scale))
+    pdf.set_text_color(60, 60, 60)
+    pdf.multi_cell(inner_w, 4.5 * scale, text.safety, align="C")
+    pdf.set_text_color(0, 0, 0)

@@ -1,0 +1,246 @@
+"""Publishing instruments, finding a counter from its token, and storing responses idempotently."""
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from cachetools import TTLCache
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.dialects import postgresql, sqlite
+
+from app.errors import AppError, ConflictError, GoneError, NotFoundError
+from app.extensions import db
+from app.surveys.forms import FieldChoice, ResponseForm, ValidAnswers
+from app.surveys.instruments import Instrument, instrument_from_definition
+from app.surveys.models import InstrumentVersion, SurveyResponse
+from app.surveys.posters import Poster, PosterText
+from app.surveys.tokens import counter_token, nonce_from_token
+from app.units.models import Counter, ServiceField, Unit, counter_service_fields
+
+#: Compiled forms per (counter, its last change); a change bumps counters.updated_at, so entries never go stale.
+_forms: TTLCache = TTLCache(maxsize=4096, ttl=600)
+#: Parsed instruments per version id: versions are immutable once they have responses.
+_instruments: TTLCache = TTLCache(maxsize=256, ttl=3600)
+#: The newest version id per instrument code; short-lived so a newly published version is picked up.
+_current_versions: TTLCache = TTLCache(maxsize=256, ttl=30)
+_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class CounterRef:
+    """What a citizen's page needs to know about a counter, loaded in one query."""
+
+    id: int
+    code: str
+    name: str
+    unit_id: int
+    unit_name: str
+    instrument_code: str
+    updated_at: dt.datetime
+    nonce: str
+
+
+#: The instrument every one-time dossier link serves.
+DOSSIER_INSTRUMENT = "dossier-rating"
+
+NOT_FOUND_MESSAGE = _l("Mã QR hoặc đường dẫn không hợp lệ. Vui lòng quét lại mã tại quầy hoặc hỏi cán bộ hướng dẫn.")
+
+
+def get_counter_for_token(token: str, secret: str) -> CounterRef:
+    """Return the active counter a token names; 404 for tampered or unknown tokens, 410 for retired ones."""
+    nonce = nonce_from_token(token, secret)
+    if nonce is None:
+        raise NotFoundError(NOT_FOUND_MESSAGE)
+    row = db.session.execute(
+        sa.select(Counter.id, Counter.code, Counter.name, Counter.unit_id, Unit.name, Counter.instrument_code,
+                  Counter.updated_at, Counter.is_active, Unit.is_active)
+        .join(Unit, Unit.id == Counter.unit_id)
+        .where(Counter.token_nonce == nonce)
+    ).first()
+    if row is None:
+        raise NotFoundError(NOT_FOUND_MESSAGE)
+    if not (row[7] and row[8]):
+        raise GoneError(_l("Quầy này đã ngừng nhận đánh giá qua mã QR. Xin cảm ơn Ông/Bà."))
+    return CounterRef(*row[:7], nonce=nonce)
+
+
+def get_counter_by_id(counter_id: int) -> CounterRef:
+    """Return an active counter by id (for dossier links); 410 when it was retired."""
+    counter = db.session.get(Counter, counter_id)
+    if counter is None:
+        raise NotFoundError(NOT_FOUND_MESSAGE)
+    if not (counter.is_active and counter.unit.is_active):
+        raise GoneError(_l("Quầy này đã ngừng nhận đánh giá. Xin cảm ơn Ông/Bà."))
+    return CounterRef(counter.id, counter.code, counter.name, counter.unit_id, counter.unit.name,
+                      counter.instrument_code, counter.updated_at, counter.token_nonce)
+
+
+def counter_url(base_url: str, nonce: str, secret: str) -> str:
+    """Return the survey URL a counter's QR code encodes."""
+    return f"{base_url}/s/{counter_token(nonce, secret)}"
+
+
+def get_instrument(version_id: int) -> Instrument:
+    """Return the parsed instrument of a stored version (cached: versions do not change once answered)."""
+    instrument = _instruments.get(version_id)
+    if instrument is None:
+        version = db.session.get(InstrumentVersion, version_id)
+        if version is None:
+            raise NotFoundError(_l("Không tìm thấy phiếu khảo sát."))
+        instrument = instrument_from_definition(version.definition)
+        with _lock:
+            _instruments[version_id] = instrument
+    return instrument
+
+
+def current_version_id(code: str) -> int:
+    """Return the id of the newest published version of an instrument code."""
+    version_id = _current_versions.get(code)
+    if version_id is None:
+        version_id = db.session.scalar(
+            sa.select(InstrumentVersion.id).where(InstrumentVersion.code == code)
+            .order_by(InstrumentVersion.version.desc()).limit(1)
+        )
+        if version_id is None:
+            raise GoneError(_l("Quầy này chưa được gắn phiếu khảo sát. Vui lòng báo cán bộ tại quầy."))
+        with _lock:
+            _current_versions[code] = version_id
+    return version_id
+
+
+def get_response_form(counter: CounterRef, instrument_code: str | None = None) -> ResponseForm:
+    """Return the compiled form of a counter, built once per change of the counter."""
+    code = instrument_code or counter.instrument_code
+    version_id = current_version_id(code)
+    key = (counter.id, counter.updated_at, version_id)
+    form = _forms.get(key)
+    if form is None:
+        fields = db.session.execute(
+            sa.select(ServiceField.id, ServiceField.name, ServiceField.name_en)
+            .join(counter_service_fields, counter_service_fields.c.service_field_id == ServiceField.id)
+            .where(counter_service_fields.c.counter_id == counter.id)
+            .order_by(ServiceField.name)
+        ).all()
+        form = ResponseForm(version_id, get_instrument(version_id), tuple(FieldChoice(*row) for row in fields))
+        with _lock:
+            _forms[key] = form
+    return form
+
+
+def submit_response(
+    counter: CounterRef,
+    form: ResponseForm,
+    answers: ValidAnswers,
+    *,
+    submission_key: str,
+    now: dt.datetime,
+    zone: ZoneInfo,
+    duration_ms: int | None,
+    client_hash: str | None,
+    dossier_code: str | None = None,
+) -> bool:
+    """Store one response; return False when this submission key was already stored (a replay).
+
+    A unique submission key makes a double tap or a retry store one row; a unique dossier code makes a
+    dossier rated once. Both are enforced by the database (INSERT … ON CONFLICT DO NOTHING), not by a
+    check-then-insert, so concurrent requests cannot slip through.
+    """
+    values = dict(
+        instrument_version_id=form.instrument_version_id,
+        counter_id=counter.id,
+        unit_id=counter.unit_id,
+        service_field_id=answers.service_field_id,
+        submission_key=submission_key,
+        dossier_code=dossier_code,
+        submitted_at=now,
+        local_day=now.astimezone(zone).date(),
+        scores=answers.scores,
+        answers=answers.answers,
+        texts=answers.texts,
+        duration_ms=duration_ms,
+        client_hash=client_hash,
+    )
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    result = db.session.execute(dialect.insert(SurveyResponse).values(**values).on_conflict_do_nothing())
+    if result.rowcount == 1:
+        return True
+    stored = db.session.execute(
+        sa.select(SurveyResponse.counter_id, SurveyResponse.dossier_code)
+        .where(SurveyResponse.submission_key == submission_key)
+    ).first()
+    if stored is not None and stored == (counter.id, dossier_code):
+        return False
+    if dossier_code is not None and stored is None:
+        raise ConflictError(DOSSIER_RATED_MESSAGE)
+    raise AppError(_l("Mã gửi phiếu không hợp lệ. Vui lòng tải lại trang và gửi lại."))
+
+
+DOSSIER_RATED_MESSAGE = _l("Hồ sơ này đã được đánh giá. Cảm ơn Ông/Bà đã góp ý.")
+
+
+def is_dossier_rated(dossier_code: str) -> bool:
+    """Tell whether a dossier already has its rating."""
+    return db.session.scalar(
+        sa.select(sa.literal(True)).where(SurveyResponse.dossier_code == dossier_code)
+    ) is not None
+
+
+def publish_instrument(instrument: Instrument) -> InstrumentVersion:
+    """Store a parsed instrument version; a version that has responses can never change.
+
+    :raise AppError: when the file changes a version that already has responses (make a new version).
+    """
+    version = db.session.scalar(
+        sa.select(InstrumentVersion).where(InstrumentVersion.code == instrument.code,
+                                           InstrumentVersion.version == instrument.version)
+    )
+    if version is not None and version.checksum == instrument.checksum:
+        return version
+    if version is not None:
+        answered = db.session.scalar(
+            sa.select(sa.func.count()).select_from(SurveyResponse)
+            .where(SurveyResponse.instrument_version_id == version.id)
+        )
+        if answered:
+            raise AppError(_l("Phiên bản %(code)s v%(version)d đã có %(n)d phiếu trả lời nên không thể sửa. "
+                              "Hãy tạo phiên bản mới (%(code)s-v%(next)d.yaml).",
+                              code=instrument.code, version=instrument.version, n=answered,
+                              next=instrument.version + 1))
+    else:
+        version = InstrumentVersion(code=instrument.code, version=instrument.version)
+        db.session.add(version)
+    version.kind = instrument.kind
+    version.title = instrument.title["vi"]
+    version.definition = instrument.definition
+    version.checksum = instrument.checksum
+    db.session.flush()
+    clear_caches()
+    return version
+
+
+def clear_caches() -> None:
+    """Forget compiled forms and instrument lookups (after publishing, and between tests)."""
+    with _lock:
+        _forms.clear()
+        _instruments.clear()
+        _current_versions.clear()
+
+
+def poster_text() -> PosterText:
+    """Return the poster wording in the current language."""
+    return PosterText(
+        heading=str(_l("ĐÁNH GIÁ SỰ HÀI LÒNG VỀ PHỤC VỤ HÀNH CHÍNH CÔNG")),
+        instruction=str(_l("Quét mã QR bằng camera điện thoại để đánh giá. Phiếu ẩn danh, chưa đến một phút.")),
+        fallback=str(_l("Không quét được mã? Gõ địa chỉ:")),
+        safety=str(_l("Phiếu không hỏi họ tên, số CCCD, mã OTP hay yêu cầu thanh toán. "
+                      "Nếu thấy điều đó, mã QR đã bị dán đè: vui lòng báo cán bộ tại quầy.")),
+    )
+
+
+def counter_posters(counters: list[Counter], base_url: str, secret: str) -> list[Poster]:
+    """Return one poster per counter, pointing at its current token."""
+    return [Poster(counter.unit.name, counter.name, counter_url(base_url, counter.token_nonce, secret))
+            for counter in counters]

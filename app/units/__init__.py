@@ -1,0 +1,1 @@
+"""Administrative units (province → department or commune → …), their counters and service fields."""

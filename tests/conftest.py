@@ -1,0 +1,104 @@
+"""Fixtures: one migrated database per run (SQLite file, or PostgreSQL with --db postgresql), emptied after
+each test; the app, its test client and CLI runner; fixture-factories for units, counters and instruments."""
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+import sqlalchemy as sa
+
+from tests.factories import Factories
+
+STRICT = os.environ.get("STRICT") == "1"
+POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--db", choices=("sqlite", "postgresql"), default="sqlite",
+                     help="database backend for the suites that need one")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test that uses the app as a database test (the PostgreSQL pass runs only those)."""
+    for item in items:
+        if "app" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.database)
+
+
+def unavailable(reason: str) -> None:
+    """Skip a suite whose service is missing; under STRICT=1 (CI) that is a failure."""
+    if STRICT:
+        pytest.fail(f"STRICT=1: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+    """Yield the URL of an empty database for this run, and drop it afterwards."""
+    if request.config.getoption("--db") == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+        return
+    name = f"hailong_test_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    except sa.exc.OperationalError as error:
+        unavailable(f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL}: {error.orig}")
+    yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def app_session(database_url: str, tmp_path_factory: pytest.TempPathFactory):
+    """Create the app once and migrate its database with the real Alembic migrations."""
+    from flask_migrate import upgrade
+
+    from app import create_app
+
+    app = create_app({
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SECRET_KEY": "test-secret-key-not-for-production",
+        "BASE_URL": "http://hailong.test",
+        "SURVEY_RATE_LIMIT": "1000 per minute",
+    })
+    with app.app_context():
+        upgrade()
+    return app
+
+
+@pytest.fixture
+def app(app_session):
+    """Yield the app; afterwards empty every table and forget every cache and rate-limit counter."""
+    yield app_session
+    from app.extensions import db, limiter
+    from app.surveys import services, views
+
+    with app_session.app_context():
+        db.session.rollback()
+        for table in reversed(db.metadata.sorted_tables):
+            db.session.execute(table.delete())
+        db.session.commit()
+    services.clear_caches()
+    views._pages.clear()
+    limiter.reset()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def make(app) -> Factories:
+    """Fixture-factories: make.unit(), make.counter(), make.instruments() … with overridable defaults."""
+    return Factories(app)
