@@ -43,6 +43,9 @@ _ITEM_KEYS = ("code", "type", "text")
 _ITEM_OPTIONAL_KEYS = ("required", "help", "required_if")
 #: The item keys that belong to some types only.
 _KEY_TYPES = {"scale": ("scale",), "options": ("choice", "multi"), "max_choices": ("multi",), "max_length": ("text",)}
+_MISPLACED_KEYS = {
+    key: f"khoá “{key}” chỉ dùng cho câu hỏi loại {', '.join(types)}" for key, types in _KEY_TYPES.items()
+}
 _TYPE_REQUIRED_KEYS = {"scale": ("scale",), "choice": ("options",), "multi": ("options",), "text": ()}
 _TYPE_OPTIONAL_KEYS = {"scale": (), "choice": (), "multi": ("max_choices",), "text": ("max_length",)}
 _AGGREGATION_KEYS = ("satisfied",)
@@ -171,19 +174,13 @@ class InstrumentError(ValueError):
 
 def parse_instrument(data: object, source: str = "<data>") -> Instrument:
     """Validate already-loaded YAML data and build the instrument; raise InstrumentError listing every problem."""
-    checker = _Checker(source)
-    definition = _check_instrument(checker, data)
-    checker.raise_if_any()
-    return _build(definition)
+    return _parse(_Checker(source), data)
 
 
 def load_instrument(path: str | os.PathLike) -> Instrument:
     """Read a UTF-8 YAML instrument file and parse it; raise InstrumentError listing every problem."""
     checker = _Checker(os.fspath(path))
-    data = _read_yaml(checker, checker.source)
-    definition = _check_instrument(checker, data)
-    checker.raise_if_any()
-    return _build(definition)
+    return _parse(checker, _read_yaml(checker, checker.source))
 
 
 def instrument_from_definition(definition: dict) -> Instrument:
@@ -192,6 +189,12 @@ def instrument_from_definition(definition: dict) -> Instrument:
     A published definition must load forever, even after the validator becomes stricter, so it is trusted.
     """
     return _build(json.loads(_canonical_json(definition)))
+
+
+def _parse(checker: _Checker, data: object) -> Instrument:
+    definition = _check_instrument(checker, data)
+    checker.raise_if_any()
+    return _build(definition)
 
 
 def _canonical_json(definition: dict) -> str:
@@ -314,7 +317,8 @@ def _read_yaml(checker: _Checker, source: str) -> object:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         line = raw[: error.start].count(b"\n") + 1
-        raise checker.stop(f"dòng {line}: tệp không phải văn bản UTF-8 hợp lệ (byte 0x{raw[error.start]:02X})") from None
+        message = f"dòng {line}: tệp không phải văn bản UTF-8 hợp lệ (byte 0x{raw[error.start]:02X})"
+        raise checker.stop(message) from None
     loader = _StrictLoader(text, checker)
     try:
         return loader.get_single_data()
@@ -430,12 +434,15 @@ def _code(checker: _Checker, value: object, path: str, pattern: re.Pattern, rule
     return value
 
 
-def _integer(checker: _Checker, value: object, path: str, low: int, high: int, rule: str = "") -> int | None:
+def _integer(
+    checker: _Checker, value: object, path: str, low: int, high: int, what: str = "", note: str = ""
+) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int):
         checker.fail(path, f"phải là một số nguyên, không phải {_describe(value)}")
         return None
     if not low <= value <= high:
-        checker.fail(path, f"{rule or 'phải'} từ {low} đến {high}, nhận được {value}")
+        subject = f"{what} " if what else ""
+        checker.fail(path, f"{subject}phải từ {low} đến {high}, nhận được {value}{note}")
         return None
     return value
 
@@ -469,7 +476,7 @@ def _points(checker: _Checker, value: object, path: str, low: int) -> list[dict]
     mark = checker.mark()
     if len(value) < 2:
         checker.fail(path, f"cần ít nhất 2 lựa chọn, hiện có {len(value)}")
-    rule = "giá trị của thang đo phải (0 dành cho câu bỏ trống)" if low == 1 else "giá trị của lựa chọn phải"
+    what, note = ("giá trị của thang đo", " (0 dành cho câu bỏ trống)") if low == 1 else ("giá trị của lựa chọn", "")
     points: list[dict] = []
     seen: dict[int, str] = {}
     for index, raw in enumerate(value):
@@ -477,8 +484,9 @@ def _points(checker: _Checker, value: object, path: str, low: int) -> list[dict]
         point = _mapping(checker, raw, point_path, ("value", "label"))
         if point is None:
             continue
-        number = _integer(checker, point.get("value"), _join(point_path, "value"), low, 255, rule) \
-            if "value" in point else None
+        number = None
+        if "value" in point:
+            number = _integer(checker, point["value"], _join(point_path, "value"), low, 255, what, note)
         label = _text(checker, point["label"], _join(point_path, "label")) if "label" in point else None
         if number is not None:
             if number in seen:
@@ -517,11 +525,8 @@ def _check_item(checker: _Checker, value: object, path: str, declared: set[str])
     else:
         optional = _ITEM_OPTIONAL_KEYS + _TYPE_OPTIONAL_KEYS[item_type]
         required = _ITEM_KEYS + _TYPE_REQUIRED_KEYS[item_type]
-    misplaced = {
-        key: f"khoá “{key}” chỉ dùng cho câu hỏi loại {', '.join(types)}" for key, types in _KEY_TYPES.items()
-    }
     mark = checker.mark()
-    item = _mapping(checker, value, path, required, optional, misplaced)
+    item = _mapping(checker, value, path, required, optional, _MISPLACED_KEYS)
     if item is None:
         return None
     canonical: dict[str, Any] = {"required": item.get("required", False), "help": None, "required_if": None}
@@ -552,11 +557,22 @@ def _check_item(checker: _Checker, value: object, path: str, declared: set[str])
     if item_type == "multi" and canonical.get("options"):
         count = len(canonical["options"])
         canonical["max_choices"] = item.get("max_choices", count)
-        _integer(checker, canonical["max_choices"], _join(path, "max_choices"), 1, count, "số lựa chọn tối đa phải")
+        _integer(checker, canonical["max_choices"], _join(path, "max_choices"), 1, count, "số lựa chọn tối đa")
     if item_type == "text":
         canonical["max_length"] = item.get("max_length", DEFAULT_MAX_LENGTH)
-        _integer(checker, canonical["max_length"], _join(path, "max_length"), 1, MAX_TEXT_LENGTH, "độ dài tối đa phải")
+        _integer(checker, canonical["max_length"], _join(path, "max_length"), 1, MAX_TEXT_LENGTH, "độ dài tối đa")
     return canonical if checker.clean_since(mark) else None
+
+
+def _check_items(checker: _Checker, value: object, path: str, declared: set[str]) -> list[dict | None] | None:
+    """Check the non-empty list of a section's items."""
+    if not isinstance(value, list):
+        checker.fail(path, f"phải là một danh sách câu hỏi, không phải {_describe(value)}")
+        return None
+    if not value:
+        checker.fail(path, "phần này chưa có câu hỏi nào")
+        return None
+    return [_check_item(checker, raw, f"{path}[{index}]", declared) for index, raw in enumerate(value)]
 
 
 def _check_section(checker: _Checker, value: object, path: str, declared: set[str]) -> dict | None:
@@ -572,17 +588,8 @@ def _check_section(checker: _Checker, value: object, path: str, declared: set[st
         canonical["kind"] = _one_of(checker, section["kind"], _join(path, "kind"), SECTION_KINDS, "loại phần")
     if "title" in section:
         canonical["title"] = _text(checker, section["title"], _join(path, "title"))
-    items = section.get("items")
-    if "items" not in section:
-        pass
-    elif not isinstance(items, list):
-        checker.fail(_join(path, "items"), f"phải là một danh sách câu hỏi, không phải {_describe(items)}")
-    elif not items:
-        checker.fail(_join(path, "items"), "phần này chưa có câu hỏi nào")
-    else:
-        canonical["items"] = [
-            _check_item(checker, raw, f"{path}.items[{index}]", declared) for index, raw in enumerate(items)
-        ]
+    if "items" in section:
+        canonical["items"] = _check_items(checker, section["items"], _join(path, "items"), declared)
     return canonical if checker.clean_since(mark) else None
 
 
@@ -605,7 +612,7 @@ def _check_aggregation(checker: _Checker, value: object) -> dict | None:
     _one_of(checker, canonical["element_rule"], "aggregation.element_rule", ELEMENT_RULES, "quy tắc")
     _one_of(checker, canonical["overall_rule"], "aggregation.overall_rule", OVERALL_RULES, "quy tắc")
     _one_of(checker, canonical["unit_rule"], "aggregation.unit_rule", UNIT_RULES, "quy tắc")
-    _integer(checker, canonical["min_n"], "aggregation.min_n", 1, 1_000_000, "ngưỡng ẩn số liệu phải")
+    _integer(checker, canonical["min_n"], "aggregation.min_n", 1, 1_000_000, "ngưỡng ẩn số liệu")
     return canonical if checker.clean_since(mark) else None
 
 
@@ -618,7 +625,7 @@ def _check_instrument(checker: _Checker, data: object) -> dict | None:
     if "code" in top:
         definition["code"] = _code(checker, top["code"], "code", _INSTRUMENT_CODE, _INSTRUMENT_CODE_RULE)
     if "version" in top:
-        definition["version"] = _integer(checker, top["version"], "version", 1, MAX_VERSION, "số phiên bản phải")
+        definition["version"] = _integer(checker, top["version"], "version", 1, MAX_VERSION, "số phiên bản")
     if "kind" in top:
         definition["kind"] = _one_of(checker, top["kind"], "kind", INSTRUMENT_KINDS, "loại phiếu")
     for key in ("title", "intro"):
@@ -631,7 +638,8 @@ def _check_instrument(checker: _Checker, data: object) -> dict | None:
             checker.fail("sections", f"phải là một danh sách phần không rỗng, không phải {_describe(top['sections'])}")
         else:
             definition["sections"] = [
-                _check_section(checker, raw, f"sections[{index}]", declared) for index, raw in enumerate(top["sections"])
+                _check_section(checker, raw, f"sections[{index}]", declared)
+                for index, raw in enumerate(top["sections"])
             ]
     if "aggregation" in top:
         definition["aggregation"] = _check_aggregation(checker, top["aggregation"])
