@@ -1,7 +1,19 @@
-"""Loading the signed-in organiser and scoping queries to their unit subtree."""
+"""Who is signed in, what their role allows, and which units they may see (their subtree, checked on the server)."""
 from __future__ import annotations
 
-from app.extensions import db
+import functools
+from collections.abc import Callable
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from app.errors import NotFoundError, PermissionDeniedError
+from app.extensions import db, login_manager
+from app.units.models import Unit
+
+#: Roles in increasing power; a view that needs "organiser" also admits administrators.
+ROLE_RANK = {"viewer": 1, "organiser": 2, "administrator": 3}
 
 
 def load_organiser(session_id: str):
@@ -12,6 +24,50 @@ def load_organiser(session_id: str):
     if not organiser_id.isdigit() or not version.isdigit():
         return None
     organiser = db.session.get(Organiser, int(organiser_id))
-    if organiser is None or organiser.session_version != int(version):
+    if organiser is None or organiser.session_version != int(version) or not organiser.is_active_account:
         return None
     return organiser
+
+
+def current_organiser():
+    """Return the signed-in organiser (views decorated with organiser_required only)."""
+    return current_user._get_current_object()
+
+
+def organiser_required(minimum: str | Callable = "viewer"):
+    """Require a signed-in organiser with at least the given role (viewer < organiser < administrator).
+
+    Usable bare (`@organiser_required`) or with a role (`@organiser_required("organiser")`).
+    """
+    def decorate(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            if ROLE_RANK[current_user.role] < ROLE_RANK[role]:
+                raise PermissionDeniedError(_l("Tài khoản của bạn không có quyền thực hiện thao tác này."))
+            return view(*args, **kwargs)
+        return wrapper
+
+    if callable(minimum):
+        role = "viewer"
+        return decorate(minimum)
+    role = minimum
+    return decorate
+
+
+def visible_units(organiser) -> sa.Select:
+    """Return a query of the ids of the units an organiser may see: its unit and every descendant."""
+    return sa.select(Unit.id).where(Unit.path.startswith(organiser.unit.path))
+
+
+def ensure_unit_access(organiser, unit: Unit | None) -> Unit:
+    """Return the unit if it lies in the organiser's subtree; otherwise 404, so other tenants' ids leak nothing."""
+    if unit is None or not unit.path.startswith(organiser.unit.path):
+        raise NotFoundError(_l("Không tìm thấy đơn vị này trong phạm vi quản lý của bạn."))
+    return unit
+
+
+def get_visible_unit(organiser, unit_id: int) -> Unit:
+    """Load a unit by id within the organiser's subtree, or 404."""
+    return ensure_unit_access(organiser, db.session.get(Unit, unit_id))
