@@ -79,6 +79,14 @@ def test_the_surveys_folder_holds_the_two_instruments() -> None:
     assert sorted(path.name for path in SURVEYS.glob("*.yaml")) == ["dossier-rating-v1.yaml", "sipas-counter-v1.yaml"]
 
 
+def test_the_example_in_the_readme_is_a_valid_instrument() -> None:
+    readme = (SURVEYS / "README.md").read_text(encoding="utf-8")
+    example = readme.split("```yaml\n", 1)[1].split("```", 1)[0]
+    instrument = parse_instrument(yaml.safe_load(example), "README.md")
+    assert [item.code for item in instrument.items] == ["CC1", "HL_CHUNG", "LY_DO"]
+    assert instrument.element_columns == ((0,),)
+
+
 def test_sipas_counter_has_five_elements_and_twenty_two_criteria() -> None:
     instrument = load_instrument(SURVEYS / "sipas-counter-v1.yaml")
     assert (instrument.code, instrument.version, instrument.kind) == ("sipas-counter", 1, "sipas")
