@@ -33,7 +33,7 @@ def register_extensions(app: Flask) -> None:
     from app.extensions import babel, csrf, db, limiter, login_manager, migrate
     from app.i18n import init_i18n, select_locale
     from app.security import init_security
-    from app import sqlite
+    from app import models, sqlite  # noqa: F401  (models: complete metadata before anything queries)
 
     db.init_app(app)
     sqlite.init_app(app)
@@ -49,11 +49,13 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """Mount every feature at its URL prefix (the prefixes are all visible here)."""
+    from app.api.views import bp as api_bp
     from app.health import bp as health_bp
     from app.surveys.views import bp as surveys_bp
 
     app.register_blueprint(health_bp)
     app.register_blueprint(surveys_bp)
+    app.register_blueprint(api_bp, url_prefix="/api/v1")
 
 
 def register_errors_and_commands(app: Flask) -> None:

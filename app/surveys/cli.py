@@ -8,7 +8,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from app.cli import echo_json, export_group, fail_on_app_error, open_output, qr_group
+from app.cli import export_group, fail_on_app_error, open_output, qr_group
 from app.database import utcnow
 from app.exports import write_csv, write_xlsx
 from app.extensions import db
@@ -39,7 +39,7 @@ def load_instruments_command(paths: tuple[str, ...]) -> None:
             problems.extend(error.problems)
     if problems:
         for problem in problems:
-            click.echo(f"{problem.file}: {problem.path}: {problem.message}", err=True)
+            click.echo(str(problem), err=True)
         raise click.ClickException(f"{len(problems)} lỗi; không phiếu nào được nạp.")
     for instrument in parsed:
         version = services.publish_instrument(instrument)

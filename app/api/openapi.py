@@ -1,0 +1,51 @@
+"""The OpenAPI 3.1 description of API v1 (kept beside the views it describes)."""
+from __future__ import annotations
+
+ERROR = {"type": "object", "properties": {"error": {"type": "object", "properties": {
+    "status": {"type": "integer"}, "message": {"type": "string"}}}}}
+
+
+def _errors(*codes: int) -> dict:
+    return {str(code): {"description": "Lỗi", "content": {"application/json": {"schema": ERROR}}} for code in codes}
+
+
+def openapi_document(base_url: str) -> dict:
+    """Return the API description with the server's public address."""
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "HàiLòng API", "version": "1",
+                 "description": "Đơn vị, quầy, báo cáo và liên kết đánh giá hồ sơ; mọi token chỉ thấy cây đơn vị "
+                                "của mình."},
+        "servers": [{"url": f"{base_url}/api/v1"}],
+        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        "security": [{"bearer": []}],
+        "paths": {
+            "/units": {"get": {
+                "summary": "Đơn vị trong phạm vi token", "operationId": "listUnits",
+                "responses": {"200": {"description": "Danh sách đơn vị", "content": {"application/json": {"schema": {
+                    "type": "object", "properties": {"units": {"type": "array", "items": {"type": "object",
+                        "properties": {"code": {"type": "string"}, "name": {"type": "string"},
+                                       "kind": {"type": "string"}, "parent": {"type": ["string", "null"]},
+                                       "active": {"type": "boolean"}}}}}}}}},
+                              **_errors(401, 429)}}},
+            "/counters": {"get": {
+                "summary": "Quầy trong phạm vi token", "operationId": "listCounters",
+                "responses": {"200": {"description": "Danh sách quầy và địa chỉ khảo sát", "content": {
+                    "application/json": {"schema": {"type": "object", "properties": {"counters": {
+                        "type": "array", "items": {"type": "object", "properties": {
+                            "code": {"type": "string"}, "name": {"type": "string"}, "unit": {"type": "string"},
+                            "active": {"type": "boolean"}, "url": {"type": "string"}}}}}}}}},
+                              **_errors(401, 429)}}},
+            "/dossier-links": {"post": {
+                "summary": "Tạo liên kết đánh giá một lần cho hồ sơ đã trả kết quả", "operationId": "mintDossierLink",
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["counter", "dossier_code"],
+                    "properties": {"counter": {"type": "string"}, "dossier_code": {"type": "string", "maxLength": 64},
+                                   "days": {"type": "integer", "minimum": 1, "maximum": 365}}}}}},
+                "responses": {"201": {"description": "Liên kết đã tạo", "content": {"application/json": {"schema": {
+                    "type": "object", "properties": {"url": {"type": "string"}, "dossier_code": {"type": "string"},
+                                                     "counter": {"type": "string"},
+                                                     "expires_at": {"type": "string", "format": "date-time"}}}}}},
+                              **_errors(400, 401, 404, 409, 415, 429)}}},
+        },
+    }

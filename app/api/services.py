@@ -1,0 +1,83 @@
+"""Issuing, checking and revoking API tokens; minting one-time dossier links for one-stop systems."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+
+from app.api.models import ApiToken
+from app.errors import AppError, NotFoundError
+from app.extensions import db
+from app.surveys.tokens import DossierClaim, dossier_token
+from app.units.models import Counter, Unit
+
+TOKEN_PREFIX = "hl_"
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def issue_token(name: str, unit: Unit, now: dt.datetime, created_by_id: int | None = None) -> tuple[ApiToken, str]:
+    """Create a token for a unit subtree; return it with its secret (shown once, stored only as a hash)."""
+    name = name.strip()
+    if not name or len(name) > 120:
+        raise AppError(_l("Tên token phải có từ 1 đến 120 ký tự."))
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(name=name, token_hash=_digest(secret), prefix=secret[:10], unit=unit, created_at=now,
+                     created_by_id=created_by_id)
+    db.session.add(token)
+    db.session.flush()
+    return token, secret
+
+
+def authenticate_token(secret: str, now: dt.datetime) -> ApiToken | None:
+    """Return the live token for a presented secret, noting its use; None when unknown or revoked."""
+    if not secret.startswith(TOKEN_PREFIX) or len(secret) > 100:
+        return None
+    token = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == _digest(secret)))
+    if token is None or token.revoked_at is not None or not token.unit.is_active:
+        return None
+    token.last_used_at = now
+    return token
+
+
+def revoke_token(token: ApiToken, now: dt.datetime) -> None:
+    """Stop a token from working."""
+    token.revoked_at = now
+    db.session.flush()
+
+
+@dataclass(frozen=True)
+class DossierLink:
+    """A minted one-time rating link."""
+
+    url: str
+    dossier_code: str
+    counter_code: str
+    expires_at: dt.datetime
+
+
+def mint_dossier_link(scope: Unit, counter_code: str, dossier_code: str, days: int, *, now: dt.datetime,
+                      base_url: str, secret: str) -> DossierLink:
+    """Sign a one-time rating link for a returned dossier at a counter inside the token's subtree."""
+    dossier_code = dossier_code.strip()
+    if not dossier_code or len(dossier_code) > 64:
+        raise AppError(_l("Mã hồ sơ phải có từ 1 đến 64 ký tự."))
+    if not 1 <= days <= 365:
+        raise AppError(_l("Thời hạn liên kết phải từ 1 đến 365 ngày."))
+    counter = db.session.scalar(
+        sa.select(Counter).join(Unit, Unit.id == Counter.unit_id)
+        .where(Counter.code == counter_code, Unit.path.startswith(scope.path))
+    )
+    if counter is None:
+        raise NotFoundError(_l("Không tìm thấy quầy “%(code)s” trong phạm vi của token.", code=counter_code))
+    if not counter.is_active:
+        raise AppError(_l("Quầy “%(code)s” đã ngừng hoạt động.", code=counter_code), status=409)
+    expires = (now + dt.timedelta(days=days)).replace(microsecond=0)
+    token = dossier_token(DossierClaim(dossier_code, counter.id, expires), secret)
+    return DossierLink(f"{base_url}/d/{token}", dossier_code, counter.code, expires)

@@ -1,0 +1,92 @@
+"""JSON API v1: bearer-token authentication scoped to a unit subtree; every answer is JSON."""
+from __future__ import annotations
+
+import functools
+
+from flask import Blueprint, current_app, g, jsonify, request
+from flask_babel import lazy_gettext as _l
+
+from app.api import services
+from app.api.openapi import openapi_document
+from app.database import utcnow
+from app.errors import AppError
+from app.extensions import csrf, db, limiter
+from app.surveys.services import counter_url
+from app.units.services import list_counters, list_units
+
+bp = Blueprint("api", __name__)
+csrf.exempt(bp)  # bearer tokens, never cookies: no cross-site request can carry one
+
+
+def _token_key() -> str:
+    return request.headers.get("Authorization", "")[-16:] or request.remote_addr or "anonymous"
+
+
+def token_required(view):
+    """Authenticate the bearer token; the token's unit is the scope of everything the view returns."""
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
+        token = services.authenticate_token(secret.strip(), utcnow()) if scheme.lower() == "bearer" else None
+        if token is None:
+            response = jsonify(error={"status": 401, "message": str(_l("Thiếu hoặc sai token truy cập API."))})
+            response.status_code = 401
+            response.headers["WWW-Authenticate"] = 'Bearer realm="hailong"'
+            return response
+        g.api_token = token
+        result = view(*args, **kwargs)
+        db.session.commit()  # records last use, and whatever the view flushed
+        return result
+    return wrapper
+
+
+def _json_body() -> dict:
+    if not request.is_json:
+        raise AppError(_l("Nội dung phải là JSON (Content-Type: application/json)."), status=415)
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise AppError(_l("Nội dung JSON không hợp lệ."))
+    return body
+
+
+@bp.get("/openapi.json")
+def openapi():
+    """Describe the API (OpenAPI 3.1)."""
+    return jsonify(openapi_document(current_app.config["BASE_URL"]))
+
+
+@bp.get("/units")
+@limiter.limit("120 per minute", key_func=_token_key)
+@token_required
+def units():
+    """List the units of the token's subtree."""
+    return jsonify(units=[{"code": u.code, "name": u.name, "kind": u.kind, "parent": u.parent.code if u.parent else None,
+                           "active": u.is_active} for u in list_units(g.api_token.unit)])
+
+
+@bp.get("/counters")
+@limiter.limit("120 per minute", key_func=_token_key)
+@token_required
+def counters():
+    """List the counters of the token's subtree with their survey URLs."""
+    config = current_app.config
+    return jsonify(counters=[{"code": c.code, "name": c.name, "unit": c.unit.code, "active": c.is_active,
+                              "url": counter_url(config["BASE_URL"], c.token_nonce, config["SECRET_KEY"])}
+                             for c in list_counters(g.api_token.unit)])
+
+
+@bp.post("/dossier-links")
+@limiter.limit("600 per minute", key_func=_token_key)
+@token_required
+def dossier_links():
+    """Mint a one-time rating link for a returned dossier."""
+    body = _json_body()
+    counter, dossier = body.get("counter"), body.get("dossier_code")
+    days = body.get("days", current_app.config["DOSSIER_LINK_DAYS"])
+    if not isinstance(counter, str) or not isinstance(dossier, str) or not isinstance(days, int) \
+            or isinstance(days, bool):
+        raise AppError(_l("Cần “counter” (chuỗi), “dossier_code” (chuỗi) và “days” (số nguyên, không bắt buộc)."))
+    link = services.mint_dossier_link(g.api_token.unit, counter, dossier, days, now=utcnow(),
+                                      base_url=current_app.config["BASE_URL"], secret=current_app.config["SECRET_KEY"])
+    return jsonify(url=link.url, dossier_code=link.dossier_code, counter=link.counter_code,
+                   expires_at=link.expires_at.isoformat()), 201

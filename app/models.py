@@ -1,0 +1,5 @@
+"""Import every feature's models so the metadata is complete (Alembic, relationships by class name)."""
+from app.api.models import ApiToken  # noqa: F401
+from app.auth.models import AuditEntry, Organiser  # noqa: F401
+from app.surveys.models import InstrumentVersion, SurveyResponse  # noqa: F401
+from app.units.models import Counter, ServiceField, Unit  # noqa: F401
