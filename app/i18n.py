@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, current_app, has_request_context, request
 from flask_babel import format_datetime, format_decimal, get_locale
 
 LANGUAGE_COOKIE = "lang"
@@ -13,6 +13,8 @@ LANGUAGE_COOKIE = "lang"
 def select_locale() -> str:
     """Pick ?lang=, then the remembered choice, then the browser's languages; Vietnamese by default."""
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():  # the command line (posters, reports) speaks the default language
+        return languages[0]
     for choice in (request.args.get("lang"), request.cookies.get(LANGUAGE_COOKIE)):
         if choice in languages:
             return choice
