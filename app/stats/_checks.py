@@ -55,12 +55,13 @@ def check_length(array: NDArray, name: str, length: int | None) -> None:
         raise ValueError(f"{name} has {array.shape[0]} values, expected {length}")
 
 
-def check_unique(labels: NDArray, name: str) -> None:
-    """Raise ValueError naming the first repeated label when ``labels`` holds a value twice."""
-    uniques, counts = np.unique(labels, return_counts=True)
+def unique_codes(labels: NDArray, name: str) -> NDArray[np.intp]:
+    """Return each label's position among the sorted labels, raising ValueError when a label appears twice."""
+    uniques, codes, counts = np.unique(labels, return_inverse=True, return_counts=True)
     if (counts > 1).any():
         repeated = counts > 1
         raise ValueError(f"{name} must be unique; {plain(uniques[repeated][0])!r} appears {counts[repeated][0]} times")
+    return codes.reshape(labels.shape[0])
 
 
 def first_false(mask: NDArray[np.bool_]) -> int:

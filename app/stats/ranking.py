@@ -19,9 +19,9 @@ from app.stats._checks import (
     as_scalar_or_vector,
     as_times,
     as_vector,
-    check_unique,
     first_false,
     plain,
+    unique_codes,
 )
 
 #: Known ranking criteria; score is ranked high to low, every other criterion low to high.
@@ -171,7 +171,7 @@ def contest_ranking(
     names = _criterion_names(criteria)
     ids = as_labels(participant_ids, "participant_ids")
     count = ids.shape[0]
-    check_unique(ids, "participant_ids")
+    tiebreak = unique_codes(ids, "participant_ids")
     score = as_vector(scores, "scores", length=count)
     if prefer_under and "prediction_distance" not in names:
         raise ValueError("prefer_under needs the prediction_distance criterion")
@@ -204,12 +204,12 @@ def contest_ranking(
                 raise ValueError(f"durations_ms must not be negative (first bad position {first_false(key >= 0)})")
             keys.append(key)
 
-    tiebreak = np.unique(ids, return_inverse=True)[1].reshape(count)
-    order, rank, tied = _sort_and_rank(keys, tiebreak)
+    order = _order(keys, tiebreak)
+    rank, tied = _competition_ranks(keys, order)
     group_rank = None
     if groups is not None:
         group_codes = np.unique(as_labels(groups, "groups", length=count), return_inverse=True)[1].reshape(count)
-        group_rank = _sort_and_rank(keys, tiebreak, group_codes)[1]
+        group_rank = _competition_ranks(keys, _order(keys, tiebreak, group_codes, order), group_codes)[0]
     return Ranking(tuple(names), order, rank, tied, distance, group_rank)
 
 
@@ -342,13 +342,13 @@ def unit_ranking(
     """
     units = as_labels(unit_ids, "unit_ids")
     unit_count = units.shape[0]
-    check_unique(units, "unit_ids")
+    tiebreak = unique_codes(units, "unit_ids")
     headcount = as_vector(headcounts, "headcounts", length=unit_count)
     if (headcount <= 0).any() or (headcount != np.round(headcount)).any():
         raise ValueError("headcounts must be positive whole numbers")
     people = as_labels(participant_ids, "participant_ids")
     count = people.shape[0]
-    check_unique(people, "participant_ids")
+    unique_codes(people, "participant_ids")
     person_units = as_labels(participant_units, "participant_units", length=count)
     score = as_vector(participant_scores, "participant_scores", length=count)
     points = np.zeros(count) if participant_points is None else as_vector(
@@ -374,12 +374,12 @@ def unit_ranking(
 
     chosen = np.flatnonzero(eligible)
     keys = [-rate[chosen], np.where(np.isnan(mean_score[chosen]), np.inf, -mean_score[chosen]), -winners_points[chosen]]
-    tiebreak = np.unique(units, return_inverse=True)[1].reshape(unit_count)[chosen]
     block_codes = np.zeros(chosen.shape[0], dtype=np.intp)
     if blocks is not None:
         block_codes = np.unique(as_labels(blocks, "blocks", length=unit_count), return_inverse=True)[1]
         block_codes = block_codes.reshape(unit_count)[chosen]
-    order, ranks, _ = _sort_and_rank(keys, tiebreak, block_codes)
+    order = _order(keys, tiebreak[chosen], block_codes)
+    ranks = _competition_ranks(keys, order, block_codes)[0]
     rank = np.zeros(unit_count, dtype=np.int64)
     rank[chosen] = ranks
     return UnitRanking(completers, rate, mean_score, winners_points, eligible, rank, chosen[order])
@@ -425,20 +425,32 @@ def _percent_half_up(numerator: ArrayLike, denominator: ArrayLike, decimals: int
     return ((2 * scaled + whole) // (2 * whole)) / scale
 
 
-def _sort_and_rank(
-    keys: Sequence[NDArray], tiebreak: NDArray, groups: NDArray | None = None
-) -> tuple[NDArray[np.intp], NDArray[np.int64], NDArray[np.bool_]]:
-    """Sort by ``keys`` (most significant first, smaller is better) within groups, then by ``tiebreak``.
+def _order(
+    keys: Sequence[NDArray], tiebreak: NDArray, groups: NDArray | None = None, order: NDArray[np.intp] | None = None
+) -> NDArray[np.intp]:
+    """Return positions sorted by ``keys`` (most significant first, smaller is better), then by ``tiebreak``.
 
-    Return the order, the competition rank of each entry within its group (a run of entries equal on every key
-    starts at its first position) and whether the entry's run has more than one member.
+    With ``groups`` the sort is stable within each group, group by group; a precomputed ungrouped ``order`` saves
+    the lexicographic sort.
     """
-    count = tiebreak.shape[0]
-    primary = list(keys) if groups is None else [groups, *keys]
-    order = np.lexsort([tiebreak, *reversed(primary)])
+    if order is None:
+        order = np.lexsort([tiebreak, *reversed(keys)])
+    if groups is not None:
+        order = order[np.argsort(groups[order], kind="stable")]
+    return order
+
+
+def _competition_ranks(
+    keys: Sequence[NDArray], order: NDArray[np.intp], groups: NDArray | None = None
+) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
+    """Return each entry's competition rank within its group along ``order``, and whether its run has company.
+
+    A run is a stretch of ``order`` equal on every key (and group); it takes the rank of its first position.
+    """
+    count = order.shape[0]
     new_run = np.zeros(count, dtype=bool)
     new_run[:1] = True
-    for key in primary:
+    for key in [*keys, *([] if groups is None else [groups])]:
         ordered = key[order]
         new_run[1:] |= ordered[1:] != ordered[:-1]
     positions = np.arange(count)
@@ -454,7 +466,7 @@ def _sort_and_rank(
     run_id = np.cumsum(new_run) - 1
     tied = np.empty(count, dtype=bool)
     tied[order] = np.bincount(run_id)[run_id] > 1
-    return order, rank, tied
+    return rank, tied
 
 
 def _check_tiers(tiers: Sequence[PrizeTier], index: int) -> None:
