@@ -151,9 +151,10 @@ def item_analysis(
         options = np.asarray(choices)
         if options.shape != matrix.shape or options.dtype.kind not in "iu":
             raise ValueError(f"choices must be an integer matrix of shape {matrix.shape}, got {options.shape}")
-        if (options[~drawn] != -1).any():
-            raise ValueError("choices must be -1 where the question was not drawn")
         chosen = options[attempts, items]
+        # Every answer outside the drawn cells would make the whole-matrix count exceed the drawn-cell count.
+        if np.count_nonzero(options != -1) != np.count_nonzero(chosen != -1):
+            raise ValueError("choices must be -1 where the question was not drawn")
     return _analyse(
         attempts, items, matrix[attempts, items], matrix.shape, max_marks, random_guess, chosen, n_options,
         group_fraction, rules,
