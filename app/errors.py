@@ -1,7 +1,7 @@
 """Domain errors with user-facing messages, and the error pages/JSON every failure ends in."""
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, Response, jsonify, make_response, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
@@ -72,11 +72,15 @@ def wants_json() -> bool:
     return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
 
 
-def error_response(status: int, message: str, details: dict | None = None):
+def error_response(status: int, message: str, details: dict | None = None) -> Response:
     """Render one error as a page or as JSON."""
     if wants_json():
-        return jsonify(error={"status": status, "message": str(message), **(details or {})}), status
-    return render_template("errors/error.html", status=status, message=message), status
+        body = jsonify(error={"status": status, "message": str(message), **(details or {})})
+    else:
+        body = render_template("errors/error.html", status=status, message=message)
+    response = make_response(body)
+    response.status_code = status
+    return response
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -98,7 +102,7 @@ def register_error_handlers(app: Flask) -> None:
         db.session.rollback()
         app.logger.error("database unavailable: %s", error)
         response = error_response(503, HTTP_MESSAGES[503])
-        response[0].headers["Retry-After"] = "30"
+        response.headers["Retry-After"] = "30"
         return response
 
     @app.errorhandler(HTTPException)
@@ -107,7 +111,7 @@ def register_error_handlers(app: Flask) -> None:
         status = error.code or 500
         response = error_response(status, HTTP_MESSAGES.get(status, error.description))
         if status == 405 and error.valid_methods:
-            response[0].headers["Allow"] = ", ".join(error.valid_methods)
+            response.headers["Allow"] = ", ".join(error.valid_methods)
         return response
 
     @app.errorhandler(Exception)

@@ -1,7 +1,9 @@
 """Plain fixture-factories: each builds rows in its own app context, commits, and returns plain values."""
 from __future__ import annotations
 
+import functools
 import itertools
+import threading
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +12,14 @@ from flask import Flask
 
 ROOT = Path(__file__).resolve().parent.parent
 _sequence = itertools.count(1)
+
+
+@functools.lru_cache(maxsize=32)
+def _parsed_instrument(path: str, mtime_ns: int):
+    """Parse a shipped instrument file once per version of the file (parsing dominates a test's set-up)."""
+    from app.surveys.instruments import load_instrument
+
+    return load_instrument(path)
 
 
 @dataclass(frozen=True)
@@ -24,6 +34,17 @@ class CounterInfo:
     path: str
 
 
+@dataclass(frozen=True)
+class OrganiserInfo:
+    """What tests need of an organiser account: ids, the credentials, the unit and the role."""
+
+    id: int
+    email: str
+    password: str
+    unit_id: int
+    unit_code: str
+    role: str
+
 class Factories:
     """Builders for the rows tests need, committed and returned as plain values."""
 
@@ -33,13 +54,12 @@ class Factories:
     def instruments(self) -> dict[str, int]:
         """Publish every instrument shipped in surveys/; return version ids by code."""
         from app.extensions import db
-        from app.surveys.instruments import load_instrument
         from app.surveys.services import publish_instrument
 
         with self.app.app_context():
             ids = {}
             for path in sorted((ROOT / "surveys").glob("*.yaml")):
-                version = publish_instrument(load_instrument(path))
+                version = publish_instrument(_parsed_instrument(str(path), path.stat().st_mtime_ns))
                 ids[version.code] = version.id
             db.session.commit()
             return ids
@@ -84,6 +104,34 @@ class Factories:
             return CounterInfo(counter.id, counter.code, counter.unit_id, unit, token, f"/s/{token}")
 
 
+    def dossier_path(self, counter: CounterInfo, dossier_code: str = "HS-2026-000123", *, days: float = 30) -> str:
+        """Return the path of a one-time rating link for a dossier returned at `counter` (negative days: expired)."""
+        import datetime as dt
+
+        from app.database import utcnow
+        from app.surveys.tokens import DossierClaim, dossier_token
+
+        expires = (utcnow() + dt.timedelta(days=days)).replace(microsecond=0)
+        return "/d/" + dossier_token(DossierClaim(dossier_code, counter.id, expires), self.app.config["SECRET_KEY"])
+
+    def organiser(self, unit: str | None = None, role: str = "organiser", email: str | None = None,
+                  password: str = "mat-khau-thu-nghiem-dai", name: str | None = None) -> OrganiserInfo:
+        """Create an organiser account for the unit with code `unit` (a new unit when None)."""
+        from app.auth.services import create_organiser
+        from app.database import utcnow
+        from app.extensions import db
+        from app.units.services import get_unit_by_code
+
+        if unit is None:
+            unit = f"U{next(_sequence)}"
+            self.unit(unit)
+        with self.app.app_context():
+            number = next(_sequence)
+            account = create_organiser(email or f"canbo{number}@thu.gov.vn", name or f"Cán bộ {number}",
+                                       get_unit_by_code(unit), role, password, utcnow())
+            db.session.commit()
+            return OrganiserInfo(account.id, account.email, password, account.unit_id, unit, role)
+
 def form_fields(html: str) -> dict[str, str]:
     """Return the hidden fields of a rendered survey form (csrf_token, k, t)."""
     return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', html))
@@ -96,3 +144,92 @@ def full_answers(html: str, value: str = "4") -> dict[str, str]:
         options = re.findall(rf'type="radio" name="{name}" value="([^"]+)"', html)
         data[name] = value if value in options else options[0]
     return data
+
+
+def count_responses(app: Flask) -> int:
+    """Return how many survey responses are stored."""
+    import sqlalchemy as sa
+
+    from app.extensions import db
+    from app.surveys.models import SurveyResponse
+
+    with app.app_context():
+        return db.session.scalar(sa.select(sa.func.count()).select_from(SurveyResponse))
+
+
+def stored_responses(app: Flask) -> list:
+    """Return every stored survey response row (detached plain rows), oldest first."""
+    import sqlalchemy as sa
+
+    from app.extensions import db
+    from app.surveys.models import SurveyResponse
+
+    with app.app_context():
+        return list(db.session.execute(sa.select(SurveyResponse.__table__).order_by(SurveyResponse.id)))
+
+
+def build_app(database_url: str, **overrides) -> Flask:
+    """Create a second, independent app on its own database (migrated), for settings the shared app lacks."""
+    from flask_migrate import upgrade
+
+    from app import create_app
+
+    app = create_app({
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SECRET_KEY": "second-test-secret-key",
+        "BASE_URL": "http://hailong.test",
+        **overrides,
+    })
+    with app.app_context():
+        upgrade()
+    return app
+
+
+def concurrent_posts(app, path: str, bodies: list[dict], cookie: str) -> list:
+    """POST the bodies at the same moment from separate clients that share one visitor's session cookie."""
+    clients = []
+    for _ in bodies:
+        visitor = app.test_client()
+        visitor.set_cookie("session", cookie)
+        clients.append(visitor)
+    barrier = threading.Barrier(len(bodies))
+    results: list = [None] * len(bodies)
+
+    def send(index: int) -> None:
+        barrier.wait()
+        results[index] = clients[index].post(path, data=bodies[index])
+
+    threads = [threading.Thread(target=send, args=(index,)) for index in range(len(bodies))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    return results
+
+
+def decode_qr(image) -> list[str]:
+    """Return the texts of every QR code a real decoder (zxing-cpp) finds in an image, a file or PNG bytes."""
+    import io
+
+    import zxingcpp
+    from PIL import Image
+
+    if isinstance(image, bytes):
+        image = Image.open(io.BytesIO(image))
+    elif not isinstance(image, Image.Image):
+        image = Image.open(image)
+    return [result.text for result in zxingcpp.read_barcodes(image) if result.format == zxingcpp.BarcodeFormat.QRCode]
+
+
+def csrf_from(html: str) -> str:
+    """Return the CSRF token of the first form of an organiser page."""
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"', html)
+    assert match, "the page has no CSRF token"
+    return match.group(1) or match.group(2)
+
+
+def log_in(client, email: str, password: str):
+    """Sign in through the login form the way a browser does (fetch the form for its CSRF token, then post)."""
+    token = csrf_from(client.get("/quan-tri/dang-nhap").get_data(as_text=True))
+    return client.post("/quan-tri/dang-nhap", data={"csrf_token": token, "email": email, "password": password})

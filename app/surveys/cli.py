@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 from flask import current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from app.cli import export_group, fail_on_app_error, open_output, qr_group
 from app.database import utcnow
@@ -94,6 +94,7 @@ def qr_sheet_command(unit_code: str, out: str, per_page: str) -> None:
 
 
 @click.command("dossier-link")
+@with_appcontext
 @click.option("--counter", "counter_code", required=True)
 @click.option("--dossier", "dossier_code", required=True, help="Mã hồ sơ đã trả kết quả.")
 @click.option("--days", type=click.IntRange(1, 365), help="Hiệu lực (ngày); mặc định DOSSIER_LINK_DAYS.")

@@ -79,7 +79,7 @@ class ResponseForm:
         for item in self.instrument.items:
             values = [v for v in data.get(item.code, []) if v != ""]
             problem, value = _check_item(item, values)
-            if problem is None and item.required_if and not values:
+            if problem is None and item.required_if and value is None:
                 other, triggering = item.required_if
                 if set(chosen.get(other, ())) & set(triggering):
                     problem = _l("Vui lòng cho biết lý do.")
@@ -131,6 +131,9 @@ def _check_item(item: Item, values: list[str]) -> tuple[str | None, object]:
     if any(v not in allowed for v in values):
         return _l("Giá trị không hợp lệ cho câu này."), None
     if item.type == "multi":
+        if len(set(values)) != len(values):
+            # A browser sends each ticked box once: a repeat means a hand-made or tampered request.
+            return _l("Mỗi phương án chỉ được chọn một lần."), None
         picked = sorted({allowed[v] for v in values})
         if item.max_choices and len(picked) > item.max_choices:
             return _l("Chọn tối đa %(limit)d phương án.", limit=item.max_choices), None

@@ -181,11 +181,11 @@ def submit_response(
 DOSSIER_RATED_MESSAGE = _l("Hồ sơ này đã được đánh giá. Cảm ơn Ông/Bà đã góp ý.")
 
 
-def is_dossier_rated(dossier_code: str) -> bool:
-    """Tell whether a dossier already has its rating."""
+def dossier_submission_key(dossier_code: str) -> str | None:
+    """Return the submission key of a dossier's rating, or None while it is not rated."""
     return db.session.scalar(
-        sa.select(sa.literal(True)).where(SurveyResponse.dossier_code == dossier_code)
-    ) is not None
+        sa.select(SurveyResponse.submission_key).where(SurveyResponse.dossier_code == dossier_code)
+    )
 
 
 def publish_instrument(instrument: Instrument) -> InstrumentVersion:

@@ -33,8 +33,8 @@ def counter_token(nonce: str, secret: str) -> str:
 def nonce_from_token(token: str, secret: str) -> str | None:
     """Return the nonce of a well-signed counter token, or None for anything tampered or malformed."""
     nonce, _, signature = token.partition("-")
-    if len(nonce) != NONCE_LENGTH or len(signature) != SIGNATURE_LENGTH or not set(nonce) <= _ALPHABET:
-        return None
+    if len(nonce) != NONCE_LENGTH or len(signature) != SIGNATURE_LENGTH or not set(nonce + signature) <= _ALPHABET:
+        return None  # also keeps non-ASCII text away from compare_digest, which refuses it
     if not hmac.compare_digest(signature, _counter_signature(nonce, secret)):
         return None
     return nonce
