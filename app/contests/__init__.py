@@ -1,0 +1,1 @@
+"""CCHC knowledge contests: question banks, contests and rounds, participants, timed attempts, results."""

@@ -1,0 +1,456 @@
+"""Read question banks (XLSX, CSV, YAML) and participant lists (XLSX, CSV) into checked rows; templates to fill.
+
+Reading is all-or-nothing: every problem of a file is collected with its row number (the spreadsheet row, the header
+being row 1; for YAML the question's position) and reported at once in Vietnamese. Nothing here touches the
+database: the services check rows against what is stored (duplicates, units) and write them in one transaction.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import re
+import unicodedata
+import zipfile
+from dataclasses import dataclass
+
+from openpyxl import Workbook, load_workbook
+from openpyxl.styles import Font
+
+from app.contests.grading import MAX_OPTIONS, MIN_OPTIONS, QUESTION_TYPES
+from app.contests.spec import ContestSpecError, read_yaml
+
+MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+MAX_ROWS = 5000
+#: An XLSX is a zip; refuse archives that inflate beyond this (zip bombs).
+MAX_XLSX_INFLATED = 50 * 1024 * 1024
+OPTION_LETTERS = "ABCDEFGH"[:MAX_OPTIONS]
+
+QUESTION_COLUMNS = ("code", "type", "topic", "difficulty", "text",
+                    *(f"option_{letter.lower()}" for letter in OPTION_LETTERS), "correct", "explanation", "source")
+PARTICIPANT_COLUMNS = ("phone", "full_name", "birth_date", "unit", "group", "cccd")
+
+#: Vietnamese headings accepted for the same columns (compared without diacritics, case or spaces).
+_ALIASES = {
+    "ma": "code", "ma cau": "code", "ma cau hoi": "code", "loai": "type", "chu de": "topic", "muc do": "difficulty",
+    "noi dung": "text", "cau hoi": "text", "dap an": "correct", "giai thich": "explanation", "nguon": "source",
+    "so dien thoai": "phone", "dien thoai": "phone", "ho ten": "full_name", "ho va ten": "full_name",
+    "ngay sinh": "birth_date", "don vi": "unit", "ma don vi": "unit", "doi tuong": "group", "cccd": "cccd",
+    "so cccd": "cccd", **{f"phuong an {letter.lower()}": f"option_{letter.lower()}" for letter in OPTION_LETTERS},
+}
+_DIFFICULTY_WORDS = {"de": 1, "trung binh": 2, "kho": 3}
+_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,31}")
+_TOPIC = re.compile(r"[a-z][a-z0-9_]{0,63}")
+TRUE_FALSE_OPTIONS = ("Đúng", "Sai")
+
+
+@dataclass(frozen=True)
+class ImportProblem:
+    """One thing wrong in an uploaded file."""
+
+    row: int | None
+    column: str | None
+    message: str
+    #: What `row` counts: spreadsheet rows ("Dòng") or questions of a YAML file ("Câu").
+    label: str = "Dòng"
+
+    def __str__(self) -> str:
+        where = []
+        if self.row is not None:
+            where.append(f"{self.label} {self.row}")
+        if self.column:
+            where.append(f"cột “{self.column}”")
+        return f"{', '.join(where)}: {self.message}" if where else self.message
+
+
+class ImportRejected(ValueError):
+    """A file was refused; ``problems`` lists every problem found."""
+
+    def __init__(self, problems: list[ImportProblem]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(str(problem) for problem in self.problems))
+
+
+@dataclass(frozen=True)
+class QuestionRow:
+    """A checked question from a file."""
+
+    row: int
+    code: str
+    type: str
+    topic: str
+    difficulty: int
+    text: str
+    options: tuple[str, ...]
+    correct: tuple[int, ...]
+    explanation: str
+    source: str
+    #: What `row` counts: "Dòng" (spreadsheet row) or "Câu" (position in a YAML file).
+    label: str = "Dòng"
+
+    @property
+    def text_key(self) -> str:
+        """Return the duplicate-detection key of the question text."""
+        return text_key(self.text)
+
+
+@dataclass(frozen=True)
+class ParticipantRow:
+    """A row of a pre-issue list, checked for form only (the service checks units, groups and phones)."""
+
+    row: int
+    phone: str
+    full_name: str
+    birth_date: dt.date | None
+    unit: str
+    group: str
+    cccd: str
+
+
+def text_key(text: str) -> str:
+    """Return sha1 of the text lowercased, without punctuation and with single spaces (same question = same key)."""
+    folded = unicodedata.normalize("NFC", text).casefold()
+    words = re.findall(r"\w+", folded)
+    return hashlib.sha1(" ".join(words).encode("utf-8")).hexdigest()
+
+
+def plain(text: str) -> str:
+    """Return text without diacritics, lowercased, single-spaced (for matching headings and words)."""
+    decomposed = unicodedata.normalize("NFD", str(text).replace("đ", "d").replace("Đ", "D"))
+    stripped = "".join(char for char in decomposed if not unicodedata.combining(char))
+    return " ".join(stripped.casefold().replace("_", " ").split())
+
+
+def parse_questions(filename: str, data: bytes) -> list[QuestionRow]:
+    """Return the checked questions of an XLSX, CSV or YAML file; raise ImportRejected listing every problem."""
+    kind = _kind(filename, ("xlsx", "csv", "yaml", "yml"))
+    if kind in ("yaml", "yml"):
+        records, label = _yaml_questions(data), "Câu"
+    else:
+        records, label = _table(kind, data, QUESTION_COLUMNS, ("code", "type", "text", "correct")), "Dòng"
+    problems: list[ImportProblem] = []
+    rows = [row for row in (_question(number, record, problems, label) for number, record in records)
+            if row is not None]
+    _check_unique(records, problems, label)
+    if not records and not problems:
+        problems.append(ImportProblem(None, None, "Tệp không có câu hỏi nào."))
+    if problems:
+        raise ImportRejected(problems)
+    return rows
+
+
+def parse_participants(filename: str, data: bytes) -> list[ParticipantRow]:
+    """Return the rows of a participant list (XLSX or CSV); raise ImportRejected listing every problem."""
+    kind = _kind(filename, ("xlsx", "csv"))
+    records = _table(kind, data, PARTICIPANT_COLUMNS, ("phone", "full_name", "unit"))
+    problems: list[ImportProblem] = []
+    rows = []
+    for number, record in records:
+        birth = None
+        raw_birth = record.get("birth_date")
+        if raw_birth not in (None, ""):
+            birth = parse_birth_date(raw_birth)
+            if birth is None:
+                problems.append(ImportProblem(number, "birth_date", "ngày sinh phải có dạng 31/12/1990 hoặc 1990-12-31"))
+        rows.append(ParticipantRow(
+            row=number,
+            phone=_cell_text(record.get("phone")),
+            full_name=_cell_text(record.get("full_name")),
+            birth_date=birth,
+            unit=_cell_text(record.get("unit")),
+            group=_cell_text(record.get("group")),
+            cccd=_cell_text(record.get("cccd")),
+        ))
+    if not records:
+        problems.append(ImportProblem(None, None, "Tệp không có dòng dữ liệu nào."))
+    if problems:
+        raise ImportRejected(problems)
+    return rows
+
+
+def parse_birth_date(value: object) -> dt.date | None:
+    """Return a birth date from a cell: a date, "31/12/1990", "31-12-1990" or "1990-12-31"; None when unreadable."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    text = str(value).strip()
+    for pattern, order in ((r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})", "dmy"), (r"(\d{4})-(\d{1,2})-(\d{1,2})", "ymd")):
+        match = re.fullmatch(pattern, text)
+        if match:
+            first, second, third = (int(part) for part in match.groups())
+            day, month, year = (first, second, third) if order == "dmy" else (third, second, first)
+            try:
+                return dt.date(year, month, day)
+            except ValueError:
+                return None
+    return None
+
+
+def question_template() -> bytes:
+    """Return the XLSX template of a question bank: the columns, two example rows and a guide sheet."""
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "cau_hoi"
+    sheet.append(list(QUESTION_COLUMNS))
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    sheet.append(["CH-001", "single", "chi_so", 1, "SIPAS là tên viết tắt của chỉ số nào?",
+                  "Chỉ số cải cách hành chính", "Chỉ số năng lực cạnh tranh cấp tỉnh",
+                  "Chỉ số hài lòng về sự phục vụ hành chính", "Chỉ số chuyển đổi số", None, None, None, None, "C",
+                  "SIPAS là Chỉ số hài lòng về sự phục vụ hành chính.", "QĐ 1001/QĐ-BNV ngày 11/12/2023"])
+    sheet.append(["CH-002", "true_false", "mot_cua", 1,
+                  "Bộ phận Một cửa tiếp nhận hồ sơ và trả kết quả giải quyết thủ tục hành chính.",
+                  "Đúng", "Sai", None, None, None, None, None, None, "A", "", "Nghị định 61/2018/NĐ-CP"])
+    guide = book.create_sheet("huong_dan")
+    guide.append(["Cột", "Ý nghĩa"])
+    for cell in guide[1]:
+        cell.font = Font(bold=True)
+    for row in (
+        ("code", "Mã câu hỏi, duy nhất trong ngân hàng (chữ, số, “-”, “_”, “.”; tối đa 32 ký tự)."),
+        ("type", "single (một đáp án), multiple (nhiều đáp án) hoặc true_false (Đúng/Sai)."),
+        ("topic", "Chủ đề, chữ thường không dấu (vd. the_che, tthc, bo_may, cong_vu, tai_chinh_cong, "
+                  "chinh_phu_so, chi_so, mot_cua)."),
+        ("difficulty", "Mức độ: 1 (dễ), 2 (trung bình), 3 (khó)."),
+        ("text", "Nội dung câu hỏi."),
+        ("option_a … option_h", f"Các phương án ({MIN_OPTIONS}–{MAX_OPTIONS}); câu Đúng/Sai có thể để trống."),
+        ("correct", "Đáp án đúng theo chữ cái: “B”; nhiều đáp án: “A,C”."),
+        ("explanation", "Giải thích (hiển thị khi được xem đáp án)."),
+        ("source", "Văn bản nguồn (số, ngày, điều khoản)."),
+    ):
+        guide.append(list(row))
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def participant_template() -> bytes:
+    """Return the XLSX template of a list of accounts to pre-issue."""
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "thi_sinh"
+    sheet.append(list(PARTICIPANT_COLUMNS))
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    sheet.append(["0912345678", "Nguyễn Văn An", "15/04/1990", "AK-SNV", "cbccvc", ""])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+# --- reading tables --------------------------------------------------------------------------------------------
+
+
+def _kind(filename: str, allowed: tuple[str, ...]) -> str:
+    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    if extension not in allowed:
+        raise ImportRejected([ImportProblem(None, None, "Định dạng tệp không được hỗ trợ; dùng: "
+                                                        + ", ".join("." + a for a in allowed if a != "yml") + ".")])
+    return extension
+
+
+def _table(kind: str, data: bytes, columns: tuple[str, ...], required: tuple[str, ...]
+           ) -> list[tuple[int, dict[str, object]]]:
+    """Return (row number, {column: value}) for the non-empty rows of an XLSX or CSV file."""
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise ImportRejected([ImportProblem(None, None, f"Tệp quá lớn (tối đa {MAX_UPLOAD_BYTES // 1024 // 1024} MB).")])
+    raw_rows = _xlsx_rows(data) if kind == "xlsx" else _csv_rows(data)
+    try:
+        header = next(raw_rows)
+    except StopIteration:
+        raise ImportRejected([ImportProblem(None, None, "Tệp trống.")]) from None
+    names = []
+    problems = []
+    for position, heading in enumerate(header, start=1):
+        key = plain(heading or "")
+        name = key.replace(" ", "_") if key.replace(" ", "_") in columns else _ALIASES.get(key)
+        if heading not in (None, "") and name is None:
+            problems.append(ImportProblem(1, str(heading), "tên cột không được hỗ trợ; dùng: " + ", ".join(columns)))
+        if name is not None and name in names:
+            problems.append(ImportProblem(1, str(heading), "cột bị lặp lại"))
+        names.append(name)
+    missing = [column for column in required if column not in names]
+    if missing:
+        problems.append(ImportProblem(1, None, "thiếu cột: " + ", ".join(missing)))
+    if problems:
+        raise ImportRejected(problems)
+    records = []
+    for number, values in enumerate(raw_rows, start=2):
+        if all(value in (None, "") or (isinstance(value, str) and not value.strip()) for value in values):
+            continue
+        if len(records) >= MAX_ROWS:
+            raise ImportRejected([ImportProblem(number, None, f"tệp có quá {MAX_ROWS} dòng dữ liệu; hãy chia nhỏ.")])
+        records.append((number, {name: value for name, value in zip(names, values) if name is not None}))
+    return records
+
+
+def _xlsx_rows(data: bytes):
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            if sum(info.file_size for info in archive.infolist()) > MAX_XLSX_INFLATED:
+                raise ImportRejected([ImportProblem(None, None, "Tệp XLSX giải nén quá lớn.")])
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except ImportRejected:
+        raise
+    except Exception:  # openpyxl raises many kinds of errors for files that are not workbooks
+        raise ImportRejected([ImportProblem(None, None, "Không đọc được tệp XLSX (tệp hỏng hoặc không phải Excel).")]
+                             ) from None
+    sheet = book.worksheets[0]
+    for values in sheet.iter_rows(values_only=True, max_col=40):
+        yield list(values)
+    book.close()
+
+
+def _csv_rows(data: bytes):
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ImportRejected([ImportProblem(None, None, "Tệp CSV phải được lưu với mã UTF-8.")]) from None
+    first_line = text.split("\n", 1)[0]
+    delimiter = max(",;\t", key=first_line.count)
+    yield from csv.reader(io.StringIO(text), delimiter=delimiter)
+
+
+def _yaml_questions(data: bytes) -> list[tuple[int, dict[str, object]]]:
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise ImportRejected([ImportProblem(None, None, f"Tệp quá lớn (tối đa {MAX_UPLOAD_BYTES // 1024 // 1024} MB).")])
+    try:
+        loaded = read_yaml(data)
+    except ContestSpecError as error:
+        raise ImportRejected([ImportProblem(None, None, str(problem)) for problem in error.problems]) from None
+    questions = loaded.get("questions") if isinstance(loaded, dict) else loaded
+    if not isinstance(questions, list):
+        raise ImportRejected([ImportProblem(None, None, "Tệp YAML phải có danh sách “questions”.")])
+    if len(questions) > MAX_ROWS:
+        raise ImportRejected([ImportProblem(None, None, f"Tệp có quá {MAX_ROWS} câu hỏi; hãy chia nhỏ.")])
+    records = []
+    for number, item in enumerate(questions, start=1):
+        if not isinstance(item, dict):
+            item = {"_invalid": True}
+        records.append((number, item))
+    return records
+
+
+# --- checking rows ---------------------------------------------------------------------------------------------
+
+
+def _cell_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return unicodedata.normalize("NFC", str(value)).strip()
+
+
+def _question(number: int, record: dict[str, object], problems: list[ImportProblem], label: str
+              ) -> QuestionRow | None:
+    """Check one question record (table row or YAML mapping); record its problems and return it if clean."""
+    start = len(problems)
+
+    def fail(column: str | None, message: str) -> None:
+        problems.append(ImportProblem(number, column, message, label))
+
+    if record.get("_invalid"):
+        fail(None, "mỗi câu hỏi phải là một bảng khoá: giá trị")
+        return None
+    code = _cell_text(record.get("code"))
+    if not _CODE.fullmatch(code):
+        fail("code", "mã câu hỏi bắt buộc: chữ, số, “-”, “_”, “.”, tối đa 32 ký tự")
+    kind = _cell_text(record.get("type")).lower()
+    if kind not in QUESTION_TYPES:
+        fail("type", f"loại câu hỏi phải là một trong: {', '.join(QUESTION_TYPES)}")
+    topic = _cell_text(record.get("topic")).lower()
+    if not _TOPIC.fullmatch(topic):
+        fail("topic", "chủ đề bắt buộc, chữ thường không dấu, số và “_” (vd. chi_so)")
+    difficulty = _difficulty(record.get("difficulty"))
+    if difficulty is None:
+        fail("difficulty", "mức độ phải là 1 (dễ), 2 (trung bình) hoặc 3 (khó)")
+    text = _cell_text(record.get("text"))
+    if not text:
+        fail("text", "nội dung câu hỏi bắt buộc")
+    elif len(text) > 2000:
+        fail("text", "nội dung dài quá 2000 ký tự")
+    options, gap = _options(record)
+    if kind == "true_false" and not options:
+        options = list(TRUE_FALSE_OPTIONS)
+    if gap:
+        fail("options", "các phương án phải điền liền nhau từ option_a, không bỏ trống ở giữa")
+    elif not MIN_OPTIONS <= len(options) <= MAX_OPTIONS:
+        fail("options", f"cần từ {MIN_OPTIONS} đến {MAX_OPTIONS} phương án (các cột option_a … liền nhau)")
+    elif kind == "true_false" and len(options) != 2:
+        fail("options", "câu Đúng/Sai có đúng 2 phương án")
+    if any(len(option) > 500 for option in options):
+        fail("options", "mỗi phương án tối đa 500 ký tự")
+    if len({plain(option) for option in options}) != len(options):
+        fail("options", "có hai phương án trùng nhau")
+    correct = _correct(record.get("correct"), options, kind)
+    if correct is None:
+        fail("correct", "đáp án phải là chữ cái của phương án (vd. “B”, hoặc “A,C” với câu nhiều đáp án)")
+    elif kind in ("single", "true_false") and len(correct) != 1:
+        fail("correct", "câu một đáp án (và câu Đúng/Sai) phải có đúng một đáp án")
+    explanation = _cell_text(record.get("explanation"))
+    source = _cell_text(record.get("source"))
+    if len(explanation) > 5000:
+        fail("explanation", "giải thích dài quá 5000 ký tự")
+    if len(source) > 500:
+        fail("source", "nguồn dài quá 500 ký tự")
+    if len(problems) > start:
+        return None
+    return QuestionRow(number, code, kind, topic, difficulty, text, tuple(options), tuple(correct), explanation,
+                       source, label)
+
+
+def _difficulty(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)) and float(value) in (1.0, 2.0, 3.0):
+        return int(value)
+    text = plain(_cell_text(value))
+    if text in ("1", "2", "3"):
+        return int(text)
+    return _DIFFICULTY_WORDS.get(text)
+
+
+def _options(record: dict[str, object]) -> tuple[list[str], bool]:
+    """Return the option texts and whether an empty option sits between filled ones."""
+    listed = record.get("options")
+    if isinstance(listed, list):
+        values = [_cell_text(option) for option in listed]
+        return values, not all(values)
+    values = [_cell_text(record.get(f"option_{letter.lower()}")) for letter in OPTION_LETTERS]
+    while values and not values[-1]:
+        values.pop()
+    return values, not all(values)
+
+
+def _correct(value: object, options: list[str], kind: str) -> tuple[int, ...] | None:
+    """Return the correct option indices from letters ("A,C"), YAML indices ([0, 2]) or "Đúng"/"Sai"."""
+    if isinstance(value, list):
+        if not value or not all(isinstance(i, int) and not isinstance(i, bool) and 0 <= i < len(options)
+                                for i in value):
+            return None
+        return tuple(sorted(set(value)))
+    text = _cell_text(value)
+    if kind == "true_false" and plain(text) in ("dung", "sai"):
+        return (0,) if plain(text) == "dung" else (1,)
+    letters = [part.strip().upper() for part in re.split(r"[,;\s]+", text) if part.strip()]
+    if not letters or any(len(letter) != 1 or letter not in OPTION_LETTERS[: len(options)] for letter in letters):
+        return None
+    return tuple(sorted({OPTION_LETTERS.index(letter) for letter in letters}))
+
+
+def _check_unique(records: list[tuple[int, dict[str, object]]], problems: list[ImportProblem], label: str) -> None:
+    """Record codes and texts that appear twice in the file."""
+    codes: dict[str, int] = {}
+    texts: dict[str, int] = {}
+    for number, record in records:
+        code, text = _cell_text(record.get("code")), _cell_text(record.get("text"))
+        if code and code in codes:
+            problems.append(ImportProblem(number, "code", f"mã “{code}” trùng với {label.lower()} {codes[code]}",
+                                          label))
+        codes.setdefault(code, number)
+        key = text_key(text)
+        if text and key in texts:
+            problems.append(ImportProblem(number, "text", f"nội dung trùng với {label.lower()} {texts[key]}", label))
+        texts.setdefault(key, number)

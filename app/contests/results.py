@@ -1,0 +1,526 @@
+"""Results of a contest from its stored attempts: rankings, prediction values, prizes, unit standings, item analysis.
+
+One narrow query loads the finished attempts of a contest (packed question ids, marks and answers, score, times as
+epoch milliseconds), the arithmetic is numpy in ``app.stats``, and results are cached per contest until an attempt
+finishes or the contest changes. Personal data is joined only for the rows a page shows.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import sqlalchemy as sa
+from cachetools import TTLCache
+from numpy.typing import NDArray
+from sqlalchemy.ext.compiler import compiles
+
+from app.contests.grading import random_guess
+from app.contests.models import Attempt, Contest, Participant, Question, Round
+from app.contests.services import contest_spec
+from app.contests.spec import ContestSpec
+from app.extensions import db
+from app.stats import integrity
+from app.stats.items import ItemAnalysis, item_analysis_entries
+from app.stats.ranking import (
+    PrizeAwards,
+    PrizeTier,
+    Ranking,
+    contest_ranking,
+    counted_attempts,
+    prediction_actual,
+    prize_awards,
+    unit_ranking,
+)
+from app.units.models import Unit
+
+_cache: TTLCache = TTLCache(maxsize=16, ttl=900)
+_lock = threading.Lock()
+
+#: Full-mark attempts faster than this per question are flagged for review (contest.md §5.7).
+MIN_SECONDS_PER_QUESTION = 3.0
+
+
+class epoch_ms(sa.sql.functions.FunctionElement):
+    """Milliseconds since 1970 of a timestamp column, computed by the database (no per-row datetime objects)."""
+
+    type = sa.BigInteger()
+    inherit_cache = True
+
+
+@compiles(epoch_ms, "sqlite")
+def _epoch_ms_sqlite(element, compiler, **kw) -> str:
+    return f"CAST(ROUND((julianday({compiler.process(element.clauses, **kw)}) - 2440587.5) * 86400000.0) AS INTEGER)"
+
+
+@compiles(epoch_ms, "postgresql")
+def _epoch_ms_postgresql(element, compiler, **kw) -> str:
+    return f"CAST(ROUND(EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)}) * 1000) AS BIGINT)"
+
+
+@dataclass(frozen=True)
+class AttemptTable:
+    """Finished attempts, one entry per attempt in id order; flat arrays hold every drawn question."""
+
+    attempt_id: NDArray[np.int64]
+    round_id: NDArray[np.int64]
+    participant_id: NDArray[np.int64]
+    unit_id: NDArray[np.int64]
+    group: NDArray
+    score: NDArray[np.float64]
+    max_score: NDArray[np.float64]
+    duration_ms: NDArray[np.float64]
+    #: nan where no prediction was given.
+    prediction: NDArray[np.float64]
+    started_ms: NDArray[np.int64]
+    submitted_ms: NDArray[np.int64]
+    client_hash: NDArray
+    #: Start of each attempt's questions in the flat arrays (length n + 1).
+    offsets: NDArray[np.int64]
+    question_id: NDArray[np.int64]
+    mark: NDArray[np.uint8]
+    #: Answer bitmask over original options (0 = none).
+    answer: NDArray[np.uint8]
+    #: Participant excluded from rankings by the committee.
+    excluded: NDArray[np.bool_]
+
+    def __len__(self) -> int:
+        return int(self.attempt_id.shape[0])
+
+    def take(self, rows: NDArray[np.intp]) -> AttemptTable:
+        """Return the sub-table of the given attempt rows (in that order)."""
+        lengths = np.diff(self.offsets)[rows]
+        starts = self.offsets[:-1][rows]
+        flat = _ranges(starts, lengths)
+        return AttemptTable(
+            **{name: getattr(self, name)[rows] for name in _PER_ATTEMPT},
+            offsets=np.concatenate(([0], np.cumsum(lengths))).astype(np.int64),
+            question_id=self.question_id[flat], mark=self.mark[flat], answer=self.answer[flat],
+        )
+
+    def entry_rows(self) -> NDArray[np.intp]:
+        """Return, for every flat entry, the row of its attempt."""
+        return np.repeat(np.arange(len(self)), np.diff(self.offsets))
+
+
+_PER_ATTEMPT = ("attempt_id", "round_id", "participant_id", "unit_id", "group", "score", "max_score", "duration_ms",
+                "prediction", "started_ms", "submitted_ms", "client_hash", "excluded")
+
+
+def _ranges(starts: NDArray, lengths: NDArray) -> NDArray[np.intp]:
+    """Return the concatenation of range(start, start + length) for each pair."""
+    if lengths.size == 0:
+        return np.zeros(0, dtype=np.intp)
+    ends = np.cumsum(lengths)
+    return (np.arange(ends[-1]) - np.repeat(ends - lengths, lengths) + np.repeat(starts, lengths)).astype(np.intp)
+
+
+def load_attempts(contest_id: int, round_id: int | None = None) -> AttemptTable:
+    """Load the finished attempts of a contest (or one round) with one narrow query, in attempt id order."""
+    query = (
+        sa.select(Attempt.id, Attempt.round_id, Attempt.participant_id, Attempt.unit_id, Attempt.group_code,
+                  Attempt.score, Attempt.max_score, Attempt.duration_ms, Attempt.prediction,
+                  epoch_ms(Attempt.started_at), epoch_ms(Attempt.submitted_at), Attempt.client_hash,
+                  Attempt.question_ids, Attempt.marks, Attempt.answers)
+        .where(Attempt.contest_id == contest_id, Attempt.state.in_(("submitted", "expired")))
+        .order_by(Attempt.id)
+    )
+    if round_id is not None:
+        query = query.where(Attempt.round_id == round_id)
+    rows = db.session.execute(query).all()
+    excluded_ids = np.fromiter(db.session.scalars(
+        sa.select(Participant.id).where(Participant.contest_id == contest_id, Participant.excluded)), dtype=np.int64)
+    columns = list(zip(*rows)) if rows else [()] * 15
+    lengths = np.fromiter((len(marks) for marks in columns[13]), dtype=np.int64, count=len(rows))
+    participant = np.fromiter(columns[2], dtype=np.int64, count=len(rows))
+    return AttemptTable(
+        attempt_id=np.fromiter(columns[0], dtype=np.int64, count=len(rows)),
+        round_id=np.fromiter(columns[1], dtype=np.int64, count=len(rows)),
+        participant_id=participant,
+        unit_id=np.fromiter(columns[3], dtype=np.int64, count=len(rows)),
+        group=np.array(columns[4], dtype=object),
+        score=np.fromiter(columns[5], dtype=np.float64, count=len(rows)),
+        max_score=np.fromiter(columns[6], dtype=np.float64, count=len(rows)),
+        duration_ms=np.fromiter(columns[7], dtype=np.float64, count=len(rows)),
+        prediction=np.fromiter((np.nan if p is None else p for p in columns[8]), dtype=np.float64, count=len(rows)),
+        started_ms=np.fromiter(columns[9], dtype=np.int64, count=len(rows)),
+        submitted_ms=np.fromiter(columns[10], dtype=np.int64, count=len(rows)),
+        client_hash=np.array(columns[11], dtype=object),
+        offsets=np.concatenate(([0], np.cumsum(lengths))).astype(np.int64),
+        question_id=np.frombuffer(b"".join(columns[12]), dtype="<u4").astype(np.int64),
+        mark=np.frombuffer(b"".join(columns[13]), dtype=np.uint8),
+        answer=np.frombuffer(b"".join(columns[14]), dtype=np.uint8),
+        excluded=np.isin(participant, excluded_ids),
+    )
+
+
+@dataclass(frozen=True)
+class Standing:
+    """A ranked list: one entry per valid participant (their counted attempt, or their contest total)."""
+
+    participant_id: NDArray[np.int64]
+    group: NDArray
+    unit_id: NDArray[np.int64]
+    score: NDArray[np.float64]
+    max_score: NDArray[np.float64]
+    prediction: NDArray[np.float64]
+    duration_ms: NDArray[np.float64]
+    submitted_ms: NDArray[np.int64]
+    #: Row of each entry's attempt in the contest's table (None for the overall standing).
+    attempt_row: NDArray[np.intp] | None
+    ranking: Ranking
+
+    def __len__(self) -> int:
+        return int(self.participant_id.shape[0])
+
+
+@dataclass(frozen=True)
+class RoundResult:
+    """A round's standing, the prediction value it used, and its counted attempts."""
+
+    round_id: int
+    number: int
+    name: str
+    #: The prediction target's true value (None: no prediction question, or no valid attempt yet).
+    actual: float | None
+    #: Rows of the contest's table (``ContestResults.table``) holding this round's finished attempts.
+    rows: NDArray[np.intp]
+    #: The rows that count, one per participant, excluded participants left out (also ``standing.attempt_row``).
+    counted_rows: NDArray[np.intp]
+    standing: Standing
+
+
+@dataclass(frozen=True)
+class AwardLine:
+    """One prize: who, where it was won (a round or overall, an audience group) and what."""
+
+    participant_id: int
+    round_number: int | None
+    group: str
+    position: int
+    label: str
+    amount: float
+    #: The winner is tied with the next entry on every criterion: the committee decides (contest.md §5.5).
+    tied: bool
+
+
+@dataclass(frozen=True)
+class UnitLine:
+    """A unit's participation and collective standing."""
+
+    unit_id: int
+    code: str
+    name: str
+    block: str | None
+    headcount: int
+    completers: int
+    rate: float
+    mean_score: float | None
+    winners_points: float
+    eligible: bool
+    rank: int
+    prize: str | None
+
+
+@dataclass(frozen=True)
+class ContestResults:
+    """Everything a results page, a report or an export needs, computed once per change."""
+
+    contest_id: int
+    rounds: tuple[RoundResult, ...]
+    overall: Standing
+    awards: tuple[AwardLine, ...]
+    forfeited: tuple[AwardLine, ...]
+    units: tuple[UnitLine, ...]
+    #: Max score of the contest total (sum of round question counts, or the best round's for best_round).
+    max_total: float
+    table: AttemptTable = field(repr=False)
+
+
+def finished_count(contest_id: int) -> int:
+    """Return how many attempts of the contest are finished (the results cache key)."""
+    return db.session.scalar(sa.select(sa.func.count()).select_from(Attempt).where(
+        Attempt.contest_id == contest_id, Attempt.state.in_(("submitted", "expired"))))
+
+
+def contest_results(contest: Contest, zone: ZoneInfo, *, frozen: bool = False) -> ContestResults:
+    """Return the results of a contest; with ``frozen`` each round ignores attempts submitted after its freeze.
+
+    The freeze (leaderboard.freeze_minutes before a round closes) applies to public pages while results are not
+    yet published (CTFd's freeze; contest.md §5.5). Cached until an attempt finishes or the contest changes.
+    """
+    spec = contest_spec(contest, zone)
+    freeze = frozen and not contest.results_public and spec.leaderboard.freeze_minutes > 0
+    key = (contest.id, contest.updated_at, finished_count(contest.id), freeze, str(zone))
+    cached = _cache.get(key)
+    if cached is not None:
+        return cached
+    table = load_attempts(contest.id)
+    cutoffs = {round_.id: _ms(round_.closes_at - dt.timedelta(minutes=spec.leaderboard.freeze_minutes))
+               for round_ in contest.rounds} if freeze else {}
+    rounds = tuple(_round_result(contest, round_, spec, table, cutoffs.get(round_.id)) for round_ in contest.rounds)
+    overall, max_total = _overall(spec, rounds)
+    awards, forfeited = _awards(spec, rounds, overall)
+    units = _units(contest, spec, overall, awards)
+    results = ContestResults(contest.id, rounds, overall, awards, forfeited, units, max_total, table)
+    with _lock:
+        _cache[key] = results
+    return results
+
+
+def clear_cache() -> None:
+    """Forget cached results (tests; the key already changes with every finished attempt)."""
+    with _lock:
+        _cache.clear()
+
+
+def _ms(moment: dt.datetime) -> int:
+    return int(round(moment.timestamp() * 1000))
+
+
+def _round_result(contest: Contest, round_: Round, spec: ContestSpec, table: AttemptTable,
+                  cutoff_ms: int | None) -> RoundResult:
+    """Pick counted attempts, compute the prediction value and rank the round."""
+    round_spec = spec.rounds[round_.number - 1]
+    mask = table.round_id == round_.id
+    if cutoff_ms is not None:
+        mask &= table.submitted_ms < cutoff_ms
+    rows = np.flatnonzero(mask)
+    valid = rows[~table.excluded[rows]]
+    counted = counted_attempts(table.participant_id[valid], table.score[valid], table.submitted_ms[valid],
+                               round_spec.counts) if valid.size else np.zeros(0, dtype=bool)
+    counted_rows = valid[counted]
+    prediction = round_spec.prediction
+    actual = None
+    if prediction.enabled:
+        if round_.prediction_actual is not None and (round_.prediction_actual_fixed or contest.results_public):
+            actual = round_.prediction_actual
+        elif valid.size:
+            actual = prediction_actual(prediction.target, table.participant_id[valid], table.score[valid],
+                                       table.max_score[valid], counted, decimals=prediction.decimals)
+    criteria = tuple(c for c in spec.ranking.criteria if c != "prediction_distance" or actual is not None)
+    standing = _standing(table, counted_rows, criteria, actual, spec.ranking.prefer_under and actual is not None,
+                         prediction.decimals)
+    return RoundResult(round_.id, round_.number, round_.name, actual, rows, counted_rows, standing)
+
+
+def _standing(table: AttemptTable, rows: NDArray[np.intp], criteria: tuple[str, ...], actual: float | None,
+              prefer_under: bool, decimals: int) -> Standing:
+    ranking = contest_ranking(
+        table.participant_id[rows], table.score[rows], criteria=criteria,
+        predictions=table.prediction[rows] if actual is not None else None, actual=actual,
+        durations_ms=table.duration_ms[rows], submitted_at=table.submitted_ms[rows],
+        started_at=table.started_ms[rows], groups=table.group[rows].astype(str), prefer_under=prefer_under,
+        distance_decimals=decimals,
+    )
+    return Standing(table.participant_id[rows], table.group[rows], table.unit_id[rows], table.score[rows],
+                    table.max_score[rows], table.prediction[rows], table.duration_ms[rows], table.submitted_ms[rows],
+                    rows, ranking)
+
+
+def _overall(spec: ContestSpec, rounds: tuple[RoundResult, ...]) -> tuple[Standing, float]:
+    """Rank participants over the contest: sum of counted round scores (or their best round), then time."""
+    parts = [(result.standing, spec.rounds[result.number - 1].question_count) for result in rounds]
+    ids = np.concatenate([standing.participant_id for standing, _ in parts]) if parts else np.zeros(0, np.int64)
+    people, person = np.unique(ids, return_inverse=True)
+    scores = np.concatenate([standing.score for standing, _ in parts]) if parts else np.zeros(0)
+    durations = np.concatenate([standing.duration_ms for standing, _ in parts]) if parts else np.zeros(0)
+    submitted = np.concatenate([standing.submitted_ms for standing, _ in parts]) if parts else np.zeros(0, np.int64)
+    groups = np.concatenate([standing.group for standing, _ in parts]) if parts else np.zeros(0, object)
+    units = np.concatenate([standing.unit_id for standing, _ in parts]) if parts else np.zeros(0, np.int64)
+    count = people.shape[0]
+    if spec.overall_aggregation == "best_round":
+        best = counted_attempts(ids, scores, submitted, "best") if ids.size else np.zeros(0, dtype=bool)
+        order = np.flatnonzero(best)[np.argsort(person[best])]
+        total, duration, last = scores[order], durations[order], submitted[order]
+        max_total = float(max((q for _, q in parts), default=0))
+    else:
+        total = np.bincount(person, weights=scores, minlength=count)
+        duration = np.bincount(person, weights=durations, minlength=count)
+        last = np.zeros(count, dtype=np.int64)
+        np.maximum.at(last, person, submitted)
+        max_total = float(sum(q for _, q in parts))
+    # The latest round's group and unit describe the person (they are copied per attempt).
+    latest = np.zeros(count, dtype=np.intp)
+    latest[person] = np.arange(ids.shape[0])
+    ranking = contest_ranking(people, total, criteria=("score", "duration", "submitted_at"), durations_ms=duration,
+                              submitted_at=last, groups=groups[latest].astype(str))
+    standing = Standing(people, groups[latest], units[latest], total, np.full(count, max_total),
+                        np.full(count, np.nan), duration, last, None, ranking)
+    return standing, max_total
+
+
+def _awards(spec: ContestSpec, rounds: tuple[RoundResult, ...], overall: Standing
+            ) -> tuple[tuple[AwardLine, ...], tuple[AwardLine, ...]]:
+    """Hand out round and overall prizes per audience group, keeping one prize per person."""
+    standings: list[list[int]] = []
+    tables: list[tuple[PrizeTier, ...]] = []
+    origins: list[tuple[int | None, str, Standing]] = []
+    sources = [(result.number, result.standing, spec.prizes_for_round(spec.rounds[result.number - 1]))
+               for result in rounds] + [(None, overall, spec.overall_prizes)]
+    for number, standing, prize_tables in sources:
+        for group in spec.groups:
+            tiers = prize_tables.get(group.code)
+            if not tiers:
+                continue
+            order = standing.ranking.order
+            in_group = order[standing.group[order] == group.code]
+            standings.append([int(pid) for pid in standing.participant_id[in_group]])
+            tables.append(tiers)
+            origins.append((number, group.code, standing))
+    result: PrizeAwards = prize_awards(standings, tables)
+
+    def line(award) -> AwardLine:
+        number, group, standing = origins[award.standing]
+        index = int(np.flatnonzero(standing.participant_id == award.participant_id)[0])
+        return AwardLine(int(award.participant_id), number, group, award.position, award.label, award.value,
+                         bool(standing.ranking.tied[index]))
+
+    return tuple(line(a) for a in result.awards), tuple(line(a) for a in result.forfeited)
+
+
+def _units(contest: Contest, spec: ContestSpec, overall: Standing, awards: tuple[AwardLine, ...]
+           ) -> tuple[UnitLine, ...]:
+    """Rank units with a headcount in the contest's subtree by participation rate (contest.md §5.6)."""
+    units = list(db.session.execute(
+        sa.select(Unit.id, Unit.code, Unit.name, Unit.block, Unit.headcount, Unit.path)
+        .where(Unit.path.startswith(contest.unit.path), Unit.headcount > 0).order_by(Unit.path)
+    ))
+    if not units:
+        return ()
+    # A participant counts for the nearest unit above (or at) their own that has a headcount.
+    paths = {row.path: row.id for row in units}
+    all_paths = dict(db.session.execute(
+        sa.select(Unit.id, Unit.path).where(Unit.path.startswith(contest.unit.path))).all())
+    owner: dict[int, int | None] = {}
+    for unit_id, path in all_paths.items():
+        parts = path.strip("/").split("/")
+        owner[unit_id] = next((paths[f"/{'/'.join(parts[:i])}/"] for i in range(len(parts), 0, -1)
+                               if f"/{'/'.join(parts[:i])}/" in paths), None)
+    mapped = np.array([owner.get(int(u)) or -1 for u in overall.unit_id], dtype=np.int64)
+    keep = mapped >= 0
+    points_by_person: dict[int, float] = {}
+    for award in awards:
+        points = spec.collective.points.get(award.label, 0.0)
+        points_by_person[award.participant_id] = max(points_by_person.get(award.participant_id, 0.0), points)
+    percent = np.divide(100 * overall.score, overall.max_score, out=np.zeros(len(overall)),
+                        where=overall.max_score > 0)
+    ranking = unit_ranking(
+        [row.id for row in units], [row.headcount for row in units], overall.participant_id[keep], mapped[keep],
+        percent[keep], participant_points=[points_by_person.get(int(p), 0.0) for p in overall.participant_id[keep]],
+        blocks=[row.block or "" for row in units] if spec.collective.split_by_block else None,
+        min_rate=spec.collective.min_rate,
+    )
+    prizes: dict[int, str] = {}
+    if spec.collective.enabled and spec.collective.prizes:
+        places = [tier.label for tier in spec.collective.prizes for _ in range(tier.count)]
+        block_of = [row.block or "" for row in units] if spec.collective.split_by_block else [""] * len(units)
+        taken: dict[str, int] = {}
+        for index in ranking.order:
+            block = block_of[index]
+            position = taken.get(block, 0)
+            if position < len(places):
+                prizes[int(index)] = places[position]
+            taken[block] = position + 1
+    return tuple(
+        UnitLine(row.id, row.code, row.name, row.block, int(row.headcount), int(ranking.completers[i]),
+                 float(ranking.rate[i]), None if np.isnan(ranking.mean_score[i]) else float(ranking.mean_score[i]),
+                 float(ranking.winners_points[i]), bool(ranking.eligible[i]), int(ranking.rank[i]), prizes.get(i))
+        for i, row in enumerate(units)
+    )
+
+
+def freeze_prediction_actuals(contest: Contest, zone: ZoneInfo) -> None:
+    """Store each round's computed prediction value so later exclusions never move it (contest.md §5.4)."""
+    clear_cache()
+    results = contest_results(contest, zone)
+    for round_, result in zip(contest.rounds, results.rounds, strict=True):
+        if not round_.prediction_actual_fixed:
+            round_.prediction_actual = result.actual
+    db.session.flush()
+
+
+# --- item analysis and integrity -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ItemReport:
+    """Item analysis of counted attempts, with the question of each item column."""
+
+    question_ids: NDArray[np.int64]
+    codes: tuple[str, ...]
+    types: tuple[str, ...]
+    analysis: ItemAnalysis
+
+
+def item_report(results: ContestResults, round_number: int | None = None) -> ItemReport | None:
+    """Analyse the counted attempts of a round (or of every round) with Moodle's definitions; None if no attempt.
+
+    With random draws each question's statistics are over the attempts that drew it and its rest score is the
+    attempt's score minus the question's mark (``app.stats.items``). Rows are in attempt id order.
+    """
+    chosen = [r.counted_rows for r in results.rounds if round_number is None or r.number == round_number]
+    rows = np.sort(np.concatenate(chosen)) if chosen else np.zeros(0, np.intp)
+    if rows.size == 0:
+        return None
+    sub = results.table.take(rows)
+    question_ids, columns = np.unique(sub.question_id, return_inverse=True)
+    info = {row.id: row for row in db.session.execute(
+        sa.select(Question.id, Question.code, Question.type, Question.options)
+        .where(Question.id.in_([int(q) for q in question_ids])))}
+    types = tuple(info[int(q)].type for q in question_ids)
+    n_options = np.array([len(info[int(q)].options) for q in question_ids])
+    guess = np.array([random_guess(kind, n) for kind, n in zip(types, n_options)])
+    entry_columns = columns.reshape(-1)
+    single = np.array([kind not in ("multiple",) for kind in types])[entry_columns]
+    answer = sub.answer.astype(np.int64)
+    # The chosen option of a one-answer question is the index of its only bit; none or multi-select → −1.
+    chosen_option = np.where((answer > 0) & single, np.log2(np.maximum(answer, 1)).astype(np.int64), -1)
+    analysis = item_analysis_entries(
+        sub.entry_rows(), entry_columns, sub.mark.astype(np.float64), n_attempts=len(sub),
+        n_items=question_ids.shape[0], random_guess=guess, choices=chosen_option, n_options=int(n_options.max()),
+    )
+    return ItemReport(question_ids, tuple(info[int(q)].code for q in question_ids), types, analysis)
+
+
+@dataclass(frozen=True)
+class IntegrityReport:
+    """Review signals of a contest (never verdicts)."""
+
+    signals: tuple[integrity.IntegritySignal, ...]
+
+
+def integrity_report(contest: Contest, results: ContestResults) -> IntegrityReport:
+    """Flag too-fast full marks, identical answer sequences, shared devices and duplicate identities."""
+    table = results.table
+    signals = []
+    if len(table):
+        questions = np.diff(table.offsets)
+        signals.append(integrity.too_fast_full_marks(table.attempt_id, table.score, table.max_score,
+                                                     table.duration_ms, questions,
+                                                     min_seconds_per_question=MIN_SECONDS_PER_QUESTION))
+        for result in results.rounds:
+            if not result.rows.size:
+                continue
+            sub = table.take(result.rows)
+            width = int(np.diff(sub.offsets).max())
+            matrix_q = np.full((len(sub), width), -1, dtype=np.int64)
+            matrix_a = np.full((len(sub), width), -1, dtype=np.int64)
+            rows = sub.entry_rows()
+            slots = np.arange(sub.question_id.shape[0]) - sub.offsets[:-1][rows]
+            matrix_q[rows, slots] = sub.question_id
+            matrix_a[rows, slots] = np.where(sub.answer > 0, sub.answer.astype(np.int64), -1)
+            signals.append(integrity.identical_answer_sequences(
+                sub.participant_id, matrix_q, matrix_a, min_answered=min(10, width)))
+        signals.append(integrity.shared_devices(table.participant_id, list(table.client_hash)))
+    people = db.session.execute(
+        sa.select(Participant.id, Participant.cccd_hash, Participant.full_name, Participant.birth_date)
+        .where(Participant.contest_id == contest.id).order_by(Participant.id)
+    ).all()
+    if people:
+        ids, cccd, names, births = zip(*people)
+        signals.append(integrity.duplicate_identities(list(ids), list(cccd), list(names), list(births)))
+    return IntegrityReport(tuple(signal for signal in signals if signal.groups))
+
