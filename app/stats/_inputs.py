@@ -13,10 +13,6 @@ from typing import ClassVar
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-#: Rows per block when a pass over respondents is done in blocks (keeps temporaries in cache and small).
-CHUNK_ROWS = 1 << 16
-
-
 def check_scores(scores: ArrayLike, scale_max: int) -> NDArray[np.uint8]:
     """Return ``scores`` as a 2-D uint8 matrix, checking the dtype and that values lie in 0..scale_max."""
     if not 1 < scale_max < 256:

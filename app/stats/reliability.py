@@ -88,12 +88,15 @@ def _element_moments(
     Shapes: n, ΣT, ΣT² (groups,); the per-criterion sums (groups, k). Incomplete respondents go to an extra
     group that is dropped.
     """
-    answers = columns[list(element)]
-    complete = (answers != 0).all(axis=0)
-    totals = answers.sum(axis=0, dtype=np.intp)
+    answers = [columns[item] for item in element]
+    complete = answers[0] != 0
+    totals = answers[0].astype(np.intp)
+    for answer in answers[1:]:
+        complete &= answer != 0
+        totals += answer
     n_totals, n_values = len(element) * scale_max + 1, scale_max + 1
-    bucket = np.where(complete, 0 if labels is None else labels, group_count)
-    base = (bucket * n_totals + totals) * n_values
+    base = np.where(complete, 0 if labels is None else labels, group_count) * (n_totals * n_values)
+    base += totals * n_values
     size = (group_count + 1) * n_totals * n_values
     value = np.arange(n_values, dtype=np.int64)
     total = np.arange(n_totals, dtype=np.int64)

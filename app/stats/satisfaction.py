@@ -61,7 +61,8 @@ class AggregationRule:
     ``overall``: "mean_of_elements" (mean of element indices), "mean_of_criteria" (mean of all criterion indices
     of the elements) or "pooled" (satisfied answers / valid answers over all criteria of the elements).
     ``units``: "pooled" (a parent's indices are computed over all its respondents) or "mean_of_children" (a
-    parent's index is the unweighted mean of its child units' indices, children without answers left out).
+    parent's index is the unweighted mean of its child units' indices, children without answers left out, at
+    every level: criteria, elements, overall). Without groups the set is a single unit and this rule is moot.
     """
 
     element: str = "mean"
@@ -236,6 +237,7 @@ def satisfaction_indices(
     ``groups`` (respondent → 0..n_groups-1) gives ``by_group`` in one vectorised pass; groups without answers
     come out suppressed. Flags: "small_sample" (n < 30), "wide_interval" (half-width > 10 points),
     "suppressed" (n < ``min_n``: value, se and interval nan). Missing values: see the module docstring.
+    Each column is read once; a Fortran-ordered matrix (``np.asfortranarray``) spares one transposing copy.
     """
     matrix = check_scores(scores, scale_max)
     n_rows, n_items = matrix.shape
@@ -248,21 +250,16 @@ def satisfaction_indices(
         raise ValueError(f"rule must be an AggregationRule, got {type(rule).__name__}")
     design = _design(element_columns, n_items, check_levels(satisfied, scale_max, "satisfied"), scale_max)
 
-    columns = np.asfortranarray(matrix).T
-    histograms = _value_histograms(columns, labels, group_count, respondent_weights, scale_max + 1)
+    encoding = _encode(np.asfortranarray(matrix).T, labels, group_count, respondent_weights, design)
+    histograms = encoding.counts, encoding.weight_sums, encoding.squared_sums
     per_group = _family(histograms, design, rule.overall)
     pooled_total = labels is not None and rule.units == "pooled"
     total_family = _family(tuple(h.sum(axis=0) for h in histograms), design, rule.overall) if pooled_total else None
     variance, answered, total_variance = _influence_variances(
-        columns,
-        labels,
-        group_count,
-        respondent_weights,
-        design,
-        per_group.tables,
+        encoding, labels, respondent_weights, design, per_group.tables,
         None if total_family is None else total_family.tables,
     )
-    group_raw = _raw_set(per_group, histograms[0], variance, answered, design, confidence)
+    group_raw = _raw_set(per_group, encoding.counts, variance, answered, design, confidence)
     if labels is None:
         return SatisfactionIndices(
             total=_index_set(_squeeze(group_raw), min_n, scale_max), by_group=None, rule=rule,
@@ -270,7 +267,7 @@ def satisfaction_indices(
         )
     if total_family is not None:
         total_raw = _raw_set(
-            total_family, histograms[0].sum(axis=0), total_variance, answered.sum(axis=0), design, confidence
+            total_family, encoding.counts.sum(axis=0), total_variance, answered.sum(axis=0), design, confidence
         )
     else:
         total_raw = _children_mean(group_raw, confidence)
@@ -387,38 +384,99 @@ def _design(
     return _Design(element_columns, membership, membership.any(axis=0), satisfied, scale_max)
 
 
-def _value_histograms(
+class _Encoding(NamedTuple):
+    """Value histograms per (group, item, value) and one base-3 answer pattern per respondent and block."""
+
+    counts: NDArray[np.int64]
+    #: Σ w and Σ w² per (group, item, value); the counts as floats when unweighted.
+    weight_sums: NDArray[np.float64]
+    squared_sums: NDArray[np.float64]
+    blocks: tuple[_Block, ...]
+    patterns: list[NDArray[np.uint16]]
+    #: group·3^k + pattern (the pattern itself without groups): the lookup key of each respondent.
+    keys: list[NDArray]
+    #: Respondents and Σ w² per (group, pattern) of each block.
+    respondents: list[NDArray[np.int64]]
+    squared: list[NDArray[np.float64]]
+
+
+def _encode(
     columns: NDArray[np.uint8],
     labels: NDArray[np.intp] | None,
     group_count: int,
     weights: NDArray[np.float64] | None,
-    n_values: int,
-) -> tuple[NDArray, NDArray, NDArray]:
-    """Count answers per (group, item, value): counts, Σ w and Σ w² (the latter two = counts when unweighted).
+    design: _Design,
+) -> _Encoding:
+    """Read every criterion once: value histograms and answer patterns from runs of a few criteria.
 
-    ``columns`` is item-major (items, respondents); one ``np.bincount`` per item and kind of sum.
+    A run of m criteria (V^m ≤ 256 for V = scale_max + 1 values, e.g. 3 criteria on the 5-point scale) is read as
+    one uint8 "value pattern"; one ``np.bincount`` over (group, value pattern) gives the value histograms of all m
+    criteria, and a lookup turns the value pattern into the run's answer codes. ``columns`` is item-major.
     """
-    n_items = columns.shape[0]
-    size = group_count * n_values
-    offsets = None if labels is None else labels * n_values
-    squared = None if weights is None else weights * weights
-    counts = np.empty((n_items, size), dtype=np.int64)
-    weight_sums, squared_sums = (None, None) if weights is None else (np.empty((n_items, size)), np.empty((n_items, size)))
-    for item, column in enumerate(columns):
-        keys = column if offsets is None else offsets + column
-        counts[item] = np.bincount(keys, minlength=size)
+    n_items, n_rows = columns.shape
+    n_values = design.scale_max + 1
+    run_length = 1
+    while n_values ** (run_length + 1) <= 256:
+        run_length += 1
+    counts = np.zeros((group_count, n_items, n_values), dtype=np.int64)
+    weight_sums, squared_sums = (None, None) if weights is None else (np.zeros(counts.shape), np.zeros(counts.shape))
+    squared_weights = None if weights is None else weights * weights
+    codes = _answer_codes(design)
+    blocks = _blocks(design)
+    covered = {item for block in blocks for item in block.items}
+    loose = [item for item in range(n_items) if item not in covered]
+    counted: set[int] = set()
+
+    def read_run(run: tuple[int, ...]) -> NDArray[np.uint8]:
+        """Return the run's value patterns and add the histograms of its criteria not counted yet."""
+        patterns = columns[run[0]].copy()
+        for item in run[1:]:
+            patterns *= n_values
+            patterns += columns[item]
+        if counted.issuperset(run):
+            return patterns
+        size = n_values ** len(run)
+        key = patterns if labels is None else labels * size + patterns
+        shape = (group_count,) + (n_values,) * len(run)
+        sums = [np.bincount(key, minlength=group_count * size).reshape(shape)]
         if weights is not None:
-            weight_sums[item] = np.bincount(keys, weights=weights, minlength=size)
-            squared_sums[item] = np.bincount(keys, weights=squared, minlength=size)
+            sums += [np.bincount(key, w, group_count * size).reshape(shape) for w in (weights, squared_weights)]
+        for position, item in enumerate(run):
+            if item in counted:
+                continue
+            others = tuple(axis + 1 for axis in range(len(run)) if axis != position)
+            for target, joint in zip((counts, weight_sums, squared_sums), sums):
+                target[:, item] = joint.sum(axis=others)
+            counted.add(item)
+        return patterns
 
-    def by_group(sums: NDArray) -> NDArray:
-        return np.ascontiguousarray(sums.reshape(n_items, group_count, n_values).swapaxes(0, 1))
-
+    patterns, keys, respondents, squared = [], [], [], []
+    for block in blocks:
+        pattern = np.zeros(n_rows, dtype=np.uint16)
+        for start in range(0, len(block.items), run_length):
+            run = block.items[start : start + run_length]
+            pattern *= 3 ** len(run)
+            pattern += _run_codes(codes, len(run))[read_run(run)]
+        size = 3 ** len(block.items)
+        key = pattern if labels is None else labels * size + pattern
+        patterns.append(pattern)
+        keys.append(key)
+        respondents.append(np.bincount(key, minlength=group_count * size).reshape(group_count, size))
+        squared.append(
+            respondents[-1] if weights is None else
+            np.bincount(key, squared_weights, group_count * size).reshape(group_count, size)
+        )
+    for start in range(0, len(loose), run_length):
+        read_run(tuple(loose[start : start + run_length]))
     if weights is None:
-        counts = by_group(counts)
-        as_float = counts.astype(np.float64)
-        return counts, as_float, as_float
-    return by_group(counts), by_group(weight_sums), by_group(squared_sums)
+        weight_sums = squared_sums = counts.astype(np.float64)
+    return _Encoding(counts, weight_sums, squared_sums, blocks, patterns, keys, respondents, squared)
+
+
+def _run_codes(codes: NDArray[np.uint8], length: int) -> NDArray[np.uint8]:
+    """Map each value pattern of a run of ``length`` criteria to the base-3 number of their answer codes."""
+    digits = np.indices((codes.size,) * length).reshape(length, -1)
+    return (codes[digits] * (3 ** np.arange(length - 1, -1, -1))[:, None]).sum(axis=0).astype(np.uint8)
 
 
 class _FamilyEstimates(NamedTuple):
@@ -551,9 +609,8 @@ def _pattern_tables(tables: NDArray[np.float64], block: _Block) -> tuple[NDArray
 
 
 def _influence_variances(
-    columns: NDArray[np.uint8],
+    encoding: _Encoding,
     labels: NDArray[np.intp] | None,
-    group_count: int,
     weights: NDArray[np.float64] | None,
     design: _Design,
     group_tables: NDArray[np.float64],
@@ -566,27 +623,18 @@ def _influence_variances(
     needs no lookup at all: var_g = Σ_pattern (Σ w² over its respondents)·table². Returns var (groups,
     elements + 1), n (groups, elements + 1) = respondents with at least one valid answer, and the totals' var.
     """
-    n_rows = columns.shape[1]
-    codes = _answer_codes(design)
-    blocks = _blocks(design)
+    blocks, patterns, keys = encoding.blocks, encoding.patterns, encoding.keys
+    n_rows = patterns[0].size
+    group_count = encoding.counts.shape[0]
     n_elements = len(design.columns)
     variance = np.zeros((group_count, n_elements + 1))
     answered = np.zeros((group_count, n_elements + 1), dtype=np.int64)
     total_variance = None if total_tables is None else np.zeros(n_elements + 1)
-    patterns, keys, lookups, counts = [], [], [], []
-    for block in blocks:
-        pattern = np.zeros(n_rows, dtype=np.uint16)
-        for item in block.items:
-            pattern *= 3
-            pattern += codes[columns[item]]
-        size = 3 ** len(block.items)
-        key = pattern if labels is None else labels * size + pattern
-        respondents = np.bincount(key, minlength=group_count * size).reshape(group_count, size)
-        squared = respondents if weights is None else np.bincount(key, weights * weights, group_count * size)
-        patterns.append(pattern)
-        keys.append(key)
-        lookups.append((_pattern_tables(group_tables, block), None if total_tables is None else _pattern_tables(total_tables, block)))
-        counts.append((respondents, squared.reshape(group_count, size)))
+    lookups = [
+        (_pattern_tables(group_tables, block), None if total_tables is None else _pattern_tables(total_tables, block))
+        for block in blocks
+    ]
+    counts = list(zip(encoding.respondents, encoding.squared))
 
     def add_influences(estimator: int, chosen: list[int], which: int) -> None:
         """Accumulate squared influences of respondents block by block (several blocks per estimator)."""
@@ -732,7 +780,7 @@ def _mean_score(mean: NDArray[np.float64], scale_max: int) -> MeanScore:
 def _rating_shares(counts: NDArray[np.int64], min_n: int, confidence: float) -> RatingShares:
     """Build level shares and the satisfaction rate from rating counts (…, 3)."""
     n = counts.sum(axis=-1)
-    satisfied = counts[..., [level - 1 for level in sorted(DOSSIER_SATISFIED)]].sum(axis=-1)
+    satisfied = counts[..., [DOSSIER_LEVELS.index(level) for level in sorted(DOSSIER_SATISFIED)]].sum(axis=-1)
     tables = []
     for successes, trials in ((counts, n[..., None]), (satisfied, n)):
         wilson = wilson_interval(successes, trials, confidence)
