@@ -3,12 +3,16 @@ from __future__ import annotations
 
 import functools
 import itertools
-import threading
 import re
+import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from flask import Flask
+
+if TYPE_CHECKING:
+    import datetime as dt
 
 ROOT = Path(__file__).resolve().parent.parent
 _sequence = itertools.count(1)
@@ -233,3 +237,33 @@ def log_in(client, email: str, password: str):
     """Sign in through the login form the way a browser does (fetch the form for its CSRF token, then post)."""
     token = csrf_from(client.get("/quan-tri/dang-nhap").get_data(as_text=True))
     return client.post("/quan-tri/dang-nhap", data={"csrf_token": token, "email": email, "password": password})
+
+
+def form_data(form, value: str = "4", **changes) -> dict[str, list[str]]:
+    """Answer every scale item with `value` and pick the first service field, as a parsed form body."""
+    data = {item.code: [value] for item in form.instrument.scale_items}
+    if form.service_fields:
+        data["field"] = [str(form.service_fields[0].id)]
+    data.update({code: [answer] if isinstance(answer, str) else answer for code, answer in changes.items()})
+    return data
+
+
+def submit(app: Flask, counter: CounterInfo, key: str, *, now: dt.datetime | None = None,
+           dossier: str | None = None, value: str = "4", **changes) -> bool:
+    """Validate and store one response through the services, committing; return what submit_response says."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from app.extensions import db
+    from app.surveys import services
+
+    with app.app_context():
+        ref = services.get_counter_for_token(counter.token, app.config["SECRET_KEY"])
+        form = services.get_response_form(ref, services.DOSSIER_INSTRUMENT if dossier else None)
+        answers = form.validate(form_data(form, value, **changes))
+        stored = services.submit_response(ref, form, answers, submission_key=key,
+                                          now=now or dt.datetime(2026, 5, 4, 3, 0, tzinfo=dt.timezone.utc),
+                                          zone=ZoneInfo("Asia/Ho_Chi_Minh"),
+                                          duration_ms=42_000, client_hash="0123456789abcdef", dossier_code=dossier)
+        db.session.commit()
+        return stored

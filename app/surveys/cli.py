@@ -125,7 +125,7 @@ def dossier_link_command(counter_code: str, dossier_code: str, days: int | None,
 def export_responses_command(code: str, unit_code: str | None, period: str | None, fmt: str, out: str | None) -> None:
     """Export raw responses: one row per response, one column per item code (formula-safe)."""
     try:
-        chosen = parse_period(period) if period else None
+        chosen = parse_period(period) if period is not None else None
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--period") from None
     root = get_unit_by_code(unit_code) if unit_code else None
