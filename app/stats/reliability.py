@@ -117,7 +117,9 @@ def _element_moments(
     )
 
 
-def _alpha_table(moments: list[tuple[NDArray[np.int64], ...]], element_columns: tuple[tuple[int, ...], ...]) -> AlphaTable:
+def _alpha_table(
+    moments: list[tuple[NDArray[np.int64], ...]], element_columns: tuple[tuple[int, ...], ...]
+) -> AlphaTable:
     """Turn per-element moments into alpha, alpha-if-deleted and flags (variances scaled by n(n − 1), exact)."""
     alphas, deleted, counts, zero = [], [], [], []
     for (n, sums, squares, products, total_sum, total_square), columns in zip(moments, element_columns):

@@ -366,7 +366,8 @@ def dossier_rating_shares(
     keys = values[:, 0].astype(np.intp) if labels is None else labels * 4 + values[:, 0]
     per_group = np.bincount(keys, minlength=group_count * 4).reshape(group_count, 4)[:, 1:]
     total = _rating_shares(per_group.sum(axis=0), min_n, confidence)
-    return DossierRatings(total=total, by_group=None if labels is None else _rating_shares(per_group, min_n, confidence))
+    by_group = None if labels is None else _rating_shares(per_group, min_n, confidence)
+    return DossierRatings(total=total, by_group=by_group)
 
 
 def _estimator_columns(design: _Design) -> tuple[tuple[int, ...], ...]:
@@ -393,8 +394,6 @@ class _Encoding(NamedTuple):
     squared_sums: NDArray[np.float64]
     blocks: tuple[_Block, ...]
     patterns: list[NDArray[np.uint16]]
-    #: group·3^k + pattern (the pattern itself without groups): the lookup key of each respondent.
-    keys: list[NDArray]
     #: Respondents and Σ w² per (group, pattern) of each block.
     respondents: list[NDArray[np.int64]]
     squared: list[NDArray[np.float64]]
@@ -450,7 +449,7 @@ def _encode(
             counted.add(item)
         return patterns
 
-    patterns, keys, respondents, squared = [], [], [], []
+    patterns, respondents, squared = [], [], []
     for block in blocks:
         pattern = np.zeros(n_rows, dtype=np.uint16)
         for start in range(0, len(block.items), run_length):
@@ -458,9 +457,8 @@ def _encode(
             pattern *= 3 ** len(run)
             pattern += _run_codes(codes, len(run))[read_run(run)]
         size = 3 ** len(block.items)
-        key = pattern if labels is None else labels * size + pattern
+        key = _pattern_keys(pattern, labels, size)
         patterns.append(pattern)
-        keys.append(key)
         respondents.append(np.bincount(key, minlength=group_count * size).reshape(group_count, size))
         squared.append(
             respondents[-1] if weights is None else
@@ -470,7 +468,12 @@ def _encode(
         read_run(tuple(loose[start : start + run_length]))
     if weights is None:
         weight_sums = squared_sums = counts.astype(np.float64)
-    return _Encoding(counts, weight_sums, squared_sums, blocks, patterns, keys, respondents, squared)
+    return _Encoding(counts, weight_sums, squared_sums, blocks, patterns, respondents, squared)
+
+
+def _pattern_keys(pattern: NDArray[np.uint16], labels: NDArray[np.intp] | None, size: int) -> NDArray:
+    """Return each respondent's lookup key group·size + pattern (the pattern itself without groups)."""
+    return pattern if labels is None else labels * size + pattern
 
 
 def _run_codes(codes: NDArray[np.uint8], length: int) -> NDArray[np.uint8]:
@@ -623,7 +626,7 @@ def _influence_variances(
     needs no lookup at all: var_g = Σ_pattern (Σ w² over its respondents)·table². Returns var (groups,
     elements + 1), n (groups, elements + 1) = respondents with at least one valid answer, and the totals' var.
     """
-    blocks, patterns, keys = encoding.blocks, encoding.patterns, encoding.keys
+    blocks, patterns = encoding.blocks, encoding.patterns
     n_rows = patterns[0].size
     group_count = encoding.counts.shape[0]
     n_elements = len(design.columns)
@@ -643,7 +646,8 @@ def _influence_variances(
         any_answer = np.zeros(n_rows, dtype=bool)
         for b in chosen:
             group_lookup, total_lookup = lookups[b]
-            influence += group_lookup[which].ravel()[keys[b]]
+            table = group_lookup[which]
+            influence += table.ravel()[_pattern_keys(patterns[b], labels, table.shape[-1])]
             if total_influence is not None:
                 total_influence += total_lookup[which][patterns[b]]
             any_answer |= patterns[b] != 0
@@ -736,7 +740,9 @@ def _squeeze(raw: _RawSet) -> _RawSet:
     return _RawSet(
         *(_Estimate(*(part[0] for part in estimate)) for estimate in raw[:3]),
         raw.satisfied_count[0],
-        raw.means._replace(criteria=raw.means.criteria[0], elements=raw.means.elements[0], overall=raw.means.overall[0]),
+        raw.means._replace(
+            criteria=raw.means.criteria[0], elements=raw.means.elements[0], overall=raw.means.overall[0]
+        ),
     )
 
 

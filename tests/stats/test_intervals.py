@@ -122,7 +122,9 @@ def test_linearised_standard_errors_equal_numerical_delta_method(overall):
     result = satisfaction_indices(scores, elements, weights=weights, rule=AggregationRule(overall=overall), min_n=1)
     np.testing.assert_allclose(result.total.elements.se, expected[:-1] * 100, rtol=1e-6)
     assert result.total.overall.se == pytest.approx(expected[-1] * 100, rel=1e-6)
-    np.testing.assert_allclose(result.total.elements.value, index_by_hand(scores, elements, weights, overall)[:-1] * 100)
+    expected_values = index_by_hand(scores, elements, weights, overall)
+    np.testing.assert_allclose(result.total.elements.value, expected_values[:-1] * 100)
+    assert result.total.overall.value == pytest.approx(expected_values[-1] * 100)
 
 
 def test_linearised_standard_error_of_an_element_longer_than_one_answer_pattern_equals_delta_method():
