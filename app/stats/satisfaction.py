@@ -435,7 +435,7 @@ def _encode(
         if counted.issuperset(run):
             return patterns
         size = n_values ** len(run)
-        key = patterns if labels is None else labels * size + patterns
+        key = _pattern_keys(patterns, labels, size)
         shape = (group_count,) + (n_values,) * len(run)
         sums = [np.bincount(key, minlength=group_count * size).reshape(shape)]
         if weights is not None:
@@ -471,8 +471,8 @@ def _encode(
     return _Encoding(counts, weight_sums, squared_sums, blocks, patterns, respondents, squared)
 
 
-def _pattern_keys(pattern: NDArray[np.uint16], labels: NDArray[np.intp] | None, size: int) -> NDArray:
-    """Return each respondent's lookup key group·size + pattern (the pattern itself without groups)."""
+def _pattern_keys(pattern: NDArray, labels: NDArray[np.intp] | None, size: int) -> NDArray:
+    """Return each respondent's bincount or lookup key group·size + pattern (the pattern itself without groups)."""
     return pattern if labels is None else labels * size + pattern
 
 
@@ -708,18 +708,17 @@ def _raw_set(
 def _children_mean(groups: _RawSet, confidence: float) -> _RawSet:
     """Combine group estimates as the unweighted mean of the groups with a value; var = Σ var_g / G_defined²."""
 
-    def mean_of(estimate: _Estimate) -> _Estimate:
-        defined = np.isfinite(estimate.value)
-        count = defined.sum(axis=0)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            value = np.where(defined, estimate.value, 0.0).sum(axis=0) / count
-            se = np.sqrt(np.where(defined, estimate.se**2, 0.0).sum(axis=0)) / count
-        return _Estimate(value, se, *normal_interval(value, se, confidence, (0.0, 1.0)), estimate.n.sum(axis=0))
-
     def plain_mean(values: NDArray[np.float64]) -> NDArray[np.float64]:
         defined = np.isfinite(values)
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(defined, values, 0.0).sum(axis=0) / defined.sum(axis=0)
+
+    def mean_of(estimate: _Estimate) -> _Estimate:
+        defined = np.isfinite(estimate.value)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            se = np.sqrt(np.where(defined, estimate.se**2, 0.0).sum(axis=0)) / defined.sum(axis=0)
+        value = plain_mean(estimate.value)
+        return _Estimate(value, se, *normal_interval(value, se, confidence, (0.0, 1.0)), estimate.n.sum(axis=0))
 
     means = groups.means
     return _RawSet(
