@@ -86,10 +86,10 @@ def synth_command(responses: int, attempts: int, seed: int, days: int) -> None:
 
 
 @click.command("create-organiser")
-@click.option("--email", required=True)
+@click.option("--email", required=True, help="Email đăng nhập của tài khoản.")
 @click.option("--unit", "unit_code", required=True, help="Mã đơn vị gốc của tài khoản.")
 @click.option("--role", type=click.Choice(["administrator", "organiser", "viewer"]), default="organiser",
-              show_default=True)
+              show_default=True, help="Vai trò: quản trị, tổ chức hay chỉ xem báo cáo.")
 @click.option("--name", default="", help="Họ tên hiển thị.")
 @click.password_option(help="Mật khẩu (ít nhất 12 ký tự); hỏi khi không truyền vào.")
 @with_appcontext

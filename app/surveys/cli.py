@@ -61,7 +61,8 @@ def list_instruments_command() -> None:
 
 @qr_group.command("counter")
 @click.argument("code")
-@click.option("--format", "fmt", type=click.Choice(["png", "svg"]), default="png", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["png", "svg"]), default="png", show_default=True,
+              help="Ảnh PNG hay SVG (vector, in sắc nét).")
 @click.option("--out", type=click.Path(dir_okay=False), help="Tệp đích (mặc định: in ra stdout).")
 @fail_on_app_error
 def qr_counter_command(code: str, fmt: str, out: str | None) -> None:
@@ -79,8 +80,9 @@ def qr_counter_command(code: str, fmt: str, out: str | None) -> None:
 
 @qr_group.command("sheet")
 @click.option("--unit", "unit_code", required=True, help="In áp phích cho mọi quầy trong cây con của đơn vị này.")
-@click.option("--out", required=True, type=click.Path(dir_okay=False))
-@click.option("--per-page", type=click.Choice([str(n) for n in LAYOUTS]), default="1", show_default=True)
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="Tệp PDF đích.")
+@click.option("--per-page", type=click.Choice([str(n) for n in LAYOUTS]), default="1", show_default=True,
+              help="Số áp phích trên một trang A4.")
 @fail_on_app_error
 def qr_sheet_command(unit_code: str, out: str, per_page: str) -> None:
     """Write a printable A4 PDF of QR posters for a unit's active counters."""
@@ -95,7 +97,7 @@ def qr_sheet_command(unit_code: str, out: str, per_page: str) -> None:
 
 @click.command("dossier-link")
 @with_appcontext
-@click.option("--counter", "counter_code", required=True)
+@click.option("--counter", "counter_code", required=True, help="Mã quầy đã trả kết quả hồ sơ.")
 @click.option("--dossier", "dossier_code", required=True, help="Mã hồ sơ đã trả kết quả.")
 @click.option("--days", type=click.IntRange(1, 365), help="Hiệu lực (ngày); mặc định DOSSIER_LINK_DAYS.")
 @click.option("--qr", "qr_path", type=click.Path(dir_okay=False), help="Ghi thêm mã QR (PNG) của liên kết.")
@@ -119,7 +121,8 @@ def dossier_link_command(counter_code: str, dossier_code: str, days: int | None,
 @click.option("--instrument", "code", required=True, help="Mã phiếu, ví dụ sipas-counter.")
 @click.option("--unit", "unit_code", help="Chỉ cây con của đơn vị này.")
 @click.option("--period", help="2026-Q3, 2026-H1, 2026-07, 2026 hoặc 2026-01-01..2026-03-31.")
-@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv", show_default=True,
+              help="Định dạng tệp xuất.")
 @click.option("--out", type=click.Path(dir_okay=False), help="Tệp đích (mặc định: stdout).")
 @fail_on_app_error
 def export_responses_command(code: str, unit_code: str | None, period: str | None, fmt: str, out: str | None) -> None:

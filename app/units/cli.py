@@ -16,7 +16,8 @@ COMMANDS = (units_group, counters_group)
 
 @units_group.command("list")
 @click.option("--unit", "unit_code", help="Chỉ cây con của đơn vị này.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
+              help="Bảng để đọc hay JSON cho máy.")
 @fail_on_app_error
 def list_units_command(unit_code: str | None, fmt: str) -> None:
     """List units with their parent's code."""
@@ -32,7 +33,8 @@ def list_units_command(unit_code: str | None, fmt: str) -> None:
 
 @counters_group.command("list")
 @click.option("--unit", "unit_code", help="Chỉ các quầy trong cây con của đơn vị này.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
+              help="Bảng để đọc hay JSON cho máy.")
 @fail_on_app_error
 def list_counters_command(unit_code: str | None, fmt: str) -> None:
     """List counters with their unit and survey URL."""
