@@ -72,7 +72,8 @@ def normal_interval(
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Return the normal-approximation interval estimate ± z·se, clipped to ``bounds`` (None: no clipping).
 
-    Used for indices whose standard error comes from linearisation (delta method); nan in, nan out.
+    Used for indices whose standard error comes from linearisation (delta method; e.g. Deville 1999, Survey
+    Methodology 25:193), where the index is approximately normal. Missing values: nan in, nan out.
     """
     value = np.asarray(estimate, dtype=np.float64)
     error = np.asarray(se, dtype=np.float64)

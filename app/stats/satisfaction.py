@@ -298,7 +298,8 @@ def bootstrap_indices(
     Resamples respondents (rows, with their weights) with replacement and recomputes the indices with the same
     formulas as ``satisfaction_indices`` (``rule.overall`` applies; there are no groups). For small samples and
     for checking the linearised intervals; O(n_resamples × respondents × items), so not for a million rows.
-    ``method`` is scipy's: "percentile", "basic" or "BCa". Fewer than 2 respondents: nan intervals.
+    ``method`` is scipy's: "percentile", "basic" or "BCa" (Efron & Tibshirani 1993, An Introduction to the
+    Bootstrap, ch. 13–14). Fewer than 2 respondents: nan intervals.
     Missing values: as in ``satisfaction_indices``; an element without answers in a resample makes that
     resample's element nan, and then its interval nan.
     """
