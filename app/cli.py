@@ -108,10 +108,11 @@ def create_organiser_command(email: str, unit_code: str, role: str, name: str, p
 def register_commands(app: Flask) -> None:
     """Attach every command group to the application's CLI."""
     from app.api import cli as api_cli
+    from app.contests import cli as contests_cli
     from app.surveys import cli as surveys_cli
     from app.units import cli as units_cli
 
     for command in (init_db_command, seed_demo_command, synth_command, create_organiser_command,
                     export_group, report_group, qr_group, *units_cli.COMMANDS, *surveys_cli.COMMANDS,
-                    *api_cli.COMMANDS):
+                    *api_cli.COMMANDS, *contests_cli.COMMANDS):
         app.cli.add_command(command)

@@ -30,7 +30,7 @@ CCCD_MODES = ("off", "optional", "required")
 OVERALL_AGGREGATIONS = ("sum_of_round_scores", "best_round")
 CERTIFICATE_AWARDS = ("winners", "completers", "threshold")
 #: Paths under /thi/ that are pages, not contests.
-RESERVED_SLUGS = frozenset({"chung-nhan", "static", "api"})
+RESERVED_SLUGS = frozenset({"chung-nhan", "static", "api", "moi", "nap", "ngan-hang", "mau"})
 
 DEFAULT_CONSENT = (
     "Tôi đồng ý để Ban Tổ chức xử lý dữ liệu cá nhân (họ tên, ngày sinh, số điện thoại, đơn vị, số CCCD nếu khai) "
@@ -687,4 +687,25 @@ def _collective_definition(collective: Collective) -> dict:
         "split_by_block": collective.split_by_block,
         "points": dict(collective.points),
         "prizes": [{"label": t.label, "count": t.count, "amount": t.value} for t in collective.prizes],
+    }
+
+
+def starter_definition(*, slug: str, title: str, unit: str, legal_basis: str, rules: str, groups_text: str,
+                       bank: str, opens_at: str, closes_at: str, question_count: int, time_limit_minutes: int,
+                       attempts_allowed: int) -> dict:
+    """Return the definition of a new contest with one round from the organiser's short form (defaults elsewhere).
+
+    ``groups_text`` has one audience group per line, "code: name".
+    """
+    groups = []
+    for line in groups_text.splitlines():
+        code, _, name = line.partition(":")
+        if code.strip():
+            groups.append({"code": code.strip(), "name": name.strip() or code.strip()})
+    return {
+        "slug": slug, "title": title, "unit": unit, "legal_basis": legal_basis, "rules": rules,
+        "audience_groups": groups or None,
+        "rounds": [{"name": "Vòng 1", "opens_at": opens_at, "closes_at": closes_at, "bank": bank,
+                    "question_count": question_count, "time_limit_minutes": time_limit_minutes,
+                    "attempts_allowed": attempts_allowed}],
     }

@@ -1,0 +1,506 @@
+"""Organiser pages of contests under /quan-tri/cuoc-thi: banks, definitions, lifecycle, participants, results,
+item analysis, integrity signals, exports, certificates and personal data. Every contest and bank is loaded within
+the signed-in organiser's subtree (404 otherwise)."""
+from __future__ import annotations
+
+import io
+import json
+
+import sqlalchemy as sa
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from app.auth.access import current_organiser, organiser_required
+from app.auth.services import record
+from app.contests import services
+from app.contests.certificates import achievements, render_certificates
+from app.contests.forms import (
+    BankUploadForm,
+    ConfirmForm,
+    DefinitionForm,
+    ExcludeForm,
+    NewContestForm,
+    PredictionActualForm,
+    StatusForm,
+    UploadForm,
+)
+from app.contests.imports import (
+    MAX_UPLOAD_BYTES,
+    ImportRejected,
+    parse_participants,
+    parse_questions,
+    participant_template,
+    question_template,
+)
+from app.contests.models import CONTEST_TRANSITIONS, STATUS_LABELS, Attempt, Contest, Participant, QuestionBank
+from app.contests.reports import attempt_table, contest_report, people, report_tables, results_tables
+from app.contests.results import contest_results, integrity_report, item_report
+from app.contests.spec import ContestSpecError, dump_definition, parse_contest, read_yaml, starter_definition
+from app.contests.views import certificate_data
+from app.database import utcnow
+from app.errors import AppError, NotFoundError
+from app.exports import iter_csv, write_csv, write_xlsx
+from app.extensions import db
+from app.i18n import local_zone
+from app.units.models import Unit
+
+bp = Blueprint("contest_admin", __name__)
+
+MIME_TYPES = {"csv": "text/csv; charset=utf-8", "pdf": "application/pdf", "json": "application/json",
+              "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+              "yaml": "application/x-yaml; charset=utf-8"}
+TRANSITION_LABELS = {
+    "open": _l("Mở cuộc thi"),
+    "close": _l("Đóng cuộc thi"),
+    "reopen": _l("Mở lại"),
+    "publish_results": _l("Công bố kết quả"),
+    "archive": _l("Lưu trữ"),
+}
+ITEM_FLAG_LABELS = {
+    "n_too_small": _l("ít lượt (< 30)"),
+    "facility_low": _l("quá khó"),
+    "facility_high": _l("quá dễ"),
+    "di_negative": _l("phân biệt âm: kiểm tra đáp án"),
+    "di_weak": _l("phân biệt yếu"),
+    "de_dubious": _l("hiệu quả phân biệt thấp"),
+    "negative_covariance": _l("hiệp phương sai âm"),
+}
+SIGNAL_LABELS = {
+    "too_fast_full_marks": _l("Điểm tối đa trong thời gian quá ngắn"),
+    "identical_answers": _l("Bài làm giống hệt nhau"),
+    "shared_device": _l("Nhiều người dùng chung một thiết bị"),
+    "duplicate_identity": _l("Trùng danh tính (CCCD, hoặc họ tên và ngày sinh)"),
+}
+PAGE_SIZE = 100
+
+
+@bp.app_template_filter("item_flag")
+def item_flag_label(code: str) -> str:
+    """Return the Vietnamese label of an item flag."""
+    return str(ITEM_FLAG_LABELS.get(code, code))
+
+
+def _contest(slug: str) -> Contest:
+    """Return a contest of the organiser's subtree, or 404 (other tenants' contests are not found)."""
+    contest = services.get_contest(slug)
+    if not contest.unit.path.startswith(current_organiser().unit.path):
+        raise NotFoundError(_l("Không tìm thấy cuộc thi này."))
+    return contest
+
+
+def _bank(code: str) -> QuestionBank:
+    bank = services.get_bank(code)
+    if bank.unit is not None and not bank.unit.path.startswith(current_organiser().unit.path):
+        raise NotFoundError(_l("Không tìm thấy ngân hàng câu hỏi này."))
+    return bank
+
+
+def _download(data: bytes | str, fmt: str, name: str) -> Response:
+    response = Response(data, mimetype=MIME_TYPES[fmt])
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _tables_download(tables, fmt: str, name: str) -> Response:
+    """Return tables as one XLSX (a sheet each) or one CSV (the first table)."""
+    if fmt == "xlsx":
+        buffer = io.BytesIO()
+        write_xlsx(tables, buffer)
+        return _download(buffer.getvalue(), "xlsx", f"{name}.xlsx")
+    title, headers, rows = tables[0]
+    return _download("".join(iter_csv(headers, rows)), "csv", f"{name}.csv")
+
+
+def _problems_page(template: str, status: int, **context):
+    db.session.rollback()
+    return render_template(template, **context), status
+
+
+# --- contests ----------------------------------------------------------------------------------------------------
+
+
+@bp.get("/")
+@organiser_required
+def index():
+    """List the contests and question banks of the organiser's subtree."""
+    organiser = current_organiser()
+    return render_template("contests/manage/index.html", contests=services.contests_for(organiser.unit),
+                           banks=services.banks_for(organiser.unit), labels=STATUS_LABELS)
+
+
+@bp.route("/moi", methods=["GET", "POST"])
+@organiser_required("organiser")
+def new():
+    """Create a contest with one round from a short form (everything else can then be edited as YAML)."""
+    organiser = current_organiser()
+    form = NewContestForm()
+    units = db.session.scalars(sa.select(Unit).where(Unit.path.startswith(organiser.unit.path), Unit.is_active)
+                               .order_by(Unit.path)).all()
+    form.unit.choices = [(unit.code, unit.name) for unit in units]
+    form.bank.choices = [(bank.code, bank.title) for bank in services.banks_for(organiser.unit)]
+    if not form.validate_on_submit():
+        return render_template("contests/manage/new.html", form=form, problems=[]), \
+            400 if request.method == "POST" else 200
+    definition = starter_definition(
+        slug=form.slug.data, title=form.title.data, unit=form.unit.data, legal_basis=form.legal_basis.data or "",
+        rules=form.rules.data or "", groups_text=form.groups.data, bank=form.bank.data,
+        opens_at=form.opens_at.data, closes_at=form.closes_at.data, question_count=form.question_count.data,
+        time_limit_minutes=form.time_limit_minutes.data, attempts_allowed=form.attempts_allowed.data,
+    )
+    return _save_definition(definition, "contests/manage/new.html", form=form, must_be_new=True)
+
+
+def _save_definition(data: object, template: str, *, must_be_new: bool = False, **context):
+    """Validate and store a definition; on problems show the page again with the numbered list (400)."""
+    organiser = current_organiser()
+    zone = local_zone()
+    try:
+        spec = parse_contest(data, zone)
+    except ContestSpecError as error:
+        return _problems_page(template, 400, problems=[str(p) for p in error.problems], **context)
+    existing = db.session.scalar(sa.select(Contest).where(Contest.slug == spec.slug))
+    if must_be_new and existing is not None:
+        return _problems_page(template, 409, problems=[_("slug: mã cuộc thi “%(slug)s” đã được dùng.",
+                                                         slug=spec.slug)], **context)
+    if existing is not None and not existing.unit.path.startswith(organiser.unit.path):
+        return _problems_page(template, 409, problems=[_("slug: mã cuộc thi này đã được dùng bởi đơn vị khác.")],
+                              **context)
+    try:
+        contest, created = services.save_contest(spec, now=utcnow(), scope=organiser.unit,
+                                                 organiser_id=organiser.id)
+    except services.FileRejected as error:
+        return _problems_page(template, 400, problems=error.problems, **context)
+    db.session.commit()
+    flash(_("Đã tạo cuộc thi.") if created else _("Đã lưu định nghĩa cuộc thi."), "info")
+    return redirect(url_for(".contest", slug=contest.slug), 303)
+
+
+@bp.route("/nap", methods=["GET", "POST"])
+@organiser_required("organiser")
+def upload_definition():
+    """Create or update a contest from a YAML file (the same format as `flask contests load`)."""
+    form = UploadForm()
+    if not form.validate_on_submit():
+        return render_template("contests/manage/upload_definition.html", form=form, problems=[]), \
+            400 if request.method == "POST" else 200
+    try:
+        data = read_yaml(form.file.data.read(MAX_UPLOAD_BYTES + 1))
+    except ContestSpecError as error:
+        return _problems_page("contests/manage/upload_definition.html", 400, form=form,
+                              problems=[str(p) for p in error.problems])
+    return _save_definition(data, "contests/manage/upload_definition.html", form=form)
+
+
+@bp.get("/<slug>")
+@organiser_required
+def contest(slug: str):
+    """Show a contest: status and its transitions, rounds, numbers, links to everything else."""
+    found = _contest(slug)
+    counts = dict(db.session.execute(
+        sa.select(Attempt.state, sa.func.count()).where(Attempt.contest_id == found.id).group_by(Attempt.state)
+    ).all())
+    registered = db.session.scalar(sa.select(sa.func.count()).select_from(Participant)
+                                   .where(Participant.contest_id == found.id))
+    transitions = [name for name in CONTEST_TRANSITIONS if found.can(name)]
+    return render_template("contests/manage/contest.html", contest=found, counts=counts, registered=registered,
+                           transitions=transitions, transition_labels=TRANSITION_LABELS, form=StatusForm(),
+                           retention_ends=services.retention_ends(found, local_zone()))
+
+
+@bp.post("/<slug>/trang-thai")
+@organiser_required("organiser")
+def change_status(slug: str):
+    """Apply a lifecycle transition (open, close, reopen, publish results, archive)."""
+    found = _contest(slug)
+    form = StatusForm()
+    if not form.validate_on_submit():
+        raise AppError(_l("Thao tác không hợp lệ."))
+    try:
+        services.change_status(found, form.transition.data, now=utcnow(), zone=local_zone(),
+                               organiser_id=current_organiser().id)
+    except services.FileRejected as error:
+        db.session.rollback()
+        flash(str(error.message) + " " + "; ".join(error.problems), "error")
+        return redirect(url_for(".contest", slug=slug), 303)
+    db.session.commit()
+    flash(_("Cuộc thi chuyển sang trạng thái: %(status)s.", status=found.status_label), "info")
+    return redirect(url_for(".contest", slug=slug), 303)
+
+
+@bp.route("/<slug>/dinh-nghia", methods=["GET", "POST"])
+@organiser_required("organiser")
+def definition(slug: str):
+    """Edit the whole definition as YAML (validated; rounds with attempts keep their draw and grading)."""
+    found = _contest(slug)
+    form = DefinitionForm()
+    if request.method == "GET":
+        form.definition.data = dump_definition(found.definition)
+    if not form.validate_on_submit():
+        return render_template("contests/manage/definition.html", contest=found, form=form, problems=[]), \
+            400 if request.method == "POST" else 200
+    try:
+        data = read_yaml(form.definition.data.encode("utf-8"))
+    except ContestSpecError as error:
+        return _problems_page("contests/manage/definition.html", 400, contest=found, form=form,
+                              problems=[str(p) for p in error.problems])
+    if isinstance(data, dict) and data.get("slug") != found.slug:
+        return _problems_page("contests/manage/definition.html", 400, contest=found, form=form,
+                              problems=[_("slug: không đổi được mã cuộc thi (%(slug)s).", slug=found.slug)])
+    return _save_definition(data, "contests/manage/definition.html", contest=found, form=form)
+
+
+@bp.get("/<slug>/dinh-nghia.yaml")
+@organiser_required
+def definition_file(slug: str):
+    """Download the definition as a YAML file that `flask contests load` reads back."""
+    found = _contest(slug)
+    return _download(dump_definition(found.definition), "yaml", f"{found.slug}.yaml")
+
+
+# --- results -----------------------------------------------------------------------------------------------------
+
+
+def _round_number(found: Contest) -> int | None:
+    number = request.args.get("vong", type=int)
+    if number is not None:
+        services.get_round(found, number)
+    return number
+
+
+@bp.get("/<slug>/ket-qua")
+@organiser_required
+def results(slug: str):
+    """Show rankings with names, prizes, unit standings and the prediction values (organisers see everything)."""
+    found = _contest(slug)
+    zone = local_zone()
+    number = _round_number(found)
+    computed = contest_results(found, zone)
+    standing = computed.overall if number is None else computed.rounds[number - 1].standing
+    page = max(1, request.args.get("trang", 1, type=int))
+    order = standing.ranking.order[(page - 1) * PAGE_SIZE:page * PAGE_SIZE]
+    awards = [a for a in computed.awards if number is None or a.round_number == number]
+    who = people([int(standing.participant_id[i]) for i in order] + [a.participant_id for a in awards])
+    entries = [dict(index=int(i), pid=int(standing.participant_id[i]), person=who.get(int(standing.participant_id[i])))
+               for i in order]
+    return render_template("contests/manage/results.html", contest=found, number=number, results=computed,
+                           standing=standing, entries=entries, awards=awards, who=who, page=page,
+                           more=standing.ranking.order.shape[0] > page * PAGE_SIZE,
+                           actual_form=PredictionActualForm(), spec=services.contest_spec(found, zone))
+
+
+@bp.post("/<slug>/vong/<int:number>/du-doan")
+@organiser_required("organiser")
+def prediction_actual(slug: str, number: int):
+    """Fix a round's prediction value by committee decision (empty: compute it from the attempts)."""
+    found = _contest(slug)
+    round_ = services.get_round(found, number)
+    form = PredictionActualForm()
+    if not form.validate_on_submit():
+        raise AppError(_l("Giá trị thực phải là số không âm."))
+    value = None if form.value.data is None else float(form.value.data)
+    services.set_prediction_actual(round_, value, now=utcnow(), organiser_id=current_organiser().id)
+    db.session.commit()
+    flash(_("Đã lưu giá trị thực của câu dự đoán."), "info")
+    return redirect(url_for(".results", slug=slug, vong=number), 303)
+
+
+@bp.get("/<slug>/phan-tich")
+@organiser_required
+def analysis(slug: str):
+    """Show item analysis (Moodle's definitions) and round statistics, with flags for weak questions."""
+    found = _contest(slug)
+    number = _round_number(found)
+    report = item_report(contest_results(found, local_zone()), number)
+    return render_template("contests/manage/analysis.html", contest=found, number=number, report=report,
+                           items=[] if report is None else list(zip(report.question_ids, report.codes, report.types,
+                                                                    report.analysis.items)))
+
+
+@bp.get("/<slug>/gian-lan")
+@organiser_required
+def integrity(slug: str):
+    """Show integrity signals for review (never verdicts: nobody is disqualified automatically)."""
+    found = _contest(slug)
+    report = integrity_report(found, contest_results(found, local_zone()))
+    return render_template("contests/manage/integrity.html", contest=found, report=report, labels=SIGNAL_LABELS)
+
+
+@bp.get("/<slug>/xuat/<any('ket-qua', 'bai-thi', 'bao-cao'):kind>.<any(csv, xlsx, json):fmt>")
+@organiser_required
+def export(slug: str, kind: str, fmt: str):
+    """Download results with names, raw attempts, or the statistical report (formula-safe cells)."""
+    found = _contest(slug)
+    zone = local_zone()
+    number = _round_number(found)
+    suffix = f"-vong-{number}" if number else ""
+    record(current_organiser().id, found.unit_id, f"contest.export.{kind}", "contest", found.id, {"format": fmt},
+           utcnow())
+    db.session.commit()
+    if kind == "bao-cao":
+        report = contest_report(found, zone, number)
+        if fmt == "json":
+            return _download(json.dumps(report, ensure_ascii=False, indent=2), "json", f"{slug}{suffix}-bao-cao.json")
+        return _tables_download(report_tables(report), fmt, f"{slug}{suffix}-bao-cao")
+    if fmt == "json":
+        raise NotFoundError(_l("Định dạng không được hỗ trợ."))
+    if kind == "bai-thi":
+        headers, rows = attempt_table(found, zone, number)
+        return _tables_download([("attempts", headers, rows)], fmt, f"{slug}{suffix}-bai-thi")
+    return _tables_download(results_tables(found, zone, number), fmt, f"{slug}{suffix}-ket-qua")
+
+
+@bp.get("/<slug>/chung-nhan.pdf")
+@organiser_required
+def certificates(slug: str):
+    """Download every certificate of a contest whose results are published, one page each."""
+    found = _contest(slug)
+    if not found.results_public:
+        raise AppError(_l("Giấy chứng nhận có sau khi công bố kết quả."), status=409)
+    zone = local_zone()
+    earned = achievements(found, contest_results(found, zone), zone)
+    if not earned:
+        raise NotFoundError(_l("Chưa có ai được cấp giấy chứng nhận."))
+    participants = {p.id: p for p in db.session.query(Participant).filter(Participant.id.in_(list(earned)))}
+    pdf = render_certificates([certificate_data(found, participants[pid], prize, zone)
+                               for pid, prize in sorted(earned.items()) if pid in participants])
+    return _download(pdf, "pdf", f"{slug}-chung-nhan.pdf")
+
+
+# --- participants ------------------------------------------------------------------------------------------------
+
+
+@bp.get("/<slug>/thi-sinh")
+@organiser_required
+def participants(slug: str):
+    """List participants (page by page) with their exclusion status."""
+    found = _contest(slug)
+    page = db.paginate(db.select(Participant).where(Participant.contest_id == found.id).order_by(Participant.id),
+                       page=max(1, request.args.get("trang", 1, type=int)), per_page=PAGE_SIZE, error_out=False)
+    return render_template("contests/manage/participants.html", contest=found, page=page, form=ExcludeForm(),
+                           upload=UploadForm(), retention_ends=services.retention_ends(found, local_zone()))
+
+
+@bp.post("/<slug>/thi-sinh/<int:participant_id>/loai")
+@organiser_required("organiser")
+def exclude(slug: str, participant_id: int):
+    """Exclude a participant from rankings and prizes with a reason, or include them again."""
+    found = _contest(slug)
+    participant = db.session.get(Participant, participant_id)
+    if participant is None or participant.contest_id != found.id:
+        raise NotFoundError(_l("Không tìm thấy người dự thi."))
+    form = ExcludeForm()
+    if not form.validate_on_submit():
+        raise AppError(_l("Thao tác không hợp lệ."))
+    services.set_excluded(participant, form.excluded.data, form.reason.data or "", now=utcnow(),
+                          organiser_id=current_organiser().id)
+    db.session.commit()
+    flash(_("Đã cập nhật người dự thi #%(id)d.", id=participant.id), "info")
+    return redirect(url_for(".participants", slug=slug), 303)
+
+
+@bp.route("/<slug>/thi-sinh/cap-tai-khoan", methods=["GET", "POST"])
+@organiser_required("organiser")
+def preissue(slug: str):
+    """Create accounts from a list (CSV/XLSX); the generated login codes are downloaded once, as CSV."""
+    found = _contest(slug)
+    form = UploadForm()
+    if not form.validate_on_submit():
+        return render_template("contests/manage/preissue.html", contest=found, form=form, problems=[]), \
+            400 if request.method == "POST" else 200
+    try:
+        rows = parse_participants(form.file.data.filename or "", form.file.data.read(MAX_UPLOAD_BYTES + 1))
+        credentials = services.preissue_participants(found, rows, now=utcnow(), zone=local_zone(),
+                                                     secret=current_app.config["SECRET_KEY"],
+                                                     organiser_id=current_organiser().id)
+    except ImportRejected as error:
+        return _problems_page("contests/manage/preissue.html", 400, contest=found, form=form,
+                              problems=[str(p) for p in error.problems])
+    except services.FileRejected as error:
+        return _problems_page("contests/manage/preissue.html", 400, contest=found, form=form,
+                              problems=error.problems)
+    db.session.commit()
+    buffer = io.StringIO()
+    write_csv(["row", "phone", "full_name", "code"], ([c.row, c.phone, c.full_name, c.code] for c in credentials),
+              buffer)
+    return _download(buffer.getvalue(), "csv", f"{slug}-tai-khoan.csv")
+
+
+@bp.get("/mau/<any('cau-hoi', 'thi-sinh'):kind>.xlsx")
+@organiser_required
+def template(kind: str):
+    """Download the XLSX template of a question bank or of a list of accounts."""
+    data = question_template() if kind == "cau-hoi" else participant_template()
+    return _download(data, "xlsx", f"mau-{kind}.xlsx")
+
+
+@bp.get("/<slug>/du-lieu-ca-nhan.<any(csv, xlsx):fmt>")
+@organiser_required("organiser")
+def personal_data(slug: str, fmt: str):
+    """Export participants' personal data (audited), e.g. to verify winners or answer a data subject."""
+    found = _contest(slug)
+    record(current_organiser().id, found.unit_id, "participant.export", "contest", found.id, {"format": fmt},
+           utcnow())
+    db.session.commit()
+    rows = list(services.personal_data_rows(found, local_zone()))
+    return _tables_download([("thi_sinh", services.PERSONAL_DATA_COLUMNS, rows)], fmt, f"{slug}-du-lieu-ca-nhan")
+
+
+@bp.route("/<slug>/xoa-du-lieu", methods=["GET", "POST"])
+@organiser_required("organiser")
+def erase(slug: str):
+    """Erase participants' personal data after the retention period (anonymous attempt statistics stay)."""
+    found = _contest(slug)
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        return render_template(
+            "organiser/confirm.html", form=form, title=_("Xoá dữ liệu cá nhân"),
+            message=_("Xoá họ tên, số điện thoại, ngày sinh, số CCCD (mã hoá) và mật khẩu của mọi người dự thi. "
+                      "Kết quả thi được giữ ở dạng ẩn danh. Không thể hoàn tác."),
+            button=_("Xoá vĩnh viễn"), cancel=url_for(".participants", slug=slug), danger=True, details=[])
+    count = services.erase_personal_data(found, now=utcnow(), zone=local_zone(), organiser_id=current_organiser().id)
+    db.session.commit()
+    flash(_("Đã xoá dữ liệu cá nhân của %(n)d người dự thi.", n=count), "info")
+    return redirect(url_for(".participants", slug=slug), 303)
+
+
+# --- question banks ----------------------------------------------------------------------------------------------
+
+
+@bp.get("/ngan-hang/<code>")
+@organiser_required
+def bank(code: str):
+    """Show a bank's questions with keys, topics, difficulty and sources (organisers only)."""
+    found = _bank(code)
+    return render_template("contests/manage/bank.html", bank=found, questions=found.questions)
+
+
+@bp.route("/ngan-hang/nhap", methods=["GET", "POST"])
+@organiser_required("organiser")
+def import_bank():
+    """Import questions from XLSX, CSV or YAML into a bank: all or nothing, problems listed by row."""
+    organiser = current_organiser()
+    form = BankUploadForm()
+    if not form.validate_on_submit():
+        return render_template("contests/manage/import_bank.html", form=form, problems=[]), \
+            400 if request.method == "POST" else 200
+    existing = db.session.scalar(sa.select(QuestionBank).where(QuestionBank.code == form.bank.data))
+    if existing is not None and not services.can_change_bank(existing, organiser.unit,
+                                                             organiser.role == "administrator"):
+        return _problems_page("contests/manage/import_bank.html", 403, form=form,
+                              problems=[_("Bạn không có quyền thêm câu hỏi vào ngân hàng này.")])
+    try:
+        rows = parse_questions(form.file.data.filename or "", form.file.data.read(MAX_UPLOAD_BYTES + 1))
+        found, added = services.import_questions(form.bank.data, rows, now=utcnow(), title=form.title.data or None,
+                                                 unit=organiser.unit)
+    except ImportRejected as error:
+        return _problems_page("contests/manage/import_bank.html", 400, form=form,
+                              problems=[str(p) for p in error.problems])
+    except services.FileRejected as error:
+        return _problems_page("contests/manage/import_bank.html", 400, form=form, problems=error.problems)
+    record(organiser.id, organiser.unit_id, "bank.import", "bank", found.id, {"count": added}, utcnow())
+    db.session.commit()
+    flash(_("Đã nhập %(n)d câu hỏi vào ngân hàng %(code)s.", n=added, code=found.code), "info")
+    return redirect(url_for(".bank", code=found.code), 303)
+

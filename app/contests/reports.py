@@ -1,0 +1,231 @@
+"""Contest reports and exports: the `report contest` document, `export attempts` rows, organiser result tables.
+
+The report is plain data (JSON-ready): rankings with competition ranks, the prediction value, item statistics in
+percent as Moodle shows them (unrounded), round statistics, prizes and unit participation. Tables for CSV/XLSX are
+built from the same document so every format says the same thing.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import sqlalchemy as sa
+
+from app.contests.models import Contest, Participant
+from app.contests.results import ContestResults, Standing, contest_results, item_report
+from app.contests.services import get_round
+from app.extensions import db
+from app.units.models import Unit
+
+RANKING_COLUMNS = ["participant_id", "rank", "tied", "group", "group_rank", "score", "max_score", "prediction",
+                   "prediction_distance", "duration_ms", "submitted_at"]
+ITEM_COLUMNS = ["question_id", "code", "type", "n", "facility", "sd", "random_guess_score", "intended_weight",
+                "effective_weight", "discrimination_index", "discriminative_efficiency", "alpha_if_deleted",
+                "d27", "option_counts", "flags"]
+TEST_COLUMNS = ["n", "items_per_attempt", "mean", "median", "sd", "skewness", "kurtosis", "alpha", "cic",
+                "error_ratio", "standard_error"]
+PRIZE_COLUMNS = ["participant_id", "round", "group", "position", "label", "amount", "tied"]
+UNIT_COLUMNS = ["unit", "name", "block", "headcount", "completers", "rate", "mean_score", "winners_points",
+                "eligible", "rank", "prize"]
+ATTEMPT_COLUMNS = ["participant_id", "unit", "group", "score", "prediction", "started_at", "submitted_at",
+                   "duration_ms", "rank"]
+
+
+def iso_ms(milliseconds: int | float, zone: ZoneInfo | None = None) -> str:
+    """Return epoch milliseconds as ISO 8601 text (UTC, or in the given zone), to the millisecond."""
+    moment = dt.datetime.fromtimestamp(int(milliseconds) / 1000, tz=dt.timezone.utc)
+    return (moment.astimezone(zone) if zone else moment).isoformat(timespec="milliseconds")
+
+
+def _number(value: float) -> float | int | None:
+    """Return a JSON-friendly number: None for nan, int for whole numbers."""
+    if value is None or not np.isfinite(value):
+        return None
+    return int(value) if float(value).is_integer() else float(value)
+
+
+def ranking_rows(standing: Standing) -> list[dict]:
+    """Return the entries of a standing from first to last place."""
+    ranking = standing.ranking
+    distance = ranking.prediction_distance
+    rows = []
+    for index in ranking.order:
+        rows.append({
+            "participant_id": int(standing.participant_id[index]),
+            "rank": int(ranking.rank[index]),
+            "tied": bool(ranking.tied[index]),
+            "group": str(standing.group[index]),
+            "group_rank": int(ranking.group_rank[index]) if ranking.group_rank is not None else None,
+            "score": _number(standing.score[index]),
+            "max_score": _number(standing.max_score[index]),
+            "prediction": _number(standing.prediction[index]),
+            "prediction_distance": None if distance is None else _number(distance[index]),
+            "duration_ms": _number(standing.duration_ms[index]),
+            "submitted_at": iso_ms(standing.submitted_ms[index]),
+        })
+    return rows
+
+
+def contest_report(contest: Contest, zone: ZoneInfo, round_number: int | None = None) -> dict:
+    """Return the report of a round (or of the whole contest: overall ranking, items pooled over rounds)."""
+    results = contest_results(contest, zone)
+    if round_number is not None:
+        round_ = get_round(contest, round_number)
+        result = results.rounds[round_.number - 1]
+        standing, actual = result.standing, result.actual
+    else:
+        standing, actual = results.overall, None
+    items = item_report(results, round_number)
+    report = {
+        "contest": {"slug": contest.slug, "title": contest.title, "status": contest.status},
+        "round": None if round_number is None else {
+            "number": round_number, "name": results.rounds[round_number - 1].name,
+        },
+        "rounds": [{"number": r.number, "name": r.name, "attempts": int(r.rows.size),
+                    "participants": int(r.counted_rows.size), "prediction_actual": r.actual}
+                   for r in results.rounds],
+        "ranking": ranking_rows(standing),
+        "prediction_actual": actual,
+        "items": [],
+        "test": {"n": 0},
+        "prizes": [_prize(award) for award in results.awards
+                   if round_number is None or award.round_number == round_number],
+        "units": [_unit(unit) for unit in results.units],
+    }
+    if items is not None:
+        report["items"] = [
+            {
+                "question_id": int(qid), "code": code, "type": kind, "n": item.n, "facility": item.facility,
+                "sd": item.sd, "random_guess_score": item.random_guess_score, "intended_weight": item.intended_weight,
+                "effective_weight": item.effective_weight, "discrimination_index": item.discrimination_index,
+                "discriminative_efficiency": item.discriminative_efficiency,
+                "alpha_if_deleted": item.alpha_if_deleted, "d27": item.d27,
+                "option_counts": list(item.option_counts) if item.option_counts and kind != "multiple" else None,
+                "flags": list(item.flags),
+            }
+            for qid, code, kind, item in zip(items.question_ids, items.codes, items.types, items.analysis.items)
+        ]
+        overall = items.analysis.overall
+        report["test"] = {
+            "n": overall.n, "items_per_attempt": overall.items_per_attempt, "mean": overall.mean,
+            "median": overall.median, "sd": overall.sd, "skewness": overall.skewness, "kurtosis": overall.kurtosis,
+            "alpha": None if overall.cic is None else overall.cic / 100, "cic": overall.cic,
+            "error_ratio": overall.error_ratio, "standard_error": overall.standard_error,
+        }
+    return report
+
+
+def _prize(award) -> dict:
+    return {"participant_id": award.participant_id, "round": award.round_number, "group": award.group,
+            "position": award.position, "label": award.label, "amount": _number(award.amount), "tied": award.tied}
+
+
+def _unit(unit) -> dict:
+    return {"unit": unit.code, "name": unit.name, "block": unit.block, "headcount": unit.headcount,
+            "completers": unit.completers, "rate": unit.rate, "mean_score": unit.mean_score,
+            "winners_points": unit.winners_points, "eligible": unit.eligible, "rank": unit.rank, "prize": unit.prize}
+
+
+def report_tables(report: dict) -> list[tuple[str, list[str], list[list[object]]]]:
+    """Return the report as (sheet title, headers, rows) tables for CSV/XLSX."""
+    def table(name: str, columns: list[str], rows: list[dict]) -> tuple[str, list[str], list[list[object]]]:
+        return name, columns, [[_flat(row.get(column)) for column in columns] for row in rows]
+
+    test = report["test"]
+    return [
+        table("ranking", RANKING_COLUMNS, report["ranking"]),
+        ("prediction", ["prediction_actual"], [[report["prediction_actual"]]]),
+        table("items", ITEM_COLUMNS, report["items"]),
+        table("test", TEST_COLUMNS, [test] if test.get("n") else []),
+        table("prizes", PRIZE_COLUMNS, report["prizes"]),
+        table("units", UNIT_COLUMNS, report["units"]),
+    ]
+
+
+def _flat(value: object) -> object:
+    if isinstance(value, (list, tuple)):
+        return ";".join(str(item) for item in value)
+    if isinstance(value, bool):
+        return int(value)
+    return value
+
+
+def attempt_table(contest: Contest, zone: ZoneInfo, round_number: int | None = None
+                  ) -> tuple[list[str], Iterator[list[object]]]:
+    """Return the headers and rows of `export attempts`: one row per finished attempt, then 0/1 per question id.
+
+    Columns: participant_id, unit (code), group, score, prediction, started_at, submitted_at (ISO 8601 in the
+    display zone, milliseconds), duration_ms, rank (of the counted attempt in its round; empty otherwise), then
+    one column per question id drawn in the selection (1 right, 0 wrong, empty when the attempt did not draw it).
+    """
+    results = contest_results(contest, zone)
+    table = results.table
+    rounds = results.rounds if round_number is None else [results.rounds[get_round(contest, round_number).number - 1]]
+    rows = np.sort(np.concatenate([r.rows for r in rounds])) if rounds else np.zeros(0, np.intp)
+    rank = np.zeros(len(table), dtype=np.int64)
+    for result in rounds:
+        rank[result.counted_rows] = result.standing.ranking.rank
+    sub = table.take(rows)
+    question_ids = np.unique(sub.question_id)
+    headers = ATTEMPT_COLUMNS + [str(int(qid)) for qid in question_ids]
+    units = dict(db.session.execute(sa.select(Unit.id, Unit.code)).all())
+    column_of = {int(qid): index for index, qid in enumerate(question_ids)}
+
+    def generate() -> Iterator[list[object]]:
+        for position, row in enumerate(rows):
+            start, end = sub.offsets[position], sub.offsets[position + 1]
+            marks: list[object] = [None] * len(question_ids)
+            for qid, mark in zip(sub.question_id[start:end], sub.mark[start:end]):
+                marks[column_of[int(qid)]] = int(mark)
+            yield [int(table.participant_id[row]), units.get(int(table.unit_id[row])), table.group[row],
+                   _number(table.score[row]), _number(table.prediction[row]), iso_ms(table.started_ms[row], zone),
+                   iso_ms(table.submitted_ms[row], zone), _number(table.duration_ms[row]),
+                   int(rank[row]) or None, *marks]
+
+    return headers, generate()
+
+
+def people(ids: list[int]) -> dict[int, tuple[str | None, str | None, str, int]]:
+    """Return (full name, phone, unit name, unit id) of participants by id (only the rows a page shows)."""
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        sa.select(Participant.id, Participant.full_name, Participant.phone, Unit.name, Unit.id)
+        .join(Unit, Unit.id == Participant.unit_id).where(Participant.id.in_(ids))
+    ).all()
+    return {row[0]: tuple(row[1:]) for row in rows}
+
+
+def results_tables(contest: Contest, zone: ZoneInfo, round_number: int | None = None
+                   ) -> list[tuple[str, list[str], list[list[object]]]]:
+    """Return the organiser's result tables with names (ranking, prizes, units) for CSV/XLSX exports."""
+    results: ContestResults = contest_results(contest, zone)
+    standing = results.overall if round_number is None else results.rounds[
+        get_round(contest, round_number).number - 1].standing
+    entries = ranking_rows(standing)
+    awards = [award for award in results.awards if round_number is None or award.round_number == round_number]
+    who = people([entry["participant_id"] for entry in entries] + [award.participant_id for award in awards])
+    headers = ["rank", "tied", "participant_id", "full_name", "phone", "unit", "group", "group_rank", "score",
+               "max_score", "prediction", "prediction_distance", "duration_s", "submitted_at"]
+    ranking = []
+    for entry in entries:
+        name, phone, unit, _ = who.get(entry["participant_id"], (None, None, None, None))
+        ranking.append([entry["rank"], int(entry["tied"]), entry["participant_id"], name, phone, unit, entry["group"],
+                        entry["group_rank"], entry["score"], entry["max_score"], entry["prediction"],
+                        entry["prediction_distance"],
+                        None if entry["duration_ms"] is None else round(entry["duration_ms"] / 1000, 3),
+                        iso_ms(dt.datetime.fromisoformat(entry["submitted_at"]).timestamp() * 1000, zone)])
+    prizes = []
+    for award in awards:
+        name, phone, unit, _ = who.get(award.participant_id, (None, None, None, None))
+        prizes.append([award.round_number or "toàn cuộc thi", award.group, award.position, award.label,
+                       _number(award.amount), award.participant_id, name, phone, unit, int(award.tied)])
+    units = [[_flat(_unit(unit)[column]) for column in UNIT_COLUMNS] for unit in results.units]
+    return [
+        ("xep_hang", headers, ranking),
+        ("giai_thuong", ["round", "group", "position", "label", "amount", "participant_id", "full_name", "phone",
+                         "unit", "tied"], prizes),
+        ("don_vi", UNIT_COLUMNS, units),
+    ]

@@ -1,0 +1,392 @@
+"""The participant's pages under /thi: contest home, registration, login, the timed attempt, results, rankings.
+
+Participants have their own signed session cookie, scoped to one contest's path and separate from the organisers'
+Flask-Login session. The server clock rules every deadline; the page's countdown (static/js/timer.js) only shows it.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from flask import Blueprint, Response, abort, current_app, jsonify, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from app.contests import services
+from app.contests.certificates import (
+    CertificateData,
+    achievements,
+    certificate_token,
+    read_certificate_token,
+    render_certificates,
+)
+from app.contests.models import Contest, Participant
+from app.contests.reports import people
+from app.contests.results import contest_results
+from app.database import utcnow
+from app.errors import AppError, NotFoundError
+from app.extensions import db, limiter
+from app.i18n import local_zone
+from app.security import client_address, client_hash
+
+bp = Blueprint("contests", __name__)
+
+COOKIE = "thi_phien"
+SESSION_HOURS = 8
+#: Answer forms are small; anything bigger is not a browser filling the attempt page.
+MAX_ANSWER_BODY = 64 * 1024
+PAGE_SIZE = 100
+
+
+def _login_limit() -> str:
+    return current_app.config.get("CONTEST_LOGIN_RATE_LIMIT", "20 per minute")
+
+
+def _register_limit() -> str:
+    return current_app.config.get("CONTEST_REGISTER_RATE_LIMIT", "30 per minute")
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="contest-participant-session")
+
+
+def _session() -> dict | None:
+    """Return the participant session of the cookie ({p: id, c: contest id, v: version}), or None."""
+    token = request.cookies.get(COOKIE)
+    if not token:
+        return None
+    try:
+        data = _serializer().loads(token, max_age=SESSION_HOURS * 3600)
+    except (BadSignature, SignatureExpired):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _participant_id() -> int:
+    """Return the signed-in participant's id without a database read (save and submit check the attempt's owner).
+
+    The cookie is scoped to one contest's path, and an attempt is found only for its own participant.
+    """
+    data = _session()
+    if data is None or not isinstance(data.get("p"), int):
+        raise AppError(_l("Vui lòng đăng nhập để làm bài."), status=401)
+    return data["p"]
+
+
+def _participant(contest: Contest) -> Participant | None:
+    """Return the signed-in participant of this contest, or None (a stale or erased session is no session)."""
+    data = _session()
+    if data is None or data.get("c") != contest.id:
+        return None
+    participant = db.session.get(Participant, data.get("p"))
+    if participant is None or participant.session_version != data.get("v") or participant.erased_at is not None:
+        return None
+    return participant
+
+
+def _require_participant(contest: Contest) -> Participant:
+    participant = _participant(contest)
+    if participant is None:
+        raise AppError(_l("Vui lòng đăng nhập để tiếp tục."), status=401)
+    return participant
+
+
+def _sign_in(response: Response, contest: Contest, participant: Participant) -> Response:
+    token = _serializer().dumps({"p": participant.id, "c": contest.id, "v": participant.session_version})
+    response.set_cookie(COOKIE, token, max_age=SESSION_HOURS * 3600, path=f"/thi/{contest.slug}/", httponly=True,
+                        samesite="Lax", secure=current_app.config["SESSION_COOKIE_SECURE"])
+    return response
+
+
+def _client_hash() -> str:
+    now = utcnow()
+    return client_hash(current_app.config["SECRET_KEY"], client_address(), request.user_agent.string,
+                       now.astimezone(local_zone()).date())
+
+
+@bp.get("/<slug>")
+def home(slug: str):
+    """Show the contest: rules, rounds and the participant's own attempts."""
+    contest = services.get_contest(slug)
+    if contest.status == "draft":
+        raise NotFoundError(_l("Không tìm thấy cuộc thi này."))
+    zone = local_zone()
+    participant = _participant(contest)
+    attempts = services.attempts_of(participant) if participant else {}
+    return render_template("contests/home.html", contest=contest, spec=services.contest_spec(contest, zone),
+                           participant=participant, attempts=attempts, now=utcnow())
+
+
+@bp.route("/<slug>/dang-ky", methods=["GET", "POST"])
+@limiter.limit(_register_limit, methods=["POST"])
+def register(slug: str):
+    """Register for a contest (contest.md §5.2) and sign in."""
+    contest = services.get_contest(slug)
+    zone = local_zone()
+    if contest.status == "draft":
+        raise NotFoundError(_l("Không tìm thấy cuộc thi này."))
+    spec = services.contest_spec(contest, zone)
+    units = services.registration_units(contest)
+    context = dict(contest=contest, spec=spec, units=units, errors={}, values={})
+    if request.method == "GET":
+        return render_template("contests/register.html", **context)
+    form = request.form
+    data = services.Registration(
+        phone=form.get("phone", ""), full_name=form.get("full_name", ""), birth_date=form.get("birth_date", ""),
+        unit_id=form.get("unit_id", ""), group=form.get("group", ""), cccd=form.get("cccd", ""),
+        password=form.get("password", ""), password_again=form.get("password_again", ""),
+        consent=form.get("consent") == "1",
+    )
+    try:
+        participant = services.register_participant(contest, data, now=utcnow(), zone=zone,
+                                                    secret=current_app.config["SECRET_KEY"])
+    except services.RegistrationInvalid as error:
+        db.session.rollback()
+        values = {key: form.get(key, "") for key in ("phone", "full_name", "birth_date", "unit_id", "group", "cccd")}
+        return render_template("contests/register.html", **dict(context, errors=error.errors, values=values)), 400
+    db.session.commit()
+    return _sign_in(redirect(url_for(".home", slug=slug), 303), contest, participant)
+
+
+@bp.route("/<slug>/dang-nhap", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def login(slug: str):
+    """Sign in with the phone number and the password (or the code of a pre-issued account)."""
+    contest = services.get_contest(slug)
+    if contest.status == "draft":
+        raise NotFoundError(_l("Không tìm thấy cuộc thi này."))
+    if request.method == "GET":
+        return render_template("contests/login.html", contest=contest, error=None, phone="")
+    participant = services.authenticate(contest, request.form.get("phone", ""), request.form.get("password", ""),
+                                        now=utcnow())
+    db.session.commit()
+    if participant is None:
+        message = _l("Số điện thoại hoặc mật khẩu không đúng (sai nhiều lần, tài khoản tạm khoá 15 phút).")
+        return render_template("contests/login.html", contest=contest, error=message,
+                               phone=request.form.get("phone", "")), 401
+    return _sign_in(redirect(url_for(".home", slug=slug), 303), contest, participant)
+
+
+@bp.post("/<slug>/dang-xuat")
+def logout(slug: str):
+    """Sign out of this contest."""
+    response = redirect(url_for(".home", slug=slug), 303)
+    response.delete_cookie(COOKIE, path=f"/thi/{slug}/")
+    return response
+
+
+@bp.post("/<slug>/vong/<int:number>/bat-dau")
+def start(slug: str, number: int):
+    """Start (or resume) the participant's attempt at a round."""
+    contest = services.get_contest(slug)
+    participant = _require_participant(contest)
+    round_ = services.get_round(contest, number)
+    attempt = services.start_attempt(contest, round_, participant, now=utcnow(), zone=local_zone(),
+                                     rng=np.random.default_rng(), client_hash=_client_hash())
+    db.session.commit()
+    return redirect(url_for(".attempt", slug=slug, attempt_id=attempt.id), 303)
+
+
+@bp.get("/<slug>/bai-thi/<int:attempt_id>")
+def attempt(slug: str, attempt_id: int):
+    """Show a running attempt (never the answer keys); a finished or expired one leads to its result."""
+    contest = services.get_contest(slug)
+    participant = _require_participant(contest)
+    now = utcnow()
+    found = services.get_attempt(attempt_id, participant.id)
+    if found.is_active and services.finalise_expired(now, participant_id=participant.id):
+        db.session.commit()
+    if not found.is_active:
+        return redirect(url_for(".result", slug=slug, attempt_id=attempt_id), 303)
+    round_ = found.round
+    spec = services.round_spec(contest, round_, local_zone())
+    response = Response(render_template(
+        "contests/attempt.html", contest=contest, round=round_, attempt=found, spec=spec,
+        questions=services.attempt_questions(found), saved=request.args.get("da-luu") == "1",
+        deadline_ms=int(found.deadline_at.timestamp() * 1000), now_ms=int(now.timestamp() * 1000),
+        prediction=_prediction_text(found.prediction),
+    ))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _prediction_text(value: float | None) -> str:
+    if value is None:
+        return ""
+    return str(int(value)) if float(value).is_integer() else f"{value:.9f}".rstrip("0").replace(".", ",")
+
+
+def _answers_from_form() -> tuple[dict[int, list[int]], str | None]:
+    """Read the attempt form: fields q<question id> → chosen display positions; 400 for anything malformed."""
+    if request.content_length is not None and request.content_length > MAX_ANSWER_BODY:
+        abort(413)
+    answers: dict[int, list[int]] = {}
+    for name in request.form:
+        if name in ("csrf_token", "prediction", "action"):
+            continue
+        if not (name.startswith("q") and name[1:].isdigit() and len(name) < 12):
+            raise AppError(_l("Dữ liệu bài thi không hợp lệ. Vui lòng tải lại trang."))
+        values = request.form.getlist(name)
+        if not all(value.isdigit() and len(value) < 3 for value in values):
+            raise AppError(_l("Phương án trả lời không hợp lệ. Vui lòng tải lại trang."))
+        answers[int(name[1:])] = [int(value) for value in values]
+    return answers, request.form.get("prediction")
+
+
+def _wants_json() -> bool:
+    return request.accept_mimetypes.best == "application/json"
+
+
+def _expired_response(slug: str, attempt_id: int):
+    message = _l("Đã hết thời gian làm bài. Bài thi đã được nộp tự động với các câu trả lời đã lưu trước giờ "
+                 "kết thúc; câu trả lời gửi sau giờ không được chấp nhận.")
+    if _wants_json():
+        return jsonify(error={"status": 409, "message": str(message), "status_code": "expired",
+                              "result_url": url_for(".result", slug=slug, attempt_id=attempt_id)}), 409
+    return render_template("contests/expired.html", message=message, slug=slug, attempt_id=attempt_id), 409
+
+
+@bp.post("/<slug>/bai-thi/<int:attempt_id>/luu")
+def save(slug: str, attempt_id: int):
+    """Save the answers so far (autosave from the page's script, or the "Lưu bài" button without script)."""
+    answers, prediction = _answers_from_form()
+    outcome = services.save_answers(attempt_id, _participant_id(), answers, prediction, now=utcnow())
+    db.session.commit()
+    if outcome.status == "expired":
+        return _expired_response(slug, attempt_id)
+    if _wants_json():
+        return jsonify(status="saved")
+    return redirect(url_for(".attempt", slug=slug, attempt_id=attempt_id, **{"da-luu": "1"}), 303)
+
+
+@bp.post("/<slug>/bai-thi/<int:attempt_id>/nop")
+def submit(slug: str, attempt_id: int):
+    """Submit the attempt: graded on the server from its snapshot; a replay shows the same result."""
+    answers, prediction = _answers_from_form()
+    outcome = services.submit_attempt(attempt_id, _participant_id(), answers, prediction, now=utcnow())
+    db.session.commit()
+    if outcome.status == "expired":
+        return _expired_response(slug, attempt_id)
+    if _wants_json():
+        return jsonify(status=outcome.status, score=outcome.score, max_score=outcome.max_score)
+    return redirect(url_for(".result", slug=slug, attempt_id=attempt_id), 303)
+
+
+@bp.get("/<slug>/bai-thi/<int:attempt_id>/ket-qua")
+def result(slug: str, attempt_id: int):
+    """Show a finished attempt: score and time; correct answers only when the round's rules allow it."""
+    contest = services.get_contest(slug)
+    participant = _require_participant(contest)
+    found = services.get_attempt(attempt_id, participant.id)
+    if found.is_active:
+        return redirect(url_for(".attempt", slug=slug, attempt_id=attempt_id), 303)
+    zone = local_zone()
+    show_key = services.shows_key(contest, found.round, zone, utcnow())
+    response = Response(render_template("contests/result.html", contest=contest, attempt=found, round=found.round,
+                                        questions=services.review_questions(found, show_key), show_key=show_key))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/<slug>/xep-hang")
+def leaderboard(slug: str):
+    """Show the ranking: final once results are published, otherwise as the leaderboard setting allows."""
+    contest = services.get_contest(slug)
+    if contest.status == "draft":
+        raise NotFoundError(_l("Không tìm thấy cuộc thi này."))
+    zone = local_zone()
+    spec = services.contest_spec(contest, zone)
+    visibility = "public" if contest.results_public else spec.leaderboard.visibility
+    number = request.args.get("vong", type=int)
+    page = max(1, request.args.get("trang", 1, type=int))
+    context = dict(contest=contest, spec=spec, visibility=visibility, number=number, final=contest.results_public,
+                   entries=[], awards=[], units=[], actual=None, page=page, more=False)
+    if visibility != "hidden":
+        results = contest_results(contest, zone, frozen=True)
+        if number is not None:
+            chosen = next((r for r in results.rounds if r.number == number), None)
+            if chosen is None:
+                raise NotFoundError(_l("Cuộc thi không có vòng %(n)d.", n=number))
+            standing, context["actual"] = chosen.standing, chosen.actual
+        else:
+            standing = results.overall
+        order = standing.ranking.order
+        limit = spec.leaderboard.top_n if visibility == "top_n" else PAGE_SIZE
+        shown = order[(page - 1) * PAGE_SIZE:(page - 1) * PAGE_SIZE + limit] if visibility == "public" else \
+            order[:limit]
+        context["more"] = visibility == "public" and order.shape[0] > page * PAGE_SIZE
+        ids = [int(standing.participant_id[i]) for i in shown]
+        awards = [a for a in results.awards if number is None or a.round_number == number] if contest.results_public \
+            else []
+        who = people(ids + [a.participant_id for a in awards])
+        context["entries"] = [dict(
+            rank=int(standing.ranking.rank[i]), tied=bool(standing.ranking.tied[i]),
+            name=services.mask_name(who.get(int(standing.participant_id[i]), (None,) * 4)[0]),
+            phone=services.mask_phone(who.get(int(standing.participant_id[i]), (None,) * 4)[1]),
+            unit=who.get(int(standing.participant_id[i]), (None, None, "—", None))[2],
+            group=spec.group(str(standing.group[i])).name if spec.group(str(standing.group[i])) else "",
+            score=standing.score[i], seconds=standing.duration_ms[i] / 1000,
+        ) for i in shown]
+        context["awards"] = [dict(award=a, name=services.mask_name(who.get(a.participant_id, (None,) * 4)[0]),
+                                  unit=who.get(a.participant_id, (None, None, "—", None))[2],
+                                  group=spec.group(a.group).name if spec.group(a.group) else a.group)
+                             for a in awards]
+        context["units"] = [u for u in results.units if u.eligible] if contest.results_public else []
+    return render_template("contests/leaderboard.html", **context)
+
+
+@bp.get("/<slug>/chung-nhan.pdf")
+def certificate(slug: str):
+    """Download the signed-in participant's certificate once results are published."""
+    contest = services.get_contest(slug)
+    participant = _require_participant(contest)
+    if not contest.results_public:
+        raise NotFoundError(_l("Giấy chứng nhận có sau khi Ban Tổ chức công bố kết quả."))
+    zone = local_zone()
+    earned = achievements(contest, contest_results(contest, zone), zone)
+    if participant.id not in earned:
+        raise NotFoundError(_l("Bạn không thuộc danh sách được cấp giấy chứng nhận của cuộc thi này."))
+    pdf = render_certificates([certificate_data(contest, participant, earned[participant.id], zone)])
+    return Response(pdf, mimetype="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="chung-nhan-{slug}.pdf"'})
+
+
+def certificate_data(contest: Contest, participant: Participant, prize: str | None, zone) -> CertificateData:
+    """Assemble one certificate's wording and verification link."""
+    spec = services.contest_spec(contest, zone)
+    token = certificate_token(contest.id, participant.id, current_app.config["SECRET_KEY"])
+    issued = (contest.results_published_at or utcnow()).astimezone(zone)
+    return CertificateData(
+        heading=str(_l("GIẤY CHỨNG NHẬN")), contest_title=contest.title, organiser=contest.unit.name,
+        full_name=participant.full_name or "", unit_name=participant.unit.name,
+        achievement=str(_l("Đạt %(prize)s", prize=prize) if prize else _l("Đã hoàn thành cuộc thi")),
+        issued_on=str(_l("Ngày %(d)s tháng %(m)s năm %(y)s", d=issued.day, m=issued.month, y=issued.year)),
+        signer=spec.certificate.signer, verify_label=str(_l("Kiểm tra giấy chứng nhận tại:")),
+        verify_url=f"{current_app.config['BASE_URL']}{url_for('contests.verify', token=token)}",
+    )
+
+
+@bp.get("/chung-nhan/<token>")
+def verify(token: str):
+    """Tell whether a certificate is genuine: who (masked), which contest, which prize."""
+    claim = read_certificate_token(token, current_app.config["SECRET_KEY"])
+    contest = db.session.get(Contest, claim[0]) if claim else None
+    participant = db.session.get(Participant, claim[1]) if claim else None
+    if contest is None or participant is None or participant.contest_id != contest.id:
+        return render_template("contests/verify.html", valid=False, contest=None), 404
+    zone = local_zone()
+    earned = achievements(contest, contest_results(contest, zone), zone) if contest.results_public else {}
+    valid = participant.id in earned and not participant.excluded
+    return render_template("contests/verify.html", valid=valid, contest=contest, prize=earned.get(participant.id),
+                           name=services.mask_name(participant.full_name), unit=participant.unit.name,
+                           erased=participant.erased_at is not None), 200 if valid else 410
+
+
+@bp.app_template_filter("seconds")
+def seconds_filter(value: float | None) -> str:
+    """Format a duration in seconds as minutes:seconds with milliseconds ("4:05,250"), or "–"."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    minutes, seconds = divmod(float(value), 60)
+    return f"{int(minutes)}:{seconds:06.3f}".replace(".", ",")
+
