@@ -53,7 +53,11 @@ def load_environment(config: dict, instance_path: str) -> None:
         if key in env:
             config[key] = env[key]
     if "TRUSTED_PROXIES" in env:
-        config["TRUSTED_PROXIES"] = int(env["TRUSTED_PROXIES"])
+        try:
+            config["TRUSTED_PROXIES"] = int(env["TRUSTED_PROXIES"])
+        except ValueError:
+            raise ValueError(f"TRUSTED_PROXIES must be a whole number of proxy hops, not {env['TRUSTED_PROXIES']!r}"
+                             ) from None
 
 
 def finish_config(config: dict, instance_path: str) -> None:

@@ -1,10 +1,12 @@
 """Plain fixture-factories: each builds rows in its own app context, commits, and returns plain values."""
 from __future__ import annotations
 
+import contextlib
 import functools
 import itertools
 import re
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -172,22 +174,35 @@ def stored_responses(app: Flask) -> list:
         return list(db.session.execute(sa.select(SurveyResponse.__table__).order_by(SurveyResponse.id)))
 
 
-def build_app(database_url: str, **overrides) -> Flask:
-    """Create a second, independent app on its own database (migrated), for settings the shared app lacks."""
+@contextlib.contextmanager
+def separate_app(database_url: str | None, *, migrate: bool = True, **overrides) -> Iterator[Flask]:
+    """Yield a second app (own database, own settings), migrated unless told not to.
+
+    The limiter and the survey caches are process-wide: they are put back for the shared test app afterwards.
+    """
     from flask_migrate import upgrade
 
     from app import create_app
+    from app.extensions import db, limiter
+    from app.surveys import services, views
 
-    app = create_app({
-        "TESTING": True,
-        "SQLALCHEMY_DATABASE_URI": database_url,
-        "SECRET_KEY": "second-test-secret-key",
-        "BASE_URL": "http://hailong.test",
-        **overrides,
-    })
-    with app.app_context():
-        upgrade()
-    return app
+    saved = (limiter._storage, limiter._limiter)
+    services.clear_caches()  # ids repeat across databases: cached forms must not leak between them
+    config = {"TESTING": True, "SECRET_KEY": "second-test-secret-key", "BASE_URL": "http://hailong.test", **overrides}
+    if database_url is not None:
+        config["SQLALCHEMY_DATABASE_URI"] = database_url
+    app = create_app(config)
+    try:
+        if migrate:
+            with app.app_context():
+                upgrade()
+        yield app
+    finally:
+        with app.app_context():
+            db.engine.dispose()
+        limiter._storage, limiter._limiter = saved
+        services.clear_caches()
+        views._pages.clear()
 
 
 def concurrent_posts(app, path: str, bodies: list[dict], cookie: str) -> list:

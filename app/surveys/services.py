@@ -164,8 +164,11 @@ def submit_response(
         client_hash=client_hash,
     )
     dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
-    result = db.session.execute(dialect.insert(SurveyResponse).values(**values).on_conflict_do_nothing())
-    if result.rowcount == 1:
+    # RETURNING tells whether the row went in: rowcount is -1 for an insert that returns rows (psycopg 3).
+    inserted = db.session.execute(
+        dialect.insert(SurveyResponse).values(**values).on_conflict_do_nothing().returning(SurveyResponse.id)
+    ).scalar_one_or_none()
+    if inserted is not None:
         return True
     stored = db.session.execute(
         sa.select(SurveyResponse.counter_id, SurveyResponse.dossier_code)
