@@ -27,7 +27,6 @@ class Config:
     MAX_CONTENT_LENGTH = 5 * 1024 * 1024
     SURVEY_MAX_BODY = 64 * 1024
     SURVEY_RATE_LIMIT = "30 per minute;300 per day"
-    SURVEY_FORM_CACHE_SECONDS = 300
     DOSSIER_LINK_DAYS = 30
 
     SESSION_COOKIE_HTTPONLY = True
@@ -38,6 +37,8 @@ class Config:
 
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = False
+    # Should Redis go away, count in memory meanwhile instead of failing every survey submission.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
 
 
 #: Environment variables of the DESIGN contract, read without a prefix.

@@ -80,3 +80,31 @@ def test_without_trusted_proxies_a_forged_forwarded_for_does_not_escape_the_limi
         statuses = [post_from(client, counter.path, f"192.0.2.{n}").status_code for n in range(3)]
         assert statuses == [303, 303, 429]
         assert count_responses(app) == 2
+
+
+def test_dossier_links_share_the_limit_of_their_counter(limited):
+    app, _ = limited
+    make = Factories(app)
+    counter, other = make.counter(), make.counter()
+    client = app.test_client()
+    headers = {"X-Forwarded-For": "203.0.113.9"}
+
+    def rate(path: str) -> int:
+        html = client.get(path, headers=headers).get_data(as_text=True)
+        data = full_answers(html, "3")
+        return client.post(path, data=data, headers=headers).status_code
+
+    statuses = [rate(make.dossier_path(counter, f"HS-{n}")) for n in range(4)]
+    assert statuses == [303, 303, 303, 429]
+    assert rate(make.dossier_path(other, "HS-OTHER")) == 303
+    assert count_responses(app) == 4
+
+
+def test_an_unreachable_redis_does_not_stop_citizens_from_answering(tmp_path):
+    with separate_app(f"sqlite:///{tmp_path / 'no-redis.db'}", REDIS_URL="redis://127.0.0.1:1/0",
+                      SURVEY_RATE_LIMIT="2 per minute") as app:
+        counter = Factories(app).counter()
+        client = app.test_client()
+        statuses = [post_from(client, counter.path, "203.0.113.10").status_code for _ in range(3)]
+        assert statuses == [303, 303, 429]  # counted in memory meanwhile
+        assert count_responses(app) == 2

@@ -20,13 +20,35 @@ from app.surveys.posters import Poster, PosterText
 from app.surveys.tokens import counter_token, nonce_from_token
 from app.units.models import Counter, ServiceField, Unit, counter_service_fields
 
+class SharedCache:
+    """A TTL cache that threads may share: cachetools caches reorder themselves even on reads, so every access locks."""
+
+    def __init__(self, maxsize: int, ttl: float) -> None:
+        self._cache: TTLCache = TTLCache(maxsize=maxsize, ttl=ttl)
+        self._lock = threading.Lock()
+
+    def get(self, key: object) -> object | None:
+        """Return the live entry for `key`, or None."""
+        with self._lock:
+            return self._cache.get(key)
+
+    def put(self, key: object, value: object) -> None:
+        """Store an entry."""
+        with self._lock:
+            self._cache[key] = value
+
+    def clear(self) -> None:
+        """Forget every entry."""
+        with self._lock:
+            self._cache.clear()
+
+
 #: Compiled forms per (counter, its last change); a change bumps counters.updated_at, so entries never go stale.
-_forms: TTLCache = TTLCache(maxsize=4096, ttl=600)
+_forms = SharedCache(maxsize=4096, ttl=600)
 #: Parsed instruments per version id: versions are immutable once they have responses.
-_instruments: TTLCache = TTLCache(maxsize=256, ttl=3600)
+_instruments = SharedCache(maxsize=256, ttl=3600)
 #: The newest version id per instrument code; short-lived so a newly published version is picked up.
-_current_versions: TTLCache = TTLCache(maxsize=256, ttl=30)
-_lock = threading.Lock()
+_current_versions = SharedCache(maxsize=256, ttl=30)
 
 
 @dataclass(frozen=True)
@@ -91,8 +113,7 @@ def get_instrument(version_id: int) -> Instrument:
         if version is None:
             raise NotFoundError(_l("Không tìm thấy phiếu khảo sát."))
         instrument = instrument_from_definition(version.definition)
-        with _lock:
-            _instruments[version_id] = instrument
+        _instruments.put(version_id, instrument)
     return instrument
 
 
@@ -106,8 +127,7 @@ def current_version_id(code: str) -> int:
         )
         if version_id is None:
             raise GoneError(_l("Quầy này chưa được gắn phiếu khảo sát. Vui lòng báo cán bộ tại quầy."))
-        with _lock:
-            _current_versions[code] = version_id
+        _current_versions.put(code, version_id)
     return version_id
 
 
@@ -125,8 +145,7 @@ def get_response_form(counter: CounterRef, instrument_code: str | None = None) -
             .order_by(ServiceField.name)
         ).all()
         form = ResponseForm(version_id, get_instrument(version_id), tuple(FieldChoice(*row) for row in fields))
-        with _lock:
-            _forms[key] = form
+        _forms.put(key, form)
     return form
 
 
@@ -226,10 +245,8 @@ def publish_instrument(instrument: Instrument) -> InstrumentVersion:
 
 def clear_caches() -> None:
     """Forget compiled forms and instrument lookups (after publishing, and between tests)."""
-    with _lock:
-        _forms.clear()
-        _instruments.clear()
-        _current_versions.clear()
+    for cache in (_forms, _instruments, _current_versions):
+        cache.clear()
 
 
 def poster_text() -> PosterText:

@@ -1,6 +1,8 @@
 """One-time dossier links /d/<token>: one rating per dossier, expiry, tampering, and `flask dossier-link`."""
 from __future__ import annotations
 
+import re
+
 import pytest
 import sqlalchemy as sa
 
@@ -19,8 +21,6 @@ def rating(client, path: str, value: str = "3", **extra) -> dict:
     """Load the dossier form and rate it `value` (3 = Rất hài lòng, 1 = Không hài lòng) in the only field."""
     html = client.get(path).get_data(as_text=True)
     data = form_fields(html)
-    import re
-
     data["DANH_GIA"] = value
     data["field"] = re.search(r'name="field" value="(\d+)"', html)[1]
     data.update(extra)
@@ -230,3 +230,75 @@ def test_dossier_link_command_refuses_bad_input_with_a_clear_message(runner, cou
     result = runner.invoke(args=["dossier-link", *args])
     assert result.exit_code != 0
     assert message in result.output
+
+
+def _urlencoded(data: dict) -> bytes:
+    from urllib.parse import urlencode
+
+    return urlencode(data, doseq=True).encode()
+
+
+@pytest.mark.parametrize("change, status, message", [
+    ({"LY_DO": "x" * 501, "DANH_GIA": "1"}, 400, "Nội dung dài quá 500 ký tự."),
+    ({"TC1": "5"}, 400, "Phiếu có câu hỏi không thuộc biểu mẫu: TC1"),
+    ({"DANH_GIA": ["3", "2"]}, 400, "Câu này chỉ chọn một phương án."),
+    ({"DANH_GIA": None}, 400, "Vui lòng trả lời câu này."),
+    ({"field": "0"}, 400, "Vui lòng chọn lĩnh vực thủ tục Ông/Bà vừa thực hiện."),
+    ({"csrf_token": None}, 400, "Phiên làm việc đã hết hạn hoặc biểu mẫu không hợp lệ."),
+    ({"k": "ngắn"}, 400, "Mã gửi phiếu không hợp lệ."),
+    ({"Y_KIEN": "x" * 10 * 1024 * 1024}, 413, "Dữ liệu gửi lên quá lớn."),
+])
+def test_bad_input_on_a_dossier_link_is_refused_and_the_link_stays_usable(app, client, make, counter, change, status,
+                                                                           message):
+    path = make.dossier_path(counter)
+    data = rating(client, path)
+    for name, value in change.items():
+        if value is None:
+            data.pop(name)
+        else:
+            data[name] = value
+    response = client.post(path, data=data)
+    assert response.status_code == status
+    assert message in text(response)
+    assert count_responses(app) == 0
+    assert client.get(path).status_code == 200
+
+
+@pytest.mark.parametrize("content_type, body", [
+    ("application/json", b'{"DANH_GIA": 3}'),
+    ("text/plain", b"DANH_GIA=3"),
+    ("multipart/form-data; boundary=b", b'--b\r\nContent-Disposition: form-data; name="DANH_GIA"\r\n\r\n3\r\n--b--\r\n'),
+])
+def test_a_dossier_rating_in_another_content_type_is_refused_with_415(app, client, make, counter, content_type, body):
+    path = make.dossier_path(counter)
+    client.get(path)
+    response = client.post(path, data=body, content_type=content_type)
+    assert response.status_code == 415
+    assert "Định dạng dữ liệu gửi lên không được hỗ trợ." in text(response)
+    assert count_responses(app) == 0
+
+
+def test_bad_utf8_in_a_dossier_rating_is_refused_with_a_clear_message(app, client, make, counter):
+    path = make.dossier_path(counter)
+    body = _urlencoded(rating(client, path, "1")) + b"&LY_DO=%C3%28"
+    response = client.post(path, data=body, content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 400
+    assert "sai mã hoá ký tự" in text(response)
+    assert count_responses(app) == 0
+
+
+def test_a_bot_filling_the_honeypot_is_thanked_and_the_dossier_stays_unrated(app, client, make, counter):
+    path = make.dossier_path(counter)
+    response = client.post(path, data=rating(client, path, website="http://spam.example"))
+    assert response.status_code == 303 and response.headers["Location"] == f"{path}/cam-on"
+    assert count_responses(app) == 0
+    assert client.post(path, data=rating(client, path)).status_code == 303
+    assert count_responses(app) == 1
+
+
+@pytest.mark.parametrize("method, suffix", [("put", ""), ("delete", ""), ("post", "/cam-on")])
+def test_methods_a_dossier_path_does_not_serve_get_405(app, client, make, counter, method, suffix):
+    path = make.dossier_path(counter)
+    response = getattr(client, method)(path + suffix)
+    assert response.status_code == 405
+    assert "Phương thức yêu cầu không được hỗ trợ cho địa chỉ này." in text(response)
