@@ -8,6 +8,7 @@ from typing import IO
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 #: A spreadsheet treats a cell starting with these as a formula (OWASP "CSV injection"; Formbricks #8045).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n", "\0", "|", "%")
@@ -46,6 +47,11 @@ def write_csv(headers: Sequence[str], rows: Iterable[Sequence[object]], stream: 
         stream.write(chunk)
 
 
+def _xlsx_text(value: object) -> object:
+    # XLSX cannot hold most control characters (openpyxl refuses the whole file): drop them, keep tab and newlines.
+    return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
+
+
 def write_xlsx(sheets: Iterable[tuple[str, Sequence[str], Iterable[Sequence[object]]]], target: str | IO[bytes]) -> None:
     """Write one worksheet per (title, headers, rows) in streaming mode; headers bold, cells formula-safe."""
     from openpyxl.styles import Font
@@ -55,11 +61,11 @@ def write_xlsx(sheets: Iterable[tuple[str, Sequence[str], Iterable[Sequence[obje
     for title, headers, rows in sheets:
         sheet = book.create_sheet(title=title[:31])
         header_cells = []
-        for header in safe_row(headers):
+        for header in safe_row(_xlsx_text(value) for value in headers):
             cell = WriteOnlyCell(sheet, value=header)
             cell.font = bold
             header_cells.append(cell)
         sheet.append(header_cells)
         for row in rows:
-            sheet.append(safe_row(row))
+            sheet.append(safe_row(_xlsx_text(value) for value in row))
     book.save(target)

@@ -64,6 +64,17 @@ def parse_period(text: str) -> Period:
     :raise ValueError: with a message naming the accepted forms.
     """
     text = text.strip()
+    try:
+        period = _match_period(text)
+    except ValueError:  # well formed but off the calendar: year 0, 9999-Q4 ending in year 10000, 30 February
+        period = None
+    if period is None:
+        raise ValueError(f"kỳ báo cáo không hợp lệ: “{text}” (dùng 2026-Q3, 2026-H1, 2026-07, 2026 hoặc "
+                         "2026-01-01..2026-03-31)")
+    return period
+
+
+def _match_period(text: str) -> Period | None:
     if match := _QUARTER.match(text):
         return _month_range(int(match[1]), (int(match[2]) - 1) * 3 + 1, 3, text)
     if match := _HALF.match(text):
@@ -74,11 +85,7 @@ def parse_period(text: str) -> Period:
         return _month_range(int(match[1]), 1, 12, text)
     start_text, sep, end_text = text.partition("..")
     if sep:
-        try:
-            start, end = dt.date.fromisoformat(start_text), dt.date.fromisoformat(end_text)
-        except ValueError:
-            start = end = None
-        if start and end and start <= end:
+        start, end = dt.date.fromisoformat(start_text), dt.date.fromisoformat(end_text)
+        if start <= end:
             return Period(start, end, text)
-    raise ValueError(f"kỳ báo cáo không hợp lệ: “{text}” (dùng 2026-Q3, 2026-H1, 2026-07, 2026 hoặc "
-                     "2026-01-01..2026-03-31)")
+    return None

@@ -134,7 +134,8 @@ def test_period_keeps_only_responses_of_local_days_inside_it(app, runner, make):
     assert exported("2025") == set()
 
 
-@pytest.mark.parametrize("period", ["2026-Q5", "2026-13", "Q3-2026", "2026-03-31..2026-01-01", "hôm qua", ""])
+@pytest.mark.parametrize("period", ["2026-Q5", "2026-13", "Q3-2026", "2026-03-31..2026-01-01", "hôm qua", "",
+                                    "0000", "9999-Q4", "2026-02-30..2026-03-01"])
 def test_a_bad_period_is_a_clear_error_and_a_failed_exit(app, runner, make, period):
     make.instruments()
     result = export(runner, "--period", period)
@@ -181,3 +182,20 @@ def test_dossier_ratings_export_with_their_dossier_code_and_reason(app, runner, 
     [row] = read_csv(result.output)
     assert (row["dossier_code"], row["DANH_GIA"], row["LY_DO"], row["duration_s"]) == ("HS-2026-77", "1", "Trễ hẹn",
                                                                                         "42.0")
+
+
+def test_control_characters_in_stored_text_do_not_break_the_xlsx_export(app, runner, make, tmp_path):
+    from app.extensions import db
+    from app.units.models import ServiceField
+
+    counter = make.counter(fields=("DAT_DAI",))
+    with app.app_context():
+        db.session.query(ServiceField).filter_by(code="DAT_DAI").one().name = "Đất\x01 đai\x1f"
+        db.session.commit()
+    submit(app, counter, "control-chars-key-00001", dossier="HS\x02-1", value="3")
+    out = tmp_path / "x.xlsx"
+    result = runner.invoke(args=["export", "responses", "--instrument", "dossier-rating", "--format", "xlsx",
+                                 "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    [cells] = read_xlsx(out)
+    assert (cells["service_field"], cells["dossier_code"]) == ("Đất đai", "HS-1")

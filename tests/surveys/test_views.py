@@ -518,3 +518,10 @@ def test_rotating_a_token_retires_the_old_url_and_the_new_one_works(app, client,
     assert new_path != counter.path
     assert client.post(new_path, data=answers(client, new_path)).status_code == 303
     assert count_responses(app) == 1
+
+
+def test_names_on_the_page_are_escaped(client, make):
+    counter = make.counter(name='<img src=x onerror="alert(1)">Quầy')
+    html = text(client.get(counter.path))
+    assert "<img src=x" not in html
+    assert "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;Quầy" in html
