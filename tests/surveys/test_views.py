@@ -525,3 +525,32 @@ def test_names_on_the_page_are_escaped(client, make):
     html = text(client.get(counter.path))
     assert "<img src=x" not in html
     assert "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;Quầy" in html
+
+
+def _contrast(foreground: str, background: str) -> float:
+    """WCAG 2.1 contrast ratio of two #rrggbb or #rgb colours (relative luminance, sRGB)."""
+    def luminance(colour: str) -> float:
+        if len(colour) == 4:  # #rgb
+            colour = "#" + "".join(c * 2 for c in colour[1:])
+        channels = [int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    lighter, darker = sorted((luminance(foreground), luminance(background)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+def test_the_survey_colours_meet_wcag_aa_contrast_for_text():
+    from tests.factories import ROOT
+
+    css = (ROOT / "app" / "static" / "css" / "app.css").read_text(encoding="utf-8")
+    hex_colour = r"(#[0-9a-f]{6}|#[0-9a-f]{3})\b"
+    colour = dict(re.findall(r"--([a-z-]+):" + hex_colour, css))
+    checked = re.search(r"\.o:has\(input:checked\)\{[^}]*background:" + hex_colour, css)[1]
+    alert = re.search(r"\.alert\{[^}]*background:" + hex_colour, css)[1]
+    pairs = [("ink", colour["bg"]), ("ink", colour["soft"]), ("ink", checked), ("muted", colour["bg"]),
+             ("muted", colour["soft"]), ("brand", colour["bg"]), ("brand-ink", colour["brand"]),
+             ("bad", colour["bg"]), ("bad", alert)]
+    for name, background in pairs:
+        assert _contrast(colour[name], background) >= 4.5, f"--{name} on {background}"
+    assert round(_contrast("#000000", "#ffffff"), 1) == 21.0
