@@ -143,9 +143,10 @@ def item_analysis(
     matrix = np.asarray(marks, dtype=np.float64)
     if matrix.ndim != 2:
         raise ValueError(f"marks must be a two-dimensional attempts × questions matrix, got shape {matrix.shape}")
-    drawn = np.isnan(matrix)
+    # The transposed mask lists drawn cells question by question, the order the analysis works in.
+    drawn = np.ascontiguousarray(np.isnan(matrix).T)
     np.logical_not(drawn, out=drawn)
-    attempts, items = np.nonzero(drawn)
+    items, attempts = np.nonzero(drawn)
     chosen = None
     if choices is not None:
         options = np.asarray(choices)
@@ -211,9 +212,11 @@ def item_analysis_entries(
         raise ValueError(f"attempt {repeated // n_items} has question {repeated % n_items} more than once")
     chosen = None if choices is None else _as_indices(choices, "choices", None, length=attempt_rows.shape[0])
     values = as_vector(marks, "marks", length=attempt_rows.shape[0], finite=False)
+    # Radix sort on small integer codes groups the entries question by question.
+    by_item = np.argsort(item_columns.astype(np.int16 if n_items < 2**15 else np.int32), kind="stable")
     return _analyse(
-        attempt_rows, item_columns, values, (n_attempts, n_items), max_marks, random_guess, chosen, n_options,
-        group_fraction, rules,
+        attempt_rows[by_item], item_columns[by_item], values[by_item], (n_attempts, n_items), max_marks, random_guess,
+        None if chosen is None else chosen[by_item], n_options, group_fraction, rules,
     )
 
 
@@ -229,7 +232,7 @@ def _analyse(
     group_fraction: float,
     rules: FlagRules,
 ) -> ItemAnalysis:
-    """Compute every statistic from validated entries (see :func:`item_analysis_entries`)."""
+    """Compute every statistic from entries grouped by question (see :func:`item_analysis_entries`)."""
     s, p = shape
     maximum = np.ones(p) if max_marks is None else as_vector(max_marks, "max_marks", length=p)
     if (maximum <= 0).any():
@@ -246,9 +249,7 @@ def _analyse(
     if (k == 0).any():
         raise ValueError(f"attempt row {first_false(k > 0)} has no drawn question")
 
-    # Entries grouped by question make every per-question sum a contiguous segment (radix sort on small codes).
-    by_item = np.argsort(item.astype(np.int16 if p < 2**15 else np.int32), kind="stable")
-    attempt, item, x = attempt[by_item], item[by_item], x[by_item]
+    # Grouped entries make every per-question sum a contiguous segment.
     n = np.bincount(item, minlength=p)
     segments = _Segments(n)
     item_max = maximum[item]
@@ -262,7 +263,7 @@ def _analyse(
     with np.errstate(invalid="ignore", divide="ignore"):
         mean_x = segments.sum(x) / n
         mean_rest = segments.sum(rest) / n
-        intended = 100 * segments.sum(item_max / attempt_max[attempt]) / n
+        intended = 100 * maximum * segments.sum((1 / attempt_max)[attempt]) / n
     dx = x - segments.spread(mean_x)
     scale = float(attempt_max.mean()) if s else 1.0
     covariances = _covariances(segments, x, rest, dx, mean_x, mean_rest, maximum, scale)
@@ -270,10 +271,11 @@ def _analyse(
 
     ss_x = covariances.sum_squares
     centred_total = np.bincount(attempt, weights=dx, minlength=s)
-    alpha = _pooled_alpha(ss_x.sum(), centred_total @ centred_total, x.shape[0], np.sum(k * (k - 1.0)), s, scale)
+    ss_total = np.sum(centred_total * centred_total)
+    alpha = _pooled_alpha(ss_x.sum(), ss_total, x.shape[0], np.sum(k * (k - 1.0)), s, scale)
     alpha_deleted = _pooled_alpha(
         ss_x.sum() - ss_x,
-        centred_total @ centred_total - 2 * segments.sum(dx * centred_total[attempt]) + ss_x,
+        ss_total - 2 * segments.sum(dx * centred_total[attempt]) + ss_x,
         x.shape[0] - n,
         np.sum(k * (k - 1.0)) - 2 * (segments.sum(k[attempt]) - n),
         s,
@@ -285,12 +287,11 @@ def _analyse(
     in_upper[upper] = True
     in_lower = np.zeros(s, dtype=bool)
     in_lower[lower] = True
-    fraction = x / item_max
-    p_upper = _group_mean(segments, fraction, in_upper[attempt])
-    p_lower = _group_mean(segments, fraction, in_lower[attempt])
+    p_upper = _group_mean(segments, x, in_upper[attempt]) / maximum
+    p_lower = _group_mean(segments, x, in_lower[attempt]) / maximum
     counts = None
     if chosen is not None:
-        counts = _option_counts(item, chosen[by_item], n_options, p, in_upper[attempt], in_lower[attempt])
+        counts = _option_counts(item, chosen, n_options, p, in_upper[attempt], in_lower[attempt])
 
     columns = {
         "facility": 100 * mean_x / maximum,
@@ -374,8 +375,9 @@ def _covariances(
         cov_rest[constant] = 0.0
         total = np.where(var_x <= (_RELATIVE_ZERO * maximum) ** 2, 0.0, cov_rest + var_x)
         covmax = np.full(segments.n.shape[0], np.nan)
+        # Plain products rather than BLAS dots: many short vectors, and no thread pool to contend for.
         for j, entries in segments.slices():
-            covmax[j] = (np.sort(x[entries]) - mean_x[j]) @ (np.sort(rest[entries]) - mean_rest[j]) / dof[j]
+            covmax[j] = np.sum((np.sort(x[entries]) - mean_x[j]) * (np.sort(rest[entries]) - mean_rest[j])) / dof[j]
         discrimination = np.where(constant, np.nan, 100 * cov_rest / np.sqrt(var_x * var_rest))
         efficiency = np.where(covmax > (_RELATIVE_ZERO * scale) ** 2, 100 * cov_rest / covmax, np.nan)
     return _Covariances(sum_squares, var_x, total, discrimination, efficiency)
@@ -417,17 +419,17 @@ def _item(
 def _effective_weight(
     attempt: NDArray[np.intp], segments: _Segments, cov_total: NDArray[np.float64], s: int
 ) -> NDArray[np.float64]:
-    """Return 100 · sqrt(cov_j) / Σ sqrt(cov_l ≥ 0) over each attempt's questions, averaged over the attempts.
+    """Return 100 · sqrt(cov_j) / S_i averaged over the question's attempts, S_i = Σ sqrt(cov_l ≥ 0) of attempt i.
 
-    nan where cov(x, X) is undefined (n < 2) or negative, or no attempt of the question has a positive sum.
+    Attempts with S_i = 0 are left out; nan where cov(x, X) is undefined (n < 2) or negative, or no attempt of the
+    question has S_i > 0 (Moodle: no effective weights when the sum is 0).
     """
     root = np.sqrt(np.where(cov_total > 0, cov_total, 0.0))
-    entry_root = segments.spread(root)
-    attempt_sum = np.bincount(attempt, weights=entry_root, minlength=s)[attempt]
-    counted = attempt_sum > 0
-    share = np.divide(entry_root, attempt_sum, out=np.zeros_like(entry_root), where=counted)
+    attempt_sum = np.bincount(attempt, weights=segments.spread(root), minlength=s)
+    positive = attempt_sum > 0
+    inverse = np.divide(1.0, attempt_sum, out=np.zeros(s), where=positive)
     with np.errstate(invalid="ignore", divide="ignore"):
-        effective = 100 * segments.sum(share) / segments.sum(counted)
+        effective = 100 * root * segments.sum(inverse[attempt]) / segments.sum(positive[attempt])
     return np.where(cov_total >= 0, effective, np.nan)
 
 
@@ -455,10 +457,10 @@ def _extreme_groups(percent: NDArray[np.float64], fraction: float) -> tuple[NDAr
     return np.sort(order[:size]), np.sort(order[s - size:])
 
 
-def _group_mean(segments: _Segments, fraction: NDArray[np.float64], member: NDArray[np.bool_]) -> NDArray[np.float64]:
-    """Return per question the mean mark fraction among entries of group members (nan when none drew it)."""
+def _group_mean(segments: _Segments, x: NDArray[np.float64], member: NDArray[np.bool_]) -> NDArray[np.float64]:
+    """Return per question the mean mark among entries of group members (nan when none drew it)."""
     with np.errstate(invalid="ignore", divide="ignore"):
-        return segments.sum(fraction * member) / segments.sum(member)
+        return segments.sum(x * member) / segments.sum(member)
 
 
 def _option_counts(
