@@ -71,17 +71,34 @@ DOSSIER_INSTRUMENT = "dossier-rating"
 NOT_FOUND_MESSAGE = _l("Mã QR hoặc đường dẫn không hợp lệ. Vui lòng quét lại mã tại quầy hoặc hỏi cán bộ hướng dẫn.")
 
 
+#: The counter a token names and what its pages show, built once so each request only binds the nonce.
+_COUNTER_BY_NONCE = (
+    sa.select(Counter.id, Counter.code, Counter.name, Counter.unit_id, Unit.name, Counter.instrument_code,
+              Counter.updated_at, Counter.is_active, Unit.is_active)
+    .join(Unit, Unit.id == Counter.unit_id)
+    .where(Counter.token_nonce == sa.bindparam("nonce"))
+)
+
+
+def _first_row(statement: sa.Executable, params: dict) -> sa.Row | None:
+    """Run a read-only statement and return its first row, without ORM machinery.
+
+    Inside an open session transaction it runs there, so it sees that transaction's changes; otherwise on a
+    short-lived connection, so a citizen's page (one lookup, nothing written) never sets up a session.
+    """
+    session = db.session()
+    if session.in_transaction():
+        return session.connection().execute(statement, params).first()
+    with db.engine.connect() as connection:
+        return connection.execute(statement, params).first()
+
+
 def get_counter_for_token(token: str, secret: str) -> CounterRef:
     """Return the active counter a token names; 404 for tampered or unknown tokens, 410 for retired ones."""
     nonce = nonce_from_token(token, secret)
     if nonce is None:
         raise NotFoundError(NOT_FOUND_MESSAGE)
-    row = db.session.execute(
-        sa.select(Counter.id, Counter.code, Counter.name, Counter.unit_id, Unit.name, Counter.instrument_code,
-                  Counter.updated_at, Counter.is_active, Unit.is_active)
-        .join(Unit, Unit.id == Counter.unit_id)
-        .where(Counter.token_nonce == nonce)
-    ).first()
+    row = _first_row(_COUNTER_BY_NONCE, {"nonce": nonce})
     if row is None:
         raise NotFoundError(NOT_FOUND_MESSAGE)
     if not (row[7] and row[8]):
@@ -149,6 +166,14 @@ def get_response_form(counter: CounterRef, instrument_code: str | None = None) -
     return form
 
 
+#: INSERT … ON CONFLICT DO NOTHING per dialect, built once (each request binds its values). RETURNING tells whether
+#: the row went in: rowcount is -1 for an insert that returns rows (psycopg 3).
+_INSERT_RESPONSE = {
+    name: dialect.insert(SurveyResponse.__table__).on_conflict_do_nothing().returning(SurveyResponse.__table__.c.id)
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
+
+
 def submit_response(
     counter: CounterRef,
     form: ResponseForm,
@@ -182,11 +207,8 @@ def submit_response(
         duration_ms=duration_ms,
         client_hash=client_hash,
     )
-    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
-    # RETURNING tells whether the row went in: rowcount is -1 for an insert that returns rows (psycopg 3).
-    inserted = db.session.execute(
-        dialect.insert(SurveyResponse).values(**values).on_conflict_do_nothing().returning(SurveyResponse.id)
-    ).scalar_one_or_none()
+    connection = db.session.connection()
+    inserted = connection.execute(_INSERT_RESPONSE[connection.dialect.name], values).scalar_one_or_none()
     if inserted is not None:
         return True
     stored = db.session.execute(
