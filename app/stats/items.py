@@ -269,15 +269,18 @@ def _analyse(
     covariances = _covariances(segments, x, rest, dx, mean_x, mean_rest, maximum, scale)
     effective = _effective_weight(attempt, segments, covariances.total, s)
 
+    # Pooled sums for alpha; deleting question j removes its squares, its cross products and its pairs.
     ss_x = covariances.sum_squares
+    ss_items = ss_x.sum()
     centred_total = np.bincount(attempt, weights=dx, minlength=s)
     ss_total = np.sum(centred_total * centred_total)
-    alpha = _pooled_alpha(ss_x.sum(), ss_total, x.shape[0], np.sum(k * (k - 1.0)), s, scale)
+    pairs = np.sum(k * (k - 1.0))
+    alpha = _pooled_alpha(ss_items, ss_total, x.shape[0], pairs, s, scale)
     alpha_deleted = _pooled_alpha(
-        ss_x.sum() - ss_x,
+        ss_items - ss_x,
         ss_total - 2 * segments.sum(dx * centred_total[attempt]) + ss_x,
         x.shape[0] - n,
-        np.sum(k * (k - 1.0)) - 2 * (segments.sum(k[attempt]) - n),
+        pairs - 2 * (segments.sum(k[attempt]) - n),
         s,
         scale,
     )
