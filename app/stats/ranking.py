@@ -127,7 +127,7 @@ def full_marks(scores: ArrayLike, max_scores: ArrayLike) -> NDArray[np.bool_]:
     """Return which scores reach the maximum score.
 
     Rule: ``score >= max_score − 1e-9 · max(1, max_score)`` so that sums of decimal weights still count.
-    ``max_scores`` is one number or one per score. Source: contest.md §5.4 ("max score").
+    ``max_scores`` is one positive number or one per score; nan is rejected. Source: contest.md §5.4.
     """
     score = as_vector(scores, "scores")
     maximum = as_scalar_or_vector(max_scores, "max_scores", length=score.shape[0])
@@ -259,7 +259,8 @@ def prediction_actual(
     ``persons_full_marks`` = persons whose counted attempt has full marks (:func:`full_marks`);
     ``attempts_full_marks`` = attempts with full marks; ``persons_participating`` = distinct persons;
     ``attempts_participating`` = attempts; ``percent_persons_full_marks`` = 100 · persons_full_marks /
-    persons_participating rounded half up to ``decimals`` places (0 when nobody took part).
+    persons_participating rounded half up to ``decimals`` places (0 when nobody took part). Scores must be
+    present (a missing score is not an attempt to count).
     """
     if target not in PREDICTION_TARGETS:
         raise ValueError(f"target must be one of {', '.join(PREDICTION_TARGETS)}; got {target!r}")
