@@ -107,6 +107,7 @@ def create_organiser_command(email: str, unit_code: str, role: str, name: str, p
 
 def register_commands(app: Flask) -> None:
     """Attach every command group to the application's CLI."""
+    from app import backup
     from app.api import cli as api_cli
     from app.contests import cli as contests_cli
     from app.surveys import cli as surveys_cli
@@ -114,5 +115,5 @@ def register_commands(app: Flask) -> None:
 
     for command in (init_db_command, seed_demo_command, synth_command, create_organiser_command,
                     export_group, report_group, qr_group, *units_cli.COMMANDS, *surveys_cli.COMMANDS,
-                    *api_cli.COMMANDS, *contests_cli.COMMANDS):
+                    *api_cli.COMMANDS, *backup.COMMANDS, *contests_cli.COMMANDS):
         app.cli.add_command(command)
