@@ -60,14 +60,22 @@ class ResponseForm:
     instrument: Instrument
     service_fields: tuple[FieldChoice, ...] = ()
     _positions: dict = field(init=False, repr=False, compare=False)
+    _known: frozenset = field(init=False, repr=False, compare=False)
+    _allowed: dict = field(init=False, repr=False, compare=False)
+    _offered: dict = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        positions = {item.code: index for index, item in enumerate(self.instrument.scale_items)}
-        object.__setattr__(self, "_positions", positions)
+        # Compiled once per form, so validating a submission only looks things up.
+        items = self.instrument.items
+        object.__setattr__(self, "_positions", {item.code: i for i, item in enumerate(self.instrument.scale_items)})
+        object.__setattr__(self, "_known", META_FIELDS | {item.code for item in items})
+        allowed = {item.code: {str(choice.value): choice.value for choice in item.choices} for item in items}
+        object.__setattr__(self, "_allowed", allowed)
+        object.__setattr__(self, "_offered", {str(choice.id): choice.id for choice in self.service_fields})
 
     def validate(self, data: Mapping[str, list[str]]) -> ValidAnswers:
         """Check every answer against the instrument; raise SurveyInputError listing every problem."""
-        unknown = sorted(set(data) - META_FIELDS - {item.code for item in self.instrument.items})
+        unknown = sorted(set(data) - self._known)
         if unknown:
             raise SurveyInputError({"form": _l("Phiếu có câu hỏi không thuộc biểu mẫu: %(codes)s",
                                                codes=", ".join(unknown)[:200])})
@@ -78,7 +86,7 @@ class ResponseForm:
         chosen: dict[str, tuple[int, ...]] = {}
         for item in self.instrument.items:
             values = [v for v in data.get(item.code, []) if v != ""]
-            problem, value = _check_item(item, values)
+            problem, value = _check_item(item, values, self._allowed[item.code])
             if problem is None and item.required_if and value is None:
                 other, triggering = item.required_if
                 if set(chosen.get(other, ())) & set(triggering):
@@ -107,15 +115,17 @@ class ResponseForm:
     def _check_service_field(self, values: list[str], errors: dict[str, str]) -> int | None:
         if not self.service_fields:
             return None
-        offered = {str(choice.id): choice.id for choice in self.service_fields}
-        if len(values) != 1 or values[0] not in offered:
+        if len(values) != 1 or values[0] not in self._offered:
             errors["field"] = _l("Vui lòng chọn lĩnh vực thủ tục Ông/Bà vừa thực hiện.")
             return None
-        return offered[values[0]]
+        return self._offered[values[0]]
 
 
-def _check_item(item: Item, values: list[str]) -> tuple[str | None, object]:
-    """Return (problem, parsed value) for one item; value None means "not answered"."""
+def _check_item(item: Item, values: list[str], allowed: dict[str, int]) -> tuple[str | None, object]:
+    """Return (problem, parsed value) for one item; value None means "not answered".
+
+    `allowed` maps each choice's value as the form sends it ("4") to the stored value (4).
+    """
     if not values:
         return (_l("Vui lòng trả lời câu này.") if item.required else None), None
     if item.type == "text":
@@ -127,7 +137,6 @@ def _check_item(item: Item, values: list[str]) -> tuple[str | None, object]:
         if not text:
             return (_l("Vui lòng trả lời câu này.") if item.required else None), None
         return None, text
-    allowed = {str(choice.value): choice.value for choice in item.choices}
     if any(v not in allowed for v in values):
         return _l("Giá trị không hợp lệ cho câu này."), None
     if item.type == "multi":
