@@ -50,14 +50,18 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     """Mount every feature at its URL prefix (the prefixes are all visible here)."""
     from app.api.views import bp as api_bp
+    from app.auth.views import bp as auth_bp
     from app.contests.manage import bp as contest_admin_bp
     from app.contests.views import bp as contests_bp
     from app.health import bp as health_bp
+    from app.organiser import bp as organiser_bp
     from app.surveys.views import bp as surveys_bp
 
     app.register_blueprint(health_bp)
     app.register_blueprint(surveys_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
+    app.register_blueprint(auth_bp, url_prefix="/quan-tri")
+    app.register_blueprint(organiser_bp, url_prefix="/quan-tri")
     app.register_blueprint(contests_bp, url_prefix="/thi")
     app.register_blueprint(contest_admin_bp, url_prefix="/quan-tri/cuoc-thi")
 

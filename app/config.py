@@ -33,7 +33,22 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE: bool | None = None  # None: secure when BASE_URL is https
     PERMANENT_SESSION_LIFETIME = 8 * 3600
+    # "Remember me" is never offered; should a remember cookie ever be set, it is as strict as the session's.
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE: bool | None = None  # None: same as SESSION_COOKIE_SECURE
     WTF_CSRF_TIME_LIMIT = 4 * 3600
+
+    # Organiser sign-in: attempts per address and per email, then a lockout after repeated failures.
+    AUTH_LOGIN_RATE_LIMIT = "10 per minute"
+    AUTH_MAX_FAILED_LOGINS = 5
+    AUTH_LOCKOUT_MINUTES = 15
+    #: A signed-in session ends this long after login, however active (inactivity ends it sooner).
+    AUTH_SESSION_MAX_SECONDS = 12 * 3600
+
+    # Imports of units and counters (CSV/XLSX): file size and row caps.
+    IMPORT_MAX_BYTES = 2 * 1024 * 1024
+    IMPORT_MAX_ROWS = 5000
 
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = False
@@ -75,6 +90,8 @@ def finish_config(config: dict, instance_path: str) -> None:
         config["RATELIMIT_STORAGE_URI"] = config["REDIS_URL"]
     if config.get("SESSION_COOKIE_SECURE") is None:
         config["SESSION_COOKIE_SECURE"] = str(config.get("BASE_URL", "")).startswith("https://")
+    if config.get("REMEMBER_COOKIE_SECURE") is None:
+        config["REMEMBER_COOKIE_SECURE"] = config["SESSION_COOKIE_SECURE"]
     config["BASE_URL"] = str(config["BASE_URL"]).rstrip("/")
 
 

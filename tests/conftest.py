@@ -102,3 +102,16 @@ def runner(app):
 def make(app) -> Factories:
     """Fixture-factories: make.unit(), make.counter(), make.instruments() … with overridable defaults."""
     return Factories(app)
+
+
+@pytest.fixture
+def login(client):
+    """Sign an organiser (an OrganiserInfo from make.organiser) in on a client (the default one unless given)."""
+    from tests.factories import log_in
+
+    def sign_in(account, on=None):
+        response = log_in(on or client, account.email, account.password)
+        assert response.status_code == 303, response.get_data(as_text=True)
+        return on or client
+
+    return sign_in

@@ -138,6 +138,47 @@ class Factories:
             db.session.commit()
             return OrganiserInfo(account.id, account.email, password, account.unit_id, unit, role)
 
+    def response(self, counter: CounterInfo, *, score: int = 4, element_scores: dict[str, int] | None = None,
+                 comment: str | None = None, field: str | None = None, when=None) -> int:
+        """Store one complete response at a counter through the survey services; return its id.
+
+        Every criterion gets `score` unless `element_scores` gives its element (by code) another; the comment goes
+        to the instrument's last free-text item; `field` is a service field code; `when` is an aware datetime.
+        """
+        import uuid
+        from zoneinfo import ZoneInfo
+
+        import sqlalchemy as sa
+
+        from app.database import utcnow
+        from app.extensions import db
+        from app.surveys import services
+        from app.surveys.models import SurveyResponse
+        from app.units.models import ServiceField
+
+        with self.app.app_context():
+            ref = services.get_counter_for_token(counter.token, self.app.config["SECRET_KEY"])
+            form = services.get_response_form(ref)
+            instrument = form.instrument
+            by_item = {item.code: (element_scores or {}).get(element.code, score)
+                       for element in instrument.elements for item in element.items}
+            data: dict[str, list[str]] = {}
+            for item in instrument.items:
+                if item.type == "scale":
+                    data[item.code] = [str(by_item.get(item.code, score))]
+                elif item.type in ("choice", "multi") and item.required:
+                    data[item.code] = [str(item.choices[0].value)]
+            if comment is not None:
+                data[[item for item in instrument.items if item.type == "text"][-1].code] = [comment]
+            if field is not None:
+                data["field"] = [str(db.session.scalar(sa.select(ServiceField.id).where(ServiceField.code == field)))]
+            key = uuid.uuid4().hex
+            services.submit_response(ref, form, form.validate(data), submission_key=key, now=when or utcnow(),
+                                     zone=ZoneInfo(self.app.config["TIMEZONE"]), duration_ms=30_000,
+                                     client_hash=None)
+            db.session.commit()
+            return db.session.scalar(sa.select(SurveyResponse.id).where(SurveyResponse.submission_key == key))
+
 def form_fields(html: str) -> dict[str, str]:
     """Return the hidden fields of a rendered survey form (csrf_token, k, t)."""
     return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', html))

@@ -59,3 +59,7 @@ class AuditEntry(db.Model):
     object_id: Mapped[str | None] = mapped_column(sa.String(64))
     detail: Mapped[dict] = mapped_column(sa.JSON, default=dict)
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+    # Loaded with the entry: the log page shows who and where on every line.
+    organiser: Mapped[Organiser | None] = relationship(lazy="joined")
+    unit: Mapped[Unit | None] = relationship(lazy="joined")

@@ -1,18 +1,44 @@
-"""Organiser accounts: creation with a hashed password."""
+"""Organiser accounts: creation, sign-in with lockout, passwords, sessions, account management and the audit log."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from werkzeug.security import generate_password_hash
+from flask_sqlalchemy.pagination import Pagination
+from werkzeug.security import check_password_hash, generate_password_hash
 
-from app.auth.models import ROLES, Organiser
-from app.errors import AppError, ConflictError
+from app.auth.models import ROLES, AuditEntry, Organiser
+from app.errors import AppError, ConflictError, NotFoundError, PermissionDeniedError
 from app.extensions import db
 from app.units.models import Unit
 
 MIN_PASSWORD_LENGTH = 12
+
+WRONG_CREDENTIALS = _l("Email hoặc mật khẩu không đúng.")
+
+
+class LoginError(AppError):
+    """Sign-in refused: wrong email or password, or a deactivated account."""
+
+    status = 401
+
+
+class AccountLockedError(LoginError):
+    """Sign-in refused because of repeated failures, until `locked_until`."""
+
+    status = 429
+
+
+@dataclass(frozen=True)
+class LoginPolicy:
+    """How many failures lock an account, and for how long."""
+
+    max_failures: int = 5
+    lockout: dt.timedelta = dt.timedelta(minutes=15)
 
 
 def check_password_strength(password: str) -> None:
@@ -21,9 +47,18 @@ def check_password_strength(password: str) -> None:
         raise AppError(_l("Mật khẩu phải có ít nhất %(n)d ký tự.", n=MIN_PASSWORD_LENGTH))
 
 
+def normalise_email(email: str) -> str:
+    """Return the email as accounts store it: trimmed and lower-case."""
+    return (email or "").strip().lower()
+
+
+def _hash_password(password: str) -> str:
+    return generate_password_hash(password, method="scrypt")
+
+
 def create_organiser(email: str, name: str, unit: Unit, role: str, password: str, now: dt.datetime) -> Organiser:
     """Add an organiser account for a unit subtree; the password is stored as a scrypt hash."""
-    email = email.strip().lower()
+    email = normalise_email(email)
     if role not in ROLES:
         raise AppError(_l("Vai trò “%(role)s” không hợp lệ (administrator, organiser, viewer).", role=role))
     if "@" not in email or len(email) > 254:
@@ -32,7 +67,161 @@ def create_organiser(email: str, name: str, unit: Unit, role: str, password: str
     if db.session.scalar(sa.select(Organiser.id).where(Organiser.email == email)) is not None:
         raise ConflictError(_l("Email %(email)s đã có tài khoản.", email=email))
     organiser = Organiser(email=email, name=name or email, unit=unit, role=role, created_at=now,
-                          password_hash=generate_password_hash(password, method="scrypt"))
+                          password_hash=_hash_password(password))
     db.session.add(organiser)
     db.session.flush()
     return organiser
+
+
+def record(organiser_id: int | None, unit_id: int | None, action: str, object_type: str | None,
+           object_id: object, detail: dict | None, now: dt.datetime) -> AuditEntry:
+    """Add one entry to the audit log: who (organiser, unit), what (action), which object, when."""
+    entry = AuditEntry(organiser_id=organiser_id, unit_id=unit_id, action=action, object_type=object_type,
+                       object_id=None if object_id is None else str(object_id)[:64], detail=detail or {}, at=now)
+    db.session.add(entry)
+    db.session.flush()
+    return entry
+
+
+@functools.cache
+def _decoy_hash() -> str:
+    # Checked against when the email is unknown, so a wrong email costs as long as a wrong password.
+    return _hash_password("decoy password that no account has")
+
+
+def authenticate(email: str, password: str, now: dt.datetime, zone: ZoneInfo,
+                 policy: LoginPolicy = LoginPolicy()) -> Organiser:
+    """Return the organiser these credentials name; count failures and lock the account after too many.
+
+    :raise LoginError: wrong email or password, or a deactivated account (the failure is flushed: commit it).
+    :raise AccountLockedError: the account is locked; the message says until when (local time).
+    """
+    email = normalise_email(email)[:254]
+    organiser = db.session.scalar(sa.select(Organiser).where(Organiser.email == email)) if email else None
+    if organiser is None:
+        check_password_hash(_decoy_hash(), password)
+        record(None, None, "login.failure", "organiser", None, {"email": email}, now)
+        raise LoginError(WRONG_CREDENTIALS)
+    if organiser.locked_until is not None and organiser.locked_until > now:
+        record(organiser.id, organiser.unit_id, "login.locked", "organiser", organiser.id, {}, now)
+        raise AccountLockedError(_locked_message(organiser.locked_until, zone))
+    if not check_password_hash(organiser.password_hash, password):
+        _count_failure(organiser, now, zone, policy)
+        raise LoginError(WRONG_CREDENTIALS)
+    if not organiser.is_active_account:
+        record(organiser.id, organiser.unit_id, "login.inactive", "organiser", organiser.id, {}, now)
+        raise LoginError(_l("Tài khoản này đã bị vô hiệu hoá. Vui lòng liên hệ quản trị viên."))
+    organiser.failed_logins = 0
+    organiser.locked_until = None
+    record(organiser.id, organiser.unit_id, "login.success", "organiser", organiser.id, {}, now)
+    return organiser
+
+
+def _count_failure(organiser: Organiser, now: dt.datetime, zone: ZoneInfo, policy: LoginPolicy) -> None:
+    if organiser.locked_until is not None:  # an expired lock starts a fresh count
+        organiser.failed_logins = 0
+        organiser.locked_until = None
+        db.session.flush()
+    # Incremented in SQL, so concurrent wrong guesses cannot overwrite each other's count.
+    failures = db.session.scalar(
+        sa.update(Organiser).where(Organiser.id == organiser.id)
+        .values(failed_logins=Organiser.failed_logins + 1).returning(Organiser.failed_logins)
+    )
+    db.session.refresh(organiser)
+    if failures >= policy.max_failures:
+        organiser.failed_logins = 0
+        organiser.locked_until = now + policy.lockout
+        record(organiser.id, organiser.unit_id, "login.lockout", "organiser", organiser.id,
+               {"until": organiser.locked_until.isoformat()}, now)
+        db.session.flush()
+        raise AccountLockedError(_locked_message(organiser.locked_until, zone))
+    record(organiser.id, organiser.unit_id, "login.failure", "organiser", organiser.id, {"failures": failures}, now)
+
+
+def _locked_message(until: dt.datetime, zone: ZoneInfo) -> str:
+    local = until.astimezone(zone)
+    return _l("Tài khoản tạm khoá do đăng nhập sai nhiều lần. Vui lòng thử lại sau %(time)s ngày %(day)s "
+              "(giờ Việt Nam).", time=local.strftime("%H:%M"), day=local.strftime("%d/%m/%Y"))
+
+
+def end_sessions(organiser: Organiser, now: dt.datetime) -> None:
+    """Sign the organiser out everywhere: every session cookie issued so far stops working (logout)."""
+    organiser.session_version += 1
+    record(organiser.id, organiser.unit_id, "logout", "organiser", organiser.id, {}, now)
+
+
+def change_password(organiser: Organiser, current_password: str, new_password: str, now: dt.datetime) -> None:
+    """Replace the organiser's own password after checking the current one; other sessions stop working."""
+    if not check_password_hash(organiser.password_hash, current_password):
+        raise AppError(_l("Mật khẩu hiện tại không đúng."))
+    check_password_strength(new_password)
+    if new_password == current_password:
+        raise AppError(_l("Mật khẩu mới phải khác mật khẩu hiện tại."))
+    organiser.password_hash = _hash_password(new_password)
+    organiser.session_version += 1
+    record(organiser.id, organiser.unit_id, "password.change", "organiser", organiser.id, {}, now)
+    db.session.flush()
+
+
+def accounts_query(root: Unit) -> sa.Select:
+    """Return a query of the accounts whose unit lies in a subtree, ordered by unit then email."""
+    return (sa.select(Organiser).join(Unit, Unit.id == Organiser.unit_id)
+            .where(Unit.path.startswith(root.path)).order_by(Unit.path, Organiser.email))
+
+
+def list_accounts(root: Unit) -> list[Organiser]:
+    """Return the accounts of a unit's subtree."""
+    return list(db.session.scalars(accounts_query(root)))
+
+
+def get_visible_account(actor: Organiser, organiser_id: int) -> Organiser:
+    """Load an account within the actor's subtree, or 404 (other tenants' accounts are not named)."""
+    account = db.session.get(Organiser, organiser_id)
+    if account is None or not account.unit.path.startswith(actor.unit.path):
+        raise NotFoundError(_l("Không tìm thấy tài khoản này trong phạm vi quản lý của bạn."))
+    return account
+
+
+def create_account(actor: Organiser, *, email: str, name: str, unit: Unit, role: str, password: str,
+                   now: dt.datetime) -> Organiser:
+    """Create an account for a unit of the actor's subtree (the view has checked the unit is visible)."""
+    account = create_organiser(email, name.strip(), unit, role, password, now)
+    record(actor.id, unit.id, "account.create", "organiser", account.id, {"email": account.email, "role": role}, now)
+    return account
+
+
+def set_account_active(actor: Organiser, account: Organiser, active: bool, now: dt.datetime) -> None:
+    """Deactivate (ending its sessions) or reactivate an account; nobody deactivates their own."""
+    if account.id == actor.id and not active:
+        raise PermissionDeniedError(_l("Bạn không thể tự vô hiệu hoá tài khoản của mình."))
+    account.is_active_account = active
+    account.session_version += 1
+    record(actor.id, account.unit_id, "account.reactivate" if active else "account.deactivate", "organiser",
+           account.id, {"email": account.email}, now)
+    db.session.flush()
+
+
+def reset_password(actor: Organiser, account: Organiser, new_password: str, now: dt.datetime) -> None:
+    """Set another account's password, end its sessions and lift any lockout."""
+    if account.id == actor.id:
+        raise PermissionDeniedError(_l("Hãy dùng chức năng “Đổi mật khẩu” cho tài khoản của chính bạn."))
+    check_password_strength(new_password)
+    account.password_hash = _hash_password(new_password)
+    account.session_version += 1
+    account.failed_logins = 0
+    account.locked_until = None
+    record(actor.id, account.unit_id, "account.password_reset", "organiser", account.id, {"email": account.email},
+           now)
+    db.session.flush()
+
+
+def audit_page(root: Unit, page: int, per_page: int = 50) -> Pagination:
+    """Return one page of the audit entries of a subtree, newest first.
+
+    Entries without a unit (sign-in attempts with an unknown email) are shown only to a root unit's readers.
+    """
+    scope = AuditEntry.unit_id.in_(sa.select(Unit.id).where(Unit.path.startswith(root.path)))
+    if root.parent_id is None:
+        scope = sa.or_(scope, AuditEntry.unit_id.is_(None))
+    query = sa.select(AuditEntry).where(scope).order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+    return db.paginate(query, page=max(page, 1), per_page=per_page, error_out=False, count=True)

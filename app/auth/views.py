@@ -1,0 +1,252 @@
+"""Organiser sign-in and sign-out, one's own password, and (administrators) accounts and the audit log."""
+from __future__ import annotations
+
+import datetime as dt
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_user, logout_user
+
+from app.auth import services
+from app.auth.access import current_organiser, get_visible_unit, organiser_required
+from app.auth.forms import (ROLE_LABELS, AccountForm, ConfirmForm, LoginForm, PasswordChangeForm, PasswordResetForm,
+                            choice_list)
+from app.database import utcnow
+from app.errors import AppError
+from app.extensions import db, limiter, login_manager
+from app.i18n import local_zone
+from app.units.services import list_units
+
+bp = Blueprint("auth", __name__)
+
+#: Where a signed-in organiser lands when the login page had no safe `next`.
+HOME_ENDPOINT = "organiser.home"
+_LOGIN_AT = "auth_at"
+
+
+@bp.record_once
+def _configure_login(state) -> None:
+    """Point Flask-Login at our login page, in Vietnamese, with strong session protection."""
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Vui lòng đăng nhập để vào khu vực quản trị."
+    login_manager.login_message_category = "info"
+    login_manager.localize_callback = _
+    login_manager.session_protection = "strong"
+    state.app.before_request(_end_expired_session)
+
+
+@bp.app_template_filter("role_label")
+def role_label(role: str) -> str:
+    """Name a role as organisers read it."""
+    return str(ROLE_LABELS.get(role, role))
+
+
+def _end_expired_session() -> None:
+    """Sign out a session older than AUTH_SESSION_MAX_SECONDS, however active it has been."""
+    if "_user_id" not in session:
+        return
+    started = session.get(_LOGIN_AT)
+    limit = current_app.config["AUTH_SESSION_MAX_SECONDS"]
+    if started is None or utcnow().timestamp() - started > limit:
+        logout_user()
+        session.clear()
+
+
+def _login_limit() -> str:
+    return current_app.config["AUTH_LOGIN_RATE_LIMIT"]
+
+
+def _login_email_key() -> str:
+    """Rate-limit key for the account being tried, whatever address the attempts come from."""
+    return "login-email:" + services.normalise_email(request.form.get("email", ""))[:254]
+
+
+def _safe_next(target: str | None) -> str:
+    """Return `next` only when it stays inside the organiser area of this site (no open redirect)."""
+    if target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and target.startswith("/quan-tri") and "\\" not in target:
+            return target
+    return url_for(HOME_ENDPOINT)
+
+
+def _start_session(organiser) -> None:
+    """Issue a fresh session for the organiser (nothing of the anonymous session survives: no fixation)."""
+    session.clear()
+    session.permanent = True
+    login_user(organiser)
+    session[_LOGIN_AT] = int(utcnow().timestamp())
+
+
+@bp.route("/dang-nhap", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(_login_limit, methods=["POST"], key_func=_login_email_key)
+def login():
+    """Sign in with email and password."""
+    form = LoginForm()
+    if current_user.is_authenticated and request.method == "GET":
+        return redirect(_safe_next(request.args.get("next")))
+    if not form.validate_on_submit():
+        return render_template("auth/login.html", form=form), 400 if request.method == "POST" else 200
+    config = current_app.config
+    policy = services.LoginPolicy(config["AUTH_MAX_FAILED_LOGINS"],
+                                  dt.timedelta(minutes=config["AUTH_LOCKOUT_MINUTES"]))
+    try:
+        organiser = services.authenticate(form.email.data, form.password.data, utcnow(), local_zone(), policy)
+    except services.LoginError as error:
+        db.session.commit()  # keep the failure count, the lock and the audit entry
+        return render_template("auth/login.html", form=form, error=error.message), error.status
+    db.session.commit()
+    _start_session(organiser)
+    return redirect(_safe_next(request.args.get("next")), 303)
+
+
+@bp.post("/dang-xuat")
+@organiser_required
+def logout():
+    """Sign out: this session and any copy of its cookie stop working."""
+    services.end_sessions(current_organiser(), utcnow())
+    db.session.commit()
+    logout_user()
+    session.clear()
+    flash(_("Bạn đã đăng xuất."), "info")
+    return redirect(url_for(".login"), 303)
+
+
+@bp.route("/doi-mat-khau", methods=["GET", "POST"])
+@organiser_required
+def change_password():
+    """Change one's own password; every other session of the account ends."""
+    form = PasswordChangeForm()
+    if not form.validate_on_submit():
+        return render_template("auth/password.html", form=form), 400 if request.method == "POST" else 200
+    organiser = current_organiser()
+    services.change_password(organiser, form.current_password.data, form.new_password.data, utcnow())
+    db.session.commit()
+    _start_session(organiser)
+    flash(_("Đã đổi mật khẩu. Các phiên đăng nhập khác của tài khoản đã kết thúc."), "info")
+    return redirect(url_for(HOME_ENDPOINT), 303)
+
+
+@bp.get("/tai-khoan")
+@organiser_required("administrator")
+def accounts():
+    """List the accounts of the administrator's subtree."""
+    organiser = current_organiser()
+    return render_template("auth/accounts.html", accounts=services.list_accounts(organiser.unit), now=utcnow())
+
+
+@bp.route("/tai-khoan/moi", methods=["GET", "POST"])
+@organiser_required("administrator")
+def account_new():
+    """Create an account for a unit of the subtree."""
+    organiser = current_organiser()
+    form = AccountForm()
+    form.unit.choices = choice_list((unit.id, f"{unit.name} ({unit.code})") for unit in list_units(organiser.unit)
+                                    if unit.is_active)
+    if not form.validate_on_submit():
+        return render_template("auth/account_new.html", form=form), 400 if request.method == "POST" else 200
+    unit = get_visible_unit(organiser, form.unit.data or 0)
+    try:
+        account = services.create_account(organiser, email=form.email.data, name=form.name.data, unit=unit,
+                                          role=form.role.data, password=form.new_password.data, now=utcnow())
+    except AppError as error:
+        db.session.rollback()
+        return render_template("auth/account_new.html", form=form, error=error.message), error.status
+    db.session.commit()
+    flash(_("Đã tạo tài khoản %(email)s.", email=account.email), "info")
+    return redirect(url_for(".accounts"), 303)
+
+
+@bp.route("/tai-khoan/<int:organiser_id>/vo-hieu-hoa", methods=["GET", "POST"])
+@organiser_required("administrator")
+def account_deactivate(organiser_id: int):
+    """Deactivate an account after confirmation (its sessions end at once)."""
+    return _set_account_active(organiser_id, False)
+
+
+@bp.route("/tai-khoan/<int:organiser_id>/kich-hoat", methods=["GET", "POST"])
+@organiser_required("administrator")
+def account_reactivate(organiser_id: int):
+    """Reactivate an account after confirmation."""
+    return _set_account_active(organiser_id, True)
+
+
+def _set_account_active(organiser_id: int, active: bool):
+    organiser = current_organiser()
+    account = services.get_visible_account(organiser, organiser_id)
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        if active:
+            return render_template("organiser/confirm.html", form=form, danger=False, cancel=url_for(".accounts"),
+                                   title=_("Kích hoạt lại tài khoản %(email)s", email=account.email),
+                                   message=_("Tài khoản sẽ đăng nhập được trở lại."), button=_("Kích hoạt lại"))
+        return render_template("organiser/confirm.html", form=form, danger=True, cancel=url_for(".accounts"),
+                               title=_("Vô hiệu hoá tài khoản %(email)s", email=account.email),
+                               message=_("Tài khoản sẽ không đăng nhập được nữa và mọi phiên đang mở kết thúc ngay. "
+                                         "Nhật ký thao tác của tài khoản được giữ nguyên."),
+                               button=_("Vô hiệu hoá"))
+    services.set_account_active(organiser, account, active, utcnow())
+    db.session.commit()
+    if active:
+        flash(_("Đã kích hoạt lại tài khoản %(email)s.", email=account.email), "info")
+    else:
+        flash(_("Đã vô hiệu hoá tài khoản %(email)s.", email=account.email), "info")
+    return redirect(url_for(".accounts"), 303)
+
+
+@bp.route("/tai-khoan/<int:organiser_id>/dat-lai-mat-khau", methods=["GET", "POST"])
+@organiser_required("administrator")
+def account_reset_password(organiser_id: int):
+    """Set a new password for another account of the subtree (its sessions end, any lock is lifted)."""
+    organiser = current_organiser()
+    account = services.get_visible_account(organiser, organiser_id)
+    form = PasswordResetForm()
+    if not form.validate_on_submit():
+        status = 400 if request.method == "POST" else 200
+        return render_template("auth/account_password.html", form=form, account=account), status
+    services.reset_password(organiser, account, form.new_password.data, utcnow())
+    db.session.commit()
+    flash(_("Đã đặt lại mật khẩu cho %(email)s.", email=account.email), "info")
+    return redirect(url_for(".accounts"), 303)
+
+
+@bp.get("/nhat-ky")
+@organiser_required("administrator")
+def audit():
+    """Read the audit log of the subtree, newest first."""
+    page = request.args.get("trang", 1, type=int)
+    entries = services.audit_page(current_organiser().unit, page)
+    return render_template("auth/audit.html", entries=entries, actions=AUDIT_ACTIONS)
+
+
+#: What each audit action means, for the log page.
+AUDIT_ACTIONS = {
+    "login.success": _l("Đăng nhập"),
+    "login.failure": _l("Đăng nhập sai"),
+    "login.lockout": _l("Tạm khoá do đăng nhập sai nhiều lần"),
+    "login.locked": _l("Đăng nhập khi đang bị khoá"),
+    "login.inactive": _l("Đăng nhập bằng tài khoản đã vô hiệu hoá"),
+    "logout": _l("Đăng xuất"),
+    "password.change": _l("Đổi mật khẩu"),
+    "account.create": _l("Tạo tài khoản"),
+    "account.deactivate": _l("Vô hiệu hoá tài khoản"),
+    "account.reactivate": _l("Kích hoạt lại tài khoản"),
+    "account.password_reset": _l("Đặt lại mật khẩu"),
+    "unit.create": _l("Tạo đơn vị"),
+    "unit.edit": _l("Sửa đơn vị"),
+    "unit.deactivate": _l("Ngừng hoạt động đơn vị"),
+    "unit.reactivate": _l("Kích hoạt lại đơn vị"),
+    "field.create": _l("Tạo lĩnh vực"),
+    "field.edit": _l("Sửa lĩnh vực"),
+    "counter.create": _l("Tạo quầy"),
+    "counter.edit": _l("Sửa quầy"),
+    "counter.deactivate": _l("Ngừng hoạt động quầy"),
+    "counter.reactivate": _l("Kích hoạt lại quầy"),
+    "counter.rotate_token": _l("Đổi mã QR của quầy"),
+    "import.units": _l("Nhập danh sách đơn vị"),
+    "import.counters": _l("Nhập danh sách quầy"),
+    "export.responses": _l("Xuất phiếu trả lời"),
+}
