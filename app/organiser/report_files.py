@@ -270,9 +270,9 @@ def render_report_pdf(report: SipasReport) -> bytes:
     pdf.set_auto_page_break(True, margin=15)
     pdf.add_page()
     pdf.set_font("DejaVu", "B", 15)
-    pdf.multi_cell(0, 8, str(_l("Báo cáo kết quả khảo sát sự hài lòng")), align="C")
+    pdf.multi_cell(0, 8, str(_l("Báo cáo kết quả khảo sát sự hài lòng")), align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("DejaVu", "", 11)
-    pdf.multi_cell(0, 6, f"{report.unit_name} · {report.period.label}", align="C")
+    pdf.multi_cell(0, 6, f"{report.unit_name} · {report.period.label}", align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(3)
     _pdf_table(pdf, [str(_l("Mục")), str(_l("Giá trị"))], [[label, _text(value)] for label, value in
                                                              summary_lines(report)], (70, 120))
@@ -311,7 +311,7 @@ def _text(value: object) -> str:
 def _pdf_heading(pdf: FPDF, text: str) -> None:
     pdf.ln(3)
     pdf.set_font("DejaVu", "B", 12)
-    pdf.multi_cell(0, 7, text)
+    pdf.multi_cell(0, 7, text, new_x="LMARGIN", new_y="NEXT")
 
 
 def _pdf_table(pdf: FPDF, headers: Sequence[str], rows: Iterable[Sequence[object]], widths: Sequence[float]) -> None:
