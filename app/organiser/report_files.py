@@ -1,0 +1,326 @@
+"""Render a SipasReport as JSON data, CSV rows, an XLSX workbook and a printable PDF (fpdf2, DejaVu, charts)."""
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections.abc import Iterable, Iterator, Sequence
+from typing import IO
+
+from flask_babel import format_decimal
+from flask_babel import lazy_gettext as _l
+from fpdf import FPDF
+
+from app.exports import write_csv, write_xlsx
+from app.i18n import percent
+from app.organiser.charts import CHARTS, render_chart
+from app.organiser.reports import Change, Estimate, SipasReport
+from app.surveys.posters import _font_dir
+
+#: Columns of the CSV form of a report (one row per published figure).
+CSV_HEADERS = ("section", "code", "name", "value", "n", "ci_low", "ci_high", "flags", "alpha", "rank",
+               "not_different_from", "previous", "difference", "p_value")
+FLAG_LABELS = {
+    "small_sample": _l("mẫu nhỏ (n < 30)"),
+    "wide_interval": _l("khoảng tin cậy rộng (> ±10 điểm)"),
+    "suppressed": _l("ẩn vì quá ít phiếu"),
+}
+
+
+# --- JSON -------------------------------------------------------------------------------------------------------
+
+
+def report_data(report: SipasReport) -> dict:
+    """Return the report as the JSON document described in README ("SIPAS report JSON")."""
+    comparison = report.comparison
+    return {
+        "unit": {"code": report.unit_code, "name": report.unit_name},
+        "period": _period(report.period),
+        "generated_at": report.generated_at.isoformat(),
+        "instrument": None if report.instrument is None else {
+            "code": report.instrument.code, "version": report.instrument.version, "kind": report.instrument.kind,
+            "title": report.instrument.title, "responses": report.instrument.responses},
+        "other_versions": [{"code": info.code, "version": info.version, "responses": info.responses}
+                           for info in report.other_versions],
+        "responses": report.responses,
+        "overall": _cell(report.overall),
+        "elements": [{"code": e.code, "title": e.title, **_cell(e.estimate), "alpha": e.alpha, "alpha_n": e.alpha_n,
+                      "criteria": list(e.criteria)} for e in report.elements],
+        "criteria": [{"code": c.code, "element": c.element, "text": c.text, **_cell(c.estimate), "mean": c.mean}
+                     for c in report.criteria],
+        "children": [{"unit": c.unit, "name": c.name, "own": c.own, **_cell(c.estimate), "rank": c.rank,
+                      "best_rank": c.best_rank, "worst_rank": c.worst_rank,
+                      "not_different_from": list(c.not_different_from), "flagged": c.flagged}
+                     for c in report.children],
+        "children_test": None if report.children_test is None else vars(report.children_test).copy(),
+        "comparison": None if comparison is None else {
+            "period": _period(comparison.period), "responses": comparison.previous_responses,
+            "overall": _change(comparison.overall),
+            "elements": [_change(change) for change in comparison.elements],
+            "criteria": [_change(change) for change in comparison.criteria],
+        },
+        "trend": {"granularity": report.trend.granularity,
+                  "points": [{"label": p.label, "start": p.start.isoformat(), "end": p.end.isoformat(),
+                              **_cell(p.estimate)} for p in report.trend.points],
+                  "slope": report.trend.slope, "slope_se": report.trend.slope_se, "p_value": report.trend.p_value},
+        "weighted": None if report.weighted is None else {
+            "label": report.weighted.label, "overall": _cell(report.weighted.overall),
+            "elements": [{"code": code, **_cell(estimate)} for code, estimate in report.weighted.elements],
+            "dossiers": report.weighted.dossiers, "effective_n": report.weighted.effective_n,
+            "design_effect": report.weighted.design_effect,
+            "uncovered_volume_share": report.weighted.uncovered_volume_share,
+            "unweighted_responses": report.weighted.unweighted_responses},
+        "service_fields": [{"code": f.code, "name": f.name, **_cell(f.estimate)} for f in report.fields],
+        "daily": [{"date": day.day.isoformat(), "responses": day.responses} for day in report.daily],
+        "review_flags": _abuse(report),
+        "dossier": None if report.dossier is None else {
+            "instrument": {"code": report.dossier.instrument.code, "version": report.dossier.instrument.version},
+            "n": report.dossier.n, "satisfaction": _cell(report.dossier.satisfaction),
+            "levels": [{"level": level.level, "label": level.label, "count": level.count, **_cell(level.estimate)}
+                       for level in report.dossier.levels]},
+        "method": None if report.method is None else {**vars(report.method), "satisfied": list(report.method.satisfied)},
+    }
+
+
+def _period(period) -> dict:
+    return {"label": period.label, "start": period.start.isoformat(), "end": period.end.isoformat()}
+
+
+def _cell(estimate: Estimate) -> dict:
+    return {"value": estimate.value, "n": estimate.n, "ci_low": estimate.ci_low, "ci_high": estimate.ci_high,
+            "flags": list(estimate.flags)}
+
+
+def _change(change: Change) -> dict:
+    return vars(change).copy()
+
+
+def _abuse(report: SipasReport) -> dict:
+    abuse = report.abuse
+    return {"responses": abuse.responses, "fast": abuse.fast, "burst": abuse.burst, "duplicate": abuse.duplicate,
+            "flagged": abuse.flagged,
+            "thresholds": {"fast_seconds": abuse.fast_seconds, "burst_size": abuse.burst_size,
+                           "burst_minutes": abuse.burst_minutes, "duplicate_minutes": abuse.duplicate_minutes},
+            "counters": [vars(counter).copy() for counter in abuse.counters]}
+
+
+# --- CSV --------------------------------------------------------------------------------------------------------
+
+
+def report_rows(report: SipasReport) -> Iterator[list[object]]:
+    """Yield one CSV row per published figure, in CSV_HEADERS order."""
+    changes = {}
+    if report.comparison is not None:
+        comparison = report.comparison
+        changes = {("overall", change.code): change for change in (comparison.overall,)}
+        changes |= {("element", change.code): change for change in comparison.elements}
+        changes |= {("criterion", change.code): change for change in comparison.criteria}
+
+    def row(section: str, code: str, name: str, estimate: Estimate, *, alpha=None, rank=None, peers=()):
+        change = changes.get((section, code))
+        return [section, code, name, estimate.value, estimate.n, estimate.ci_low, estimate.ci_high,
+                " ".join(estimate.flags), alpha, rank, " ".join(peers),
+                change.previous if change else None, change.difference if change else None,
+                change.p_value if change else None]
+
+    yield row("overall", "overall", report.unit_name, report.overall)
+    for element in report.elements:
+        yield row("element", element.code, element.title, element.estimate, alpha=element.alpha)
+    for criterion in report.criteria:
+        yield row("criterion", criterion.code, criterion.text, criterion.estimate)
+    for child in report.children:
+        yield row("child", child.unit, child.name, child.estimate, rank=child.rank, peers=child.not_different_from)
+    for point in report.trend.points:
+        yield row("trend", point.label, point.label, point.estimate)
+    for field in report.fields:
+        yield row("service_field", field.code, field.name, field.estimate)
+    if report.weighted is not None:
+        yield row("weighted", "overall", report.weighted.label, report.weighted.overall)
+        for code, estimate in report.weighted.elements:
+            yield row("weighted", code, report.weighted.label, estimate)
+    if report.dossier is not None:
+        yield row("dossier", "satisfaction", report.dossier.instrument.title, report.dossier.satisfaction)
+        for level in report.dossier.levels:
+            yield row("dossier", str(level.level), level.label, level.estimate)
+
+
+def write_report_csv(report: SipasReport, stream: IO[str]) -> None:
+    """Write the report's figures as a formula-safe CSV."""
+    write_csv(CSV_HEADERS, report_rows(report), stream)
+
+
+# --- XLSX -------------------------------------------------------------------------------------------------------
+
+
+def write_report_xlsx(report: SipasReport, comments: Iterable[Sequence[object]], target: str | IO[bytes]) -> None:
+    """Write the workbook: summary, elements, criteria, children, trend, service fields, comments."""
+    comparison = report.comparison
+    element_changes = {change.code: change for change in comparison.elements} if comparison else {}
+    criterion_changes = {change.code: change for change in comparison.criteria} if comparison else {}
+    estimate_headers = [str(_l("Chỉ số (%)")), "n", str(_l("Cận dưới 95%")), str(_l("Cận trên 95%")),
+                        str(_l("Lưu ý"))]
+    change_headers = [str(_l("Kỳ trước (%)")), str(_l("Chênh lệch (điểm)")), str(_l("Giá trị p"))]
+    sheets = [
+        (str(_l("Tổng hợp")), [str(_l("Mục")), str(_l("Giá trị"))], summary_lines(report)),
+        (str(_l("Yếu tố")), [str(_l("Mã")), str(_l("Yếu tố")), *estimate_headers, "Cronbach alpha", *change_headers],
+         [[e.code, e.title, *_estimate_cells(e.estimate), e.alpha, *_change_cells(element_changes.get(e.code))]
+          for e in report.elements]),
+        (str(_l("Tiêu chí")), [str(_l("Mã")), str(_l("Yếu tố")), str(_l("Tiêu chí")), *estimate_headers,
+                               str(_l("Điểm trung bình")), *change_headers],
+         [[c.code, c.element, c.text, *_estimate_cells(c.estimate), c.mean,
+           *_change_cells(criterion_changes.get(c.code))] for c in report.criteria]),
+        (str(_l("Đơn vị")), [str(_l("Hạng")), str(_l("Mã")), str(_l("Đơn vị")), *estimate_headers,
+                             str(_l("Không khác biệt có ý nghĩa với")), str(_l("Phiếu bị gắn cờ"))],
+         [[c.rank, c.unit, c.name, *_estimate_cells(c.estimate), ", ".join(c.not_different_from), c.flagged]
+          for c in report.children]),
+        (str(_l("Xu hướng")), [str(_l("Kỳ")), *estimate_headers],
+         [[p.label, *_estimate_cells(p.estimate)] for p in report.trend.points]),
+        (str(_l("Lĩnh vực")), [str(_l("Mã")), str(_l("Lĩnh vực")), *estimate_headers],
+         [[f.code, f.name, *_estimate_cells(f.estimate)] for f in report.fields]),
+        (str(_l("Ý kiến")), [str(_l("Thời điểm")), str(_l("Đơn vị")), str(_l("Quầy")), str(_l("Lĩnh vực")),
+                             str(_l("Câu hỏi")), str(_l("Ý kiến"))], comments),
+    ]
+    write_xlsx(sheets, target)
+
+
+def _estimate_cells(estimate: Estimate) -> list[object]:
+    return [estimate.value, estimate.n, estimate.ci_low, estimate.ci_high, flag_text(estimate.flags)]
+
+
+def _change_cells(change: Change | None) -> list[object]:
+    return [None, None, None] if change is None else [change.previous, change.difference, change.p_value]
+
+
+def flag_text(flags: Sequence[str]) -> str:
+    """Return the flags of a figure in words."""
+    return "; ".join(str(FLAG_LABELS.get(flag, flag)) for flag in flags)
+
+
+def summary_lines(report: SipasReport) -> list[list[object]]:
+    """Return the (label, value) lines of the report's summary (XLSX sheet and PDF first page)."""
+    lines: list[list[object]] = [
+        [str(_l("Đơn vị")), f"{report.unit_name} ({report.unit_code})"],
+        [str(_l("Kỳ báo cáo")), f"{report.period.label}: {_date(report.period.start)} – {_date(report.period.end)}"],
+        [str(_l("Phiếu khảo sát")), "–" if report.instrument is None else
+         f"{report.instrument.title} ({report.instrument.code} v{report.instrument.version})"],
+        [str(_l("Số phiếu hợp lệ")), report.responses],
+        [str(_l("Chỉ số hài lòng chung (%)")), report.overall.value],
+        [str(_l("Khoảng tin cậy 95%")), _interval(report.overall)],
+    ]
+    if report.overall.flags:
+        lines.append([str(_l("Lưu ý")), flag_text(report.overall.flags)])
+    if report.comparison is not None:
+        change = report.comparison.overall
+        lines += [
+            [str(_l("Kỳ trước")), f"{report.comparison.period.label} ({report.comparison.previous_responses} "
+                                  f"{_l('phiếu')})"],
+            [str(_l("Chỉ số kỳ trước (%)")), change.previous],
+            [str(_l("Chênh lệch (điểm)")), change.difference],
+            [str(_l("Giá trị p (kiểm định z)")), change.p_value],
+        ]
+    if report.weighted is not None:
+        lines += [[report.weighted.label, report.weighted.overall.value]]
+    if report.dossier is not None:
+        lines += [[str(_l("Tỷ lệ hài lòng với việc giải quyết hồ sơ (%)")), report.dossier.satisfaction.value],
+                  [str(_l("Số lượt đánh giá hồ sơ")), report.dossier.n]]
+    lines.append([str(_l("Phiếu bị gắn cờ cần xem xét")), report.abuse.flagged])
+    if report.method is not None:
+        method = report.method
+        lines += [
+            [str(_l("Cách tính")), str(_l(
+                "Chỉ số tiêu chí = tỷ lệ trả lời mức %(levels)s trên số trả lời hợp lệ; yếu tố: %(element)s; "
+                "chung: %(overall)s; đơn vị cha: %(units)s",
+                levels=", ".join(map(str, method.satisfied)), element=method.element_rule,
+                overall=method.overall_rule, units=method.unit_rule))],
+            [str(_l("Ẩn số liệu khi n dưới")), method.min_n],
+            [str(_l("Loại khảo sát")), method.survey],
+        ]
+    return lines
+
+
+def _date(day: dt.date) -> str:
+    return day.strftime("%d/%m/%Y")
+
+
+def _interval(estimate: Estimate) -> str:
+    if estimate.ci_low is None:
+        return "–"
+    return f"{percent(estimate.ci_low)} – {percent(estimate.ci_high)}"
+
+
+# --- PDF --------------------------------------------------------------------------------------------------------
+
+
+class _ReportPDF(FPDF):
+    """A4 pages with the DejaVu font (Vietnamese) and a page footer."""
+
+    def footer(self) -> None:
+        self.set_y(-12)
+        self.set_font("DejaVu", "", 8)
+        self.set_text_color(90, 90, 90)
+        self.cell(0, 6, f"HàiLòng · {self.page_no()}/{{nb}}", align="C")
+        self.set_text_color(0, 0, 0)
+
+
+def render_report_pdf(report: SipasReport) -> bytes:
+    """Return the periodic report as a PDF: summary, charts (PNG) and the tables of the printable page."""
+    pdf = _ReportPDF(format="A4", unit="mm")
+    pdf.set_title(f"HàiLòng: {report.unit_name} {report.period.label}")
+    pdf.add_font("DejaVu", "", str(_font_dir() / "DejaVuSans.ttf"))
+    pdf.add_font("DejaVu", "B", str(_font_dir() / "DejaVuSans-Bold.ttf"))
+    pdf.set_auto_page_break(True, margin=15)
+    pdf.add_page()
+    pdf.set_font("DejaVu", "B", 15)
+    pdf.multi_cell(0, 8, str(_l("Báo cáo kết quả khảo sát sự hài lòng")), align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("DejaVu", "", 11)
+    pdf.multi_cell(0, 6, f"{report.unit_name} · {report.period.label}", align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(3)
+    _pdf_table(pdf, [str(_l("Mục")), str(_l("Giá trị"))], [[label, _text(value)] for label, value in
+                                                             summary_lines(report)], (70, 120))
+    for name in CHARTS:
+        image = render_chart(report, name, "png")
+        if image is None:
+            continue
+        if pdf.get_y() > 190:
+            pdf.add_page()
+        pdf.ln(2)
+        pdf.image(io.BytesIO(image), w=180)
+    pdf.add_page()
+    _pdf_heading(pdf, str(_l("Yếu tố")))
+    _pdf_table(pdf, [str(_l("Yếu tố")), str(_l("Chỉ số (%)")), "n", "95%", "alpha"],
+               [[e.title, _text(e.estimate.value), e.estimate.n, _interval(e.estimate), _text(e.alpha)]
+                for e in report.elements], (80, 25, 20, 40, 20))
+    _pdf_heading(pdf, str(_l("Tiêu chí")))
+    _pdf_table(pdf, [str(_l("Tiêu chí")), str(_l("Chỉ số (%)")), "n", "95%"],
+               [[f"{c.code}. {c.text}", _text(c.estimate.value), c.estimate.n, _interval(c.estimate)]
+                for c in report.criteria], (100, 25, 20, 40))
+    if report.children:
+        _pdf_heading(pdf, str(_l("Đơn vị trực thuộc")))
+        _pdf_table(pdf, [str(_l("Hạng")), str(_l("Đơn vị")), str(_l("Chỉ số (%)")), "n", "95%"],
+                   [[_text(c.rank), c.name, _text(c.estimate.value), c.estimate.n, _interval(c.estimate)]
+                    for c in report.children], (15, 85, 25, 20, 40))
+    return bytes(pdf.output())
+
+
+def _text(value: object) -> str:
+    """Format a figure for the PDF the local way (a dash for none)."""
+    if value is None:
+        return "–"
+    return format_decimal(value) if isinstance(value, float) else str(value)
+
+
+def _pdf_heading(pdf: FPDF, text: str) -> None:
+    pdf.ln(3)
+    pdf.set_font("DejaVu", "B", 12)
+    pdf.multi_cell(0, 7, text, new_x="LMARGIN", new_y="NEXT")
+
+
+def _pdf_table(pdf: FPDF, headers: Sequence[str], rows: Iterable[Sequence[object]], widths: Sequence[float]) -> None:
+    pdf.set_font("DejaVu", "", 9)
+    with pdf.table(col_widths=widths, text_align="LEFT", line_height=5.5, first_row_as_headings=True) as table:
+        heading = table.row()
+        for header in headers:
+            heading.cell(str(header))
+        for values in rows:
+            line = table.row()
+            for value in values:
+                line.cell(_text(value))

@@ -1,0 +1,775 @@
+"""SIPAS report service: packed responses of a unit subtree and period → numpy arrays → app.stats → frozen dataclasses.
+
+One report never mixes instrument versions or kinds: the SIPAS indices come from one version of one instrument of
+kind "sipas" (by default the newest version of the instrument with the most responses in the period), and the
+per-dossier rating is reported apart (``DossierResult``). Responses are read from the packs of
+``app.organiser.aggregates`` (refreshed first, so nothing stored is left out), once for the whole span the report
+needs (the period, the period before it, the trend window); every statistic comes from ``app.stats``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from numpy.typing import NDArray
+
+from app.errors import AppError, NotFoundError
+from app.extensions import db
+from app.organiser.aggregates import (FLAG_BURST, FLAG_DUPLICATE, FLAG_FAST, DossierVolume, ResponseData,
+                                      day_number, load_responses, month_start, refresh_packs,
+                                      versions_with_responses)
+from app.periods import Period, parse_period
+from app.stats.abuse import BURST_SECONDS, BURST_SIZE, DUPLICATE_SECONDS, FAST_MS
+from app.stats.compare import (index_ranking, index_trend, period_difference, respondent_mean_scores,
+                               score_comparison, share_comparison)
+from app.stats.reliability import cronbach_alpha
+from app.stats.satisfaction import (SMALL_SAMPLE_N, WIDE_HALF_WIDTH, AggregationRule, IndexSet, IndexTable,
+                                    dossier_rating_shares, satisfaction_indices)
+from app.stats.weighting import poststratification_weights
+from app.surveys.instruments import Instrument
+from app.surveys.models import InstrumentVersion
+from app.surveys.services import get_instrument
+from app.units.models import Counter, ServiceField, Unit
+
+CONFIDENCE = 0.95
+#: Significance level of every test and of the not-significantly-different marks.
+ALPHA = 0.05
+#: Periods of at most this many days get a monthly trend; longer ones a quarterly trend.
+MONTHLY_TREND_MAX_DAYS = 184
+#: Trend window: this many months, or quarters, ending with the report period.
+TREND_MONTHS, TREND_QUARTERS = 12, 8
+#: Counters listed in the review-flag summary, most flagged first.
+FLAGGED_COUNTERS = 10
+TREND_GRANULARITIES = ("month", "quarter")
+#: Service field ids are below this, so unit_id × _FIELD_SPAN + field_id numbers a unit × field cell.
+_FIELD_SPAN = 1 << 31
+#: What the report says about itself (a label readers see next to the figures).
+SURVEY_LABEL = _l("Khảo sát thường xuyên qua mã QR (người dân tự nguyện trả lời, không phải mẫu xác suất)")
+WEIGHTED_LABEL = _l("Có trọng số theo số hồ sơ của đơn vị × lĩnh vực (hậu phân tầng); "
+                    "kết quả chính là không trọng số")
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """One published figure: points 0–100 with 2 decimals and its 95% interval; None where suppressed."""
+
+    value: float | None
+    n: int
+    ci_low: float | None
+    ci_high: float | None
+    #: "small_sample" (n < 30), "wide_interval" (half-width > 10 points), "suppressed" (n < min_n).
+    flags: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class InstrumentInfo:
+    """Which instrument version a figure comes from."""
+
+    code: str
+    version: int
+    kind: str
+    title: str
+    responses: int
+
+
+@dataclass(frozen=True)
+class ElementResult:
+    """An element (service component) index with Cronbach's alpha of its criteria."""
+
+    code: str
+    title: str
+    estimate: Estimate
+    #: Cronbach's alpha (3 decimals), respondents who answered every criterion of the element; None if undefined.
+    alpha: float | None
+    alpha_n: int
+    criteria: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CriterionResult:
+    """A criterion index (share answering a satisfied level among valid answers) and its mean score."""
+
+    code: str
+    element: str
+    text: str
+    estimate: Estimate
+    #: Mean scale point (diagnostic, never the headline); None where suppressed.
+    mean: float | None
+
+
+@dataclass(frozen=True)
+class ChildResult:
+    """A child unit's overall index, its rank and the units it is not significantly different from."""
+
+    unit: str
+    name: str
+    #: True for the responses given at the report unit's own counters (not a child unit).
+    own: bool
+    estimate: Estimate
+    #: Competition rank by value (1 = best); None when not ranked (suppressed or no responses).
+    rank: int | None
+    #: Best and worst rank the data support (Holm-adjusted pairwise z-tests).
+    best_rank: int | None
+    worst_rank: int | None
+    not_different_from: tuple[str, ...]
+    #: Responses with a review flag.
+    flagged: int
+
+
+@dataclass(frozen=True)
+class GroupTest:
+    """A test across groups: statistic, degrees of freedom, p-value and effect size."""
+
+    test: str
+    statistic: float | None
+    dof: int
+    p_value: float | None
+    effect_name: str
+    effect: float | None
+    n: int
+
+
+@dataclass(frozen=True)
+class Change:
+    """Current minus previous value of one index, its 95% interval and test."""
+
+    code: str
+    previous: float | None
+    current: float | None
+    difference: float | None
+    ci_low: float | None
+    ci_high: float | None
+    #: "z" (linearised standard errors, independent periods) or "chi-square" (satisfied / not, 2 × 2).
+    test: str
+    statistic: float | None
+    p_value: float | None
+
+
+@dataclass(frozen=True)
+class PeriodInfo:
+    """A reporting period as asked and as days."""
+
+    label: str
+    start: dt.date
+    end: dt.date
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The report period against the period just before it (same instrument version)."""
+
+    period: PeriodInfo
+    previous_responses: int
+    overall: Change
+    elements: tuple[Change, ...]
+    criteria: tuple[Change, ...]
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    """The overall index of one month or quarter."""
+
+    label: str
+    start: dt.date
+    end: dt.date
+    estimate: Estimate
+
+
+@dataclass(frozen=True)
+class Trend:
+    """Overall index by month or quarter up to the end of the period, with a weighted least-squares slope."""
+
+    granularity: str
+    points: tuple[TrendPoint, ...]
+    #: Points per month or quarter, its standard error and the two-sided p-value; None with fewer than 2 points.
+    slope: float | None
+    slope_se: float | None
+    p_value: float | None
+
+
+@dataclass(frozen=True)
+class WeightedResult:
+    """Volume-weighted (post-stratified) indices: a labelled variant, never the headline."""
+
+    label: str
+    overall: Estimate
+    elements: tuple[tuple[str, Estimate], ...]
+    dossiers: int
+    effective_n: float
+    design_effect: float
+    #: Share of the dossier volume in unit × field cells without any response (not represented).
+    uncovered_volume_share: float
+    #: Responses in cells without a known volume (weight 0).
+    unweighted_responses: int
+
+
+@dataclass(frozen=True)
+class FieldResult:
+    """The overall index of the responses that named one service field ("" = none named)."""
+
+    code: str
+    name: str
+    estimate: Estimate
+
+
+@dataclass(frozen=True)
+class CounterFlags:
+    """Review flags at one counter."""
+
+    code: str
+    name: str
+    unit: str
+    responses: int
+    fast: int
+    burst: int
+    duplicate: int
+    flagged: int
+
+
+@dataclass(frozen=True)
+class AbuseSummary:
+    """How many responses carry each review flag (they stay in every index; flags ask for a human look)."""
+
+    responses: int
+    fast: int
+    burst: int
+    duplicate: int
+    flagged: int
+    counters: tuple[CounterFlags, ...]
+    fast_seconds: float
+    burst_size: int
+    burst_minutes: float
+    duplicate_minutes: float
+
+
+@dataclass(frozen=True)
+class RatingLevel:
+    """One level of the per-dossier rating with its share."""
+
+    level: int
+    label: str
+    count: int
+    estimate: Estimate
+
+
+@dataclass(frozen=True)
+class DossierResult:
+    """The 3-level per-dossier rating, kept apart from the SIPAS indices."""
+
+    instrument: InstrumentInfo
+    n: int
+    levels: tuple[RatingLevel, ...]
+    #: Share of Hài lòng + Rất hài lòng.
+    satisfaction: Estimate
+
+
+@dataclass(frozen=True)
+class Method:
+    """How the figures were computed."""
+
+    instrument_code: str
+    instrument_version: int
+    satisfied: tuple[int, ...]
+    element_rule: str
+    overall_rule: str
+    unit_rule: str
+    min_n: int
+    small_sample_n: int
+    wide_half_width: float
+    confidence: float
+    alpha: float
+    survey: str
+
+
+@dataclass(frozen=True)
+class DayCount:
+    """Responses on one local day."""
+
+    day: dt.date
+    responses: int
+
+
+@dataclass(frozen=True)
+class SipasReport:
+    """Everything a SIPAS report or dashboard shows for one unit subtree and period."""
+
+    unit_code: str
+    unit_name: str
+    period: PeriodInfo
+    generated_at: dt.datetime
+    instrument: InstrumentInfo | None
+    #: Other SIPAS versions with responses in the period, left out of this report.
+    other_versions: tuple[InstrumentInfo, ...]
+    responses: int
+    overall: Estimate
+    elements: tuple[ElementResult, ...]
+    criteria: tuple[CriterionResult, ...]
+    children: tuple[ChildResult, ...]
+    children_test: GroupTest | None
+    comparison: Comparison | None
+    trend: Trend
+    weighted: WeightedResult | None
+    fields: tuple[FieldResult, ...]
+    daily: tuple[DayCount, ...]
+    abuse: AbuseSummary
+    dossier: DossierResult | None
+    method: Method | None
+
+
+# --- the service --------------------------------------------------------------------------------------------------
+
+
+def sipas_report(root: Unit, period: Period, *, now: dt.datetime, instrument_code: str | None = None,
+                 version: int | None = None, trend: str | None = None, locale: str = "vi",
+                 full: bool = True) -> SipasReport:
+    """Compute the SIPAS report of a unit's subtree for a period (folding new responses into the packs first).
+
+    :param instrument_code: a SIPAS instrument code; default the one with the most responses in the period.
+    :param version: a version of that instrument; default its newest version with responses in the period.
+    :param trend: "month" or "quarter"; default month for periods up to 6 months, quarter for longer ones.
+    :param full: False leaves out the slower parts a dashboard does not show (the test across child units and
+        the volume-weighted variant).
+    :raise NotFoundError: when the instrument or version asked for does not exist.
+    """
+    refresh_packs(now)
+    granularity = trend or ("month" if period.days <= MONTHLY_TREND_MAX_DAYS else "quarter")
+    if granularity not in TREND_GRANULARITIES:
+        raise ValueError(f"trend must be one of {TREND_GRANULARITIES}")
+    previous = period.previous()
+    buckets = _trend_buckets(period, granularity)
+    first_day = min(previous.start, buckets[0].start)
+    counted = versions_with_responses(root, period.start, period.end)
+    chosen, others = _choose_version(counted, instrument_code, version)
+    instrument = get_instrument(chosen.id) if chosen is not None else None
+    span = (load_responses(chosen.id, len(instrument.scale_items), root, first_day, period.end)
+            if instrument is not None else None)
+    days = span.days if span is not None else np.zeros(0, dtype=np.int64)
+    current = span.take(_between(days, period)) if span is not None else None
+    units = _Subtree.load(root)
+    dossier = _dossier_result(root, period, counted, locale)
+    info = PeriodInfo(period.label, period.start, period.end)
+    daily = _daily(current, period)
+    abuse = _abuse(current)
+    if instrument is None or current is None:
+        return SipasReport(root.code, root.name, info, now, None, others, 0, _empty(), (), (), (), None, None,
+                           Trend(granularity, tuple(TrendPoint(b.label, b.start, b.end, _empty()) for b in buckets),
+                                 None, None, None),
+                           None, (), daily, abuse, dossier, None)
+    setup = _Setup(instrument, chosen, units)
+    indices = setup.indices(current)
+    total = indices.total
+    alpha = cronbach_alpha(current.scores, instrument.element_columns).total
+    elements = tuple(
+        ElementResult(section.code, _text(section.title, locale), _estimate(total.elements, e), _rounded(
+            alpha.alpha[e], 3), int(alpha.n[e]), tuple(item.code for item in section.items if item.type == "scale"))
+        for e, section in enumerate(instrument.elements)
+    )
+    column_of = {item.code: index for index, item in enumerate(instrument.scale_items)}
+    criteria = tuple(
+        CriterionResult(item.code, section.code, _text(item.text, locale),
+                        _estimate(total.criteria, column_of[item.code]),
+                        _rounded(total.criteria_mean.mean[column_of[item.code]], 2))
+        for section in instrument.elements for item in section.items if item.type == "scale"
+    )
+    previous_data = span.take(_between(days, previous))
+    return SipasReport(
+        unit_code=root.code, unit_name=root.name, period=info, generated_at=now,
+        instrument=_info(chosen, instrument, locale, len(current)), other_versions=others,
+        responses=len(current), overall=_estimate(total.overall), elements=elements, criteria=criteria,
+        children=setup.children(indices, current),
+        children_test=setup.children_test(current) if full else None,
+        comparison=setup.comparison(indices, previous_data, previous),
+        trend=setup.trend(span, buckets, granularity),
+        weighted=setup.weighted(current, root, period) if full else None,
+        fields=setup.fields(current, locale),
+        daily=daily, abuse=abuse, dossier=dossier,
+        method=Method(
+            instrument_code=instrument.code, instrument_version=instrument.version,
+            satisfied=tuple(sorted(instrument.aggregation.satisfied)), element_rule=setup.rule.element,
+            overall_rule=setup.rule.overall, unit_rule=setup.rule.units, min_n=instrument.aggregation.min_n,
+            small_sample_n=SMALL_SAMPLE_N, wide_half_width=WIDE_HALF_WIDTH, confidence=CONFIDENCE, alpha=ALPHA,
+            survey=str(SURVEY_LABEL),
+        ),
+    )
+
+
+def report_for_code(unit_code: str, period_text: str, *, now: dt.datetime, scope: Unit | None = None,
+                    **options) -> SipasReport:
+    """Parse a unit code and period label, check the unit lies in ``scope`` (404 otherwise), and report."""
+    unit = db.session.scalar(sa.select(Unit).where(Unit.code == unit_code))
+    if unit is None or (scope is not None and not unit.is_within(scope)):
+        raise NotFoundError(_l("Không tìm thấy đơn vị có mã “%(code)s”.", code=unit_code))
+    try:
+        period = parse_period(period_text)
+    except ValueError as error:
+        raise AppError(str(error)) from None
+    return sipas_report(unit, period, now=now, **options)
+
+
+# --- pieces -------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Chosen:
+    """The version a report uses."""
+
+    id: int
+    responses: int
+
+
+def _choose_version(counted, instrument_code: str | None, version: int | None
+                    ) -> tuple[_Chosen | None, tuple[InstrumentInfo, ...]]:
+    """Pick the SIPAS version to report and list the other SIPAS versions with responses in the period."""
+    sipas = [entry for entry in counted if entry.kind == "sipas"]
+    if instrument_code is not None or version is not None:
+        query = sa.select(InstrumentVersion).where(InstrumentVersion.kind == "sipas")
+        if instrument_code is not None:
+            query = query.where(InstrumentVersion.code == instrument_code)
+        if version is not None:
+            query = query.where(InstrumentVersion.version == version)
+        candidates = list(db.session.scalars(query.order_by(InstrumentVersion.version.desc())))
+        answered = {entry.version_id for entry in sipas}
+        pick = next((c for c in candidates if c.id in answered), candidates[0] if candidates else None)
+        if pick is None:
+            raise NotFoundError(_l("Không có phiếu khảo sát SIPAS “%(code)s” phiên bản %(version)s.",
+                                   code=instrument_code or "", version=version if version is not None else "mới nhất"))
+        chosen_id = pick.id
+    elif sipas:
+        by_code: dict[str, int] = {}
+        for entry in sipas:
+            by_code[entry.code] = by_code.get(entry.code, 0) + entry.responses
+        code = max(sorted(by_code), key=lambda name: by_code[name])
+        chosen_id = next(entry.version_id for entry in sipas if entry.code == code)
+    else:
+        chosen_id = db.session.scalar(sa.select(InstrumentVersion.id).where(InstrumentVersion.kind == "sipas")
+                                      .order_by(InstrumentVersion.code != "sipas-counter",
+                                                InstrumentVersion.version.desc()).limit(1))
+        if chosen_id is None:
+            return None, ()
+    responses = next((entry.responses for entry in sipas if entry.version_id == chosen_id), 0)
+    others = tuple(InstrumentInfo(entry.code, entry.version, entry.kind, "", entry.responses)
+                   for entry in sipas if entry.version_id != chosen_id)
+    return _Chosen(chosen_id, responses), others
+
+
+@dataclass(frozen=True)
+class _Bucket:
+    label: str
+    start: dt.date
+    end: dt.date
+
+
+def _trend_buckets(period: Period, granularity: str) -> tuple[_Bucket, ...]:
+    """Return the months (12) or quarters (8) ending with the one that holds the period's last day."""
+    months = 1 if granularity == "month" else 3
+    count = TREND_MONTHS if granularity == "month" else TREND_QUARTERS
+    last = period.end.year * 12 + (period.end.month - 1) // months * months
+    buckets = []
+    for step in range(count - 1, -1, -1):
+        index = last - step * months
+        label = (f"{index // 12}-{index % 12 + 1:02d}" if months == 1
+                 else f"{index // 12}-Q{index % 12 // 3 + 1}")
+        bucket = parse_period(label)
+        buckets.append(_Bucket(label, bucket.start, bucket.end))
+    return tuple(buckets)
+
+
+def _between(days: NDArray[np.int64], period: Period | _Bucket) -> NDArray[np.bool_]:
+    return (days >= day_number(period.start)) & (days <= day_number(period.end))
+
+
+class _Subtree:
+    """The report unit's subtree: which child unit (or the unit itself) every unit id belongs to."""
+
+    def __init__(self, root: Unit, rows: list) -> None:
+        self.root = root
+        children = sorted((row for row in rows if row.parent_id == root.id), key=lambda row: row.code)
+        self.groups = [(row.code, row.name, False) for row in children] + [(root.code, root.name, True)]
+        position = {row.id: index for index, row in enumerate(children)}
+        ids = np.array([row.id for row in rows], dtype=np.int64)
+        group = []
+        for row in rows:
+            parts = row.path[len(root.path):].split("/")
+            group.append(position[int(parts[0])] if parts[0] else len(children))
+        order = np.argsort(ids)
+        self.ids, self.group_of = ids[order], np.array(group, dtype=np.intp)[order]
+
+    @classmethod
+    def load(cls, root: Unit) -> _Subtree:
+        rows = db.session.execute(
+            sa.select(Unit.id, Unit.code, Unit.name, Unit.path, Unit.parent_id)
+            .where(Unit.path.startswith(root.path, autoescape=True))
+        ).all()
+        return cls(root, rows)
+
+    def of(self, unit_ids: NDArray[np.int64]) -> NDArray[np.intp]:
+        """Return the group (child position, or the last group for the unit itself) of each unit id."""
+        return self.group_of[np.searchsorted(self.ids, unit_ids)]
+
+
+class _Setup:
+    """One report's instrument, rule and subtree, with the statistics computed from them."""
+
+    def __init__(self, instrument: Instrument, chosen: _Chosen, units: _Subtree) -> None:
+        self.instrument = instrument
+        self.chosen = chosen
+        self.units = units
+        aggregation = instrument.aggregation
+        self.rule = AggregationRule(aggregation.element_rule, aggregation.overall_rule, aggregation.unit_rule)
+        self.union = sorted({column for columns in instrument.element_columns for column in columns})
+
+    def indices(self, data: ResponseData, weights: NDArray[np.float64] | None = None):
+        """Return satisfaction_indices grouped by child unit (so totals follow the instrument's unit rule)."""
+        aggregation = self.instrument.aggregation
+        return satisfaction_indices(
+            data.scores, self.instrument.element_columns, satisfied=aggregation.satisfied,
+            groups=self.units.of(data.unit_ids), n_groups=len(self.units.groups), weights=weights, rule=self.rule,
+            min_n=aggregation.min_n, confidence=CONFIDENCE,
+        )
+
+    def children(self, indices, data: ResponseData) -> tuple[ChildResult, ...]:
+        """Return each child unit (and the unit's own counters, if answered) with rank and marks."""
+        by_group = indices.by_group
+        ranking = index_ranking(by_group.overall.value, by_group.overall.se, alpha=ALPHA)
+        flagged = np.bincount(self.units.of(data.unit_ids)[data.flags != 0], minlength=len(self.units.groups))
+        codes = [code for code, _, _ in self.units.groups]
+        results = []
+        for group in ranking.order.tolist() + [g for g in range(len(codes)) if ranking.rank[g] == 0]:
+            code, name, own = self.units.groups[group]
+            if own and by_group.overall.n[group] == 0:
+                continue
+            ranked = ranking.rank[group] > 0
+            results.append(ChildResult(
+                unit=code, name=name, own=own, estimate=_estimate(by_group.overall, group),
+                rank=int(ranking.rank[group]) if ranked else None,
+                best_rank=int(ranking.best_rank[group]) if ranked else None,
+                worst_rank=int(ranking.worst_rank[group]) if ranked else None,
+                not_different_from=tuple(codes[other] for other in ranking.not_different[group]),
+                flagged=int(flagged[group]),
+            ))
+        return tuple(results)
+
+    def children_test(self, data: ResponseData) -> GroupTest | None:
+        """Kruskal–Wallis test of respondents' mean criterion scores across child units."""
+        if len(self.units.groups) < 2 or not len(data):
+            return None
+        scores = respondent_mean_scores(data.scores, self.union, scale_max=_scale_max(self.instrument))
+        result = score_comparison(scores, self.units.of(data.unit_ids), n_groups=len(self.units.groups),
+                                  alpha=ALPHA)
+        return GroupTest("kruskal-wallis", _rounded(result.statistic, 4), result.dof, _rounded(result.p_value, 6),
+                         "epsilon_squared", _rounded(result.epsilon_squared, 4), result.n)
+
+    def comparison(self, indices, previous_data: ResponseData, previous: Period) -> Comparison:
+        """Compare with the period before: z-tests on overall and element indices, chi-square per criterion."""
+        info = PeriodInfo(previous.label, previous.start, previous.end)
+        current = indices.total
+        before = self.indices(previous_data).total
+        overall = _change("overall", before.overall, current.overall, None)
+        elements = tuple(_change(section.code, before.elements, current.elements, e)
+                         for e, section in enumerate(self.instrument.elements))
+        criteria = []
+        for index, item in enumerate(self.instrument.scale_items):
+            if index not in self.union:
+                continue
+            counts = share_comparison([before.satisfied_count[index], current.satisfied_count[index]],
+                                      [before.criteria.n[index], current.criteria.n[index]], alpha=ALPHA)
+            previous_value, current_value = _point(before.criteria, index), _point(current.criteria, index)
+            difference = (None if previous_value is None or current_value is None
+                          else round(current_value - previous_value, 2))
+            criteria.append(Change(item.code, previous_value, current_value, difference, None, None, "chi-square",
+                                   _rounded(counts.statistic, 4), _rounded(counts.p_value, 6)))
+        return Comparison(info, len(previous_data), overall, elements, tuple(criteria))
+
+    def trend(self, span: ResponseData, buckets: tuple[_Bucket, ...], granularity: str) -> Trend:
+        """Overall index per month or quarter; slope by weighted least squares on the linearised errors."""
+        labels = np.full(len(span), -1, dtype=np.intp)
+        for position, bucket in enumerate(buckets):
+            labels[_between(span.days, bucket)] = position
+        inside = labels >= 0
+        table = self.totals_by(span.take(inside), labels[inside], len(buckets)).overall
+        points = tuple(TrendPoint(b.label, b.start, b.end, _estimate(table, i)) for i, b in enumerate(buckets))
+        test = index_trend(table.value, table.se)
+        return Trend(granularity, points, _rounded(test.slope, 4), _rounded(test.se, 4), _rounded(test.p_value, 6))
+
+    def totals_by(self, data: ResponseData, labels: NDArray[np.intp], count: int) -> IndexSet:
+        """Return the indices of each label's responses (months, fields), each following the unit rule.
+
+        Under the pooled rule one grouped pass gives them all; under "mean of children" each label's responses are
+        grouped by child unit on their own, so that every total is a mean of its children.
+        """
+        if self.rule.units == "pooled":
+            aggregation = self.instrument.aggregation
+            return satisfaction_indices(
+                data.scores, self.instrument.element_columns, satisfied=aggregation.satisfied, groups=labels,
+                n_groups=count, rule=self.rule, min_n=aggregation.min_n, confidence=CONFIDENCE,
+            ).by_group
+        totals = [self.indices(data.take(labels == label)).total for label in range(count)]
+        return _stack_sets(totals)
+
+    def weighted(self, data: ResponseData, root: Unit, period: Period) -> WeightedResult | None:
+        """Post-stratify by unit × service field when dossier volumes are known for the period's months."""
+        volumes = db.session.execute(
+            sa.select(DossierVolume.unit_id, DossierVolume.service_field_id, sa.func.sum(DossierVolume.dossiers))
+            .join(Unit, Unit.id == DossierVolume.unit_id)
+            .where(Unit.path.startswith(root.path, autoescape=True),
+                   DossierVolume.month.between(month_start(period.start), month_start(period.end)))
+            .group_by(DossierVolume.unit_id, DossierVolume.service_field_id)
+        ).all()
+        if not volumes or not len(data):
+            return None
+        # Strata: the unit × field cells with a known volume, then the answered cells without one (volume 0).
+        known = np.array([unit_id * _FIELD_SPAN + field_id for unit_id, field_id, _ in volumes], dtype=np.int64)
+        sizes = np.array([int(total) for _, _, total in volumes], dtype=np.int64)
+        cells = data.unit_ids * _FIELD_SPAN + data.fields
+        unknown = np.setdiff1d(cells, known)
+        keys = np.concatenate([known, unknown])
+        sizes = np.concatenate([sizes, np.zeros(unknown.size, dtype=np.int64)])
+        order = np.argsort(keys)
+        strata = order[np.searchsorted(keys, cells, sorter=order)]
+        stratified = poststratification_weights(strata, sizes)
+        total = self.indices(data, weights=stratified.weights).total
+        return WeightedResult(
+            label=str(WEIGHTED_LABEL), overall=_estimate(total.overall),
+            elements=tuple((section.code, _estimate(total.elements, e))
+                           for e, section in enumerate(self.instrument.elements)),
+            dossiers=int(sizes.sum()), effective_n=round(stratified.effective_n, 1),
+            design_effect=_rounded(stratified.design_effect, 3) or 0.0,
+            uncovered_volume_share=round(stratified.uncovered_volume_share, 4),
+            unweighted_responses=stratified.unweighted_responses,
+        )
+
+    def fields(self, data: ResponseData, locale: str) -> tuple[FieldResult, ...]:
+        """Overall index per service field named by the respondent (most responses first)."""
+        if not len(data):
+            return ()
+        known = {row.id: row for row in db.session.scalars(sa.select(ServiceField))}
+        field_ids, labels = np.unique(data.fields, return_inverse=True)
+        table = self.totals_by(data, labels.reshape(-1), field_ids.size).overall
+        results = []
+        for position, field_id in enumerate(field_ids.tolist()):
+            field = known.get(field_id)
+            results.append(FieldResult(field.code if field is not None else "",
+                                       field.label(locale) if field is not None else str(_l("Không chọn lĩnh vực")),
+                                       _estimate(table, position)))
+        return tuple(sorted(results, key=lambda result: (-result.estimate.n, result.code)))
+
+
+def _stack_sets(sets: list[IndexSet]) -> IndexSet:
+    """Stack per-label IndexSets into one whose arrays have the labels on axis 0."""
+    def stack(parts: list) -> object:
+        first = parts[0]
+        if isinstance(first, np.ndarray) or np.isscalar(first):
+            return np.stack([np.asarray(part) for part in parts])
+        return type(first)(**{field.name: stack([getattr(part, field.name) for part in parts])
+                              for field in dataclasses.fields(first)})
+    return stack(sets)
+
+
+def _scale_max(instrument: Instrument) -> int:
+    return max(choice.value for item in instrument.scale_items for choice in item.choices)
+
+
+def _info(chosen: _Chosen, instrument: Instrument, locale: str, responses: int) -> InstrumentInfo:
+    return InstrumentInfo(instrument.code, instrument.version, instrument.kind, _text(instrument.title, locale),
+                          responses)
+
+
+def _daily(data: ResponseData | None, period: Period) -> tuple[DayCount, ...]:
+    """Responses per day of the period, zeros included."""
+    counts = np.zeros(period.days, dtype=np.int64)
+    if data is not None and len(data):
+        counts = np.bincount(data.days - day_number(period.start), minlength=period.days)
+    return tuple(DayCount(period.start + dt.timedelta(days=offset), int(count)) for offset, count in enumerate(counts))
+
+
+def _abuse(data: ResponseData | None) -> AbuseSummary:
+    """Count the review flags, overall and at the most flagged counters."""
+    thresholds = dict(fast_seconds=FAST_MS / 1000, burst_size=BURST_SIZE, burst_minutes=BURST_SECONDS / 60,
+                      duplicate_minutes=DUPLICATE_SECONDS / 60)
+    if data is None or not len(data):
+        return AbuseSummary(0, 0, 0, 0, 0, (), **thresholds)
+    bits = {name: (data.flags & bit) != 0 for name, bit in
+            (("fast", FLAG_FAST), ("burst", FLAG_BURST), ("duplicate", FLAG_DUPLICATE))}
+    flagged = data.flags != 0
+    counter_ids, positions = np.unique(data.counters, return_inverse=True)
+    per_counter = {name: np.bincount(positions, weights=mask, minlength=counter_ids.size).astype(np.int64)
+                   for name, mask in (*bits.items(), ("flagged", flagged), ("responses", np.ones(len(data))))}
+    worst = [int(i) for i in np.argsort(-per_counter["flagged"], kind="stable")[:FLAGGED_COUNTERS]
+             if per_counter["flagged"][i] > 0]
+    names = {row.id: row for row in db.session.execute(
+        sa.select(Counter.id, Counter.code, Counter.name, Unit.code.label("unit"))
+        .join(Unit, Unit.id == Counter.unit_id).where(Counter.id.in_([int(counter_ids[i]) for i in worst]))
+    )}
+    counters = tuple(
+        CounterFlags(names[int(counter_ids[i])].code, names[int(counter_ids[i])].name, names[int(counter_ids[i])].unit,
+                     *(int(per_counter[name][i]) for name in ("responses", "fast", "burst", "duplicate", "flagged")))
+        for i in worst if int(counter_ids[i]) in names
+    )
+    return AbuseSummary(len(data), *(int(mask.sum()) for mask in bits.values()), int(flagged.sum()), counters,
+                        **thresholds)
+
+
+def _dossier_result(root: Unit, period: Period, counted, locale: str) -> DossierResult | None:
+    """Shares of the 3-level per-dossier rating from the newest dossier version with ratings in the period."""
+    dossier = [entry for entry in counted if entry.kind == "dossier"]
+    if not dossier:
+        return None
+    entry = max(dossier, key=lambda candidate: (candidate.responses, candidate.version))
+    instrument = get_instrument(entry.version_id)
+    data = load_responses(entry.version_id, len(instrument.scale_items), root, period.start, period.end)
+    if not len(data):
+        return None
+    rated = instrument.scale_items[0]
+    shares = dossier_rating_shares(data.scores[:, 0], min_n=instrument.aggregation.min_n, confidence=CONFIDENCE)
+    total = shares.total
+    labels = {choice.value: _text(choice.label, locale) for choice in rated.choices}
+    levels = tuple(RatingLevel(level, labels.get(level, str(level)), int(total.counts[level - 1]),
+                               _estimate(total.levels, level - 1))
+                   for level in sorted(labels, reverse=True))
+    return DossierResult(InstrumentInfo(instrument.code, instrument.version, instrument.kind,
+                                        _text(instrument.title, locale), len(data)),
+                         int(total.counts.sum()), levels, _estimate(total.satisfaction))
+
+
+# --- numbers ------------------------------------------------------------------------------------------------------
+
+
+def _text(texts: dict[str, str], locale: str) -> str:
+    return texts.get(locale) or texts["vi"]
+
+
+def _rounded(value: float, decimals: int) -> float | None:
+    """Round a float for publication; nan and inf become None."""
+    value = float(value)
+    return round(value, decimals) if np.isfinite(value) else None
+
+
+def _point(table: IndexTable, *index: int) -> float | None:
+    return _rounded(np.asarray(table.value)[index], 2)
+
+
+def _estimate(table: IndexTable, *index: int) -> Estimate:
+    """Return one cell of an IndexTable as a published Estimate (2 decimals, flags by name)."""
+    return Estimate(
+        value=_point(table, *index), n=int(np.asarray(table.n)[index]),
+        ci_low=_rounded(np.asarray(table.low)[index], 2), ci_high=_rounded(np.asarray(table.high)[index], 2),
+        flags=table.flags(*index),
+    )
+
+
+def _empty() -> Estimate:
+    return Estimate(None, 0, None, None, ("small_sample", "suppressed"))
+
+
+def _change(code: str, before: IndexTable, after: IndexTable, index: int | None) -> Change:
+    """Difference after − before of one index with its interval and z-test (``app.stats.compare``)."""
+    at = () if index is None else (index,)
+    result = period_difference(np.asarray(before.value)[at], np.asarray(before.se)[at],
+                               np.asarray(after.value)[at], np.asarray(after.se)[at], confidence=CONFIDENCE)
+    return Change(code, _point(before, *at), _point(after, *at), _rounded(result.difference, 2),
+                  _rounded(result.low, 2), _rounded(result.high, 2), "z", _rounded(result.statistic, 4),
+                  _rounded(result.p_value, 6))
