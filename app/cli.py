@@ -110,10 +110,11 @@ def register_commands(app: Flask) -> None:
     from app import backup
     from app.api import cli as api_cli
     from app.contests import cli as contests_cli
+    from app.organiser import cli as organiser_cli
     from app.surveys import cli as surveys_cli
     from app.units import cli as units_cli
 
     for command in (init_db_command, seed_demo_command, synth_command, create_organiser_command,
                     export_group, report_group, qr_group, *units_cli.COMMANDS, *surveys_cli.COMMANDS,
-                    *api_cli.COMMANDS, *backup.COMMANDS, *contests_cli.COMMANDS):
+                    *api_cli.COMMANDS, *backup.COMMANDS, *contests_cli.COMMANDS, *organiser_cli.COMMANDS):
         app.cli.add_command(command)

@@ -41,15 +41,17 @@ from dataclasses import dataclass
 
 import numpy as np
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from numpy.typing import NDArray
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.database import BigIntId, UTCDateTime, utcnow
 from app.extensions import db
+from app.organiser.imports import Column, ImportProblem, ImportRejected, TableRow
 from app.stats.abuse import BURST_SECONDS, DUPLICATE_SECONDS, response_flags
 from app.surveys.models import InstrumentVersion, SurveyResponse
-from app.units.models import Unit
+from app.units.models import ServiceField, Unit
 
 #: Chunks of one (version, unit, month) above which a fold merges them into one row.
 MAX_CHUNKS = 8
@@ -473,3 +475,58 @@ def load_responses(version_id: int, width: int, root: Unit, start: dt.date, end:
     )
     inside = (days >= day_number(start)) & (days <= day_number(end))
     return data if inside.all() else data.take(inside)
+
+
+# --- dossier volumes ----------------------------------------------------------------------------------------------
+
+VOLUME_COLUMNS = (
+    Column("unit", "Mã đơn vị", True, _l("Đơn vị trong phạm vi của bạn.")),
+    Column("field", "Mã lĩnh vực", True, _l("Mã lĩnh vực đã có.")),
+    Column("month", "Tháng", True, _l("Dạng NNNN-TT, ví dụ 2026-07.")),
+    Column("dossiers", "Số hồ sơ", True, _l("Số hồ sơ đã giải quyết trong tháng: số nguyên không âm.")),
+)
+
+
+def import_dossier_volumes(root: Unit, rows: Sequence[TableRow]) -> int:
+    """Store dossier counts per unit × service field × month (replacing earlier counts of the same cells).
+
+    All or nothing: every problem is reported with its row number and nothing is written.
+    :raise ImportRejected: listing each bad row.
+    """
+    units = dict(db.session.execute(
+        sa.select(Unit.code, Unit.id).where(Unit.path.startswith(root.path, autoescape=True))).all())
+    fields = dict(db.session.execute(sa.select(ServiceField.code, ServiceField.id)).all())
+    problems, cells, seen = [], {}, {}
+    for row in rows:
+        values = {key: value.strip() for key, value in row.values.items()}
+        unit_id, field_id = units.get(values["unit"]), fields.get(values["field"])
+        if unit_id is None:
+            problems.append(ImportProblem(row.number, _l("Không có đơn vị “%(code)s” trong phạm vi của bạn.",
+                                                         code=values["unit"])))
+        if field_id is None:
+            problems.append(ImportProblem(row.number, _l("Không có lĩnh vực “%(code)s”.", code=values["field"])))
+        try:
+            month = dt.date.fromisoformat(values["month"] + "-01")
+        except ValueError:
+            month = None
+            problems.append(ImportProblem(row.number, _l("Tháng “%(month)s” không hợp lệ (dạng 2026-07).",
+                                                         month=values["month"])))
+        if not values["dossiers"].isdigit():
+            problems.append(ImportProblem(row.number, _l("Số hồ sơ phải là số nguyên không âm.")))
+        key = (unit_id, field_id, month)
+        if None not in key and key in seen:
+            problems.append(ImportProblem(row.number, _l("Trùng đơn vị, lĩnh vực và tháng với dòng %(row)d.",
+                                                         row=seen[key])))
+        seen.setdefault(key, row.number)
+        if None not in key and values["dossiers"].isdigit():
+            cells[key] = int(values["dossiers"])
+    if problems:
+        raise ImportRejected(problems)
+    for (unit_id, field_id, month), dossiers in cells.items():
+        db.session.execute(sa.delete(DossierVolume).where(
+            DossierVolume.unit_id == unit_id, DossierVolume.service_field_id == field_id, DossierVolume.month == month))
+    db.session.execute(sa.insert(DossierVolume), [
+        dict(unit_id=unit_id, service_field_id=field_id, month=month, dossiers=dossiers)
+        for (unit_id, field_id, month), dossiers in cells.items()])
+    db.session.flush()
+    return len(cells)

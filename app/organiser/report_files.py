@@ -5,6 +5,7 @@ import datetime as dt
 import io
 from collections.abc import Iterable, Iterator, Sequence
 from typing import IO
+from zoneinfo import ZoneInfo
 
 from flask_babel import format_decimal
 from flask_babel import lazy_gettext as _l
@@ -14,7 +15,10 @@ from app.exports import write_csv, write_xlsx
 from app.i18n import percent
 from app.organiser.charts import CHARTS, render_chart
 from app.organiser.reports import Change, Estimate, SipasReport
+from app.organiser.services import CommentFilter, list_comments
+from app.periods import Period
 from app.surveys.posters import _font_dir
+from app.units.models import Unit
 
 #: Columns of the CSV form of a report (one row per published figure).
 CSV_HEADERS = ("section", "code", "name", "value", "n", "ci_low", "ci_high", "flags", "alpha", "rank",
@@ -149,6 +153,22 @@ def write_report_csv(report: SipasReport, stream: IO[str]) -> None:
 
 
 # --- XLSX -------------------------------------------------------------------------------------------------------
+
+#: Most comments written into a workbook (newest first).
+COMMENT_LIMIT = 5000
+
+
+def comment_rows(root: Unit, report: SipasReport, zone: ZoneInfo, locale: str = "vi") -> list[list[object]]:
+    """Return the free-text answers of the report's instrument, subtree and period as workbook rows."""
+    if report.instrument is None:
+        return []
+    filters = CommentFilter(period=Period(report.period.start, report.period.end, report.period.label),
+                            instrument_code=report.instrument.code)
+    page = list_comments(root, filters, 1, COMMENT_LIMIT, locale)
+    return [[comment.submitted_at.astimezone(zone).strftime("%d/%m/%Y %H:%M"), comment.unit_name,
+             comment.counter_name, comment.field_name, label, text]
+            for comment in page.items for label, text in comment.texts]
+
 
 
 def write_report_xlsx(report: SipasReport, comments: Iterable[Sequence[object]], target: str | IO[bytes]) -> None:
