@@ -54,7 +54,7 @@ class LiveServer:
     def start(self, workers: int = 2, extra: tuple[str, ...] = ()) -> None:
         """Start gunicorn and wait until /healthz answers."""
         command = [str(VENV_BIN / "gunicorn"), "--workers", str(workers), "--bind", f"127.0.0.1:{self.port}",
-                   "--graceful-timeout", "5", "--timeout", "30", *extra, "app:create_app()"]
+                   "--graceful-timeout", "2", "--timeout", "30", "--no-control-socket", *extra, "app:create_app()"]
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30
@@ -86,8 +86,8 @@ class LiveServer:
             self.process.wait(timeout=5)
 
 
-def prepare_server(workdir: Path, **settings: str) -> LiveServer:
-    """Create a migrated SQLite database with the demo province (few responses) and return the unstarted server."""
+def prepare_server(workdir: Path, responses: int = 400, **settings: str) -> LiveServer:
+    """Create a migrated SQLite database with the demo province and return the unstarted server."""
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     env = {key: value for key, value in os.environ.items() if not key.startswith(("HAILONG_", "FLASK_"))}
@@ -101,7 +101,7 @@ def prepare_server(workdir: Path, **settings: str) -> LiveServer:
     env.pop("REDIS_URL", None)
     server = LiveServer(port, workdir, env)
     server.flask("init-db")
-    server.flask("seed-demo", "--responses", "400", "--seed", "7")
+    server.flask("seed-demo", "--responses", str(responses), "--seed", "7")
     return server
 
 
