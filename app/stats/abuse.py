@@ -99,17 +99,27 @@ def _repeats(
     flagged = np.zeros(size, dtype=bool)
     if size <= lag:
         return flagged
-    order = np.lexsort((np.arange(size), moment, key, counter))
+    order = np.lexsort((moment, key, counter))  # stable: equal times keep their input order
     same = (counter[order][lag:] == counter[order][:-lag]) & (key[order][lag:] == key[order][:-lag])
     close = moment[order][lag:] - moment[order][:-lag] <= window
     flagged[order[lag:]] = same & close
     return flagged
 
 
-def _vector_codes(matrix: NDArray) -> NDArray[np.intp]:
-    """Return one integer per row, equal for rows with identical answers."""
+def _vector_codes(matrix: NDArray) -> NDArray[np.int64]:
+    """Return one integer per row, equal exactly for rows with identical answers.
+
+    Rows are read as numbers in base (largest answer + 1) when that fits in 63 bits (23 items of a 5-point
+    scale do), otherwise numbered through ``np.unique``.
+    """
     if matrix.shape[1] == 0:
-        return np.zeros(matrix.shape[0], dtype=np.intp)
+        return np.zeros(matrix.shape[0], dtype=np.int64)
+    base = int(matrix.max()) + 1 if matrix.size else 1
+    if matrix.shape[1] * np.log2(max(base, 2)) < 63:
+        code = np.zeros(matrix.shape[0], dtype=np.int64)
+        for column in matrix.T:
+            code = code * base + column
+        return code
     rows = np.ascontiguousarray(matrix, dtype=np.uint8)
     packed = rows.view(np.dtype((np.void, rows.shape[1]))).ravel()
     return np.unique(packed, return_inverse=True)[1].reshape(-1)

@@ -70,3 +70,12 @@ def test_inputs_of_different_lengths_are_refused():
         flags_of([1, 2], [0], [1, 1], [[1], [1]], [1, 1])
     with pytest.raises(ValueError, match="burst_size"):
         flags_of([1], [0], [1], [[1]], [1], burst_size=1)
+
+
+def test_long_vectors_that_do_not_fit_one_number_are_compared_exactly():
+    # 40 items of a 5-point scale need 104 bits: the fallback numbering must still tell them apart
+    first = np.full(40, 5)
+    second = first.copy()
+    second[-1] = 4
+    result = flags_of([1, 1, 1], [0, 10, 20], [-1, -1, -1], [first, second, first], [60_000] * 3)
+    assert result.duplicate.tolist() == [False, False, True]
