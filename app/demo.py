@@ -1,4 +1,4 @@
-"""The demo province loaded by `flask seed-demo`: units, service fields, counters, instruments, responses."""
+"""The demo province loaded by `flask seed-demo`: units, service fields, counters, instruments, responses, a contest."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,6 +7,7 @@ import numpy as np
 import sqlalchemy as sa
 from flask import current_app
 
+from app.contests.synth import seed_demo_contest
 from app.database import utcnow
 from app.extensions import db
 from app.surveys.instruments import load_instrument
@@ -91,4 +92,5 @@ def seed_demo(*, responses: int, seed: int) -> bool:
                            service_fields=[fields[f] for f in field_codes])
     if responses:
         synthesise_responses(responses, np.random.default_rng(seed), now, days=270)
+    seed_demo_contest(now, np.random.default_rng(seed))
     return True

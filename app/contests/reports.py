@@ -39,6 +39,12 @@ def iso_ms(milliseconds: int | float, zone: ZoneInfo | None = None) -> str:
     return (moment.astimezone(zone) if zone else moment).isoformat(timespec="milliseconds")
 
 
+def iso_ms_column(milliseconds: np.ndarray) -> list[str]:
+    """Return many epoch milliseconds as ISO 8601 UTC text at once (the same text as iso_ms)."""
+    texts = np.datetime_as_string(np.asarray(milliseconds, dtype=np.int64).astype("datetime64[ms]"), unit="ms")
+    return [text + "+00:00" for text in texts.tolist()]
+
+
 def _number(value: float) -> float | int | None:
     """Return a JSON-friendly number: None for nan, int for whole numbers."""
     if value is None or not np.isfinite(value):
@@ -46,26 +52,35 @@ def _number(value: float) -> float | int | None:
     return int(value) if float(value).is_integer() else float(value)
 
 
+def number_column(values: np.ndarray) -> list[float | int | None]:
+    """Return many numbers JSON-friendly at once: whole columns as ints, nan as None."""
+    array = np.asarray(values, dtype=np.float64)
+    finite = np.isfinite(array)
+    if finite.all() and (array == np.round(array)).all():
+        return array.astype(np.int64).tolist()
+    return [None if not ok else (int(v) if v.is_integer() else v) for v, ok in zip(array.tolist(), finite.tolist())]
+
+
 def ranking_rows(standing: Standing) -> list[dict]:
     """Return the entries of a standing from first to last place."""
     ranking = standing.ranking
-    distance = ranking.prediction_distance
-    rows = []
-    for index in ranking.order:
-        rows.append({
-            "participant_id": int(standing.participant_id[index]),
-            "rank": int(ranking.rank[index]),
-            "tied": bool(ranking.tied[index]),
-            "group": str(standing.group[index]),
-            "group_rank": int(ranking.group_rank[index]) if ranking.group_rank is not None else None,
-            "score": _number(standing.score[index]),
-            "max_score": _number(standing.max_score[index]),
-            "prediction": _number(standing.prediction[index]),
-            "prediction_distance": None if distance is None else _number(distance[index]),
-            "duration_ms": _number(standing.duration_ms[index]),
-            "submitted_at": iso_ms(standing.submitted_ms[index]),
-        })
-    return rows
+    order = ranking.order
+    columns = {
+        "participant_id": standing.participant_id[order].tolist(),
+        "rank": ranking.rank[order].tolist(),
+        "tied": ranking.tied[order].tolist(),
+        "group": [str(group) for group in standing.group[order].tolist()],
+        "group_rank": ranking.group_rank[order].tolist() if ranking.group_rank is not None else [None] * len(order),
+        "score": number_column(standing.score[order]),
+        "max_score": number_column(standing.max_score[order]),
+        "prediction": number_column(standing.prediction[order]),
+        "prediction_distance": number_column(ranking.prediction_distance[order])
+        if ranking.prediction_distance is not None else [None] * len(order),
+        "duration_ms": number_column(standing.duration_ms[order]),
+        "submitted_at": iso_ms_column(standing.submitted_ms[order]),
+    }
+    names = list(columns)
+    return [dict(zip(names, values)) for values in zip(*columns.values())]
 
 
 def contest_report(contest: Contest, zone: ZoneInfo, round_number: int | None = None) -> dict:

@@ -17,7 +17,7 @@ from cachetools import TTLCache
 from numpy.typing import NDArray
 from sqlalchemy.ext.compiler import compiles
 
-from app.contests.grading import random_guess
+from app.contests.grading import MULTI_SELECT, random_guess
 from app.contests.models import Attempt, Contest, Participant, Question, Round
 from app.contests.services import contest_spec
 from app.contests.spec import ContestSpec
@@ -41,6 +41,9 @@ _lock = threading.Lock()
 
 #: Full-mark attempts faster than this per question are flagged for review (contest.md §5.7).
 MIN_SECONDS_PER_QUESTION = 3.0
+#: Option index of a one-option answer bitmask, −1 for none or several options.
+_ONLY_BIT = np.array([mask.bit_length() - 1 if mask and not mask & (mask - 1) else -1 for mask in range(256)],
+                     dtype=np.int64)
 
 
 class epoch_ms(sa.sql.functions.FunctionElement):
@@ -76,7 +79,6 @@ class AttemptTable:
     prediction: NDArray[np.float64]
     started_ms: NDArray[np.int64]
     submitted_ms: NDArray[np.int64]
-    client_hash: NDArray
     #: Start of each attempt's questions in the flat arrays (length n + 1).
     offsets: NDArray[np.int64]
     question_id: NDArray[np.int64]
@@ -91,6 +93,8 @@ class AttemptTable:
 
     def take(self, rows: NDArray[np.intp]) -> AttemptTable:
         """Return the sub-table of the given attempt rows (in that order)."""
+        if rows.shape[0] == len(self) and (rows.shape[0] == 0 or (rows[0] == 0 and (np.diff(rows) == 1).all())):
+            return self
         lengths = np.diff(self.offsets)[rows]
         starts = self.offsets[:-1][rows]
         flat = _ranges(starts, lengths)
@@ -106,7 +110,7 @@ class AttemptTable:
 
 
 _PER_ATTEMPT = ("attempt_id", "round_id", "participant_id", "unit_id", "group", "score", "max_score", "duration_ms",
-                "prediction", "started_ms", "submitted_ms", "client_hash", "excluded")
+                "prediction", "started_ms", "submitted_ms", "excluded")
 
 
 def _ranges(starts: NDArray, lengths: NDArray) -> NDArray[np.intp]:
@@ -118,40 +122,54 @@ def _ranges(starts: NDArray, lengths: NDArray) -> NDArray[np.intp]:
 
 
 def load_attempts(contest_id: int, round_id: int | None = None) -> AttemptTable:
-    """Load the finished attempts of a contest (or one round) with one narrow query, in attempt id order."""
+    """Load the finished attempts of a contest (or one round) with one narrow query, in attempt id order.
+
+    The rows are fetched through the driver's cursor and turned into arrays column by column: at 200,000 attempts
+    the per-row work of a result layer, or a sort in the database, would cost more than the statistics. Every
+    question is worth one mark, so an attempt's maximum is its number of questions.
+    """
     query = (
-        sa.select(Attempt.id, Attempt.round_id, Attempt.participant_id, Attempt.unit_id, Attempt.group_code,
-                  Attempt.score, Attempt.max_score, Attempt.duration_ms, Attempt.prediction,
-                  epoch_ms(Attempt.started_at), epoch_ms(Attempt.submitted_at), Attempt.client_hash,
-                  Attempt.question_ids, Attempt.marks, Attempt.answers)
-        .where(Attempt.contest_id == contest_id, Attempt.state.in_(("submitted", "expired")))
-        .order_by(Attempt.id)
+        sa.select(Attempt.id, Attempt.round_id, Attempt.participant_id, Attempt.unit_id, Attempt.score,
+                  Attempt.duration_ms, Attempt.prediction, epoch_ms(Attempt.started_at),
+                  epoch_ms(Attempt.submitted_at), Attempt.group_code, Attempt.question_ids, Attempt.marks,
+                  Attempt.answers)
+        .where(Attempt.contest_id == int(contest_id), Attempt.state.in_(("submitted", "expired")))
     )
     if round_id is not None:
-        query = query.where(Attempt.round_id == round_id)
-    rows = db.session.execute(query).all()
+        query = query.where(Attempt.round_id == int(round_id))
+    connection = db.session.connection()
+    # Only integers and fixed state names are inlined, so the literal SQL is safe.
+    sql = str(query.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True}))
+    cursor = connection.connection.driver_connection.cursor()
+    try:
+        cursor.execute(sql)
+        fetched = cursor.fetchall()
+    finally:
+        cursor.close()
     excluded_ids = np.fromiter(db.session.scalars(
         sa.select(Participant.id).where(Participant.contest_id == contest_id, Participant.excluded)), dtype=np.int64)
-    columns = list(zip(*rows)) if rows else [()] * 15
-    lengths = np.fromiter((len(marks) for marks in columns[13]), dtype=np.int64, count=len(rows))
-    participant = np.fromiter(columns[2], dtype=np.int64, count=len(rows))
+    numbers = np.array([row[:9] for row in fetched], dtype=np.float64).reshape(len(fetched), 9)
+    order = np.argsort(numbers[:, 0], kind="stable")
+    numbers = numbers[order]
+    rows = [fetched[i] for i in order.tolist()]
+    lengths = np.fromiter((len(row[11]) for row in rows), dtype=np.int64, count=len(rows))
+    participant = numbers[:, 2].astype(np.int64)
     return AttemptTable(
-        attempt_id=np.fromiter(columns[0], dtype=np.int64, count=len(rows)),
-        round_id=np.fromiter(columns[1], dtype=np.int64, count=len(rows)),
+        attempt_id=numbers[:, 0].astype(np.int64),
+        round_id=numbers[:, 1].astype(np.int64),
         participant_id=participant,
-        unit_id=np.fromiter(columns[3], dtype=np.int64, count=len(rows)),
-        group=np.array(columns[4], dtype=object),
-        score=np.fromiter(columns[5], dtype=np.float64, count=len(rows)),
-        max_score=np.fromiter(columns[6], dtype=np.float64, count=len(rows)),
-        duration_ms=np.fromiter(columns[7], dtype=np.float64, count=len(rows)),
-        prediction=np.fromiter((np.nan if p is None else p for p in columns[8]), dtype=np.float64, count=len(rows)),
-        started_ms=np.fromiter(columns[9], dtype=np.int64, count=len(rows)),
-        submitted_ms=np.fromiter(columns[10], dtype=np.int64, count=len(rows)),
-        client_hash=np.array(columns[11], dtype=object),
+        unit_id=numbers[:, 3].astype(np.int64),
+        score=numbers[:, 4].copy(),
+        max_score=lengths.astype(np.float64),
+        duration_ms=numbers[:, 5].copy(),
+        prediction=numbers[:, 6].copy(),
+        started_ms=numbers[:, 7].astype(np.int64),
+        submitted_ms=numbers[:, 8].astype(np.int64),
+        group=np.array([row[9] for row in rows], dtype=object),
         offsets=np.concatenate(([0], np.cumsum(lengths))).astype(np.int64),
-        question_id=np.frombuffer(b"".join(columns[12]), dtype="<u4").astype(np.int64),
-        mark=np.frombuffer(b"".join(columns[13]), dtype=np.uint8),
-        answer=np.frombuffer(b"".join(columns[14]), dtype=np.uint8),
+        question_id=np.frombuffer(b"".join(bytes(row[10]) for row in rows), dtype="<u4").astype(np.int64),
+        mark=np.frombuffer(b"".join(bytes(row[11]) for row in rows), dtype=np.uint8),
+        answer=np.frombuffer(b"".join(bytes(row[12]) for row in rows), dtype=np.uint8),
         excluded=np.isin(participant, excluded_ids),
     )
 
@@ -466,7 +484,11 @@ def item_report(results: ContestResults, round_number: int | None = None) -> Ite
     if rows.size == 0:
         return None
     sub = results.table.take(rows)
-    question_ids, columns = np.unique(sub.question_id, return_inverse=True)
+    # Question ids are small integers: a lookup table maps them to columns without sorting millions of entries.
+    present = np.bincount(sub.question_id) > 0
+    question_ids = np.flatnonzero(present)
+    lookup = np.cumsum(present) - 1
+    columns = lookup[sub.question_id]
     info = {row.id: row for row in db.session.execute(
         sa.select(Question.id, Question.code, Question.type, Question.options)
         .where(Question.id.in_([int(q) for q in question_ids])))}
@@ -474,10 +496,9 @@ def item_report(results: ContestResults, round_number: int | None = None) -> Ite
     n_options = np.array([len(info[int(q)].options) for q in question_ids])
     guess = np.array([random_guess(kind, n) for kind, n in zip(types, n_options)])
     entry_columns = columns.reshape(-1)
-    single = np.array([kind not in ("multiple",) for kind in types])[entry_columns]
-    answer = sub.answer.astype(np.int64)
+    single = np.array([kind not in MULTI_SELECT for kind in types])[entry_columns]
     # The chosen option of a one-answer question is the index of its only bit; none or multi-select → −1.
-    chosen_option = np.where((answer > 0) & single, np.log2(np.maximum(answer, 1)).astype(np.int64), -1)
+    chosen_option = np.where(single, _ONLY_BIT[sub.answer], -1)
     analysis = item_analysis_entries(
         sub.entry_rows(), entry_columns, sub.mark.astype(np.float64), n_attempts=len(sub),
         n_items=question_ids.shape[0], random_guess=guess, choices=chosen_option, n_options=int(n_options.max()),
@@ -514,7 +535,11 @@ def integrity_report(contest: Contest, results: ContestResults) -> IntegrityRepo
             matrix_a[rows, slots] = np.where(sub.answer > 0, sub.answer.astype(np.int64), -1)
             signals.append(integrity.identical_answer_sequences(
                 sub.participant_id, matrix_q, matrix_a, min_answered=min(10, width)))
-        signals.append(integrity.shared_devices(table.participant_id, list(table.client_hash)))
+        devices = db.session.execute(sa.select(Attempt.participant_id, Attempt.client_hash).where(
+            Attempt.contest_id == contest.id, Attempt.client_hash.is_not(None))).all()
+        if devices:
+            people, hashes = zip(*devices)
+            signals.append(integrity.shared_devices(list(people), list(hashes)))
     people = db.session.execute(
         sa.select(Participant.id, Participant.cccd_hash, Participant.full_name, Participant.birth_date)
         .where(Participant.contest_id == contest.id).order_by(Participant.id)

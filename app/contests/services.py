@@ -932,6 +932,8 @@ def parse_prediction(text: str | None, settings: Mapping) -> float | None:
     text = (text or "").strip().replace(" ", "")
     if not rule["enabled"] or not text:
         return None
+    if rule["decimals"] == 0 and re.fullmatch(r"\d{1,3}(?:[.,]\d{3})+", text):
+        text = re.sub(r"[.,]", "", text)  # thousands written the Vietnamese way: 1.234 = 1234
     normalised = text.replace(",", ".") if text.count(",") == 1 and "." not in text else text
     match = re.fullmatch(r"\d+(?:\.(\d+))?", normalised)
     if match is None:

@@ -8,7 +8,7 @@ from tests.contests.helpers import ZONE, ContestInfo, definition, local, questio
 
 
 @pytest.fixture(autouse=True)
-def _forget_contest_caches(app):
+def _forget_contest_caches():
     """Each test starts with empty caches (ids are reused once tables are emptied)."""
     yield
     from app.contests import results, services

@@ -127,3 +127,53 @@ def count_rows(app, model) -> int:
 
     with app.app_context():
         return db.session.scalar(sa.select(sa.func.count()).select_from(model))
+
+
+def now_utc() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def option_fields(html: str) -> dict[int, list[str]]:
+    """Return {question id: [option values]} of an attempt page."""
+    fields: dict[int, list[str]] = {}
+    for name, value in re.findall(r'name="q(\d+)" value="(\d+)"', html):
+        fields.setdefault(int(name), []).append(value)
+    return fields
+
+
+class Participant:
+    """A participant's browser: registers, signs in, starts, saves and submits through HTTP."""
+
+    def __init__(self, client, slug: str) -> None:
+        self.client = client
+        self.slug = slug
+
+    def csrf(self, path: str | None = None) -> str:
+        return hidden_fields(self.client.get(path or f"/thi/{self.slug}/dang-nhap").get_data(as_text=True))["csrf_token"]
+
+    def register(self, phone: str, unit_id: int, *, name: str = "Trần Thị Bình", group: str = "cbccvc",
+                 birth: str = "02/09/1985", cccd: str = "", consent: bool = True, password: str = "mat-khau-1",
+                 again: str | None = None):
+        data = {"csrf_token": self.csrf(f"/thi/{self.slug}/dang-ky"), "phone": phone, "full_name": name,
+                "birth_date": birth, "unit_id": str(unit_id), "group": group, "cccd": cccd, "password": password,
+                "password_again": password if again is None else again}
+        if consent:
+            data["consent"] = "1"
+        return self.client.post(f"/thi/{self.slug}/dang-ky", data=data)
+
+    def start(self, number: int = 1):
+        return self.client.post(f"/thi/{self.slug}/vong/{number}/bat-dau", data={"csrf_token": self.csrf()})
+
+    def started_attempt(self, number: int = 1) -> tuple[int, str]:
+        """Start and return (attempt id, attempt page html)."""
+        response = self.start(number)
+        assert response.status_code == 303, response.get_data(as_text=True)
+        path = response.headers["Location"]
+        return int(path.rstrip("/").rsplit("/", 1)[1]), self.client.get(path).get_data(as_text=True)
+
+    def post(self, attempt_id: int, action: str, answers: dict, prediction: str | None = None, **headers):
+        data = {"csrf_token": self.csrf()}
+        data.update({f"q{qid}": values for qid, values in answers.items()})
+        if prediction is not None:
+            data["prediction"] = prediction
+        return self.client.post(f"/thi/{self.slug}/bai-thi/{attempt_id}/{action}", data=data, headers=headers)

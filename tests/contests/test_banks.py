@@ -1,0 +1,116 @@
+"""Question banks: the demo bank, XLSX/CSV/YAML imports (all or nothing, row-numbered errors), duplicates, template."""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from openpyxl import Workbook
+
+from tests.contests.helpers import count_rows
+
+ROOT = Path(__file__).resolve().parents[2]
+DEMO_BANK = ROOT / "app/contests/banks/cchc-demo.yaml"
+
+
+def xlsx(rows: list[list[object]]) -> bytes:
+    book = Workbook()
+    for row in rows:
+        book.active.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def test_the_demo_bank_has_at_least_sixty_valid_sourced_questions():
+    from app.contests.imports import parse_questions
+
+    rows = parse_questions(DEMO_BANK.name, DEMO_BANK.read_bytes())
+    assert len(rows) >= 60
+    assert {row.type for row in rows} == {"single", "multiple", "true_false"}
+    assert all(row.source and row.explanation for row in rows)
+    assert all(len(row.correct) == 1 for row in rows if row.type != "multiple")
+
+
+def test_the_template_reads_back_as_two_valid_questions():
+    from app.contests.imports import parse_questions, question_template
+
+    rows = parse_questions("mau.xlsx", question_template())
+    assert [(row.code, row.type, row.correct) for row in rows] == [("CH-001", "single", (2,)),
+                                                                    ("CH-002", "true_false", (0,))]
+
+
+def test_an_xlsx_with_mistakes_lists_every_problem_by_row():
+    from app.contests.imports import QUESTION_COLUMNS, ImportRejected, parse_questions
+
+    header = list(QUESTION_COLUMNS)
+    blank = [None] * 8
+    data = xlsx([
+        header,
+        ["A-1", "single", "chi_so", 2, "Câu đúng mẫu?", "Một", "Hai", *blank[2:], "B", "", ""],
+        ["A 2", "choice", "Chỉ số", 5, "", "Một", None, "Ba", *blank[3:], "Z", "", ""],
+        ["A-1", "multiple", "tthc", 1, "Câu  đúng mẫu", "X", "Y", "Z", *blank[3:], "A,C", "", ""],
+    ])
+    with pytest.raises(ImportRejected) as error:
+        parse_questions("bank.xlsx", data)
+    assert [str(p) for p in error.value.problems] == [
+        "Dòng 3, cột “code”: mã câu hỏi bắt buộc: chữ, số, “-”, “_”, “.”, tối đa 32 ký tự",
+        "Dòng 3, cột “type”: loại câu hỏi phải là một trong: single, multiple, true_false",
+        "Dòng 3, cột “topic”: chủ đề bắt buộc, chữ thường không dấu, số và “_” (vd. chi_so)",
+        "Dòng 3, cột “difficulty”: mức độ phải là 1 (dễ), 2 (trung bình) hoặc 3 (khó)",
+        "Dòng 3, cột “text”: nội dung câu hỏi bắt buộc",
+        "Dòng 3, cột “options”: các phương án phải điền liền nhau từ option_a, không bỏ trống ở giữa",
+        "Dòng 3, cột “correct”: đáp án phải là chữ cái của phương án (vd. “B”, hoặc “A,C” với câu nhiều đáp án)",
+        "Dòng 4, cột “code”: mã “A-1” trùng với dòng 2",
+        "Dòng 4, cột “text”: nội dung trùng với dòng 2",
+    ]
+
+
+def test_a_csv_with_semicolons_and_vietnamese_headings_is_read():
+    from app.contests.imports import parse_questions
+
+    data = ("Mã câu;Loại;Chủ đề;Mức độ;Nội dung;Phương án A;Phương án B;Phương án C;Đáp án;Nguồn\n"
+            "B-1;multiple;mot_cua;khó;Chọn các ý đúng?;Một;Hai;Ba;A, C;NĐ 61/2018/NĐ-CP\n").encode("utf-8-sig")
+    [row] = parse_questions("bank.csv", data)
+    assert (row.code, row.difficulty, row.correct, row.source) == ("B-1", 3, (0, 2), "NĐ 61/2018/NĐ-CP")
+
+
+@pytest.mark.parametrize("name, data, message", [
+    ("bank.pdf", b"%PDF", "Định dạng tệp không được hỗ trợ"),
+    ("bank.csv", "code,type\n".encode("utf-16"), "UTF-8"),
+    ("bank.xlsx", b"not a workbook", "Không đọc được tệp XLSX"),
+    ("bank.csv", b"ma,loai,xyz\n", "tên cột không được hỗ trợ"),
+    ("bank.yaml", b"questions: [\n", "lỗi cú pháp YAML"),
+    ("bank.csv", b"x" * (5 * 1024 * 1024 + 1), "Tệp quá lớn"),
+])
+def test_unreadable_files_are_refused_with_a_clear_message(name, data, message):
+    from app.contests.imports import ImportRejected, parse_questions
+
+    with pytest.raises(ImportRejected) as error:
+        parse_questions(name, data)
+    assert message in str(error.value)
+
+
+def test_questions_import_command_is_all_or_nothing_and_detects_duplicates_in_the_bank(app, runner, tmp_path):
+    from app.contests.models import Question, QuestionBank
+
+    first = runner.invoke(args=["questions", "import", str(DEMO_BANK), "--bank", "cchc-demo", "--title", "Demo"])
+    assert first.exit_code == 0, first.output
+    total = count_rows(app, Question)
+    assert "Đã nhập" in first.output and total >= 60
+    again = tmp_path / "again.csv"
+    again.write_text("code,type,topic,difficulty,text,option_a,option_b,correct\n"
+                     "MOI-1,true_false,chi_so,1,Câu hoàn toàn mới?,Đúng,Sai,A\n"
+                     "CCHC-001,single,chi_so,1,Câu khác hẳn?,X,Y,A\n"
+                     "MOI-2,single,chi_so,1,\"SIPAS là tên viết tắt của chỉ số nào\",X,Y,A\n", encoding="utf-8")
+    refused = runner.invoke(args=["questions", "import", str(again), "--bank", "cchc-demo"])
+    assert refused.exit_code == 1
+    assert "Dòng 3: mã “CCHC-001” đã có trong ngân hàng cchc-demo" in refused.output
+    assert "Dòng 4: nội dung trùng với một câu đã có trong ngân hàng cchc-demo" in refused.output
+    assert count_rows(app, Question) == total and count_rows(app, QuestionBank) == 1
+
+
+def test_questions_template_command_writes_the_xlsx(runner, tmp_path):
+    out = tmp_path / "mau.xlsx"
+    result = runner.invoke(args=["questions", "template", "--out", str(out)])
+    assert result.exit_code == 0 and out.read_bytes()[:2] == b"PK"
