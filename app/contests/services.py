@@ -871,9 +871,13 @@ def review_questions(attempt: Attempt, show_key: bool) -> list[ReviewedQuestion]
 
 
 def shows_key(contest: Contest, round_: Round, zone: ZoneInfo, now: dt.datetime) -> bool:
-    """Tell whether a finished attempt's page may show correct answers now (the round's show_correct rule)."""
+    """Tell whether a finished attempt's page may show correct answers now (the round's show_correct rule).
+
+    A round counts as closed once its window has ended or the whole contest has stopped taking attempts.
+    """
     rule = round_spec(contest, round_, zone).show_correct
-    return rule == "immediately" or (rule == "after_round_close" and now >= round_.closes_at)
+    closed = now >= round_.closes_at or contest.status not in ("draft", "open")
+    return rule == "immediately" or (rule == "after_round_close" and closed)
 
 
 @dataclass(frozen=True)
