@@ -30,6 +30,22 @@ def placeholders(text: str) -> Counter[str]:
     return Counter(PLACEHOLDER.findall(text))
 
 
+class AnyValue(dict):
+    """A mapping that has a value (1, fit for %s, %d and %f) for every placeholder name."""
+
+    def __missing__(self, key: str) -> int:
+        return 1
+
+
+def formats(text: str) -> bool:
+    """Tell whether `text % mapping` works, as Jinja's newstyle gettext does to every template string."""
+    try:
+        text % AnyValue()
+    except (ValueError, TypeError):
+        return False
+    return True
+
+
 def extract_template(target: Path) -> Catalog:
     """Extract the current code's messages exactly as `make extract-messages` does, into `target`."""
     pot = target / "messages.pot"
@@ -85,6 +101,13 @@ def test_translations_keep_the_placeholders_of_their_msgid(catalogue: Catalog) -
     assert not mismatched, mismatched[:20]
 
 
+def test_translations_of_format_strings_are_format_strings(catalogue: Catalog) -> None:
+    # A template renders `_("…") % variables` even without variables, so "95%" must be "95%%" there.
+    broken = [form for message in catalogue if message.id and formats(forms(message.id)[0])
+              for form in forms(message.string) if not formats(form)]
+    assert not broken, broken[:20]
+
+
 def test_translations_contain_no_html(catalogue: Catalog) -> None:
     tagged = [form for message in catalogue if message.id for form in forms(message.string) if HTML_TAG.search(form)]
     assert not tagged, tagged[:20]
@@ -96,6 +119,12 @@ def test_the_placeholder_check_notices_a_dropped_or_renamed_placeholder() -> Non
     assert placeholders("Đã nhập %(n)d dòng.") != placeholders("%(count)d rows imported.")
     assert placeholders("Tỷ lệ (%%)") == Counter({"%%": 1})
     assert placeholders("khoảng tin cậy 95% có ý nghĩa") == Counter()
+
+
+def test_the_format_check_notices_a_bare_percent_sign() -> None:
+    assert formats("KTC 95%%: %(ci)s") and formats("95%% CI: %(ci)s")
+    assert not formats("95% CI: %(ci)s")
+    assert not formats("Tỷ lệ (%)")
 
 
 def test_the_compiled_catalogue_translates_a_page_requested_with_lang_en(app, client, catalogue: Catalog,
