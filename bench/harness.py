@@ -23,7 +23,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -170,6 +170,23 @@ class CpuWatch:
         self.foreign_cores = max(0.0, self.machine_cores - self.server_cores - self.client_cores)
 
 
+#: Before each measured cell, wait up to this many seconds for other workloads to calm down (run.py --quiet-wait).
+QUIET_WAIT = 0.0
+#: Other processes' CPU (cores) below which the machine counts as quiet.
+QUIET_CORES = 0.15
+
+
+def wait_for_quiet(pids: Sequence[int], limit: float) -> float:
+    """Wait (in 1 s samples, at most `limit` s) until processes other than `pids` use < QUIET_CORES; return
+    the other processes' CPU in the last sample."""
+    deadline = time.monotonic() + limit
+    while True:
+        with CpuWatch(pids) as cpu:
+            time.sleep(1.0)
+        if cpu.foreign_cores < QUIET_CORES or time.monotonic() >= deadline:
+            return cpu.foreign_cores
+
+
 def quiet_machine_note(foreign: Sequence[float]) -> str | None:
     """Warn when other workloads used a noticeable share of the 2 cores during the measurements."""
     worst = max(foreign, default=0.0)
@@ -220,6 +237,8 @@ class Server:
     env: dict
     port: int = field(default_factory=pick_port)
     chdir: Path = ROOT
+    #: Processes that work for this server and count as ours in the CPU accounting (database backends).
+    helper_pids: Callable[[], list[int]] | None = None
     process: subprocess.Popen | None = None
 
     @property
@@ -227,29 +246,37 @@ class Server:
         return f"http://{HOST}:{self.port}"
 
     def start(self, ready_path: str) -> None:
-        """Start gunicorn after checking that the port is free; wait until `ready_path` answers."""
+        """Start gunicorn after checking that the port is free; wait until both workers have loaded the
+        application (bench/gunicorn_ready.py) and `ready_path` answers."""
         if not port_is_free(self.port):
             raise BenchError(f"port {self.port} is already in use: refusing to measure someone else's server")
-        WORK.mkdir(parents=True, exist_ok=True)
+        ready_dir = WORK / f"ready-{self.name}-{self.port}"
+        shutil.rmtree(ready_dir, ignore_errors=True)
+        ready_dir.mkdir(parents=True)
         log = open(WORK / f"gunicorn-{self.name}.log", "w")
         self.process = subprocess.Popen(
-            [GUNICORN, *GUNICORN_ARGS, "--chdir", str(self.chdir), "-b", f"{HOST}:{self.port}", self.app],
-            env={**os.environ, **self.env}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            [GUNICORN, *GUNICORN_ARGS, "-c", str(BENCH / "gunicorn_ready.py"), "--chdir", str(self.chdir),
+             "-b", f"{HOST}:{self.port}", self.app],
+            env={**os.environ, **self.env, "BENCH_READY_DIR": str(ready_dir)}, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise BenchError(f"{self.name}: gunicorn exited with {self.process.returncode}; see {log.name}")
-            with contextlib.suppress(OSError):
-                status, _, _ = fetch(self.base + ready_path, timeout=2)
-                if status < 500 and len(children_of(self.process.pid)) == 2:
-                    return
+            workers = {str(pid) for pid in children_of(self.process.pid)}
+            if len(workers) == 2 and workers <= {path.name for path in ready_dir.iterdir()}:
+                with contextlib.suppress(OSError):
+                    status, _, _ = fetch(self.base + ready_path, timeout=5)
+                    if status < 500:
+                        shutil.rmtree(ready_dir, ignore_errors=True)
+                        return
             time.sleep(0.2)
-        raise BenchError(f"{self.name}: gunicorn did not answer {ready_path} within 60 s")
+        raise BenchError(f"{self.name}: gunicorn workers were not ready within 120 s")
 
     def pids(self) -> list[int]:
-        """The master and its workers."""
-        return [self.process.pid, *children_of(self.process.pid)]
+        """The master, its workers and their helpers."""
+        return [self.process.pid, *children_of(self.process.pid), *(self.helper_pids() if self.helper_pids else [])]
 
     def check_alive(self) -> None:
         """Fail when our own master died during a run (the answers would have come from elsewhere)."""
@@ -275,9 +302,10 @@ class Server:
 
 
 @contextlib.contextmanager
-def serve(name: str, app: str, env: dict, ready_path: str, chdir: Path = ROOT) -> Iterator[Server]:
+def serve(name: str, app: str, env: dict, ready_path: str, chdir: Path = ROOT,
+          helper_pids: Callable[[], list[int]] | None = None) -> Iterator[Server]:
     """Run a gunicorn server for the duration of the block; it is always stopped afterwards."""
-    server = Server(name, app, env, chdir=chdir)
+    server = Server(name, app, env, chdir=chdir, helper_pids=helper_pids)
     try:
         server.start(ready_path)
         yield server
@@ -327,9 +355,14 @@ class WrkResult:
 
 
 def run_wrk(server: Server, path: str, script: str, duration: float, args: Sequence[str] = (),
-            connections: int = CONNECTIONS) -> WrkResult:
-    """Load `path` with wrk (THREADS threads, `connections` clients, bounded duration); check our server."""
+            connections: int = CONNECTIONS, measured: bool = True) -> WrkResult:
+    """Load `path` with wrk (THREADS threads, `connections` clients, bounded duration); check our server.
+
+    A measured run first waits (up to QUIET_WAIT s) for a quiet machine; warm-ups and token harvests do not.
+    """
     wrk = ensure_wrk()
+    if measured and QUIET_WAIT:
+        wait_for_quiet(server.pids(), QUIET_WAIT)
     command = [wrk, f"-t{THREADS}", f"-c{connections}", f"-d{max(1, round(duration))}s", "--latency", "--timeout", "5s",
                "-s", script, server.base + path, "--", *args]
     server.check_alive()
@@ -386,6 +419,19 @@ def postgres_available() -> str | None:
     finally:
         engine.dispose()
     return None
+
+
+def postgres_backend_pids(url: str) -> list[int]:
+    """Return the PostgreSQL backends connected to the database of `url` (they work for our server)."""
+    import sqlalchemy as sa
+
+    engine = _admin_engine()
+    try:
+        with engine.connect() as connection:
+            return list(connection.execute(sa.text("SELECT pid FROM pg_stat_activity WHERE datname = :name"),
+                                           {"name": url.rsplit("/", 1)[1]}).scalars())
+    finally:
+        engine.dispose()
 
 
 @contextlib.contextmanager

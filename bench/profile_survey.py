@@ -1,7 +1,7 @@
 """Per-request CPU of the citizen survey, without HTTP: the WSGI callable called directly in one process.
 
 Usage: python bench/profile_survey.py [--requests N] [--profile get|post] [--database-url URL]
-Prints the median CPU and wall µs per GET (form page) and POST (validate + store + redirect) over 5 batches, and with
+Prints the median (and min) CPU and wall µs per GET (form page) and POST (validate + store + redirect) over 5 batches, and with
 --profile the functions that take the time (cProfile, sorted by cumulative time). A tool for optimising the
 hot path; `make bench` measures the same pages under gunicorn + wrk.
 """
@@ -23,6 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from setup_db import build  # noqa: E402
+
+SORT = ("cumulative",)
 
 
 def _call(app, environ: dict) -> tuple[str, list, bytes]:
@@ -107,15 +109,15 @@ def main() -> None:
         time_gets() if args.profile == "get" else time_posts(batches[5])
         profiler.disable()
         out = io.StringIO()
-        pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(45)
+        pstats.Stats(profiler, stream=out).sort_stats(*SORT).print_stats(60)
         print(out.getvalue())
         return
     gets = [time_gets() for _ in range(5)]
     post_times = [time_posts(batch) for batch in batches[:5]]
     for label, times in (("GET ", gets), ("POST", post_times)):
-        cpu = statistics.median(t[1] for t in times)
-        wall = statistics.median(t[0] for t in times)
-        print(f"{label} {cpu:7.0f} µs CPU, {wall:7.0f} µs wall per request (median of 5 × {args.requests})")
+        cpu, wall = [t[1] for t in times], [t[0] for t in times]
+        print(f"{label} CPU {statistics.median(cpu):5.0f} µs (min {min(cpu):5.0f}), "
+              f"wall {statistics.median(wall):5.0f} µs (min {min(wall):5.0f}) per request, 5 × {args.requests}")
 
 
 if __name__ == "__main__":

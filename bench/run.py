@@ -18,6 +18,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent))
 sys.path.insert(0, str(BENCH))
 
+import harness  # noqa: E402
 from harness import BenchError, Entry, ensure_wrk, failed_entry  # noqa: E402
 
 RESULTS = BENCH / "results.json"
@@ -73,8 +74,11 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3, help="repetitions of each HTTP cell (median reported)")
     parser.add_argument("--seconds", type=float, default=10.0, help="duration of each HTTP cell")
     parser.add_argument("--warmup", type=float, default=2.0, help="warm-up before each HTTP cell")
+    parser.add_argument("--quiet-wait", type=float, default=15.0,
+                        help="before each measured cell, wait up to this many seconds for other processes to calm down")
     parser.add_argument("--quick", action="store_true", help="1 round of 5 s (a smoke test, not a measurement)")
     options = parser.parse_args()
+    harness.QUIET_WAIT = options.quiet_wait
     if options.quick:
         options.rounds, options.seconds, options.warmup = 1, 5.0, 1.0
     chosen = options.only.split(",") if options.only else list(SECTIONS)

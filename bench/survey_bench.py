@@ -25,7 +25,7 @@ import sqlalchemy as sa
 
 from harness import (
     LUA, ROOT, WORK, BenchError, Entry, Server, bench_secret, database, entry, failed_entry, fetch, median,
-    postgres_available, quiet_machine_note, run_python, run_wrk, serve, spread, throughput_ratio,
+    postgres_available, postgres_backend_pids, quiet_machine_note, run_python, run_wrk, serve, spread, throughput_ratio,
 )
 
 SURVEY_RATE_LIMIT = "1000000 per minute"
@@ -120,7 +120,7 @@ def harvest(server: Server, site: Site, page: str, visits: int, get_rate: float,
         old.unlink()
     per_thread = visits // 2 + 1
     seconds = max(3.0, visits / max(get_rate * 0.6, 50.0) + 3.0)
-    run_wrk(server, site.path, "harvest.lua", seconds, args=[str(prefix), str(per_thread)])
+    run_wrk(server, site.path, "harvest.lua", seconds, args=[str(prefix), str(per_thread)], measured=False)
     keys: list[list[str]] = []
     for thread in range(2):
         path = Path(f"{prefix}_{thread}.tsv")
@@ -152,7 +152,7 @@ def post_run(server: Server, site: Site, page: str, seconds: float, expected_rat
     engine = sa.create_engine(site.url)
     try:
         before = last_response_id(engine)
-        result = run_wrk(server, site.path, "post.lua", seconds, args=[str(prefix)])
+        result = run_wrk(server, site.path, "post.lua", seconds, args=[str(prefix)], measured=cells is not None)
         stored = stored_keys_after(engine, before)
     finally:
         engine.dispose()
@@ -218,7 +218,7 @@ def run(rounds: int, seconds: float, warmup: float) -> list[Entry]:
             print(f"  survey round {number + 1}/{rounds}", flush=True)
             with serve("hello", "hello_app:app", {}, "/hello", chdir=ROOT / "bench") as server:
                 check_hello(server)
-                run_wrk(server, "/hello", "get.lua", warmup)
+                run_wrk(server, "/hello", "get.lua", warmup, measured=False)
                 result = run_wrk(server, "/hello", "get.lua", seconds)
                 if result.error_count:
                     raise BenchError(f"the reference endpoint had errors: {result.errors}")
@@ -226,9 +226,11 @@ def run(rounds: int, seconds: float, warmup: float) -> list[Entry]:
                 hello_p99.append(result.p99_ms)
             for site in sites:
                 measured = cells[site.kind]
-                with serve(f"app-{site.kind}", "app:create_app()", app_env(site, secret), site.path) as server:
+                helpers = (lambda url=site.url: postgres_backend_pids(url)) if site.kind == "postgresql" else None
+                with serve(f"app-{site.kind}", "app:create_app()", app_env(site, secret), site.path,
+                           helper_pids=helpers) as server:
                     page = check_page(server, site)
-                    run_wrk(server, site.path, "get.lua", warmup)
+                    run_wrk(server, site.path, "get.lua", warmup, measured=False)
                     result = run_wrk(server, site.path, "get.lua", seconds)
                     if result.error_count:
                         measured.problems.append(f"GET wrk errors {result.errors}")
