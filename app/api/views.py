@@ -11,6 +11,8 @@ from app.api.openapi import openapi_document
 from app.database import utcnow
 from app.errors import AppError
 from app.extensions import csrf, db, limiter
+from app.organiser.report_files import report_data
+from app.organiser.reports import report_for_code
 from app.surveys.services import counter_url
 from app.units.services import list_counters, list_units
 
@@ -90,3 +92,14 @@ def dossier_links():
                                       base_url=current_app.config["BASE_URL"], secret=current_app.config["SECRET_KEY"])
     return jsonify(url=link.url, dossier_code=link.dossier_code, counter=link.counter_code,
                    expires_at=link.expires_at.isoformat()), 201
+
+
+@bp.get("/reports/sipas")
+@limiter.limit("30 per minute", key_func=_token_key)
+@token_required
+def sipas_report():
+    """Report SIPAS indices of a unit inside the token's subtree for a period (the JSON of `flask report sipas`)."""
+    unit, period = request.args.get("unit", "").strip(), request.args.get("period", "").strip()
+    if not unit or not period:
+        raise AppError(_l("Cần tham số “unit” (mã đơn vị) và “period” (ví dụ 2026-Q3)."))
+    return jsonify(report_data(report_for_code(unit, period, now=utcnow(), scope=g.api_token.unit)))

@@ -193,7 +193,10 @@ def refresh_packs(now: dt.datetime) -> FoldResult:
     arrived = set(ids[ids <= watermark].tolist())
     top = max(watermark, int(ids.max())) if ids.size else watermark
     waiting = [entry for entry in pending if entry[0] not in arrived]
-    waiting += [[missing, moment] for missing in _missing_ids(ids[ids > watermark], watermark, top)]
+    new_ids = ids[ids > watermark]
+    # Below the lowest id of a first fold lie deleted rows, not transactions in flight: await only gaps above it.
+    floor = watermark if watermark or not new_ids.size else int(new_ids[0]) - 1
+    waiting += [[missing, moment] for missing in _missing_ids(new_ids, floor, top)]
     if not _advance(state, top, folded + int(ids.size), waiting[-MAX_PENDING:], now):
         return FoldResult(0, rebuild, False)
     if rebuild:
@@ -201,6 +204,12 @@ def refresh_packs(now: dt.datetime) -> FoldResult:
     _store_packs(rows, _review_flags(rows, watermark, devices))
     db.session.flush()
     return FoldResult(int(ids.size), rebuild, True)
+
+
+def fold_token() -> tuple[int, int]:
+    """Return (highest folded response id, responses folded): it changes whenever the packs change."""
+    state = db.session.execute(sa.select(FoldState.last_response_id, FoldState.folded).where(FoldState.id == 1)).first()
+    return (0, 0) if state is None else (int(state[0]), int(state[1]))
 
 
 def _folded_below(watermark: int, pending_ids: list[int]) -> int:
@@ -218,11 +227,11 @@ def _folded_below(watermark: int, pending_ids: list[int]) -> int:
     return db.session.scalar(sa.select(count() - count(response.c.id > watermark) - awaited))
 
 
-def _missing_ids(new_ids: NDArray[np.int64], watermark: int, top: int) -> list[int]:
-    """Return the highest (at most MAX_PENDING) ids in (watermark, top] absent from the sorted ``new_ids``."""
-    if top - watermark == new_ids.size:
+def _missing_ids(new_ids: NDArray[np.int64], floor: int, top: int) -> list[int]:
+    """Return the highest (at most MAX_PENDING) ids in (floor, top] absent from the sorted ``new_ids``."""
+    if top - floor == new_ids.size:
         return []
-    bounds = np.concatenate([[watermark], new_ids, [top + 1]])
+    bounds = np.concatenate([[floor], new_ids, [top + 1]])
     missing: list[int] = []
     for position in np.flatnonzero(np.diff(bounds) > 1)[::-1]:
         low, high = int(bounds[position]) + 1, int(bounds[position + 1])
@@ -238,13 +247,12 @@ def _advance(state, top: int, folded: int, pending: list, now: dt.datetime) -> b
     values = dict(last_response_id=top, folded=folded, pending=pending, updated_at=now)
     if state is None:
         dialect = postgresql if _is_postgresql() else sqlite
-        result = db.session.execute(dialect.insert(table).values(id=1, **values).on_conflict_do_nothing())
+        statement = dialect.insert(table).values(id=1, **values).on_conflict_do_nothing()
     else:
-        result = db.session.execute(
-            table.update().where(table.c.id == 1, table.c.last_response_id == state[0], table.c.folded == state[1])
-            .values(**values)
-        )
-    return result.rowcount == 1
+        statement = (table.update().values(**values)
+                     .where(table.c.id == 1, table.c.last_response_id == state[0], table.c.folded == state[1]))
+    # RETURNING, not rowcount: psycopg reports -1 for some statements.
+    return db.session.execute(statement.returning(table.c.id)).first() is not None
 
 
 def _is_postgresql() -> bool:

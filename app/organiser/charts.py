@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import textwrap
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 from matplotlib.figure import Figure
@@ -25,10 +26,8 @@ def _figure(height: float) -> Figure:
     return Figure(figsize=(7.5, height), layout="constrained")
 
 
-def _estimate_bars(labels: list[str], estimates: list[Estimate], title: str, colour: str = BLUE) -> Figure | None:
+def _estimate_bars(labels: list[str], estimates: list[Estimate], title: str, colour: str = BLUE) -> Figure:
     """Horizontal bars 0–100 with 95% interval whiskers; suppressed figures are drawn as an empty row."""
-    if not labels:
-        return None
     figure = _figure(0.9 + 0.32 * len(labels))
     axes = figure.add_subplot()
     rows = list(range(len(labels)))[::-1]
@@ -48,20 +47,16 @@ def _estimate_bars(labels: list[str], estimates: list[Estimate], title: str, col
     return figure
 
 
-def elements_chart(report: SipasReport) -> Figure | None:
+def elements_chart(report: SipasReport) -> Figure:
     """Overall and element indices."""
-    if report.instrument is None:
-        return None
     labels = [str(_l("Chỉ số chung"))] + [element.title for element in report.elements]
     estimates = [report.overall] + [element.estimate for element in report.elements]
     return _estimate_bars(labels, estimates, str(_l("Chỉ số chung và theo yếu tố")))
 
 
-def children_chart(report: SipasReport) -> Figure | None:
+def children_chart(report: SipasReport) -> Figure:
     """Child units ranked by overall index (the best and the worst when there are many)."""
     ranked = [child for child in report.children if child.rank is not None]
-    if not ranked:
-        return None
     title = str(_l("Đơn vị trực thuộc theo chỉ số chung"))
     if len(ranked) > MAX_CHILD_BARS:
         half = MAX_CHILD_BARS // 2
@@ -71,19 +66,15 @@ def children_chart(report: SipasReport) -> Figure | None:
                           title)
 
 
-def fields_chart(report: SipasReport) -> Figure | None:
+def fields_chart(report: SipasReport) -> Figure:
     """Overall index by service field."""
-    if not report.fields:
-        return None
     return _estimate_bars([field.name for field in report.fields], [field.estimate for field in report.fields],
                           str(_l("Chỉ số chung theo lĩnh vực")), LIGHT)
 
 
-def trend_chart(report: SipasReport) -> Figure | None:
+def trend_chart(report: SipasReport) -> Figure:
     """Overall index by month or quarter with its 95% band."""
     points = [point for point in report.trend.points if point.estimate.value is not None]
-    if not points:
-        return None
     figure = _figure(2.8)
     axes = figure.add_subplot()
     positions = list(range(len(report.trend.points)))
@@ -98,10 +89,8 @@ def trend_chart(report: SipasReport) -> Figure | None:
     return figure
 
 
-def daily_chart(report: SipasReport) -> Figure | None:
+def daily_chart(report: SipasReport) -> Figure:
     """Responses per day of the period."""
-    if not any(day.responses for day in report.daily):
-        return None
     figure = _figure(2.4)
     axes = figure.add_subplot()
     axes.bar([day.day for day in report.daily], [day.responses for day in report.daily], color=GREY, width=1.0)
@@ -111,34 +100,46 @@ def daily_chart(report: SipasReport) -> Figure | None:
     return figure
 
 
-def dossier_chart(report: SipasReport) -> Figure | None:
+def dossier_chart(report: SipasReport) -> Figure:
     """Shares of the per-dossier rating levels."""
-    if report.dossier is None:
-        return None
     levels = report.dossier.levels
     return _estimate_bars([level.label for level in levels], [level.estimate for level in levels],
                           str(_l("Đánh giá việc giải quyết hồ sơ (tỷ lệ theo mức)")), LIGHT)
 
 
-#: Chart name (as in URLs) → drawing function, in the order pages and the PDF show them.
-CHARTS: dict[str, Callable[[SipasReport], Figure | None]] = {
-    "yeu-to": elements_chart,
-    "xu-huong": trend_chart,
-    "theo-ngay": daily_chart,
-    "don-vi": children_chart,
-    "linh-vuc": fields_chart,
-    "ho-so": dossier_chart,
+@dataclass(frozen=True)
+class Chart:
+    """A chart: whether a report has anything to draw in it, and how to draw it."""
+
+    available: Callable[[SipasReport], bool]
+    draw: Callable[[SipasReport], Figure]
+
+
+#: Chart name (as in URLs) → chart, in the order pages and the PDF show them.
+CHARTS: dict[str, Chart] = {
+    "yeu-to": Chart(lambda report: report.instrument is not None, elements_chart),
+    "xu-huong": Chart(lambda report: any(p.estimate.value is not None for p in report.trend.points), trend_chart),
+    "theo-ngay": Chart(lambda report: report.responses > 0, daily_chart),
+    "don-vi": Chart(lambda report: any(child.rank is not None for child in report.children), children_chart),
+    "linh-vuc": Chart(lambda report: bool(report.fields), fields_chart),
+    "ho-so": Chart(lambda report: report.dossier is not None, dossier_chart),
 }
+
+
+def available_charts(report: SipasReport) -> list[str]:
+    """Return the names of the charts the report has data for, in display order."""
+    return [name for name, chart in CHARTS.items() if chart.available(report)]
 
 
 def render_chart(report: SipasReport, name: str, fmt: str = "svg") -> bytes | None:
     """Return one chart as SVG or PNG bytes, or None when the report has nothing to draw for it."""
     import matplotlib
 
+    chart = CHARTS[name]
+    if not chart.available(report):
+        return None
     with matplotlib.rc_context(_STYLE):
-        figure = CHARTS[name](report)
-        if figure is None:
-            return None
+        figure = chart.draw(report)
         buffer = io.BytesIO()
         options = {"metadata": {"Date": None}} if fmt == "svg" else {"dpi": 150}
         figure.savefig(buffer, format=fmt, **options)

@@ -13,7 +13,7 @@ from fpdf import FPDF
 
 from app.exports import write_csv, write_xlsx
 from app.i18n import percent
-from app.organiser.charts import CHARTS, render_chart
+from app.organiser.charts import available_charts, render_chart
 from app.organiser.reports import Change, Estimate, SipasReport
 from app.organiser.services import CommentFilter, list_comments
 from app.periods import Period
@@ -296,10 +296,8 @@ def render_report_pdf(report: SipasReport) -> bytes:
     pdf.ln(3)
     _pdf_table(pdf, [str(_l("Mục")), str(_l("Giá trị"))], [[label, _text(value)] for label, value in
                                                              summary_lines(report)], (70, 120))
-    for name in CHARTS:
+    for name in available_charts(report):
         image = render_chart(report, name, "png")
-        if image is None:
-            continue
         if pdf.get_y() > 190:
             pdf.add_page()
         pdf.ln(2)

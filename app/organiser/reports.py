@@ -325,7 +325,7 @@ class SipasReport:
 
 def sipas_report(root: Unit, period: Period, *, now: dt.datetime, instrument_code: str | None = None,
                  version: int | None = None, trend: str | None = None, locale: str = "vi",
-                 full: bool = True) -> SipasReport:
+                 full: bool = True, refresh: bool = True) -> SipasReport:
     """Compute the SIPAS report of a unit's subtree for a period (folding new responses into the packs first).
 
     :param instrument_code: a SIPAS instrument code; default the one with the most responses in the period.
@@ -333,9 +333,11 @@ def sipas_report(root: Unit, period: Period, *, now: dt.datetime, instrument_cod
     :param trend: "month" or "quarter"; default month for periods up to 6 months, quarter for longer ones.
     :param full: False leaves out the slower parts a dashboard does not show (the test across child units and
         the volume-weighted variant).
+    :param refresh: False when the caller has just called ``refresh_packs`` itself.
     :raise NotFoundError: when the instrument or version asked for does not exist.
     """
-    refresh_packs(now)
+    if refresh:
+        refresh_packs(now)
     granularity = trend or ("month" if period.days <= MONTHLY_TREND_MAX_DAYS else "quarter")
     if granularity not in TREND_GRANULARITIES:
         raise ValueError(f"trend must be one of {TREND_GRANULARITIES}")
