@@ -43,6 +43,10 @@ CONNECTIONS = 32
 THREADS = 2
 
 
+#: Things that live for the whole bench run (databases shared by sections); run.py closes it at the end.
+RESOURCES = contextlib.ExitStack()
+
+
 class BenchError(RuntimeError):
     """A measurement that cannot be trusted (stale server, wrong page, lost rows): the section stops."""
 
@@ -464,6 +468,21 @@ def database(kind: str, label: str) -> Iterator[str]:
     finally:
         for suffix in ("", "-wal", "-shm"):
             Path(url.removeprefix("sqlite:///") + suffix).unlink(missing_ok=True)
+
+
+def run_child(script: str, args: Sequence[str]) -> tuple[dict, float]:
+    """Run `python SCRIPT ARGS` alone; return the JSON of its last output line and its peak RSS in MB (wait4)."""
+    import tempfile
+
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        process = subprocess.Popen([PYTHON, script, *args], cwd=ROOT, stdout=out, stderr=err)
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        if process.returncode != 0:
+            raise BenchError(f"{script} {args[0]} failed: {err.read().decode()[-1500:]}")
+        return json.loads(out.read().decode().strip().splitlines()[-1]), usage.ru_maxrss / 1024
 
 
 def run_python(args: Sequence[str], env: dict | None = None, timeout: float = 3600) -> str:
