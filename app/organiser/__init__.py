@@ -24,6 +24,7 @@ class NavEntry:
 #: feature can be listed here before its views land (the dashboard is `organiser.dashboard`).
 NAV = [
     NavEntry("organiser.dashboard", _l("Tổng quan")),
+    NavEntry("organiser.report", _l("Báo cáo định kỳ")),
     NavEntry("organiser.units", _l("Đơn vị")),
     NavEntry("organiser.counters", _l("Quầy")),
     NavEntry("organiser.fields", _l("Lĩnh vực")),
@@ -53,4 +54,4 @@ def can(role: str, minimum: str) -> bool:
 
 
 # The view modules add their routes to `bp` when imported (a dashboard module joins this line).
-from app.organiser import views  # noqa: E402,F401
+from app.organiser import dashboard, views  # noqa: E402,F401
