@@ -6,6 +6,8 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask, Response, current_app, has_request_context, request
 from flask_babel import format_datetime, format_decimal, get_locale
+from flask_babel.speaklater import LazyString
+from markupsafe import Markup, escape
 
 LANGUAGE_COOKIE = "lang"
 
@@ -52,8 +54,16 @@ def local_time(value: dt.datetime | None, fmt: str = "dd/MM/yyyy HH:mm") -> str:
     return "" if value is None else format_datetime(value, fmt)
 
 
+def _escaped_html(lazy: LazyString) -> Markup:
+    """Render a lazy message in a template as text: escaped, like any other string."""
+    return escape(str(lazy))
+
+
 def init_i18n(app: Flask) -> None:
     """Register the display filters and the language cookie."""
+    # Flask-Babel marks lazy strings as safe HTML (LazyString.__html__ returns them as they are), so a message
+    # like _l("Loại “%(kind)s” không hợp lệ", kind=<uploaded cell>) would reach the page unescaped. Escape them.
+    LazyString.__html__ = _escaped_html
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.filters["percent"] = percent
     app.jinja_env.filters["local_time"] = local_time
