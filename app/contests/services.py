@@ -755,8 +755,11 @@ def start_attempt(contest: Contest, round_: Round, participant: Participant, *, 
     active = _active_attempt(participant.id, round_.id)
     if active is not None:
         return active
+    # Only finished attempts use up the allowance: an active one seen here was started by a concurrent request,
+    # whose attempt this request returns after its own insert gives way.
     done = db.session.execute(
-        sa.select(sa.func.count(), sa.func.max(Attempt.number))
+        sa.select(sa.func.coalesce(sa.func.sum(sa.case((Attempt.state != "active", 1), else_=0)), 0),
+                  sa.func.max(Attempt.number))
         .where(Attempt.participant_id == participant.id, Attempt.round_id == round_.id)
     ).one()
     if round_.attempts_allowed and done[0] >= round_.attempts_allowed:
@@ -892,13 +895,31 @@ class Outcome:
 
 _HOT_COLUMNS = (Attempt.id, Attempt.participant_id, Attempt.state, Attempt.started_at, Attempt.deadline_at,
                 Attempt.question_ids, Attempt.option_orders, Attempt.types, Attempt.keys, Attempt.answers,
-                Attempt.max_score, Round.grace_seconds, Round.settings)
+                Attempt.max_score, Attempt.prediction, Attempt.saved_at, Round.grace_seconds, Round.settings)
+_HOT_SELECT = sa.select(*_HOT_COLUMNS).join(Round, Round.id == Attempt.round_id)
+# Save and submit run prebuilt statements on the session's connection: building a statement per request costs as much
+# as the database work, and these are the requests of a deadline surge.
+_LOAD_HOT = _HOT_SELECT.where(Attempt.id == sa.bindparam("attempt_id"))
+_RUNNING = sa.and_(Attempt.id == sa.bindparam("attempt_id"), Attempt.state == "active")
+_SAVE = sa.update(Attempt).where(_RUNNING).values(
+    answers=sa.bindparam("new_answers", type_=Attempt.answers.type),
+    prediction=sa.bindparam("new_prediction", type_=Attempt.prediction.type),
+    saved_at=sa.bindparam("moment", type_=Attempt.saved_at.type),
+)
+_SUBMIT = sa.update(Attempt).where(_RUNNING).values(
+    state=sa.bindparam("new_state"),
+    answers=sa.bindparam("new_answers", type_=Attempt.answers.type),
+    marks=sa.bindparam("new_marks", type_=Attempt.marks.type),
+    score=sa.bindparam("new_score"),
+    prediction=sa.bindparam("new_prediction", type_=Attempt.prediction.type),
+    submitted_at=sa.bindparam("moment", type_=Attempt.submitted_at.type),
+    saved_at=sa.bindparam("saved", type_=Attempt.saved_at.type),
+    duration_ms=sa.bindparam("new_duration"),
+)
 
 
 def _hot_attempt(attempt_id: int, participant_id: int):
-    row = db.session.execute(
-        sa.select(*_HOT_COLUMNS).join(Round, Round.id == Attempt.round_id).where(Attempt.id == attempt_id)
-    ).first()
+    row = db.session.connection().execute(_LOAD_HOT, {"attempt_id": attempt_id}).first()
     if row is None or row.participant_id != participant_id:
         raise NotFoundError(_l("Không tìm thấy bài thi."))
     return row
@@ -963,10 +984,8 @@ def save_answers(attempt_id: int, participant_id: int, answers: Mapping[int, Seq
     prediction = parse_prediction(prediction_text, row.settings)
     if now > row.deadline_at + dt.timedelta(seconds=row.grace_seconds):
         return _finalise_row(row, row.deadline_at)
-    updated = db.session.execute(
-        sa.update(Attempt).where(Attempt.id == attempt_id, Attempt.state == "active")
-        .values(answers=packed, prediction=prediction, saved_at=now)
-    ).rowcount
+    updated = db.session.connection().execute(_SAVE, {
+        "attempt_id": attempt_id, "new_answers": packed, "new_prediction": prediction, "moment": now}).rowcount
     if not updated:
         raise ConflictError(_l("Bài thi đã được nộp; không thể thay đổi câu trả lời."))
     return Outcome("saved", attempt_id)
@@ -993,11 +1012,10 @@ def submit_attempt(attempt_id: int, participant_id: int, answers: Mapping[int, S
     marks = grade_attempt(row.types, row.keys, packed)
     score = sum(marks)
     stamp = min(now, row.deadline_at)
-    updated = db.session.execute(
-        sa.update(Attempt).where(Attempt.id == attempt_id, Attempt.state == "active")
-        .values(state="submitted", answers=packed, marks=marks, score=score, prediction=prediction,
-                submitted_at=now, saved_at=now, duration_ms=_duration_ms(row.started_at, stamp))
-    ).rowcount
+    updated = db.session.connection().execute(_SUBMIT, {
+        "attempt_id": attempt_id, "new_state": "submitted", "new_answers": packed, "new_marks": marks,
+        "new_score": score, "new_prediction": prediction, "moment": now, "saved": now,
+        "new_duration": _duration_ms(row.started_at, stamp)}).rowcount
     if not updated:
         return Outcome("replayed", attempt_id)
     return Outcome("submitted", attempt_id, score, row.max_score)
@@ -1010,11 +1028,10 @@ def _duration_ms(start: dt.datetime, end: dt.datetime) -> int:
 def _finalise_row(row, stamp: dt.datetime) -> Outcome:
     """Submit a running attempt with its saved answers, stamped at `stamp` (its deadline, or earlier)."""
     marks = grade_attempt(row.types, row.keys, row.answers)
-    updated = db.session.execute(
-        sa.update(Attempt).where(Attempt.id == row.id, Attempt.state == "active")
-        .values(state="expired", marks=marks, score=sum(marks), submitted_at=stamp,
-                duration_ms=_duration_ms(row.started_at, stamp))
-    ).rowcount
+    updated = db.session.connection().execute(_SUBMIT, {
+        "attempt_id": row.id, "new_state": "expired", "new_answers": row.answers, "new_marks": marks,
+        "new_score": sum(marks), "new_prediction": row.prediction, "moment": stamp, "saved": row.saved_at,
+        "new_duration": _duration_ms(row.started_at, stamp)}).rowcount
     return Outcome("expired" if updated else "replayed", row.id, sum(marks), row.max_score)
 
 
@@ -1024,7 +1041,7 @@ def finalise_expired(now: dt.datetime, *, contest_id: int | None = None, partici
 
     With ``cut_all`` every running attempt of the selection is submitted, stamped at min(deadline, now).
     """
-    query = sa.select(*_HOT_COLUMNS).join(Round, Round.id == Attempt.round_id).where(Attempt.state == "active")
+    query = _HOT_SELECT.where(Attempt.state == "active")
     if not cut_all:
         query = query.where(Attempt.deadline_at < now)
     if contest_id is not None:
