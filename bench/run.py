@@ -49,12 +49,21 @@ def _dashboard(options: argparse.Namespace) -> list[Entry]:
     return dashboard_bench.run()
 
 
+def _contest(options: argparse.Namespace) -> list[Entry]:
+    import contest_bench
+
+    ensure_wrk()
+    return contest_bench.run(options.seconds)
+
+
 #: Section name → (what it measures, function). Order is the order of `make bench`.
 SECTIONS: dict[str, tuple[str, Callable[[argparse.Namespace], list[Entry]]]] = {
     "survey": ("issue 2: survey GET/POST throughput vs bare Flask, SQLite and PostgreSQL", _survey),
     "qr": ("issue 2: QR poster sheet for 500 counters vs the QR codes alone", _qr),
     "sipas": ("issue 3: SIPAS report over 1,000,000 responses vs a per-response Python loop", _sipas),
     "dashboard": ("issue 4: organiser dashboard of the province with 1,000,000 responses", _dashboard),
+    "contest": ("issue 5: contest deadline surge under gunicorn; ranking + item analysis of 200,000 attempts",
+                _contest),
 }
 
 

@@ -98,8 +98,8 @@ def _choices(page: str, kind: str) -> dict[str, list[str]]:
     return found
 
 
-def submission_bodies(page: str, visits: list[tuple[str, str, str, str]], rng: random.Random) -> list[str]:
-    """One "cookie<TAB>body" line per harvested visit: varied answers to every question, the visit's tokens."""
+def submission_bodies(path: str, page: str, visits: list[tuple[str, str, str, str]], rng: random.Random) -> list[str]:
+    """One "path<TAB>cookie<TAB>body" line per harvested visit: varied answers to every question, its tokens."""
     radios, boxes = _choices(page, "radio"), _choices(page, "checkbox")
     lines = []
     for cookie, csrf_value, key, start in visits:
@@ -109,7 +109,7 @@ def submission_bodies(page: str, visits: list[tuple[str, str, str, str]], rng: r
             data += [(name, value) for value in rng.sample(options, rng.randint(0, 2))]
         if rng.random() < 0.05:
             data.append(("Y_KIEN", rng.choice(COMMENTS)))
-        lines.append(f"{cookie}\t{urlencode(data)}")
+        lines.append(f"{path}\t{cookie}\t{urlencode(data)}")
     return lines
 
 
@@ -126,7 +126,7 @@ def harvest(server: Server, site: Site, page: str, visits: int, get_rate: float,
         path = Path(f"{prefix}_{thread}.tsv")
         found = [tuple(line.split("\t")) for line in path.read_text().splitlines() if line.count("\t") == 3]
         found = [visit for visit in found if len(visit) == 4]
-        path.write_text("\n".join(submission_bodies(page, found, rng)) + "\n")
+        path.write_text("\n".join(submission_bodies(site.path, page, found, rng)) + "\n")
         keys.append([visit[2] for visit in found])
     return keys
 
