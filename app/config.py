@@ -43,6 +43,8 @@ class Config:
     AUTH_LOGIN_RATE_LIMIT = "10 per minute"
     AUTH_MAX_FAILED_LOGINS = 5
     AUTH_LOCKOUT_MINUTES = 15
+    #: Werkzeug method string for organiser password hashes: "scrypt" (N=2**15, r=8, p=1) or "scrypt:N:r:p".
+    AUTH_PASSWORD_METHOD = "scrypt"
     #: A signed-in session ends this long after login, however active (inactivity ends it sooner).
     AUTH_SESSION_MAX_SECONDS = 12 * 3600
 

@@ -134,7 +134,8 @@ class Factories:
         with self.app.app_context():
             number = next(_sequence)
             account = create_organiser(email or f"canbo{number}@thu.gov.vn", name or f"Cán bộ {number}",
-                                       get_unit_by_code(unit), role, password, utcnow())
+                                       get_unit_by_code(unit), role, password, utcnow(),
+                                       method=self.app.config["AUTH_PASSWORD_METHOD"])
             db.session.commit()
             return OrganiserInfo(account.id, account.email, password, account.unit_id, unit, role)
 
@@ -143,7 +144,8 @@ class Factories:
         """Store one complete response at a counter through the survey services; return its id.
 
         Every criterion gets `score` unless `element_scores` gives its element (by code) another; the comment goes
-        to the instrument's last free-text item; `field` is a service field code; `when` is an aware datetime.
+        to the instrument's last free-text item; `field` is a service field code (default: the counter's
+        first); `when` is an aware datetime.
         """
         import uuid
         from zoneinfo import ZoneInfo
@@ -172,6 +174,8 @@ class Factories:
                 data[[item for item in instrument.items if item.type == "text"][-1].code] = [comment]
             if field is not None:
                 data["field"] = [str(db.session.scalar(sa.select(ServiceField.id).where(ServiceField.code == field)))]
+            elif form.service_fields:  # a counter that offers fields requires one
+                data["field"] = [str(form.service_fields[0].id)]
             key = uuid.uuid4().hex
             services.submit_response(ref, form, form.validate(data), submission_key=key, now=when or utcnow(),
                                      zone=ZoneInfo(self.app.config["TIMEZONE"]), duration_ms=30_000,

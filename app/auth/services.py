@@ -17,6 +17,8 @@ from app.extensions import db
 from app.units.models import Unit
 
 MIN_PASSWORD_LENGTH = 12
+#: Werkzeug's method string for new password hashes (scrypt, N=2**15, r=8, p=1); AUTH_PASSWORD_METHOD overrides it.
+PASSWORD_METHOD = "scrypt"
 
 WRONG_CREDENTIALS = _l("Email hoặc mật khẩu không đúng.")
 
@@ -52,11 +54,12 @@ def normalise_email(email: str) -> str:
     return (email or "").strip().lower()
 
 
-def _hash_password(password: str) -> str:
-    return generate_password_hash(password, method="scrypt")
+def _hash_password(password: str, method: str) -> str:
+    return generate_password_hash(password, method=method)
 
 
-def create_organiser(email: str, name: str, unit: Unit, role: str, password: str, now: dt.datetime) -> Organiser:
+def create_organiser(email: str, name: str, unit: Unit, role: str, password: str, now: dt.datetime, *,
+                     method: str = PASSWORD_METHOD) -> Organiser:
     """Add an organiser account for a unit subtree; the password is stored as a scrypt hash."""
     email = normalise_email(email)
     if role not in ROLES:
@@ -67,7 +70,7 @@ def create_organiser(email: str, name: str, unit: Unit, role: str, password: str
     if db.session.scalar(sa.select(Organiser.id).where(Organiser.email == email)) is not None:
         raise ConflictError(_l("Email %(email)s đã có tài khoản.", email=email))
     organiser = Organiser(email=email, name=name or email, unit=unit, role=role, created_at=now,
-                          password_hash=_hash_password(password))
+                          password_hash=_hash_password(password, method))
     db.session.add(organiser)
     db.session.flush()
     return organiser
@@ -84,13 +87,13 @@ def record(organiser_id: int | None, unit_id: int | None, action: str, object_ty
 
 
 @functools.cache
-def _decoy_hash() -> str:
+def _decoy_hash(method: str) -> str:
     # Checked against when the email is unknown, so a wrong email costs as long as a wrong password.
-    return _hash_password("decoy password that no account has")
+    return _hash_password("decoy password that no account has", method)
 
 
 def authenticate(email: str, password: str, now: dt.datetime, zone: ZoneInfo,
-                 policy: LoginPolicy = LoginPolicy()) -> Organiser:
+                 policy: LoginPolicy = LoginPolicy(), *, method: str = PASSWORD_METHOD) -> Organiser:
     """Return the organiser these credentials name; count failures and lock the account after too many.
 
     :raise LoginError: wrong email or password, or a deactivated account (the failure is flushed: commit it).
@@ -99,7 +102,7 @@ def authenticate(email: str, password: str, now: dt.datetime, zone: ZoneInfo,
     email = normalise_email(email)[:254]
     organiser = db.session.scalar(sa.select(Organiser).where(Organiser.email == email)) if email else None
     if organiser is None:
-        check_password_hash(_decoy_hash(), password)
+        check_password_hash(_decoy_hash(method), password)
         record(None, None, "login.failure", "organiser", None, {"email": email}, now)
         raise LoginError(WRONG_CREDENTIALS)
     if organiser.locked_until is not None and organiser.locked_until > now:
@@ -150,14 +153,15 @@ def end_sessions(organiser: Organiser, now: dt.datetime) -> None:
     record(organiser.id, organiser.unit_id, "logout", "organiser", organiser.id, {}, now)
 
 
-def change_password(organiser: Organiser, current_password: str, new_password: str, now: dt.datetime) -> None:
+def change_password(organiser: Organiser, current_password: str, new_password: str, now: dt.datetime, *,
+                    method: str = PASSWORD_METHOD) -> None:
     """Replace the organiser's own password after checking the current one; other sessions stop working."""
     if not check_password_hash(organiser.password_hash, current_password):
         raise AppError(_l("Mật khẩu hiện tại không đúng."))
     check_password_strength(new_password)
     if new_password == current_password:
         raise AppError(_l("Mật khẩu mới phải khác mật khẩu hiện tại."))
-    organiser.password_hash = _hash_password(new_password)
+    organiser.password_hash = _hash_password(new_password, method)
     organiser.session_version += 1
     record(organiser.id, organiser.unit_id, "password.change", "organiser", organiser.id, {}, now)
     db.session.flush()
@@ -183,9 +187,9 @@ def get_visible_account(actor: Organiser, organiser_id: int) -> Organiser:
 
 
 def create_account(actor: Organiser, *, email: str, name: str, unit: Unit, role: str, password: str,
-                   now: dt.datetime) -> Organiser:
+                   now: dt.datetime, method: str = PASSWORD_METHOD) -> Organiser:
     """Create an account for a unit of the actor's subtree (the view has checked the unit is visible)."""
-    account = create_organiser(email, name.strip(), unit, role, password, now)
+    account = create_organiser(email, name.strip(), unit, role, password, now, method=method)
     record(actor.id, unit.id, "account.create", "organiser", account.id, {"email": account.email, "role": role}, now)
     return account
 
@@ -201,12 +205,13 @@ def set_account_active(actor: Organiser, account: Organiser, active: bool, now: 
     db.session.flush()
 
 
-def reset_password(actor: Organiser, account: Organiser, new_password: str, now: dt.datetime) -> None:
+def reset_password(actor: Organiser, account: Organiser, new_password: str, now: dt.datetime, *,
+                   method: str = PASSWORD_METHOD) -> None:
     """Set another account's password, end its sessions and lift any lockout."""
     if account.id == actor.id:
         raise PermissionDeniedError(_l("Hãy dùng chức năng “Đổi mật khẩu” cho tài khoản của chính bạn."))
     check_password_strength(new_password)
-    account.password_hash = _hash_password(new_password)
+    account.password_hash = _hash_password(new_password, method)
     account.session_version += 1
     account.failed_logins = 0
     account.locked_until = None

@@ -94,7 +94,8 @@ def login():
     policy = services.LoginPolicy(config["AUTH_MAX_FAILED_LOGINS"],
                                   dt.timedelta(minutes=config["AUTH_LOCKOUT_MINUTES"]))
     try:
-        organiser = services.authenticate(form.email.data, form.password.data, utcnow(), local_zone(), policy)
+        organiser = services.authenticate(form.email.data, form.password.data, utcnow(), local_zone(), policy,
+                                          method=config["AUTH_PASSWORD_METHOD"])
     except services.LoginError as error:
         db.session.commit()  # keep the failure count, the lock and the audit entry
         return render_template("auth/login.html", form=form, error=error.message), error.status
@@ -123,7 +124,8 @@ def change_password():
     if not form.validate_on_submit():
         return render_template("auth/password.html", form=form), 400 if request.method == "POST" else 200
     organiser = current_organiser()
-    services.change_password(organiser, form.current_password.data, form.new_password.data, utcnow())
+    services.change_password(organiser, form.current_password.data, form.new_password.data, utcnow(),
+                             method=current_app.config["AUTH_PASSWORD_METHOD"])
     db.session.commit()
     _start_session(organiser)
     flash(_("Đã đổi mật khẩu. Các phiên đăng nhập khác của tài khoản đã kết thúc."), "info")
@@ -151,7 +153,8 @@ def account_new():
     unit = get_visible_unit(organiser, form.unit.data or 0)
     try:
         account = services.create_account(organiser, email=form.email.data, name=form.name.data, unit=unit,
-                                          role=form.role.data, password=form.new_password.data, now=utcnow())
+                                          role=form.role.data, password=form.new_password.data, now=utcnow(),
+                                          method=current_app.config["AUTH_PASSWORD_METHOD"])
     except AppError as error:
         db.session.rollback()
         return render_template("auth/account_new.html", form=form, error=error.message), error.status
@@ -207,7 +210,8 @@ def account_reset_password(organiser_id: int):
     if not form.validate_on_submit():
         status = 400 if request.method == "POST" else 200
         return render_template("auth/account_password.html", form=form, account=account), status
-    services.reset_password(organiser, account, form.new_password.data, utcnow())
+    services.reset_password(organiser, account, form.new_password.data, utcnow(),
+                            method=current_app.config["AUTH_PASSWORD_METHOD"])
     db.session.commit()
     flash(_("Đã đặt lại mật khẩu cho %(email)s.", email=account.email), "info")
     return redirect(url_for(".accounts"), 303)

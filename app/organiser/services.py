@@ -493,7 +493,7 @@ class Comment:
 
 @dataclass(frozen=True)
 class CommentPage:
-    """One page of comments; `total` is None when a score filter makes counting cost a full scan."""
+    """One page of comments; `total` is None when a search or score filter makes counting cost a full scan."""
 
     items: tuple[Comment, ...]
     page: int
@@ -558,22 +558,29 @@ def list_comments(root: Unit, filters: CommentFilter, page: int, per_page: int =
             sa.select(InstrumentVersion.id).where(InstrumentVersion.code == filters.instrument_code)))
     page = max(page, 1)
     skip = (page - 1) * per_page
-    if filters.max_score is None:
+    if filters.max_score is None and not filters.search.strip():
         total = db.session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery()))
         rows = db.session.execute(query.offset(skip).limit(per_page + 1)).all()
     else:
+        # What SQL cannot decide (means of packed scores; a match in the answers, not in the JSON keys) is
+        # checked row by row, so such a page has no total.
         total = None
         result = db.session.execute(query.execution_options(yield_per=1000))
         try:
-            low = (row for row in result if _is_low(row[1], row[3], filters))
-            rows = list(itertools.islice(low, skip, skip + per_page + 1))
+            kept = (row for row in result if _matches(row[1], row[3], row[4], filters))
+            rows = list(itertools.islice(kept, skip, skip + per_page + 1))
         finally:
             result.close()
     items = tuple(_comment(row, locale) for row in rows[:per_page])
     return CommentPage(items, page, per_page, total, len(rows) > per_page)
 
 
-def _is_low(version_id: int, scores: bytes, filters: CommentFilter) -> bool:
+def _matches(version_id: int, scores: bytes, texts: dict, filters: CommentFilter) -> bool:
+    term = filters.search.strip().casefold()
+    if term and term not in "\n".join(str(text) for text in (texts or {}).values()).casefold():
+        return False
+    if filters.max_score is None:
+        return True
     means = _element_means(version_id, scores, "vi")
     if filters.element:
         return filters.element in means and means[filters.element][1] <= filters.max_score

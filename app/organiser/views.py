@@ -421,7 +421,7 @@ def comments():
     form.instrument.choices = choice_list([("", _("Mọi phiếu"))] + [(c, c) for c in services.instrument_codes()])
     form.element.choices = choice_list([("", _("Bất kỳ yếu tố nào"))] + services.element_choices(locale))
     if not form.validate():
-        return _form_page("organiser/comments.html", form, page=None)
+        return render_template("organiser/comments.html", form=form, page=None, error=None), 400
     root = get_visible_unit(organiser, form.unit.data) if form.unit.data else organiser.unit
     filters = services.CommentFilter(search=form.q.data or "", field_id=form.field_id, period=form.period_value,
                                      instrument_code=form.instrument.data or None, element=form.element.data or None,

@@ -243,3 +243,21 @@ def test_deactivated_account_cannot_sign_in(app, client, make, role):
     response = log_in(client, account.email, account.password)
     assert response.status_code == 401
     assert "đã bị vô hiệu hoá" in response.get_data(as_text=True)
+
+
+def test_passwords_are_stored_as_scrypt_with_the_production_work_factor_by_default(app, make):
+    from app.auth.models import Organiser
+    from app.auth.services import create_organiser
+    from app.config import Config
+    from app.database import utcnow
+    from app.extensions import db
+    from app.units.models import Unit
+
+    unit_id = make.unit()
+    with app.app_context():
+        account = create_organiser("manh@thu.gov.vn", "Mạnh", db.session.get(Unit, unit_id), "viewer",
+                                   "mat-khau-that-su-dai", utcnow())
+        db.session.commit()
+        stored = db.session.get(Organiser, account.id).password_hash
+    assert Config.AUTH_PASSWORD_METHOD == "scrypt"
+    assert stored.startswith("scrypt:32768:8:1$") and "mat-khau-that-su-dai" not in stored
