@@ -99,25 +99,25 @@ def add_contest(app, tenant: Tenant, *, title: str, question_text: str, particip
 
 
 def build_world(app, make, text: str = "", *, contests: bool = True) -> World:
-    """Create the two tenants; every name and comment ends with `text` (a payload, or nothing)."""
-    make.unit("T", name=f"Tỉnh Thử{text}", kind="province")
+    """Create the two tenants; every name, title and comment starts with `text` (a payload, or nothing)."""
+    make.unit("T", name=f"{text}Tỉnh Thử", kind="province")
     tenants = []
     for code in ("T-A", "T-B"):
-        unit_id = make.unit(code, name=f"Xã {code}{text}", parent="T", kind="commune")
-        counter = make.counter(code, code=f"Q-{code}", name=f"Quầy {code}{text}", fields=(f"F{code[-1]}",))
-        responses = [make.response(counter, comment=f"Góp ý {code}{text}", score=score) for score in (2, 4, 5)]
+        unit_id = make.unit(code, name=f"{text}Xã {code}", parent="T", kind="commune")
+        counter = make.counter(code, code=f"Q-{code}", name=f"{text}Quầy {code}", fields=(f"F{code[-1]}",))
+        responses = [make.response(counter, comment=f"{text}Góp ý {code}", score=score) for score in (2, 4, 5)]
         tenant = Tenant(code, unit_id, counter,
                         make.organiser(code, role="administrator", email=f"admin-{code.lower()}@thu.gov.vn",
-                                       name=f"Quản trị {code}{text}"),
+                                       name=f"{text}Quản trị {code}"),
                         make.organiser(code, role="viewer", email=f"viewer-{code.lower()}@thu.gov.vn"),
                         make.dossier_path(counter, f"HS-{code}-0001"), responses, field_id_of(app, f"F{code[-1]}"))
         if contests:
             # Registration accepts only a person's name (letters, spaces): the payload cannot get in there.
-            add_contest(app, tenant, title=f"Cuộc thi {code}{text}", question_text=f"Câu hỏi {code}{text}",
+            add_contest(app, tenant, title=f"{text}Cuộc thi {code}", question_text=f"{text}Câu hỏi {code}",
                         participant_name=f"Nguyễn Văn {code[-1]}")
         tenants.append(tenant)
     root = make.organiser("T", role="administrator", email="admin-root@thu.gov.vn")
-    rename_field(app, tenants[0].field_id, f"Lĩnh vực A{text}")
+    rename_field(app, tenants[0].field_id, f"{text}Lĩnh vực A")
     return World(tenants[0], tenants[1], root)
 
 
