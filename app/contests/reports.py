@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import sqlalchemy as sa
 
 from app.contests.models import Contest, Participant
-from app.contests.results import ContestResults, Standing, contest_results, item_report
-from app.contests.services import get_round
+from app.contests.results import AwardLine, ContestResults, Standing, UnitLine, contest_results, item_report
+from app.contests.services import contest_spec, get_round, mask_name, mask_phone
 from app.extensions import db
 from app.units.models import Unit
 
@@ -244,3 +245,89 @@ def results_tables(contest: Contest, zone: ZoneInfo, round_number: int | None = 
                          "unit", "tied"], prizes),
         ("don_vi", UNIT_COLUMNS, units),
     ]
+
+
+@dataclass(frozen=True)
+class BoardLine:
+    """A row of a public list: masked identity, unit, group, and (when shown) score and time."""
+
+    rank: int
+    tied: bool
+    name: str
+    phone: str
+    unit: str
+    group: str
+    score: float
+    seconds: float
+
+
+@dataclass(frozen=True)
+class BoardAward:
+    """A prize on the public list of winners."""
+
+    award: AwardLine
+    name: str
+    unit: str
+    group: str
+
+
+@dataclass(frozen=True)
+class Board:
+    """What the public ranking page shows (contest.md §5.5 visibility, §5.8 masking)."""
+
+    #: hidden | top_n | public ("public" once results are published).
+    visibility: str
+    final: bool
+    #: The round's prediction value, only once results are published.
+    actual: float | None
+    lines: tuple[BoardLine, ...]
+    awards: tuple[BoardAward, ...]
+    units: tuple[UnitLine, ...]
+    page: int
+    more: bool
+
+
+def public_board(contest: Contest, zone: ZoneInfo, round_number: int | None, page: int,
+                 page_size: int = 100) -> Board:
+    """Return the public ranking of a round (or overall): masked names, frozen before close, final once published.
+
+    Before publication the leaderboard setting decides: nothing (hidden), the first N names without scores
+    (top_n), or the ranking with scores (public), each computed without attempts submitted during the freeze.
+    """
+    spec = contest_spec(contest, zone)
+    final = contest.results_public
+    visibility = "public" if final else spec.leaderboard.visibility
+    if visibility == "hidden":
+        return Board(visibility, final, None, (), (), (), page, False)
+    results = contest_results(contest, zone, frozen=True)
+    actual = None
+    if round_number is not None:
+        result = results.rounds[get_round(contest, round_number).number - 1]
+        standing = result.standing
+        actual = result.actual if final else None
+    else:
+        standing = results.overall
+    order = standing.ranking.order
+    if visibility == "top_n":
+        shown, more = order[:spec.leaderboard.top_n], False
+    else:
+        shown, more = order[(page - 1) * page_size:page * page_size], order.shape[0] > page * page_size
+    awards = [a for a in results.awards if round_number is None or a.round_number == round_number] if final else []
+    who = people([int(standing.participant_id[i]) for i in shown] + [a.participant_id for a in awards])
+
+    def group_name(code: str) -> str:
+        group = spec.group(code)
+        return group.name if group else code
+
+    missing = (None, None, "—", None)
+    lines = tuple(BoardLine(
+        rank=int(standing.ranking.rank[i]), tied=bool(standing.ranking.tied[i]),
+        name=mask_name(who.get(int(standing.participant_id[i]), missing)[0]),
+        phone=mask_phone(who.get(int(standing.participant_id[i]), missing)[1]),
+        unit=who.get(int(standing.participant_id[i]), missing)[2], group=group_name(str(standing.group[i])),
+        score=float(standing.score[i]), seconds=float(standing.duration_ms[i]) / 1000,
+    ) for i in shown)
+    board_awards = tuple(BoardAward(a, mask_name(who.get(a.participant_id, missing)[0]),
+                                    who.get(a.participant_id, missing)[2], group_name(a.group)) for a in awards)
+    units = tuple(unit for unit in results.units if unit.eligible) if final else ()
+    return Board(visibility, final, actual, lines, board_awards, units, page, more)

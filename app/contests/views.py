@@ -21,7 +21,7 @@ from app.contests.certificates import (
     render_certificates,
 )
 from app.contests.models import Contest, Participant
-from app.contests.reports import people
+from app.contests.reports import public_board
 from app.contests.results import contest_results
 from app.database import utcnow
 from app.errors import AppError, NotFoundError
@@ -35,7 +35,6 @@ COOKIE = "thi_phien"
 SESSION_HOURS = 8
 #: Answer forms are small; anything bigger is not a browser filling the attempt page.
 MAX_ANSWER_BODY = 64 * 1024
-PAGE_SIZE = 100
 
 
 def _login_limit() -> str:
@@ -295,44 +294,10 @@ def leaderboard(slug: str):
     if contest.status == "draft":
         raise NotFoundError(_l("Không tìm thấy cuộc thi này."))
     zone = local_zone()
-    spec = services.contest_spec(contest, zone)
-    visibility = "public" if contest.results_public else spec.leaderboard.visibility
     number = request.args.get("vong", type=int)
-    page = max(1, request.args.get("trang", 1, type=int))
-    context = dict(contest=contest, spec=spec, visibility=visibility, number=number, final=contest.results_public,
-                   entries=[], awards=[], units=[], actual=None, page=page, more=False)
-    if visibility != "hidden":
-        results = contest_results(contest, zone, frozen=True)
-        if number is not None:
-            chosen = next((r for r in results.rounds if r.number == number), None)
-            if chosen is None:
-                raise NotFoundError(_l("Cuộc thi không có vòng %(n)d.", n=number))
-            standing, context["actual"] = chosen.standing, chosen.actual
-        else:
-            standing = results.overall
-        order = standing.ranking.order
-        limit = spec.leaderboard.top_n if visibility == "top_n" else PAGE_SIZE
-        shown = order[(page - 1) * PAGE_SIZE:(page - 1) * PAGE_SIZE + limit] if visibility == "public" else \
-            order[:limit]
-        context["more"] = visibility == "public" and order.shape[0] > page * PAGE_SIZE
-        ids = [int(standing.participant_id[i]) for i in shown]
-        awards = [a for a in results.awards if number is None or a.round_number == number] if contest.results_public \
-            else []
-        who = people(ids + [a.participant_id for a in awards])
-        context["entries"] = [dict(
-            rank=int(standing.ranking.rank[i]), tied=bool(standing.ranking.tied[i]),
-            name=services.mask_name(who.get(int(standing.participant_id[i]), (None,) * 4)[0]),
-            phone=services.mask_phone(who.get(int(standing.participant_id[i]), (None,) * 4)[1]),
-            unit=who.get(int(standing.participant_id[i]), (None, None, "—", None))[2],
-            group=spec.group(str(standing.group[i])).name if spec.group(str(standing.group[i])) else "",
-            score=standing.score[i], seconds=standing.duration_ms[i] / 1000,
-        ) for i in shown]
-        context["awards"] = [dict(award=a, name=services.mask_name(who.get(a.participant_id, (None,) * 4)[0]),
-                                  unit=who.get(a.participant_id, (None, None, "—", None))[2],
-                                  group=spec.group(a.group).name if spec.group(a.group) else a.group)
-                             for a in awards]
-        context["units"] = [u for u in results.units if u.eligible] if contest.results_public else []
-    return render_template("contests/leaderboard.html", **context)
+    board = public_board(contest, zone, number, max(1, request.args.get("trang", 1, type=int)))
+    return render_template("contests/leaderboard.html", contest=contest, spec=services.contest_spec(contest, zone),
+                           board=board, number=number)
 
 
 @bp.get("/<slug>/chung-nhan.pdf")

@@ -244,3 +244,49 @@ def test_best_attempt_counts_when_a_round_allows_two(app, make_contest, units):
            now=local("2026-03-02 09:05"))
     rows = report(app, contest.id)["ranking"]
     assert [(row["participant_id"], row["score"]) for row in rows] == [(pid, 3)]
+
+
+def test_the_public_leaderboard_freezes_before_close_but_final_results_count_everything(app, client, make_contest,
+                                                                                       units):
+    from app.contests import services
+    from app.contests.models import Contest
+    from app.contests.results import contest_results
+    from app.extensions import db
+    from tests.contests.helpers import ZONE
+
+    contest = make_contest(opens=local("2026-03-02 06:00"), closes=local("2026-03-02 12:00"), question_count=4,
+                           leaderboard={"visibility": "public", "freeze_minutes": 60})
+    early = register(app, contest.id, "0912345700", units=units, now=local("2026-03-02 06:00"))
+    late = register(app, contest.id, "0912345701", units=units, now=local("2026-03-02 06:00"), name="Lê Thị Bảo")
+    for pid, at, score in ((early, "10:30", 2), (late, "11:30", 4)):
+        attempt = start(app, contest.id, pid, now=local(f"2026-03-02 {at}") - dt.timedelta(minutes=5))
+        submit(app, attempt, pid, answers_for(app, attempt, [True] * score + [False] * (4 - score)), None,
+               now=local(f"2026-03-02 {at}"))
+    with app.app_context():
+        row = db.session.get(Contest, contest.id)
+        frozen = contest_results(row, ZONE, frozen=True)
+        full = contest_results(row, ZONE)
+        assert list(frozen.rounds[0].standing.participant_id) == [early]
+        assert list(full.rounds[0].standing.participant_id[full.rounds[0].standing.ranking.order]) == [late, early]
+    board = client.get(f"/thi/{contest.slug}/xep-hang?vong=1").get_data(as_text=True)
+    assert "Nguyễn V. A." in board and "Lê T. B." not in board and "ngừng cập nhật 60 phút" in board
+    with app.app_context():
+        row = db.session.get(Contest, contest.id)
+        services.change_status(row, "close", now=local("2026-03-02 12:30"), zone=ZONE)
+        services.change_status(row, "publish_results", now=local("2026-03-02 12:31"), zone=ZONE)
+        db.session.commit()
+    final = client.get(f"/thi/{contest.slug}/xep-hang?vong=1").get_data(as_text=True)
+    assert final.index("Lê T. B.") < final.index("Nguyễn V. A.")
+
+
+def test_a_top_n_leaderboard_shows_names_without_scores(app, client, make_contest, units):
+    contest = make_contest(opens=local("2026-03-02 06:00"), closes=local("2026-03-02 12:00"), question_count=4,
+                           leaderboard={"visibility": "top_n", "top_n": 1})
+    for index, score in enumerate([1, 3]):
+        pid = register(app, contest.id, f"09123457{index:02d}", units=units, now=local("2026-03-02 06:00"),
+                       name=("Trần Văn Cao", "Đỗ Thị Dung")[index])
+        attempt = start(app, contest.id, pid, now=local("2026-03-02 08:00"), seed=index)
+        submit(app, attempt, pid, answers_for(app, attempt, [True] * score + [False] * (4 - score)), None,
+               now=local("2026-03-02 08:05"))
+    board = client.get(f"/thi/{contest.slug}/xep-hang?vong=1").get_data(as_text=True)
+    assert "Đỗ T. D." in board and "Trần V. C." not in board and ">Điểm<" not in board
