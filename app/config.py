@@ -111,9 +111,10 @@ def instance_secret_key(instance_path: str) -> str:
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         # Written aside and linked into place, so concurrent workers never read a half-written key.
-        draft = path.with_name(f"secret_key.{os.getpid()}")
-        draft.write_text(secrets.token_urlsafe(48))
-        draft.chmod(0o600)
+        # Created owner-only from the start: a chmod after writing would leave the key readable for a moment.
+        draft = path.with_name(f"secret_key.{os.getpid()}.{secrets.token_hex(4)}")
+        with os.fdopen(os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
         try:
             os.link(draft, path)
         except FileExistsError:
