@@ -45,6 +45,16 @@ def _register_limit() -> str:
     return current_app.config.get("CONTEST_REGISTER_RATE_LIMIT", "30 per minute")
 
 
+def _answer_limit() -> str:
+    return current_app.config.get("CONTEST_ANSWER_RATE_LIMIT", "120 per minute")
+
+
+def _participant_key() -> str:
+    """Key the answer routes by participant (an office may share one address), else by address."""
+    data = _session()
+    return f"participant:{data['p']}" if data and isinstance(data.get("p"), int) else client_address()
+
+
 def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="contest-participant-session")
 
@@ -175,6 +185,7 @@ def logout(slug: str):
 
 
 @bp.post("/<slug>/vong/<int:number>/bat-dau")
+@limiter.limit(_answer_limit, key_func=_participant_key)
 def start(slug: str, number: int):
     """Start (or resume) the participant's attempt at a round."""
     contest = services.get_contest(slug)
@@ -246,6 +257,7 @@ def _expired_response(slug: str, attempt_id: int):
 
 
 @bp.post("/<slug>/bai-thi/<int:attempt_id>/luu")
+@limiter.limit(_answer_limit, key_func=_participant_key)
 def save(slug: str, attempt_id: int):
     """Save the answers so far (autosave from the page's script, or the "Lưu bài" button without script)."""
     answers, prediction = _answers_from_form()
@@ -259,6 +271,7 @@ def save(slug: str, attempt_id: int):
 
 
 @bp.post("/<slug>/bai-thi/<int:attempt_id>/nop")
+@limiter.limit(_answer_limit, key_func=_participant_key)
 def submit(slug: str, attempt_id: int):
     """Submit the attempt: graded on the server from its snapshot; a replay shows the same result."""
     answers, prediction = _answers_from_form()
