@@ -68,6 +68,17 @@ def ensure_unit_access(organiser, unit: Unit | None) -> Unit:
     return unit
 
 
+#: Ids beyond the 32-bit keys of units, counters and accounts cannot exist (and would overflow SQLite's integer).
+MAX_ID = 2**31 - 1
+
+
+def load_by_id(model, object_id: int | None):
+    """Return the row with this id, or None for a missing, non-positive or out-of-range id."""
+    if not isinstance(object_id, int) or not 0 < object_id <= MAX_ID:
+        return None
+    return db.session.get(model, object_id)
+
+
 def get_visible_unit(organiser, unit_id: int) -> Unit:
     """Load a unit by id within the organiser's subtree, or 404."""
-    return ensure_unit_access(organiser, db.session.get(Unit, unit_id))
+    return ensure_unit_access(organiser, load_by_id(Unit, unit_id))

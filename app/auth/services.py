@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from flask_sqlalchemy.pagination import Pagination
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from app.auth.access import load_by_id
 from app.auth.models import ROLES, AuditEntry, Organiser
 from app.errors import AppError, ConflictError, NotFoundError, PermissionDeniedError
 from app.extensions import db
@@ -180,7 +181,7 @@ def list_accounts(root: Unit) -> list[Organiser]:
 
 def get_visible_account(actor: Organiser, organiser_id: int) -> Organiser:
     """Load an account within the actor's subtree, or 404 (other tenants' accounts are not named)."""
-    account = db.session.get(Organiser, organiser_id)
+    account = load_by_id(Organiser, organiser_id)
     if account is None or not account.unit.path.startswith(actor.unit.path):
         raise NotFoundError(_l("Không tìm thấy tài khoản này trong phạm vi quản lý của bạn."))
     return account
@@ -229,4 +230,4 @@ def audit_page(root: Unit, page: int, per_page: int = 50) -> Pagination:
     if root.parent_id is None:
         scope = sa.or_(scope, AuditEntry.unit_id.is_(None))
     query = sa.select(AuditEntry).where(scope).order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
-    return db.paginate(query, page=max(page, 1), per_page=per_page, error_out=False, count=True)
+    return db.paginate(query, page=min(max(page, 1), 100_000), per_page=per_page, error_out=False, count=True)

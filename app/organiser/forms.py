@@ -1,4 +1,4 @@
-"""Forms of the organiser area: units, service fields, counters, imports, and the GET filters of comments and exports."""
+"""Forms of the organiser area: units, service fields, counters, imports, and the GET filters of comments, exports."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l

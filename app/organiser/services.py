@@ -1,4 +1,4 @@
-"""Managing the field within an organiser's subtree: units, service fields, counters, posters, imports, comments, exports.
+"""Managing the field in an organiser's subtree: units, service fields, counters, posters, imports, comments, exports.
 
 Every function takes the acting organiser (for the audit log) and objects the view has already loaded within the
 organiser's subtree; functions that receive codes or ids themselves (imports, field lists) scope them here.
@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
+from app.auth.access import MAX_ID, load_by_id
 from app.auth.models import Organiser
 from app.auth.services import record
 from app.errors import AppError, NotFoundError, PermissionDeniedError
@@ -45,6 +46,8 @@ UNIT_KIND_LABELS = {
     "other": _l("Khác"),
 }
 DEFAULT_INSTRUMENT = "sipas-counter"
+#: Page numbers beyond this are read as this one (a typed 10**30 must not overflow the database integer).
+MAX_PAGE = 100_000
 
 
 # --- units -------------------------------------------------------------------------------------------------------
@@ -184,7 +187,7 @@ def list_fields() -> list[ServiceField]:
 
 def get_field(field_id: int) -> ServiceField:
     """Load a service field, or 404."""
-    field = db.session.get(ServiceField, field_id)
+    field = load_by_id(ServiceField, field_id)
     if field is None:
         raise NotFoundError(_l("Không tìm thấy lĩnh vực này."))
     return field
@@ -219,7 +222,8 @@ def _touch_counters(counter_ids: sa.Select, now: dt.datetime) -> None:
 
 def _fields_by_ids(field_ids: list[int]) -> list[ServiceField]:
     ids = sorted(set(field_ids))
-    fields = list(db.session.scalars(sa.select(ServiceField).where(ServiceField.id.in_(ids)))) if ids else []
+    in_range = all(0 < field_id <= MAX_ID for field_id in ids)
+    fields = list(db.session.scalars(sa.select(ServiceField).where(ServiceField.id.in_(ids)))) if ids and in_range else []
     if len(fields) != len(ids):
         raise AppError(_l("Có lĩnh vực không hợp lệ; vui lòng tải lại trang."))
     return fields
@@ -229,7 +233,7 @@ def _fields_by_ids(field_ids: list[int]) -> list[ServiceField]:
 
 def get_visible_counter(actor: Organiser, counter_id: int) -> Counter:
     """Load a counter whose unit lies in the actor's subtree, or 404."""
-    counter = db.session.get(Counter, counter_id)
+    counter = load_by_id(Counter, counter_id)
     if counter is None or not counter.unit.path.startswith(actor.unit.path):
         raise NotFoundError(_l("Không tìm thấy quầy này trong phạm vi quản lý của bạn."))
     return counter
@@ -255,7 +259,8 @@ def add_counter(actor: Organiser, unit: Unit, *, code: str, name: str, field_ids
     if not unit.is_active:
         raise AppError(_l("Đơn vị “%(name)s” đang ngừng hoạt động.", name=unit.name))
     counter = create_counter(_clean_code(code), _clean_name(name), unit, now=now,
-                             service_fields=_fields_by_ids(field_ids), instrument_code=_check_instrument(instrument_code))
+                             service_fields=_fields_by_ids(field_ids),
+                             instrument_code=_check_instrument(instrument_code))
     record(actor.id, unit.id, "counter.create", "counter", counter.id, {"code": counter.code}, now)
     return counter
 
@@ -556,7 +561,7 @@ def list_comments(root: Unit, filters: CommentFilter, page: int, per_page: int =
     if filters.instrument_code:
         query = query.where(SurveyResponse.instrument_version_id.in_(
             sa.select(InstrumentVersion.id).where(InstrumentVersion.code == filters.instrument_code)))
-    page = max(page, 1)
+    page = min(max(page, 1), MAX_PAGE)
     skip = (page - 1) * per_page
     if filters.max_score is None and not filters.search.strip():
         total = db.session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery()))

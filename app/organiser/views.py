@@ -26,8 +26,8 @@ from app.units.services import list_counters
 
 #: Import tables by the name their URLs use.
 IMPORT_KINDS = {"don-vi": "units", "quay": "counters"}
-MIME_TYPES = {"csv": "text/csv; charset=utf-8", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-              "png": "image/png", "svg": "image/svg+xml", "pdf": "application/pdf"}
+MIME_TYPES = {"csv": "text/csv; charset=utf-8", "png": "image/png", "svg": "image/svg+xml", "pdf": "application/pdf",
+              "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 
 def _form_page(template: str, form, error: AppError | None = None, **context):

@@ -180,3 +180,9 @@ def test_audit_log_is_paginated(app, client, make, login):
     assert "muc-54" in first and "muc-06" in first and "muc-05" not in first
     assert "muc-05" in second and "muc-00" in second and "muc-06" not in second
     assert "Trang sau" in first and "Trang trước" in second
+
+
+@pytest.mark.parametrize("page", ["0", "-1", "abc", str(10**30)])
+def test_audit_log_reads_odd_page_numbers_without_an_error(client, make, login, page):
+    login(make.organiser(role="administrator"))
+    assert client.get(f"/quan-tri/nhat-ky?trang={page}").status_code == 200

@@ -109,3 +109,12 @@ def test_another_subtrees_unit_as_a_filter_is_not_found(client, make, site):
     response = client.get(f"/quan-tri/y-kien?unit={site['B'].unit_id}")
     assert response.status_code == 404
     assert "Góp ý ở xã khác" not in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("query", ["trang=0", "trang=-3", "trang=abc", f"trang={10**30}", "max_score=2&trang=" + "9" * 40,
+                                   "q=" + "x" * 300, "field=abc", "unit=abc", "element=KHONG_CO&max_score=9"])
+def test_odd_query_strings_get_a_page_or_a_clear_refusal_never_an_error(client, make, site, query):
+    make.response(site["A"], comment="Một ý kiến")
+    response = client.get(f"/quan-tri/y-kien?{query}")
+    assert response.status_code in (200, 400)
+    assert "Hệ thống gặp sự cố" not in response.get_data(as_text=True)

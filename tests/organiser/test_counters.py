@@ -63,6 +63,7 @@ def test_organiser_creates_a_counter_with_fields_and_instrument(app, client, mak
     ({"code": "QA1"}, "Mã quầy “QA1” đã tồn tại.", 409),
     ({"code": "sai mã"}, "Mã chỉ gồm chữ không dấu", 400),
     ({"fields": ["99999"]}, "Có lĩnh vực không hợp lệ", 400),
+    ({"fields": [str(10**30)]}, "Có lĩnh vực không hợp lệ", 400),
 ])
 def test_bad_counter_details_are_refused_and_nothing_is_written(app, client, make, login, tree, change, message,
                                                                status):

@@ -35,7 +35,7 @@ def read_csv(response) -> list[list[str]]:
 
 
 def test_csv_export_streams_the_subtree_only_with_formulas_defused(client, make, site):
-    first = make.response(site["A"], comment="=HYPERLINK(\"http://x\",\"bấm\")", when=dt.datetime(2026, 2, 1, tzinfo=UTC))
+    first = make.response(site["A"], comment='=HYPERLINK("http://x","bấm")', when=dt.datetime(2026, 2, 1, tzinfo=UTC))
     make.response(site["A"], comment="@SUM(A1)", when=dt.datetime(2026, 2, 2, tzinfo=UTC))
     make.response(site["B"], comment="xã khác")
     response = client.get(f"{DOWNLOAD}?unit={site['A'].unit_id}&instrument=sipas-counter&format=csv")
@@ -110,3 +110,11 @@ def test_export_page_offers_the_subtree_and_published_instruments(client, site):
     html = client.get("/quan-tri/xuat-du-lieu").get_data(as_text=True)
     assert f'value="{site["A"].unit_id}"' in html and f'value="{site["B"].unit_id}"' not in html
     assert 'value="sipas-counter"' in html and 'value="dossier-rating"' in html
+
+
+@pytest.mark.parametrize("query", ["unit=abc&format=csv", "unit=&format=csv", f"unit={10**30}&format=csv",
+                                   "format=csv&period=" + "9" * 100])
+def test_malformed_export_requests_are_refused_in_vietnamese(client, site, query):
+    response = client.get(f"{DOWNLOAD}?instrument=sipas-counter&{query}")
+    assert 400 <= response.status_code < 500
+    assert "Hệ thống gặp sự cố" not in response.get_data(as_text=True)

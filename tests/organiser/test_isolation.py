@@ -129,3 +129,12 @@ def test_the_parametrised_routes_cover_the_management_routes():
     endpoints = {endpoint for endpoint, _ in RULES}
     assert {"organiser.counter_edit", "organiser.counter_rotate", "organiser.unit_deactivate", "organiser.comments",
             "organiser.export_download", "organiser.unit_posters", "auth.account_reset_password"} <= endpoints
+
+
+@pytest.mark.parametrize("path", ["/quan-tri/quay/{big}", "/quan-tri/quay/{big}/qr.png", "/quan-tri/don-vi/{big}/sua",
+                                  "/quan-tri/tai-khoan/{big}/vo-hieu-hoa", "/quan-tri/linh-vuc/{big}/sua",
+                                  "/quan-tri/quay?unit={big}", "/quan-tri/ap-phich.pdf?unit={big}&per_page=1",
+                                  "/quan-tri/y-kien?unit={big}"])
+def test_ids_beyond_any_key_are_not_found(client, tenants, path):
+    response = client.get(path.format(big=10**30))
+    assert response.status_code == 404
