@@ -92,8 +92,8 @@ def bulk_attempts(contest: Contest, round_: Round, count: int, rng: np.random.Ge
     span = max(1.0, (end - start).total_seconds() - limit)
     identity = bytes(range(MAX_OPTIONS))
     timestamps = _timestamp_texts(db.session.connection().dialect.name)
-    participant_sql = _insert_sql("contest_participants", PARTICIPANT_COLUMNS)
-    attempt_sql = _insert_sql("contest_attempts", ATTEMPT_COLUMNS)
+    write_participants = _bulk_writer("contest_participants", PARTICIPANT_COLUMNS)
+    write_attempts = _bulk_writer("contest_attempts", ATTEMPT_COLUMNS)
     base = np.datetime64(start.astimezone(dt.timezone.utc).replace(tzinfo=None), "us")
     created = timestamps(np.array([base]))[0]
     stored = 0
@@ -105,7 +105,7 @@ def bulk_attempts(contest: Contest, round_: Round, count: int, rng: np.random.Ge
         names = [f"{FAMILY[a]} {MIDDLE[b]} {GIVEN[c]}" for a, b, c in
                  zip(rng.integers(0, len(FAMILY), chunk), rng.integers(0, len(MIDDLE), chunk),
                      rng.integers(0, len(GIVEN), chunk))]
-        _execute_many(participant_sql, [
+        write_participants([
             (contest.id, phone, name, int(unit), groups[group], created, "synthetic", True, False, 1, 0, created)
             for phone, name, unit, group in zip(phones, names, unit_of, group_of)
         ])
@@ -130,7 +130,7 @@ def bulk_attempts(contest: Contest, round_: Round, count: int, rng: np.random.Ge
         question_bytes = question_ids[drawn].astype("<u4")
         type_bytes = types[drawn]
         orders = identity * size
-        _execute_many(attempt_sql, [
+        write_attempts([
             (contest.id, round_.id, ids[phones[i]], 1, "submitted", int(unit_of[i]), groups[group_of[i]],
              started_text[i], deadline_text[i], submitted_text[i], int(durations[i]), int(scores[i]), size,
              None if predictions[i] < 0 else float(predictions[i]), question_bytes[i].tobytes(), orders,
@@ -150,14 +150,20 @@ ATTEMPT_COLUMNS = ("contest_id", "round_id", "participant_id", "number", "state"
                    "question_ids", "option_orders", "types", "keys", "answers", "marks")
 
 
-def _insert_sql(table: str, columns: tuple[str, ...]) -> str:
-    marker = "?" if db.session.connection().dialect.paramstyle == "qmark" else "%s"
-    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([marker] * len(columns))})"
-
-
-def _execute_many(sql: str, rows: list[tuple]) -> None:
-    """Insert rows through the driver's executemany: the values are already in the database's own formats."""
-    db.session.connection().exec_driver_sql(sql, rows)
+def _bulk_writer(table: str, columns: tuple[str, ...]):
+    """Return a function that inserts rows of already-formatted values: COPY on PostgreSQL, executemany on SQLite."""
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        def copy(rows: list[tuple]) -> None:
+            cursor = connection.connection.driver_connection.cursor()
+            with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as stream:
+                for row in rows:
+                    stream.write_row(row)
+            cursor.close()
+        return copy
+    marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([marker] * len(columns))})"
+    return lambda rows: connection.exec_driver_sql(sql, rows)
 
 
 def _timestamp_texts(dialect: str):
