@@ -45,7 +45,8 @@ class Config:
     AUTH_LOCKOUT_MINUTES = 15
     #: Werkzeug method string for organiser password hashes: "scrypt" (N=2**15, r=8, p=1) or "scrypt:N:r:p".
     AUTH_PASSWORD_METHOD = "scrypt"
-    #: A signed-in session ends this long after login, however active (inactivity ends it sooner).
+    #: A signed-in session ends after this much inactivity, and in any case this long after login.
+    AUTH_SESSION_IDLE_SECONDS = 2 * 3600
     AUTH_SESSION_MAX_SECONDS = 12 * 3600
 
     # Imports of units and counters (CSV/XLSX): file size and row caps.

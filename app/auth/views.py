@@ -24,6 +24,7 @@ bp = Blueprint("auth", __name__)
 #: Where a signed-in organiser lands when the login page had no safe `next`.
 HOME_ENDPOINT = "organiser.home"
 _LOGIN_AT = "auth_at"
+_SEEN_AT = "auth_seen"
 
 
 @bp.record_once
@@ -44,14 +45,19 @@ def role_label(role: str) -> str:
 
 
 def _end_expired_session() -> None:
-    """Sign out a session older than AUTH_SESSION_MAX_SECONDS, however active it has been."""
+    """Sign out a session idle for AUTH_SESSION_IDLE_SECONDS, or older than AUTH_SESSION_MAX_SECONDS."""
     if "_user_id" not in session:
         return
+    config = current_app.config
+    now = int(utcnow().timestamp())
     started = session.get(_LOGIN_AT)
-    limit = current_app.config["AUTH_SESSION_MAX_SECONDS"]
-    if started is None or utcnow().timestamp() - started > limit:
+    seen = session.get(_SEEN_AT, started)
+    if started is None or now - started > config["AUTH_SESSION_MAX_SECONDS"] or \
+            now - seen > config["AUTH_SESSION_IDLE_SECONDS"]:
         logout_user()
         session.clear()
+    elif now - seen >= 60:  # a minute's precision is enough, and spares rewriting the cookie on every request
+        session[_SEEN_AT] = now
 
 
 def _login_limit() -> str:
@@ -74,10 +80,11 @@ def _safe_next(target: str | None) -> str:
 
 def _start_session(organiser) -> None:
     """Issue a fresh session for the organiser (nothing of the anonymous session survives: no fixation)."""
+    # Not a permanent session: it ends with the browser, and Flask-Login's "strong" protection only applies to
+    # non-permanent sessions (a cookie replayed from another address or browser is emptied).
     session.clear()
-    session.permanent = True
     login_user(organiser)
-    session[_LOGIN_AT] = int(utcnow().timestamp())
+    session[_LOGIN_AT] = session[_SEEN_AT] = int(utcnow().timestamp())
 
 
 @bp.route("/dang-nhap", methods=["GET", "POST"])

@@ -202,10 +202,25 @@ def test_password_change_rejects_a_short_password(client, make, login):
     assert "ít nhất 12 ký tự" in response.get_data(as_text=True)
 
 
-def test_session_ends_after_its_absolute_lifetime(app, client, make, login):
+def test_session_ends_after_its_absolute_lifetime_even_when_active(app, client, make, login):
     login(make.organiser())
     with client.session_transaction() as session:
         session["auth_at"] -= app.config["AUTH_SESSION_MAX_SECONDS"] + 1
+    assert client.get(AREA).status_code == 302
+
+
+def test_session_ends_after_inactivity_and_activity_keeps_it(app, client, make, login):
+    login(make.organiser())
+    idle = app.config["AUTH_SESSION_IDLE_SECONDS"]
+    with client.session_transaction() as session:
+        session["auth_at"] -= idle - 30
+        session["auth_seen"] -= idle - 30
+    assert client.get(AREA).status_code == 200  # still active, and seen again now
+    with client.session_transaction() as session:
+        session["auth_seen"] -= 60
+    assert client.get(AREA).status_code == 200
+    with client.session_transaction() as session:
+        session["auth_seen"] -= idle + 1
     assert client.get(AREA).status_code == 302
 
 
@@ -261,3 +276,11 @@ def test_passwords_are_stored_as_scrypt_with_the_production_work_factor_by_defau
         stored = db.session.get(Organiser, account.id).password_hash
     assert Config.AUTH_PASSWORD_METHOD == "scrypt"
     assert stored.startswith("scrypt:32768:8:1$") and "mat-khau-that-su-dai" not in stored
+
+
+def test_a_session_cookie_replayed_from_another_browser_is_not_signed_in(app, client, make, login):
+    login(make.organiser())
+    thief = app.test_client()
+    thief.environ_base["HTTP_USER_AGENT"] = "Trình duyệt khác/1.0"
+    thief.set_cookie("session", session_cookie(client))
+    assert thief.get(AREA).status_code == 302
