@@ -39,9 +39,13 @@ def echo_json(data: object) -> None:
 
 
 def open_output(path: str | None, binary: bool):
-    """Return a writable stream: the file at `path`, or stdout."""
+    """Return a writable stream: the file at `path`, or stdout; a path that cannot be written is a clear error."""
     if path:
-        return open(path, "wb" if binary else "w", encoding=None if binary else "utf-8", newline=None if binary else "")
+        try:
+            return open(path, "wb" if binary else "w", encoding=None if binary else "utf-8",
+                        newline=None if binary else "")
+        except OSError as error:
+            raise click.ClickException(f"Không ghi được tệp {path}: {error.strerror}.") from None
     return sys.stdout.buffer if binary else sys.stdout
 
 

@@ -217,3 +217,15 @@ def test_the_demo_seed_leaves_shipped_instruments_loadable_again(app, runner, tm
     shutil.copy(ROOT / "surveys" / "sipas-counter-v1.yaml", copy)
     result = runner.invoke(args=["instruments", "load", str(copy)])
     assert result.exit_code == 0, result.output
+
+
+def test_an_output_path_that_cannot_be_written_is_a_clear_error(runner, tree, tmp_path):
+    missing = tmp_path / "khong-co" / "tep"
+    for args in (["export", "responses", "--instrument", "sipas-counter", "--out", f"{missing}.csv"],
+                 ["qr", "counter", "Q-XA", "--out", f"{missing}.png"],
+                 ["qr", "sheet", "--unit", "TINH", "--out", f"{missing}.pdf"],
+                 ["dossier-link", "--counter", "Q-XA", "--dossier", "HS-1", "--qr", f"{missing}.png"]):
+        result = runner.invoke(args=args)
+        assert result.exit_code == 1, args
+        assert f"Không ghi được tệp {missing}" in result.output
+        assert "Traceback" not in result.output

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import click
 from flask import current_app
@@ -91,7 +90,9 @@ def qr_sheet_command(unit_code: str, out: str, per_page: str) -> None:
     if not counters:
         raise click.ClickException("Đơn vị này không có quầy nào đang hoạt động.")
     posters = services.counter_posters(counters, config["BASE_URL"], config["SECRET_KEY"])
-    Path(out).write_bytes(render_posters(posters, services.poster_text(), int(per_page)))
+    pdf = render_posters(posters, services.poster_text(), int(per_page))
+    with open_output(out, binary=True) as stream:
+        stream.write(pdf)
     click.echo(f"Đã ghi {len(posters)} áp phích vào {out}.")
 
 
@@ -113,7 +114,8 @@ def dossier_link_command(counter_code: str, dossier_code: str, days: int | None,
     token = dossier_token(DossierClaim(dossier_code, counter.id, expires.replace(microsecond=0)), config["SECRET_KEY"])
     url = f"{config['BASE_URL']}/d/{token}"
     if qr_path:
-        Path(qr_path).write_bytes(make_qr_png(url))
+        with open_output(qr_path, binary=True) as stream:
+            stream.write(make_qr_png(url))
     click.echo(url)
 
 
