@@ -52,7 +52,8 @@ def _xlsx_text(value: object) -> object:
     return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
 
 
-def write_xlsx(sheets: Iterable[tuple[str, Sequence[str], Iterable[Sequence[object]]]], target: str | IO[bytes]) -> None:
+def write_xlsx(sheets: Iterable[tuple[str, Sequence[str], Iterable[Sequence[object]]]],
+               target: str | IO[bytes]) -> None:
     """Write one worksheet per (title, headers, rows) in streaming mode; headers bold, cells formula-safe."""
     from openpyxl.styles import Font
 

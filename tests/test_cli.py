@@ -51,7 +51,8 @@ def test_counters_list_json_gives_code_name_unit_and_survey_url(runner, tree):
          "url": f"http://hailong.test{tree['TINH-SNV-P1'].path}"},
         {"code": "Q-SNV", "name": "Bộ phận Một cửa Sở Nội vụ", "unit": "TINH-SNV",
          "url": f"http://hailong.test{tree['TINH-SNV'].path}"},
-        {"code": "Q-XA", "name": "Quầy xã Hoà An", "unit": "TINH-XA", "url": f"http://hailong.test{tree['TINH-XA'].path}"},
+        {"code": "Q-XA", "name": "Quầy xã Hoà An", "unit": "TINH-XA",
+         "url": f"http://hailong.test{tree['TINH-XA'].path}"},
     ]
 
 

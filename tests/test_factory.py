@@ -32,7 +32,7 @@ def configured(**overrides) -> dict:
         return dict(app.config)
 
 
-# --- configuration layers ---------------------------------------------------------------------------------------------
+# --- configuration layers -------------------------------------------------------------------------------------------
 
 
 def test_defaults_apply_when_nothing_is_configured(instance):
@@ -163,7 +163,7 @@ def test_creating_the_app_does_no_database_work(instance, monkeypatch):
     assert app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql+psycopg://")
 
 
-# --- probes ---------------------------------------------------------------------------------------------------------------
+# --- probes ---------------------------------------------------------------------------------------------------------
 
 
 def test_healthz_says_the_process_is_up(client):
@@ -197,7 +197,7 @@ def test_a_page_that_needs_the_database_explains_the_outage_with_503():
         assert "Hệ thống đang tạm thời gián đoạn." in response.get_data(as_text=True)
 
 
-# --- security headers and language -----------------------------------------------------------------------------------
+# --- security headers and language ----------------------------------------------------------------------------------
 
 
 def test_every_page_gets_a_strict_content_security_policy_and_no_sniffing(client, make):

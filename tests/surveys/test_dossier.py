@@ -267,7 +267,8 @@ def test_bad_input_on_a_dossier_link_is_refused_and_the_link_stays_usable(app, c
 @pytest.mark.parametrize("content_type, body", [
     ("application/json", b'{"DANH_GIA": 3}'),
     ("text/plain", b"DANH_GIA=3"),
-    ("multipart/form-data; boundary=b", b'--b\r\nContent-Disposition: form-data; name="DANH_GIA"\r\n\r\n3\r\n--b--\r\n'),
+    ("multipart/form-data; boundary=b",
+     b'--b\r\nContent-Disposition: form-data; name="DANH_GIA"\r\n\r\n3\r\n--b--\r\n'),
 ])
 def test_a_dossier_rating_in_another_content_type_is_refused_with_415(app, client, make, counter, content_type, body):
     path = make.dossier_path(counter)

@@ -55,7 +55,7 @@ def page_count(pdf: bytes) -> int:
     return len(re.findall(rb"/Type /Page\b", pdf))
 
 
-# --- the QR images ---------------------------------------------------------------------------------------------------
+# --- the QR images --------------------------------------------------------------------------------------------------
 
 
 def test_png_qr_decodes_to_the_url():
@@ -84,7 +84,7 @@ def test_short_and_long_urls_both_survive_the_round_trip(url):
     assert decode_qr(make_qr_png(url)) == [url]
 
 
-# --- flask qr counter -------------------------------------------------------------------------------------------------
+# --- flask qr counter -----------------------------------------------------------------------------------------------
 
 
 def test_qr_counter_command_writes_a_png_that_decodes_to_the_counter_url(app, runner, make, tmp_path):
@@ -119,7 +119,7 @@ def test_qr_counter_command_names_an_unknown_counter(runner, make):
     assert "Không tìm thấy quầy có mã “KHONG-CO”." in result.output
 
 
-# --- posters ------------------------------------------------------------------------------------------------------------
+# --- posters --------------------------------------------------------------------------------------------------------
 
 
 @pytest.fixture

@@ -249,7 +249,8 @@ def test_a_body_over_the_survey_cap_sent_without_a_length_is_refused_as_too_larg
 @pytest.mark.parametrize("content_type, body", [
     ("application/json", b'{"TC1": 5}'),
     ("text/plain", b"TC1=5"),
-    ("multipart/form-data; boundary=xyz", b"--xyz\r\nContent-Disposition: form-data; name=\"TC1\"\r\n\r\n5\r\n--xyz--\r\n"),
+    ("multipart/form-data; boundary=xyz",
+     b"--xyz\r\nContent-Disposition: form-data; name=\"TC1\"\r\n\r\n5\r\n--xyz--\r\n"),
     ("application/xml", b"<TC1>5</TC1>"),
 ])
 def test_wrong_content_type_is_refused_with_415(app, client, counter, content_type, body):
@@ -295,7 +296,8 @@ def test_a_csrf_token_from_another_visitor_is_rejected(app, client, counter):
     assert count_responses(app) == 0
 
 
-@pytest.mark.parametrize("key", [None, "", "short", "x" * 41, "<script>alert(1)</script>xx", "khoá-gửi-phiếu-không-ascii",
+@pytest.mark.parametrize("key", [None, "", "short", "x" * 41, "<script>alert(1)</script>xx",
+                                 "khoá-gửi-phiếu-không-ascii",
                                  "abc def ghi jkl mno"])
 def test_missing_or_garbled_submission_key_is_rejected(app, client, counter, key):
     response = client.post(counter.path, data=answers(client, counter.path, k=key))
