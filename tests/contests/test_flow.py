@@ -271,3 +271,36 @@ def test_unknown_contest_in_the_command_line_is_a_clear_error(app, runner):
     result = runner.invoke(args=["report", "contest", "--contest", "khong-co", "--format", "json"])
     assert result.exit_code == 1 and "Không tìm thấy cuộc thi này." in result.output
 
+
+
+def test_every_organiser_page_of_a_running_contest_renders(app, client, organiser, make_contest, units, bank):
+    from tests.contests.helpers import register, start, submit
+
+    contest = make_contest(opens=now_utc() - dt.timedelta(hours=1), closes=now_utc() + dt.timedelta(days=1),
+                           question_count=5, collective={"min_rate": 0})
+    for index in range(2):
+        pid = register(app, contest.id, f"091240000{index}", units=units, now=now_utc(), name="Vũ Văn Đông")
+        attempt = start(app, contest.id, pid, now=now_utc(), seed=index)
+        submit(app, attempt, pid, answers_for(app, attempt, [True, False, True, True, False]), "4", now=now_utc())
+    slug = contest.slug
+    pages = ["/quan-tri/cuoc-thi/", "/quan-tri/cuoc-thi/moi", "/quan-tri/cuoc-thi/nap", f"/quan-tri/cuoc-thi/{slug}",
+             f"/quan-tri/cuoc-thi/{slug}/dinh-nghia", f"/quan-tri/cuoc-thi/{slug}/ket-qua",
+             f"/quan-tri/cuoc-thi/{slug}/ket-qua?vong=1", f"/quan-tri/cuoc-thi/{slug}/phan-tich",
+             f"/quan-tri/cuoc-thi/{slug}/gian-lan", f"/quan-tri/cuoc-thi/{slug}/thi-sinh",
+             f"/quan-tri/cuoc-thi/{slug}/thi-sinh/cap-tai-khoan", f"/quan-tri/cuoc-thi/ngan-hang/{bank}",
+             "/quan-tri/cuoc-thi/ngan-hang/nhap", f"/quan-tri/cuoc-thi/{slug}/xoa-du-lieu", f"/thi/{slug}",
+             f"/thi/{slug}/xep-hang"]
+    for path in pages:
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert "Hệ thống gặp sự cố" not in response.get_data(as_text=True), path
+    downloads = {f"/quan-tri/cuoc-thi/{slug}/dinh-nghia.yaml": b"slug:",
+                 f"/quan-tri/cuoc-thi/{slug}/xuat/bai-thi.xlsx": b"PK",
+                 f"/quan-tri/cuoc-thi/{slug}/xuat/bao-cao.json": b"{",
+                 f"/quan-tri/cuoc-thi/{slug}/xuat/bao-cao.csv?vong=1": "\ufeff".encode(),
+                 f"/quan-tri/cuoc-thi/{slug}/du-lieu-ca-nhan.csv": "\ufeff".encode(),
+                 "/quan-tri/cuoc-thi/mau/thi-sinh.xlsx": b"PK"}
+    for path, start_bytes in downloads.items():
+        response = client.get(path)
+        assert response.status_code == 200 and response.data.startswith(start_bytes), path
+    assert b"0912400000" in client.get(f"/quan-tri/cuoc-thi/{slug}/du-lieu-ca-nhan.csv").data
