@@ -104,42 +104,55 @@ def _report_form(organiser, today: dt.date) -> ReportForm:
     return form
 
 
-def _selection_args(unit: Unit, period: Period, instrument: tuple[str | None, int | None]) -> dict[str, str]:
-    """Return the query arguments that name a computed report (for chart and download URLs)."""
-    args = {"unit": str(unit.id), "period": period.label}
+def _selection_args(unit: Unit, period: Period, instrument: tuple[str | None, int | None], state: str
+                    ) -> dict[str, str]:
+    """Return the query arguments that name a computed report (for chart and download URLs).
+
+    ``state`` names the packs the page was computed from, so its charts show the same numbers as its tables even
+    when responses arrive in between (and are drawn from the cached report, not from a new computation).
+    """
+    args = {"unit": str(unit.id), "period": period.label, "state": state}
     if instrument[0]:
         args["version"] = f"{instrument[0]}:{instrument[1]}"
     return args
 
 
-def _cached_report(unit: Unit, period: Period, instrument: tuple[str | None, int | None], *, full: bool
-                   ) -> SipasReport:
-    """Return the report for this selection, folding new responses first and reusing a fresh computation."""
+def _cached_report(unit: Unit, period: Period, instrument: tuple[str | None, int | None], *, full: bool,
+                   state: str | None = None) -> tuple[SipasReport, str]:
+    """Return the report for this selection and the state of the packs it was computed from.
+
+    A report computed from the given ``state`` is reused as it is; otherwise new responses are folded first and a
+    report of the current state is reused or computed.
+    """
+    locale = str(get_locale())
+    selection = (unit.id, unit.path, period, instrument, locale)
+    if state:
+        report, complete = _reports.get((*selection, state), (None, False))
+        if report is not None and (complete or not full):
+            return report, state
     now = utcnow()
     refresh_packs(now)
-    locale = str(get_locale())
-    key = (unit.id, unit.path, period, instrument, full, locale, fold_token())
-    report = _reports.get(key)
-    if report is None and not full:
-        report = _reports.get(key[:4] + (True,) + key[5:])
-    if report is None:
+    state = "-".join(map(str, fold_token()))
+    report, complete = _reports.get((*selection, state), (None, False))
+    if report is None or (full and not complete):
         report = sipas_report(unit, period, now=now, instrument_code=instrument[0], version=instrument[1],
                               locale=locale, full=full, refresh=False)
         with _lock:
-            _reports[key] = report
+            _reports[(*selection, state)] = (report, full)
     db.session.commit()  # the responses folded on the way
-    return report
+    return report, state
 
 
-def _selection_from_args(organiser) -> tuple[Unit, Period, tuple[str | None, int | None]]:
-    """Read unit id, period label and version from the query of a chart or download URL (404 outside scope)."""
+def _selection_from_args(organiser) -> tuple[Unit, Period, tuple[str | None, int | None], str | None]:
+    """Read unit id, period label, version and packs state from a chart or download URL (404 outside scope)."""
     unit = get_visible_unit(organiser, request.args.get("unit", type=int) or organiser.unit.id)
     try:
         period = parse_period(request.args.get("period", ""))
     except ValueError as error:
         raise AppError(str(error)) from None
     code, _, number = request.args.get("version", "").rpartition(":")
-    return unit, period, ((code, int(number)) if code and number.isdigit() else (None, None))
+    instrument = (code, int(number)) if code and number.isdigit() else (None, None)
+    return unit, period, instrument, request.args.get("state") or None
 
 
 def _page(template: str, *, full: bool):
@@ -148,9 +161,9 @@ def _page(template: str, *, full: bool):
     if not form.validate():
         return render_template(template, form=form, report=None, chart_args=None, charts=()), 400
     unit = get_visible_unit(organiser, form.unit.data)
-    report = _cached_report(unit, form.period, form.instrument, full=full)
+    report, state = _cached_report(unit, form.period, form.instrument, full=full)
     return render_template(template, form=form, report=report, flag_text=flag_text,
-                           chart_args=_selection_args(unit, form.period, form.instrument),
+                           chart_args=_selection_args(unit, form.period, form.instrument, state),
                            charts=available_charts(report))
 
 
@@ -174,8 +187,8 @@ def chart(name: str):
     """Serve one chart of a report as an SVG image (also used when printing)."""
     if name not in CHARTS:
         abort(404)
-    unit, period, instrument = _selection_from_args(current_organiser())
-    image = render_chart(_cached_report(unit, period, instrument, full=False), name, "svg")
+    unit, period, instrument, state = _selection_from_args(current_organiser())
+    image = render_chart(_cached_report(unit, period, instrument, full=False, state=state)[0], name, "svg")
     if image is None:
         abort(404)
     response = Response(image, mimetype="image/svg+xml")
@@ -189,8 +202,8 @@ def chart(name: str):
 @organiser_required
 def report_download(fmt: str):
     """Download the periodic report as a PDF (with charts) or an XLSX workbook (with comments)."""
-    unit, period, instrument = _selection_from_args(current_organiser())
-    report = _cached_report(unit, period, instrument, full=True)
+    unit, period, instrument, state = _selection_from_args(current_organiser())
+    report, _ = _cached_report(unit, period, instrument, full=True, state=state)
     name = f"bao-cao-{unit.code}-{period.label.replace('..', '_')}.{fmt}"
     if fmt == "pdf":
         return _download(render_report_pdf(report), "pdf", name)

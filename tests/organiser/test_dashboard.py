@@ -147,3 +147,18 @@ def test_a_submitted_response_appears_in_the_dashboard_and_the_xlsx_report(app, 
     assert all(row[4].value == 1 for row in book["Tiêu chí"].iter_rows(min_row=2))
     comments = [row[5].value for row in book["Ý kiến"].iter_rows(min_row=2)]
     assert comments == ["Cán bộ hướng dẫn rất tận tình"]
+
+
+def test_charts_are_drawn_from_the_report_of_their_page_even_after_new_responses(app, client, site, monkeypatch):
+    from app.organiser import dashboard
+
+    html = client.get(f"/quan-tri/tong-quan?{Q2}").get_data(as_text=True)
+    sources = [src.replace("&amp;", "&") for src in re.findall(r'<img src="([^"]+)"', html)]
+    assert sources and all("state=" in src for src in sources)
+    store_many(app, site["B"], vector(5), 2, day=MAY, field="HO_TICH")
+
+    def no_new_computation(*args, **kwargs):
+        raise AssertionError("a chart computed the report again")
+
+    monkeypatch.setattr(dashboard, "sipas_report", no_new_computation)
+    assert all(client.get(src).status_code == 200 for src in sources)
