@@ -10,9 +10,10 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from fpdf import FPDF
+from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from app.contests.models import Contest
+from app.contests.models import Contest, Participant
 from app.contests.results import ContestResults
 from app.contests.services import contest_spec
 from app.surveys.qr import make_qr_png
@@ -69,6 +70,20 @@ def achievements(contest: Contest, results: ContestResults, zone: ZoneInfo) -> d
         if enough or int(pid) in prizes:
             chosen[int(pid)] = prizes.get(int(pid))
     return chosen
+
+
+def certificate_data(contest: Contest, participant: Participant, prize: str | None, zone: ZoneInfo, *,
+                     base_url: str, secret: str) -> CertificateData:
+    """Assemble one certificate's wording and its verification link (base_url/thi/chung-nhan/<token>)."""
+    issued = (contest.results_published_at or contest.updated_at).astimezone(zone)
+    return CertificateData(
+        heading=str(_l("GIẤY CHỨNG NHẬN")), contest_title=contest.title, organiser=contest.unit.name,
+        full_name=participant.full_name or "", unit_name=participant.unit.name,
+        achievement=str(_l("Đạt %(prize)s", prize=prize) if prize else _l("Đã hoàn thành cuộc thi")),
+        issued_on=str(_l("Ngày %(d)s tháng %(m)s năm %(y)s", d=issued.day, m=issued.month, y=issued.year)),
+        signer=contest_spec(contest, zone).certificate.signer, verify_label=str(_l("Kiểm tra giấy chứng nhận tại:")),
+        verify_url=f"{base_url}/thi/chung-nhan/{certificate_token(contest.id, participant.id, secret)}",
+    )
 
 
 @cache

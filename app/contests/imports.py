@@ -152,7 +152,8 @@ def parse_participants(filename: str, data: bytes) -> list[ParticipantRow]:
         if raw_birth not in (None, ""):
             birth = parse_birth_date(raw_birth)
             if birth is None:
-                problems.append(ImportProblem(number, "birth_date", "ngày sinh phải có dạng 31/12/1990 hoặc 1990-12-31"))
+                problems.append(ImportProblem(number, "birth_date",
+                                              "ngày sinh phải có dạng 31/12/1990 hoặc 1990-12-31"))
         rows.append(ParticipantRow(
             row=number,
             phone=_cell_text(record.get("phone")),
@@ -242,6 +243,10 @@ def participant_template() -> bytes:
 # --- reading tables --------------------------------------------------------------------------------------------
 
 
+def _too_large() -> ImportRejected:
+    return ImportRejected([ImportProblem(None, None, f"Tệp quá lớn (tối đa {MAX_UPLOAD_BYTES // 1024 // 1024} MB).")])
+
+
 def _kind(filename: str, allowed: tuple[str, ...]) -> str:
     extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
     if extension not in allowed:
@@ -254,7 +259,7 @@ def _table(kind: str, data: bytes, columns: tuple[str, ...], required: tuple[str
            ) -> list[tuple[int, dict[str, object]]]:
     """Return (row number, {column: value}) for the non-empty rows of an XLSX or CSV file."""
     if len(data) > MAX_UPLOAD_BYTES:
-        raise ImportRejected([ImportProblem(None, None, f"Tệp quá lớn (tối đa {MAX_UPLOAD_BYTES // 1024 // 1024} MB).")])
+        raise _too_large()
     raw_rows = _xlsx_rows(data) if kind == "xlsx" else _csv_rows(data)
     try:
         header = next(raw_rows)
@@ -314,7 +319,7 @@ def _csv_rows(data: bytes):
 
 def _yaml_questions(data: bytes) -> list[tuple[int, dict[str, object]]]:
     if len(data) > MAX_UPLOAD_BYTES:
-        raise ImportRejected([ImportProblem(None, None, f"Tệp quá lớn (tối đa {MAX_UPLOAD_BYTES // 1024 // 1024} MB).")])
+        raise _too_large()
     try:
         loaded = read_yaml(data)
     except ContestSpecError as error:

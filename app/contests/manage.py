@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from app.auth.access import current_organiser, organiser_required
 from app.auth.services import record
 from app.contests import services
-from app.contests.certificates import achievements, render_certificates
+from app.contests.certificates import achievements, certificate_data, render_certificates
 from app.contests.forms import (
     BankUploadForm,
     ConfirmForm,
@@ -37,7 +37,6 @@ from app.contests.models import CONTEST_TRANSITIONS, STATUS_LABELS, Attempt, Con
 from app.contests.reports import attempt_table, contest_report, people, report_tables, results_tables
 from app.contests.results import contest_results, integrity_report, item_report
 from app.contests.spec import ContestSpecError, dump_definition, parse_contest, read_yaml, starter_definition
-from app.contests.views import certificate_data
 from app.database import utcnow
 from app.errors import AppError, NotFoundError
 from app.exports import iter_csv, write_csv, write_xlsx
@@ -363,7 +362,9 @@ def certificates(slug: str):
     if not earned:
         raise NotFoundError(_l("Chưa có ai được cấp giấy chứng nhận."))
     participants = {p.id: p for p in db.session.query(Participant).filter(Participant.id.in_(list(earned)))}
-    pdf = render_certificates([certificate_data(found, participants[pid], prize, zone)
+    pdf = render_certificates([certificate_data(found, participants[pid], prize, zone,
+                                                base_url=current_app.config["BASE_URL"],
+                                                secret=current_app.config["SECRET_KEY"])
                                for pid, prize in sorted(earned.items()) if pid in participants])
     return _download(pdf, "pdf", f"{slug}-chung-nhan.pdf")
 

@@ -304,7 +304,8 @@ class Attempt(db.Model):
     participant: Mapped[Participant] = relationship()
 
     __table_args__ = (
-        sa.UniqueConstraint("participant_id", "round_id", "number", name="uq_contest_attempts_participant_round_number"),
+        sa.UniqueConstraint("participant_id", "round_id", "number",
+                            name="uq_contest_attempts_participant_round_number"),
         # One attempt in progress per participant and round, even under concurrent starts.
         sa.Index("uq_contest_attempts_one_active", "participant_id", "round_id", unique=True,
                  sqlite_where=sa.text("state = 'active'"), postgresql_where=sa.text("state = 'active'")),

@@ -226,13 +226,14 @@ def results_tables(contest: Contest, zone: ZoneInfo, round_number: int | None = 
     headers = ["rank", "tied", "participant_id", "full_name", "phone", "unit", "group", "group_rank", "score",
                "max_score", "prediction", "prediction_distance", "duration_s", "submitted_at"]
     ranking = []
-    for entry in entries:
+    submitted = standing.submitted_ms[standing.ranking.order]
+    for entry, moment in zip(entries, submitted.tolist()):
         name, phone, unit, _ = who.get(entry["participant_id"], (None, None, None, None))
         ranking.append([entry["rank"], int(entry["tied"]), entry["participant_id"], name, phone, unit, entry["group"],
                         entry["group_rank"], entry["score"], entry["max_score"], entry["prediction"],
                         entry["prediction_distance"],
                         None if entry["duration_ms"] is None else round(entry["duration_ms"] / 1000, 3),
-                        iso_ms(dt.datetime.fromisoformat(entry["submitted_at"]).timestamp() * 1000, zone)])
+                        iso_ms(moment, zone)])
     prizes = []
     for award in awards:
         name, phone, unit, _ = who.get(award.participant_id, (None, None, None, None))

@@ -30,7 +30,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from app.auth.services import record
 from app.contests.draw import DrawError, PoolQuestion, draw_questions, option_order, shortfalls
 from app.contests.grading import MAX_OPTIONS, MULTI_SELECT, QUESTION_TYPES, grade_attempt, to_mask
-from app.contests.imports import ParticipantRow, QuestionRow, text_key
+from app.contests.imports import ParticipantRow, QuestionRow
 from app.contests.models import Attempt, Contest, Participant, Question, QuestionBank, Round
 from app.contests.spec import ContestSpec, RoundSpec, parse_contest
 from app.errors import AppError, ConflictError, GoneError, NotFoundError, PermissionDeniedError

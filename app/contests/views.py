@@ -13,13 +13,7 @@ from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from app.contests import services
-from app.contests.certificates import (
-    CertificateData,
-    achievements,
-    certificate_token,
-    read_certificate_token,
-    render_certificates,
-)
+from app.contests.certificates import achievements, certificate_data, read_certificate_token, render_certificates
 from app.contests.models import Contest, Participant
 from app.contests.reports import public_board
 from app.contests.results import contest_results
@@ -324,24 +318,11 @@ def certificate(slug: str):
     earned = achievements(contest, contest_results(contest, zone), zone)
     if participant.id not in earned:
         raise NotFoundError(_l("Bạn không thuộc danh sách được cấp giấy chứng nhận của cuộc thi này."))
-    pdf = render_certificates([certificate_data(contest, participant, earned[participant.id], zone)])
+    pdf = render_certificates([certificate_data(contest, participant, earned[participant.id], zone,
+                                                base_url=current_app.config["BASE_URL"],
+                                                secret=current_app.config["SECRET_KEY"])])
     return Response(pdf, mimetype="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="chung-nhan-{slug}.pdf"'})
-
-
-def certificate_data(contest: Contest, participant: Participant, prize: str | None, zone) -> CertificateData:
-    """Assemble one certificate's wording and verification link."""
-    spec = services.contest_spec(contest, zone)
-    token = certificate_token(contest.id, participant.id, current_app.config["SECRET_KEY"])
-    issued = (contest.results_published_at or utcnow()).astimezone(zone)
-    return CertificateData(
-        heading=str(_l("GIẤY CHỨNG NHẬN")), contest_title=contest.title, organiser=contest.unit.name,
-        full_name=participant.full_name or "", unit_name=participant.unit.name,
-        achievement=str(_l("Đạt %(prize)s", prize=prize) if prize else _l("Đã hoàn thành cuộc thi")),
-        issued_on=str(_l("Ngày %(d)s tháng %(m)s năm %(y)s", d=issued.day, m=issued.month, y=issued.year)),
-        signer=spec.certificate.signer, verify_label=str(_l("Kiểm tra giấy chứng nhận tại:")),
-        verify_url=f"{current_app.config['BASE_URL']}{url_for('contests.verify', token=token)}",
-    )
 
 
 @bp.get("/chung-nhan/<token>")

@@ -57,7 +57,8 @@ def make_contest(app, units, bank):
 
     def build(open_it: bool = True, **options) -> ContestInfo:
         with app.app_context():
-            contest, _ = services.save_contest(parse_contest(definition(**options), ZONE), now=local("2026-01-01 09:00"))
+            spec = parse_contest(definition(**options), ZONE)
+            contest, _ = services.save_contest(spec, now=local("2026-01-01 09:00"))
             if open_it:
                 services.change_status(contest, "open", now=local("2026-01-01 09:00"), zone=ZONE)
             db.session.commit()

@@ -149,7 +149,8 @@ class Participant:
         self.slug = slug
 
     def csrf(self, path: str | None = None) -> str:
-        return hidden_fields(self.client.get(path or f"/thi/{self.slug}/dang-nhap").get_data(as_text=True))["csrf_token"]
+        page = self.client.get(path or f"/thi/{self.slug}/dang-nhap").get_data(as_text=True)
+        return hidden_fields(page)["csrf_token"]
 
     def register(self, phone: str, unit_id: int, *, name: str = "Trần Thị Bình", group: str = "cbccvc",
                  birth: str = "02/09/1985", cccd: str = "", consent: bool = True, password: str = "mat-khau-1",

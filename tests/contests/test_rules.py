@@ -26,7 +26,7 @@ def test_graders_give_all_or_nothing_marks(kind, answer, key, right):
 def test_an_attempt_is_graded_from_its_packed_snapshot():
     from app.contests.grading import QUESTION_TYPES, grade_attempt, random_guess
 
-    types = bytes([QUESTION_TYPES.index("single"), QUESTION_TYPES.index("multiple"), QUESTION_TYPES.index("true_false")])
+    types = bytes(QUESTION_TYPES.index(kind) for kind in ("single", "multiple", "true_false"))
     assert grade_attempt(types, bytes([4, 5, 2]), bytes([4, 1, 2])) == bytes([1, 0, 1])
     assert random_guess("single", 4) == 0.25 and np.isnan(random_guess("multiple", 5))
 
