@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from flask_babel import lazy_gettext as _l
 from matplotlib.figure import Figure
 
+from app.i18n import percent
 from app.organiser.reports import Estimate, SipasReport
 
 #: Children drawn at most; with more, the best and the worst half of this many are drawn.
@@ -37,8 +38,7 @@ def _estimate_bars(labels: list[str], estimates: list[Estimate], title: str, col
     axes.barh(rows, values, color=colour, height=0.6)
     axes.errorbar(values, rows, xerr=[low, high], fmt="none", ecolor="#222222", capsize=2, linewidth=0.8)
     for row, estimate in zip(rows, estimates):
-        text = "–" if estimate.value is None else f"{estimate.value:.2f}"
-        axes.text(101, row, f"{text} (n={estimate.n})", va="center", fontsize=8)
+        axes.text(101, row, f"{percent(estimate.value)} (n = {estimate.n})", va="center", fontsize=8)
     axes.set_yticks(rows, [textwrap.shorten(label, 48, placeholder="…") for label in labels])
     axes.set_xlim(0, 118)
     axes.set_xticks(range(0, 101, 20))
