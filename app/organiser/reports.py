@@ -361,7 +361,7 @@ def sipas_report(root: Unit, period: Period, *, now: dt.datetime, instrument_cod
                            Trend(granularity, tuple(TrendPoint(b.label, b.start, b.end, _empty()) for b in buckets),
                                  None, None, None),
                            None, (), daily, abuse, dossier, None)
-    setup = _Setup(instrument, chosen, units)
+    setup = _Setup(instrument, units)
     indices = setup.indices(current)
     total = indices.total
     alpha = cronbach_alpha(current.scores, instrument.element_columns).total
@@ -380,7 +380,9 @@ def sipas_report(root: Unit, period: Period, *, now: dt.datetime, instrument_cod
     previous_data = span.take(_between(days, previous))
     return SipasReport(
         unit_code=root.code, unit_name=root.name, period=info, generated_at=now,
-        instrument=_info(chosen, instrument, locale, len(current)), other_versions=others,
+        instrument=InstrumentInfo(instrument.code, instrument.version, instrument.kind,
+                                  _text(instrument.title, locale), len(current)),
+        other_versions=others,
         responses=len(current), overall=_estimate(total.overall), elements=elements, criteria=criteria,
         children=setup.children(indices, current),
         children_test=setup.children_test(current) if full else None,
@@ -516,9 +518,8 @@ class _Subtree:
 class _Setup:
     """One report's instrument, rule and subtree, with the statistics computed from them."""
 
-    def __init__(self, instrument: Instrument, chosen: _Chosen, units: _Subtree) -> None:
+    def __init__(self, instrument: Instrument, units: _Subtree) -> None:
         self.instrument = instrument
-        self.chosen = chosen
         self.units = units
         aggregation = instrument.aggregation
         self.rule = AggregationRule(aggregation.element_rule, aggregation.overall_rule, aggregation.unit_rule)
@@ -684,11 +685,6 @@ def _dense_labels(ids: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np
 
 def _scale_max(instrument: Instrument) -> int:
     return max(choice.value for item in instrument.scale_items for choice in item.choices)
-
-
-def _info(chosen: _Chosen, instrument: Instrument, locale: str, responses: int) -> InstrumentInfo:
-    return InstrumentInfo(instrument.code, instrument.version, instrument.kind, _text(instrument.title, locale),
-                          responses)
 
 
 def _daily(data: ResponseData | None, period: Period) -> tuple[DayCount, ...]:
