@@ -103,7 +103,7 @@ def _read_capped_body(limit: int) -> bytes:
 
 
 def _read_form_body() -> dict[str, list[str]]:
-    """Parse an urlencoded body strictly: size cap, content type, field count, valid UTF-8, CSRF token."""
+    """Parse an urlencoded body strictly: size cap, content type, field count, valid UTF-8."""
     if request.mimetype != "application/x-www-form-urlencoded":
         abort(415)
     raw = _read_capped_body(current_app.config["SURVEY_MAX_BODY"])
@@ -116,11 +116,17 @@ def _read_form_body() -> dict[str, list[str]]:
     data: dict[str, list[str]] = {}
     for name, value in pairs:
         data.setdefault(name, []).append(value)
+    return data
+
+
+def _csrf_problem(data: dict[str, list[str]]) -> str | None:
+    """Return the message for a missing or stale CSRF token, or None when it is valid."""
     try:
         validate_csrf((data.get("csrf_token") or [""])[0])
     except ValidationError:
-        raise AppError(_l("Phiên làm việc đã hết hạn hoặc biểu mẫu không hợp lệ. Vui lòng tải lại trang và gửi lại."))
-    return data
+        return _l("Phiên làm việc đã hết hạn hoặc biểu mẫu không hợp lệ. Các câu trả lời vẫn còn bên dưới: "
+                  "vui lòng bấm “Gửi đánh giá” lần nữa.")
+    return None
 
 
 def _submission_key(data: dict[str, list[str]]) -> str:
@@ -141,6 +147,13 @@ def _duration_ms(data: dict[str, list[str]], now_ms: int) -> int | None:
 def _receive(counter, form, action: str, thanks_url: str, dossier_code: str | None = None):
     """Validate and store one submission, then send the citizen to the thanks page (303)."""
     data = _read_form_body()
+    stale = _csrf_problem(data)
+    if stale is not None:
+        if wants_json():
+            raise AppError(stale)
+        # Keep the citizen's answers: a stale session must not cost them the whole form.
+        return _form_page(counter, form, action, errors={"form": stale}, values=data,
+                          dossier=dossier_code is not None), 400
     if any(v.strip() for v in data.get(HONEYPOT, [])):
         return redirect(thanks_url, 303)  # silently dropped: tell a bot nothing
     key = _submission_key(data)
@@ -179,7 +192,7 @@ def fill(token: str):
 
 
 @bp.post("/s/<token>")
-@csrf.exempt  # the token is checked in _read_form_body, after the strict parse
+@csrf.exempt  # the token is checked in _receive, after the strict parse, keeping the answers
 @limiter.limit(_survey_limit, key_func=_client_at_counter)
 def submit(token: str):
     """Store a counter survey response."""
@@ -216,7 +229,7 @@ def rate_dossier(token: str):
 
 
 @bp.post("/d/<token>")
-@csrf.exempt  # checked in _read_form_body
+@csrf.exempt  # checked in _receive
 @limiter.limit(_survey_limit, key_func=_client_at_counter)
 def submit_dossier(token: str):
     """Store the rating of a dossier, once."""

@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 from tests.factories import concurrent_posts, count_responses, form_fields, full_answers, stored_responses
 
 SUBMISSION_KEY_MESSAGE = "Mã gửi phiếu không hợp lệ. Vui lòng tải lại trang và gửi lại."
-CSRF_MESSAGE = "Phiên làm việc đã hết hạn hoặc biểu mẫu không hợp lệ. Vui lòng tải lại trang và gửi lại."
+CSRF_MESSAGE = ("Phiên làm việc đã hết hạn hoặc biểu mẫu không hợp lệ. Các câu trả lời vẫn còn bên dưới: "
+                "vui lòng bấm “Gửi đánh giá” lần nữa.")
 INVALID_VALUE_MESSAGE = "Giá trị không hợp lệ cho câu này."
 NOT_FOUND_MESSAGE = "Mã QR hoặc đường dẫn không hợp lệ. Vui lòng quét lại mã tại quầy hoặc hỏi cán bộ hướng dẫn."
 
@@ -544,3 +545,16 @@ def test_the_survey_colours_meet_wcag_aa_contrast_for_text():
     for name, background in pairs:
         assert _contrast(colour[name], background) >= 4.5, f"--{name} on {background}"
     assert round(_contrast("#000000", "#ffffff"), 1) == 21.0
+
+
+def test_a_stale_session_keeps_the_answers_and_a_second_send_stores_them(app, client, counter):
+    data = answers(client, counter.path)
+    data["Y_KIEN"] = "Cán bộ nhiệt tình"
+    stranger = app.test_client()
+    refused = stranger.post(counter.path, data=data)
+    page = text(refused)
+    assert refused.status_code == 400 and CSRF_MESSAGE in page
+    assert "Cán bộ nhiệt tình" in page and 'value="4" checked' in page
+    resent = stranger.post(counter.path, data={**data, **form_fields(page)})
+    assert resent.status_code == 303
+    assert count_responses(app) == 1
