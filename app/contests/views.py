@@ -264,9 +264,8 @@ def save(slug: str, attempt_id: int):
     return redirect(url_for(".attempt", slug=slug, attempt_id=attempt_id, **{"da-luu": "1"}), 303)
 
 
-# No rate limit here: a submit is one idempotent UPDATE per attempt (a replay changes nothing), and at a deadline
-# surge the limiter's bookkeeping would cost a third of the request; start and save stay limited.
 @bp.post("/<slug>/bai-thi/<int:attempt_id>/nop")
+@limiter.limit(_answer_limit, key_func=_participant_key)
 def submit(slug: str, attempt_id: int):
     """Submit the attempt: graded on the server from its snapshot; a replay shows the same result."""
     answers, prediction = _answers_from_form()
