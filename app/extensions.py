@@ -9,6 +9,7 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 
+from app import ratelimit  # noqa: F401  (registers the threadless memory:// storage before limiters start)
 from app.database import Base, render_migration_type
 from app.security import client_address
 
