@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from flask import Blueprint, Response, abort, current_app, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
@@ -54,8 +54,16 @@ def _serializer() -> URLSafeTimedSerializer:
 
 
 def _session() -> dict | None:
-    """Return the participant session of the cookie ({p: id, c: contest id, v: version}), or None."""
-    token = request.cookies.get(COOKIE)
+    """Return the participant session of the cookie ({p: id, c: contest id, v: version}), or None.
+
+    Read once per request (the rate limiter's key and the view both need it).
+    """
+    if "contest_session" not in g:
+        g.contest_session = _read_session(request.cookies.get(COOKIE))
+    return g.contest_session
+
+
+def _read_session(token: str | None) -> dict | None:
     if not token:
         return None
     try:
