@@ -1,0 +1,53 @@
+"""An organiser on a desktop browser: signs in, reads the dashboard, opens the periodic report, downloads its XLSX."""
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from openpyxl import load_workbook
+
+from tests.e2e.conftest import assert_accessible, screenshot
+
+EMAIL = "canbo.tinh@ankhang.gov.vn"
+PASSWORD = "mat-khau-quan-tri-dai-1"
+
+
+@pytest.fixture(scope="module")
+def organiser(live_server) -> str:
+    """Create a province administrator on the live server's database."""
+    live_server.flask("create-organiser", "--email", EMAIL, "--unit", "AK", "--role", "administrator",
+                      "--name", "Cán bộ Sở Nội vụ", "--password", PASSWORD)
+    return EMAIL
+
+
+def test_organiser_signs_in_reads_the_dashboard_and_downloads_the_xlsx_report(live_server, desktop, organiser,
+                                                                               axe_source):
+    page = desktop.new_page()
+    page.goto(f"{live_server.url}/quan-tri/dang-nhap")
+    assert_accessible(page, axe_source, "login page")
+    page.get_by_label("Email").fill(organiser)
+    page.get_by_label("Mật khẩu").fill(PASSWORD)
+    page.get_by_role("button", name="Đăng nhập").click()
+    page.wait_for_url(re.compile(r"/quan-tri/"))
+
+    page.goto(f"{live_server.url}/quan-tri/tong-quan?preset=Y")
+    assert page.get_by_role("heading", level=1).count() == 1
+    assert "Tỉnh An Khang" in page.locator("main").inner_text()
+    page.locator("main img").first.wait_for()  # the charts are separate SVG images
+    assert_accessible(page, axe_source, "dashboard")
+    screenshot(page, "organiser-dashboard")
+
+    page.get_by_role("link", name="Báo cáo định kỳ").first.click()
+    page.wait_for_url(re.compile(r"/quan-tri/bao-cao"))
+    assert_accessible(page, axe_source, "periodic report")
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Tải XLSX").click()
+    download = download_info.value
+    assert download.suggested_filename.endswith(".xlsx")
+    book = load_workbook(io.BytesIO(open(download.path(), "rb").read()), read_only=True)
+    assert len(book.sheetnames) >= 2
+    cells = [cell for sheet in book.worksheets for row in sheet.iter_rows(values_only=True) for cell in row
+             if isinstance(cell, str)]
+    assert any("An Khang" in cell for cell in cells)
+    screenshot(page, "organiser-report")
