@@ -80,25 +80,30 @@ _COUNTER_BY_NONCE = (
 )
 
 
-def _first_row(statement: sa.Executable, params: dict) -> sa.Row | None:
+def _first_row(statement: sa.Executable, params: dict, *, writing: bool = False) -> sa.Row | None:
     """Run a read-only statement and return its first row, without ORM machinery.
 
-    Inside an open session transaction it runs there, so it sees that transaction's changes; otherwise on a
-    short-lived connection, so a citizen's page (one lookup, nothing written) never sets up a session.
+    In the session's transaction when one is open (so it sees that transaction's changes) or when the request goes
+    on to write (one connection for both); otherwise on a short-lived connection, so a citizen's page (one lookup,
+    nothing written) never sets up a session.
     """
     session = db.session()
-    if session.in_transaction():
+    if writing or session.in_transaction():
         return session.connection().execute(statement, params).first()
     with db.engine.connect() as connection:
         return connection.execute(statement, params).first()
 
 
-def get_counter_for_token(token: str, secret: str) -> CounterRef:
-    """Return the active counter a token names; 404 for tampered or unknown tokens, 410 for retired ones."""
+def get_counter_for_token(token: str, secret: str, *, writing: bool = False) -> CounterRef:
+    """Return the active counter a token names; 404 for tampered or unknown tokens, 410 for retired ones.
+
+    :param writing: True when the caller stores something next (a submission): the lookup then runs in the
+        session's transaction, so the request uses one database connection.
+    """
     nonce = nonce_from_token(token, secret)
     if nonce is None:
         raise NotFoundError(NOT_FOUND_MESSAGE)
-    row = _first_row(_COUNTER_BY_NONCE, {"nonce": nonce})
+    row = _first_row(_COUNTER_BY_NONCE, {"nonce": nonce}, writing=writing)
     if row is None:
         raise NotFoundError(NOT_FOUND_MESSAGE)
     if not (row[7] and row[8]):
