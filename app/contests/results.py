@@ -412,22 +412,25 @@ def _units(contest: Contest, spec: ContestSpec, overall: Standing, awards: tuple
     paths = {row.path: row.id for row in units}
     all_paths = dict(db.session.execute(
         sa.select(Unit.id, Unit.path).where(Unit.path.startswith(contest.unit.path))).all())
-    owner: dict[int, int | None] = {}
+    owner = np.full(max(all_paths) + 1, -1, dtype=np.int64)
     for unit_id, path in all_paths.items():
         parts = path.strip("/").split("/")
         owner[unit_id] = next((paths[f"/{'/'.join(parts[:i])}/"] for i in range(len(parts), 0, -1)
-                               if f"/{'/'.join(parts[:i])}/" in paths), None)
-    mapped = np.array([owner.get(int(u)) or -1 for u in overall.unit_id], dtype=np.int64)
+                               if f"/{'/'.join(parts[:i])}/" in paths), -1)
+    inside = overall.unit_id < owner.shape[0]
+    mapped = np.where(inside, owner[np.where(inside, overall.unit_id, 0)], -1)
     keep = mapped >= 0
-    points_by_person: dict[int, float] = {}
+    # Each winner brings the points of their highest prize (one prize per person is already applied).
+    points = np.zeros(len(overall))
     for award in awards:
-        points = spec.collective.points.get(award.label, 0.0)
-        points_by_person[award.participant_id] = max(points_by_person.get(award.participant_id, 0.0), points)
+        position = np.searchsorted(overall.participant_id, award.participant_id)
+        if position < len(overall) and overall.participant_id[position] == award.participant_id:
+            points[position] = max(points[position], spec.collective.points.get(award.label, 0.0))
     percent = np.divide(100 * overall.score, overall.max_score, out=np.zeros(len(overall)),
                         where=overall.max_score > 0)
     ranking = unit_ranking(
         [row.id for row in units], [row.headcount for row in units], overall.participant_id[keep], mapped[keep],
-        percent[keep], participant_points=[points_by_person.get(int(p), 0.0) for p in overall.participant_id[keep]],
+        percent[keep], participant_points=points[keep],
         blocks=[row.block or "" for row in units] if spec.collective.split_by_block else None,
         min_rate=spec.collective.min_rate,
     )
