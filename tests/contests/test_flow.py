@@ -304,3 +304,32 @@ def test_every_organiser_page_of_a_running_contest_renders(app, client, organise
         response = client.get(path)
         assert response.status_code == 200 and response.data.startswith(start_bytes), path
     assert b"0912400000" in client.get(f"/quan-tri/cuoc-thi/{slug}/du-lieu-ca-nhan.csv").data
+
+
+def test_accounts_are_preissued_from_an_upload_and_the_codes_downloaded_once(app, client, organiser, make_contest):
+    from app.contests.models import Participant as Row
+    from tests.contests.helpers import count_rows
+
+    contest = make_contest(opens=now_utc(), closes=now_utc() + dt.timedelta(days=1))
+    path = f"/quan-tri/cuoc-thi/{contest.slug}/thi-sinh/cap-tai-khoan"
+    token = csrf_from(client.get(path).get_data(as_text=True))
+    bad = "phone,full_name,unit,group\n0912555001,Ngô Văn Hải,KHONG,cbccvc\n".encode()
+    refused = client.post(path, data={"csrf_token": token, "file": (io.BytesIO(bad), "ds.csv")},
+                          content_type="multipart/form-data")
+    assert refused.status_code == 400 and "Dòng 2: đơn vị “KHONG” không có trong phạm vi cuộc thi" in \
+        refused.get_data(as_text=True)
+    good = bad.replace(b"KHONG", b"T-XA")
+    issued = client.post(path, data={"csrf_token": token, "file": (io.BytesIO(good), "ds.csv")},
+                         content_type="multipart/form-data")
+    rows = issued.get_data(as_text=True).lstrip("\ufeff").splitlines()
+    assert issued.status_code == 200 and issued.mimetype == "text/csv"
+    assert rows[0] == "row,phone,full_name,code" and rows[1].startswith("2,0912555001,Ngô Văn Hải,")
+    assert count_rows(app, Row) == 1
+
+
+def test_personal_data_cannot_be_erased_before_the_retention_period(app, client, organiser, make_contest):
+    contest = make_contest(opens=now_utc(), closes=now_utc() + dt.timedelta(days=1))
+    transition(client, contest.slug, "close")
+    response = post_form(client, f"/quan-tri/cuoc-thi/{contest.slug}/xoa-du-lieu", {})
+    assert response.status_code == 409 and "Chưa hết thời hạn lưu trữ dữ liệu cá nhân" in \
+        response.get_data(as_text=True)
