@@ -1,21 +1,19 @@
 """Certificates (giấy chứng nhận) as PDF with a verification URL and its QR code, and their signed tokens."""
 from __future__ import annotations
 
-import importlib.util
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from fpdf import FPDF
 from flask_babel import lazy_gettext as _l
+from fpdf import FPDF
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from app.contests.models import Contest, Participant
 from app.contests.results import ContestResults
 from app.contests.services import contest_spec
+from app.pdf import add_dejavu
 from app.surveys.qr import make_qr_png
 
 _SALT = "contest-certificate"
@@ -86,13 +84,6 @@ def certificate_data(contest: Contest, participant: Participant, prize: str | No
     )
 
 
-@cache
-def _font_dir() -> Path:
-    # DejaVu covers Vietnamese and ships inside matplotlib, so no system font is assumed (as the QR posters).
-    spec = importlib.util.find_spec("matplotlib")
-    return Path(spec.submodule_search_locations[0]) / "mpl-data" / "fonts" / "ttf"
-
-
 def render_certificates(certificates: Sequence[CertificateData]) -> bytes:
     """Return a PDF with one landscape A4 certificate per page."""
     if not certificates:
@@ -100,8 +91,7 @@ def render_certificates(certificates: Sequence[CertificateData]) -> bytes:
     pdf = FPDF(orientation="L", format="A4", unit="mm")
     pdf.set_auto_page_break(False)
     pdf.set_title("Giấy chứng nhận")
-    pdf.add_font("DejaVu", "", str(_font_dir() / "DejaVuSans.ttf"))
-    pdf.add_font("DejaVu", "B", str(_font_dir() / "DejaVuSans-Bold.ttf"))
+    add_dejavu(pdf)
     for certificate in certificates:
         _draw(pdf, certificate)
     return bytes(pdf.output())

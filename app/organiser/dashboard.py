@@ -32,7 +32,7 @@ from app.organiser.charts import CHARTS, available_charts, render_chart
 from app.organiser.report_files import comment_rows, flag_text, render_report_pdf, write_report_xlsx
 from app.organiser.reports import SipasReport, sipas_report
 from app.organiser.services import instrument_codes
-from app.organiser.views import _download, _unit_choices
+from app.organiser.views import download, unit_choices
 from app.periods import Period, parse_period
 from app.surveys.models import InstrumentVersion
 from app.units.models import Unit
@@ -91,7 +91,7 @@ def _report_form(organiser, today: dt.date) -> ReportForm:
     args.setdefault("year", str(today.year))
     args.setdefault("preset", f"Q{(today.month - 1) // 3 + 1}")
     form = ReportForm(formdata=args)
-    form.unit.choices = _unit_choices(organiser, active_only=False)
+    form.unit.choices = unit_choices(organiser, active_only=False)
     form.year.choices = choice_list((year, str(year)) for year in range(today.year, today.year - YEARS_BACK - 1, -1))
     versions = db.session.execute(
         sa.select(InstrumentVersion.code, InstrumentVersion.version)
@@ -206,7 +206,7 @@ def report_download(fmt: str):
     report, _ = _cached_report(unit, period, instrument, full=True, state=state)
     name = f"bao-cao-{unit.code}-{period.label.replace('..', '_')}.{fmt}"
     if fmt == "pdf":
-        return _download(render_report_pdf(report), "pdf", name)
+        return download(render_report_pdf(report), "pdf", name)
     buffer = io.BytesIO()
     write_report_xlsx(report, comment_rows(unit, report, local_zone(), str(get_locale())), buffer)
-    return _download(buffer.getvalue(), "xlsx", name)
+    return download(buffer.getvalue(), "xlsx", name)

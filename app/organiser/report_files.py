@@ -16,8 +16,8 @@ from app.i18n import percent
 from app.organiser.charts import available_charts, render_chart
 from app.organiser.reports import Change, Estimate, SipasReport
 from app.organiser.services import CommentFilter, list_comments
+from app.pdf import add_dejavu
 from app.periods import Period
-from app.surveys.posters import _font_dir
 from app.units.models import Unit
 
 #: Columns of the CSV form of a report (one row per published figure).
@@ -285,8 +285,7 @@ def render_report_pdf(report: SipasReport) -> bytes:
     """Return the periodic report as a PDF: summary, charts (PNG) and the tables of the printable page."""
     pdf = _ReportPDF(format="A4", unit="mm")
     pdf.set_title(f"HàiLòng: {report.unit_name} {report.period.label}")
-    pdf.add_font("DejaVu", "", str(_font_dir() / "DejaVuSans.ttf"))
-    pdf.add_font("DejaVu", "B", str(_font_dir() / "DejaVuSans-Bold.ttf"))
+    add_dejavu(pdf)
     pdf.set_auto_page_break(True, margin=15)
     pdf.add_page()
     pdf.set_font("DejaVu", "B", 15)

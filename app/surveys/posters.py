@@ -1,15 +1,13 @@
 """Printable A4 QR posters for counters: one per page, or two or four per page for a whole unit."""
 from __future__ import annotations
 
-import importlib.util
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
-from pathlib import Path
 
 from fpdf import FPDF
 
+from app.pdf import add_dejavu
 from app.surveys.qr import make_qr_png
 
 #: Allowed layouts: posters per A4 page and the grid they sit in (columns, rows).
@@ -36,12 +34,6 @@ class PosterText:
     safety: str
 
 
-@cache
-def _font_dir() -> Path:
-    # DejaVu covers Vietnamese and ships inside matplotlib, so no system font is assumed.
-    spec = importlib.util.find_spec("matplotlib")
-    return Path(spec.submodule_search_locations[0]) / "mpl-data" / "fonts" / "ttf"
-
 
 def render_posters(posters: Sequence[Poster], text: PosterText, per_page: int = 1) -> bytes:
     """Return a PDF with the posters laid out `per_page` to an A4 page (1, 2 or 4)."""
@@ -52,8 +44,7 @@ def render_posters(posters: Sequence[Poster], text: PosterText, per_page: int = 
     pdf = FPDF(format="A4", unit="mm")
     pdf.set_auto_page_break(False)
     pdf.set_title("HàiLòng: mã QR đánh giá")
-    pdf.add_font("DejaVu", "", str(_font_dir() / "DejaVuSans.ttf"))
-    pdf.add_font("DejaVu", "B", str(_font_dir() / "DejaVuSans-Bold.ttf"))
+    add_dejavu(pdf)
     columns, rows = LAYOUTS[per_page]
     cell_w = (PAGE_W - 2 * MARGIN) / columns
     cell_h = (PAGE_H - 2 * MARGIN) / rows

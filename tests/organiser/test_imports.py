@@ -184,7 +184,7 @@ def test_template_files_carry_the_expected_header_and_round_trip(app, client, tr
     text = client.get(f"/quan-tri/nhap/mau/{kind}.csv").data.decode("utf-8-sig")
     assert next(csv.reader(io.StringIO(text))) == header
     row = ["T-A-7", "Thôn Bảy", "", "T-A", "", ""] if kind == "don-vi" else ["QA7", "Quầy Bảy", "T-A", "", ""]
-    assert upload(client, kind, f"mau.csv", (text + ",".join(row) + "\r\n").encode("utf-8")).status_code == 303
+    assert upload(client, kind, "mau.csv", (text + ",".join(row) + "\r\n").encode("utf-8")).status_code == 303
 
 
 def test_viewer_cannot_import(app, make, login, tree):
