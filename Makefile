@@ -31,9 +31,15 @@ run: $(VENV)/.installed-run translations
 	$(FLASK) seed-demo
 	$(VENV)/bin/gunicorn --workers 2 --bind 127.0.0.1:$(PORT) --access-logfile - "app:create_app()"
 
-test: $(VENV)/.installed-dev translations
+test: $(VENV)/.installed-dev translations check
 	$(PY) -m pytest -q
 	$(PY) -m pytest -q -m database --db postgresql
+
+# Static analysis of app/ (findings reviewed inline as `# nosec BXXX` with the reason beside them) and a dependency
+# audit that says plainly when the vulnerability service is out of reach (see tests/security/audit_dependencies.py).
+check: $(VENV)/.installed-dev
+	$(VENV)/bin/bandit -q -r app
+	$(PY) tests/security/audit_dependencies.py
 
 bench: $(VENV)/.installed-dev translations
 	$(PY) bench/run.py
