@@ -44,7 +44,7 @@ class Config:
     AUTH_MAX_FAILED_LOGINS = 5
     AUTH_LOCKOUT_MINUTES = 15
     #: Werkzeug method string for organiser password hashes: "scrypt" (N=2**15, r=8, p=1) or "scrypt:N:r:p".
-    AUTH_PASSWORD_METHOD = "scrypt"
+    AUTH_PASSWORD_METHOD = "scrypt"  # nosec B105
     #: A signed-in session ends after this much inactivity, and in any case this long after login.
     AUTH_SESSION_IDLE_SECONDS = 2 * 3600
     AUTH_SESSION_MAX_SECONDS = 12 * 3600

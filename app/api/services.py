@@ -15,7 +15,8 @@ from app.extensions import db
 from app.surveys.tokens import DossierClaim, dossier_token
 from app.units.models import Counter, Unit
 
-TOKEN_PREFIX = "hl_"
+#: The public prefix of every token (not a secret).
+TOKEN_PREFIX = "hl_"  # nosec B105
 
 
 def _digest(secret: str) -> str:

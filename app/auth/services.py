@@ -19,7 +19,7 @@ from app.units.models import Unit
 
 MIN_PASSWORD_LENGTH = 12
 #: Werkzeug's method string for new password hashes (scrypt, N=2**15, r=8, p=1); AUTH_PASSWORD_METHOD overrides it.
-PASSWORD_METHOD = "scrypt"
+PASSWORD_METHOD = "scrypt"  # nosec B105
 
 WRONG_CREDENTIALS = _l("Email hoặc mật khẩu không đúng.")
 

