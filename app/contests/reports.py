@@ -20,8 +20,8 @@ from app.contests.services import contest_spec, get_round, mask_name, mask_phone
 from app.extensions import db
 from app.units.models import Unit
 
-RANKING_COLUMNS = ["participant_id", "rank", "tied", "group", "group_rank", "score", "max_score", "prediction",
-                   "prediction_distance", "duration_ms", "submitted_at"]
+RANKING_COLUMNS = ["participant_id", "rank", "tied", "group", "group_rank", "score", "prediction", "duration_ms",
+                   "submitted_at"]
 ITEM_COLUMNS = ["question_id", "code", "type", "n", "facility", "sd", "random_guess_score", "intended_weight",
                 "effective_weight", "discrimination_index", "discriminative_efficiency", "alpha_if_deleted",
                 "d27", "option_counts", "flags"]
@@ -35,15 +35,17 @@ ATTEMPT_COLUMNS = ["participant_id", "unit", "group", "score", "prediction", "st
 
 
 def iso_ms(milliseconds: int | float, zone: ZoneInfo | None = None) -> str:
-    """Return epoch milliseconds as ISO 8601 text (UTC, or in the given zone), to the millisecond."""
+    """Return epoch milliseconds as ISO 8601 text to the millisecond: UTC with "Z", or local time with its offset."""
+    if zone is None:
+        return iso_ms_column(np.array([milliseconds]))[0]
     moment = dt.datetime.fromtimestamp(int(milliseconds) / 1000, tz=dt.timezone.utc)
-    return (moment.astimezone(zone) if zone else moment).isoformat(timespec="milliseconds")
+    return moment.astimezone(zone).isoformat(timespec="milliseconds")
 
 
 def iso_ms_column(milliseconds: np.ndarray) -> list[str]:
-    """Return many epoch milliseconds as ISO 8601 UTC text at once (the same text as iso_ms)."""
-    texts = np.datetime_as_string(np.asarray(milliseconds, dtype=np.int64).astype("datetime64[ms]"), unit="ms")
-    return [text + "+00:00" for text in texts.tolist()]
+    """Return many epoch milliseconds as ISO 8601 UTC text at once ("2026-03-02T02:00:00.000Z")."""
+    moments = np.asarray(milliseconds, dtype=np.int64).astype("datetime64[ms]")
+    return np.datetime_as_string(moments, unit="ms", timezone="UTC").tolist()
 
 
 def _number(value: float) -> float | int | None:
@@ -54,29 +56,31 @@ def _number(value: float) -> float | int | None:
 
 
 def number_column(values: np.ndarray) -> list[float | int | None]:
-    """Return many numbers JSON-friendly at once: whole columns as ints, nan as None."""
+    """Return many numbers JSON-friendly at once: whole numbers as ints, nan as None (loops only over the gaps)."""
     array = np.asarray(values, dtype=np.float64)
     finite = np.isfinite(array)
-    if finite.all() and (array == np.round(array)).all():
-        return array.astype(np.int64).tolist()
-    return [None if not ok else (int(v) if v.is_integer() else v) for v, ok in zip(array.tolist(), finite.tolist())]
+    filled = np.where(finite, array, 0.0)
+    if (filled == np.round(filled)).all():
+        column: list = filled.astype(np.int64).tolist()
+    else:
+        column = [int(v) if v.is_integer() else v for v in filled.tolist()]
+    for index in np.flatnonzero(~finite).tolist():
+        column[index] = None
+    return column
 
 
 def ranking_rows(standing: Standing) -> list[dict]:
-    """Return the entries of a standing from first to last place."""
+    """Return the entries of a standing from first to last place (the round's maximum is in the report's round)."""
     ranking = standing.ranking
     order = ranking.order
     columns = {
         "participant_id": standing.participant_id[order].tolist(),
         "rank": ranking.rank[order].tolist(),
         "tied": ranking.tied[order].tolist(),
-        "group": [str(group) for group in standing.group[order].tolist()],
+        "group": standing.group[order].tolist(),
         "group_rank": ranking.group_rank[order].tolist() if ranking.group_rank is not None else [None] * len(order),
         "score": number_column(standing.score[order]),
-        "max_score": number_column(standing.max_score[order]),
         "prediction": number_column(standing.prediction[order]),
-        "prediction_distance": number_column(ranking.prediction_distance[order])
-        if ranking.prediction_distance is not None else [None] * len(order),
         "duration_ms": number_column(standing.duration_ms[order]),
         "submitted_at": iso_ms_column(standing.submitted_ms[order]),
     }
@@ -98,7 +102,9 @@ def contest_report(contest: Contest, zone: ZoneInfo, round_number: int | None = 
         "contest": {"slug": contest.slug, "title": contest.title, "status": contest.status},
         "round": None if round_number is None else {
             "number": round_number, "name": results.rounds[round_number - 1].name,
+            "max_score": get_round(contest, round_number).question_count,
         },
+        "max_score": results.max_total if round_number is None else get_round(contest, round_number).question_count,
         "rounds": [{"number": r.number, "name": r.name, "attempts": int(r.rows.size),
                     "participants": int(r.counted_rows.size), "prediction_actual": r.actual}
                    for r in results.rounds],
@@ -225,13 +231,16 @@ def results_tables(contest: Contest, zone: ZoneInfo, round_number: int | None = 
     who = people([entry["participant_id"] for entry in entries] + [award.participant_id for award in awards])
     headers = ["rank", "tied", "participant_id", "full_name", "phone", "unit", "group", "group_rank", "score",
                "max_score", "prediction", "prediction_distance", "duration_s", "submitted_at"]
+    order = standing.ranking.order
+    distance = standing.ranking.prediction_distance
+    extras = zip(number_column(standing.max_score[order]),
+                 number_column(distance[order]) if distance is not None else [None] * len(order),
+                 standing.submitted_ms[order].tolist())
     ranking = []
-    submitted = standing.submitted_ms[standing.ranking.order]
-    for entry, moment in zip(entries, submitted.tolist()):
+    for entry, (maximum, gap, moment) in zip(entries, extras):
         name, phone, unit, _ = who.get(entry["participant_id"], (None, None, None, None))
         ranking.append([entry["rank"], int(entry["tied"]), entry["participant_id"], name, phone, unit, entry["group"],
-                        entry["group_rank"], entry["score"], entry["max_score"], entry["prediction"],
-                        entry["prediction_distance"],
+                        entry["group_rank"], entry["score"], maximum, entry["prediction"], gap,
                         None if entry["duration_ms"] is None else round(entry["duration_ms"] / 1000, 3),
                         iso_ms(moment, zone)])
     prizes = []

@@ -148,30 +148,34 @@ def load_attempts(contest_id: int, round_id: int | None = None) -> AttemptTable:
         cursor.close()
     excluded_ids = np.fromiter(db.session.scalars(
         sa.select(Participant.id).where(Participant.contest_id == contest_id, Participant.excluded)), dtype=np.int64)
-    numbers = np.array([row[:9] for row in fetched], dtype=np.float64).reshape(len(fetched), 9)
-    order = np.argsort(numbers[:, 0], kind="stable")
-    numbers = numbers[order]
-    rows = [fetched[i] for i in order.tolist()]
-    lengths = np.fromiter((len(row[11]) for row in rows), dtype=np.int64, count=len(rows))
-    participant = numbers[:, 2].astype(np.int64)
+    rows = np.array(fetched, dtype=_ROW)[:] if fetched else np.zeros(0, dtype=_ROW)
+    rows = rows[np.argsort(rows["id"], kind="stable")]
+    lengths = np.fromiter(map(len, rows["marks"]), dtype=np.int64, count=rows.shape[0])
+    participant = rows["participant"].astype(np.int64)
     return AttemptTable(
-        attempt_id=numbers[:, 0].astype(np.int64),
-        round_id=numbers[:, 1].astype(np.int64),
+        attempt_id=rows["id"].astype(np.int64),
+        round_id=rows["round"].astype(np.int64),
         participant_id=participant,
-        unit_id=numbers[:, 3].astype(np.int64),
-        score=numbers[:, 4].copy(),
+        unit_id=rows["unit"].astype(np.int64),
+        score=rows["score"].copy(),
         max_score=lengths.astype(np.float64),
-        duration_ms=numbers[:, 5].copy(),
-        prediction=numbers[:, 6].copy(),
-        started_ms=numbers[:, 7].astype(np.int64),
-        submitted_ms=numbers[:, 8].astype(np.int64),
-        group=np.array([row[9] for row in rows], dtype=object),
+        duration_ms=rows["duration"].copy(),
+        prediction=rows["prediction"].copy(),
+        started_ms=rows["started"].astype(np.int64),
+        submitted_ms=rows["submitted"].astype(np.int64),
+        group=rows["group"].copy(),
         offsets=np.concatenate(([0], np.cumsum(lengths))).astype(np.int64),
-        question_id=np.frombuffer(b"".join(bytes(row[10]) for row in rows), dtype="<u4").astype(np.int64),
-        mark=np.frombuffer(b"".join(bytes(row[11]) for row in rows), dtype=np.uint8),
-        answer=np.frombuffer(b"".join(bytes(row[12]) for row in rows), dtype=np.uint8),
+        question_id=np.frombuffer(b"".join(map(bytes, rows["questions"])), dtype="<u4").astype(np.int64),
+        mark=np.frombuffer(b"".join(map(bytes, rows["marks"])), dtype=np.uint8),
+        answer=np.frombuffer(b"".join(map(bytes, rows["answers"])), dtype=np.uint8),
         excluded=np.isin(participant, excluded_ids),
     )
+
+
+#: One fetched attempt row: numbers as float64 (None → nan), text and packed bytes as objects.
+_ROW = np.dtype([("id", "f8"), ("round", "f8"), ("participant", "f8"), ("unit", "f8"), ("score", "f8"),
+                 ("duration", "f8"), ("prediction", "f8"), ("started", "f8"), ("submitted", "f8"), ("group", "O"),
+                 ("questions", "O"), ("marks", "O"), ("answers", "O")])
 
 
 @dataclass(frozen=True)

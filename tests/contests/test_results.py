@@ -74,8 +74,8 @@ def test_ranking_vector_of_contest_md_section_6_comes_out_of_stored_attempts(app
     assert [row["rank"] for row in document["ranking"]] == [1, 2, 3, 4, 5, 6]
     by_label = {labels[row["participant_id"]]: row for row in document["ranking"]}
     assert by_label["P5"]["duration_ms"] == by_label["P2"]["duration_ms"] == 250_000
-    assert by_label["P6"]["prediction"] is None and by_label["P4"]["prediction_distance"] == 0
-    assert by_label["P1"]["submitted_at"] == "2026-03-02T02:00:00.000+00:00"
+    assert by_label["P6"]["prediction"] is None and by_label["P4"]["prediction"] == 3
+    assert by_label["P1"]["submitted_at"] == "2026-03-02T02:00:00.000Z"
 
 
 def test_prediction_value_is_the_number_of_persons_with_full_marks_when_not_fixed(app, make_contest, units):
