@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import threading
 
 import numpy as np
@@ -304,3 +305,13 @@ def test_the_participant_session_does_not_open_the_organiser_area(app, browser, 
 def test_pages_need_a_participant_session(app, client, live):
     response = client.post(f"/thi/{live.slug}/bai-thi/1/nop", data={})
     assert response.status_code in (400, 401)
+
+
+def test_the_contest_home_shows_the_participants_rounds_and_results(app, browser, live):
+    home = browser.client.get(f"/thi/{live.slug}").get_data(as_text=True)
+    assert "Xin chào" in home and "Bắt đầu làm bài" in home
+    attempt_id, html = browser.started_attempt()
+    assert "Tiếp tục làm bài" in browser.client.get(f"/thi/{live.slug}").get_data(as_text=True)
+    browser.post(attempt_id, "nop", {qid: ["0"] for qid in option_fields(html)})
+    home = browser.client.get(f"/thi/{live.slug}").get_data(as_text=True)
+    assert re.search(r"<strong>\d/5</strong>", home) and "Xem bài" in home and "Bắt đầu làm bài" not in home
