@@ -44,8 +44,9 @@ ANALYSIS_TARGET_S = 3
 
 # ---------------------------------------------------------------------------------------------------- children
 
-def child_prepare(url: str, secret: str, prefix: str) -> dict:
-    """Build the contest, participants and running attempts; write each surge's wrk lines; return its plan."""
+def child_prepare(url: str, secret: str, prefix: str, participants: str, surges: str) -> dict:
+    """Build the contest, `participants` with a running attempt in each of `surges` rounds; write each surge's
+    wrk lines; return the plan."""
     import numpy as np
     import sqlalchemy as sa
 
@@ -74,13 +75,14 @@ def child_prepare(url: str, secret: str, prefix: str) -> dict:
             "audience_groups": [{"code": "cbccvc", "name": "Cán bộ, công chức, viên chức"}],
             "rounds": [{"name": f"Vòng {number}", "opens_at": local_text(now - dt.timedelta(hours=1), zone),
                         "closes_at": local_text(now + dt.timedelta(days=1), zone), "bank": "cchc-demo",
-                        "question_count": QUESTIONS, "time_limit_minutes": 240} for number in range(1, SURGES + 1)],
+                        "question_count": QUESTIONS, "time_limit_minutes": 240}
+                       for number in range(1, int(surges) + 1)],
         }
         contest, _ = services.save_contest(parse_contest(definition, zone), now=now)
         contest.transition("open", now)
         people = [Participant(contest_id=contest.id, phone=f"09{index:08d}", full_name=f"Người dự thi {index}",
                               unit_id=units[index % len(units)], group_code="cbccvc", consent_at=now,
-                              consent_version="bench", created_at=now) for index in range(PARTICIPANTS)]
+                              consent_version="bench", created_at=now) for index in range(int(participants))]
         db.session.add_all(people)
         db.session.flush()
         attempts = [[services.start_attempt(contest, round_, person, now=now, zone=zone, rng=rng).id
@@ -112,8 +114,8 @@ def child_prepare(url: str, secret: str, prefix: str) -> dict:
             session = client.get_cookie("session")
             cookie = f"{COOKIE}={cookies[person]}; session={session.value}"
             lines.append(f"/thi/{SLUG}/bai-thi/{attempt_id}/nop\t{cookie}\t{urlencode(data)}")
-        for thread in range(2):
-            Path(f"{prefix}{surge}_{thread}.tsv").write_text("\n".join(lines[thread::2]) + "\n")
+        # One wrk thread drives the surge: it stops only once every submission is answered (see bench/lua/post.lua).
+        Path(f"{prefix}{surge}_0.tsv").write_text("\n".join(lines) + "\n")
         plan.append({"round_id": round_ids[surge], "prefix": f"{prefix}{surge}", "attempts": len(lines)})
     return {"surges": plan}
 
@@ -172,7 +174,8 @@ def surge(kind: str, label: str, hello: float) -> list:
 
     secret = bench_secret()
     with database(kind, "contest") as url:
-        plan, _ = run_child("bench/contest_bench.py", ["prepare", url, secret, str(WORK / f"surge-{kind}-")])
+        plan, _ = run_child("bench/contest_bench.py", ["prepare", url, secret, str(WORK / f"surge-{kind}-"),
+                                                        str(PARTICIPANTS), str(SURGES)])
         helpers = (lambda: postgres_backend_pids(url)) if kind == "postgresql" else None
         env = {"DATABASE_URL": url, "SECRET_KEY": secret, "BASE_URL": "http://127.0.0.1",
                "HAILONG_SURVEY_RATE_LIMIT": survey_bench.SURVEY_RATE_LIMIT}
@@ -186,9 +189,9 @@ def surge(kind: str, label: str, hello: float) -> list:
                 before = _submitted(url, step["round_id"])
                 if before[0]:
                     raise BenchError(f"{kind}: round {step['round_id']} has submitted attempts before its surge")
-                limit = max(60.0, PARTICIPANTS / 30)
+                limit = max(30.0, PARTICIPANTS / 60)
                 result = run_wrk(server, f"/thi/{SLUG}", "post.lua", limit, args=[step["prefix"]],
-                                 connections=SURGE_CLIENTS)
+                                 connections=SURGE_CLIENTS, threads=1)
                 done, total, span = _submitted(url, step["round_id"])
                 sent = sum(info["sent"] for info in result.threads)
                 if not all(info["exhausted"] for info in result.threads):

@@ -359,15 +359,15 @@ class WrkResult:
 
 
 def run_wrk(server: Server, path: str, script: str, duration: float, args: Sequence[str] = (),
-            connections: int = CONNECTIONS, measured: bool = True) -> WrkResult:
-    """Load `path` with wrk (THREADS threads, `connections` clients, bounded duration); check our server.
+            connections: int = CONNECTIONS, measured: bool = True, threads: int = THREADS) -> WrkResult:
+    """Load `path` with wrk (`threads` threads, `connections` clients, bounded duration); check our server.
 
     A measured run first waits (up to QUIET_WAIT s) for a quiet machine; warm-ups and token harvests do not.
     """
     wrk = ensure_wrk()
     if measured and QUIET_WAIT:
         wait_for_quiet(server.pids(), QUIET_WAIT)
-    command = [wrk, f"-t{THREADS}", f"-c{connections}", f"-d{max(1, round(duration))}s", "--latency", "--timeout", "5s",
+    command = [wrk, f"-t{threads}", f"-c{connections}", f"-d{max(1, round(duration))}s", "--latency", "--timeout", "5s",
                "-s", script, server.base + path, "--", *args]
     server.check_alive()
     with CpuWatch(server.pids()) as cpu:
@@ -380,8 +380,10 @@ def run_wrk(server: Server, path: str, script: str, duration: float, args: Seque
         raise BenchError(f"wrk printed no summary: {completed.stdout[-500:]} {completed.stderr[-500:]}")
     data = json.loads(match.group(1))
     seconds = data["duration_us"] / 1e6
+    # Fillers (bench/lua/post.lua) keep a sync worker from waiting on a silent socket; they are not measured.
+    requests = data["requests"] - sum(thread.get("fillers", 0) for thread in data.get("threads", []))
     return WrkResult(
-        requests=data["requests"], seconds=seconds, rate=data["requests"] / seconds,
+        requests=requests, seconds=seconds, rate=requests / seconds,
         p50_ms=data["p50_us"] / 1000, p99_ms=data["p99_us"] / 1000, errors=data["errors"],
         threads=data.get("threads", []), client_cores=cpu.client_cores, server_cores=cpu.server_cores,
         foreign_cores=cpu.foreign_cores,

@@ -9,8 +9,8 @@ end
 local function counters()
    local out = {}
    for _, thread in ipairs(threads) do
-      table.insert(out, string.format('{"sent":%d,"exhausted":%d}',
-                                      thread:get("sent") or 0, thread:get("exhausted") or 0))
+      table.insert(out, string.format('{"sent":%d,"exhausted":%d,"fillers":%d}', thread:get("sent") or 0,
+                                      thread:get("exhausted") or 0, thread:get("fillers") or 0))
    end
    return "[" .. table.concat(out, ",") .. "]"
 end
