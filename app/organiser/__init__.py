@@ -29,6 +29,7 @@ NAV = [
     NavEntry("organiser.counters", _l("Quầy")),
     NavEntry("organiser.fields", _l("Lĩnh vực")),
     NavEntry("organiser.comments", _l("Ý kiến")),
+    NavEntry("contest_admin.index", _l("Cuộc thi")),
     NavEntry("organiser.export", _l("Xuất dữ liệu")),
     NavEntry("auth.accounts", _l("Tài khoản"), "administrator"),
     NavEntry("auth.audit", _l("Nhật ký"), "administrator"),
