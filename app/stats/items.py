@@ -206,14 +206,12 @@ def item_analysis_entries(
     """
     attempt_rows = _as_indices(attempts, "attempts", n_attempts)
     item_columns = _as_indices(items, "items", n_items, length=attempt_rows.shape[0])
-    pairs = np.sort(attempt_rows.astype(np.int64) * n_items + item_columns)
-    if (pairs[1:] == pairs[:-1]).any():
-        repeated = pairs[1:][pairs[1:] == pairs[:-1]][0]
-        raise ValueError(f"attempt {repeated // n_items} has question {repeated % n_items} more than once")
     chosen = None if choices is None else _as_indices(choices, "choices", None, length=attempt_rows.shape[0])
     values = as_vector(marks, "marks", length=attempt_rows.shape[0], finite=False)
     # Radix sort on small integer codes groups the entries question by question.
     by_item = np.argsort(item_columns.astype(np.int16 if n_items < 2**15 else np.int32), kind="stable")
+    _check_unique_pairs(attempt_rows[by_item], item_columns[by_item], n_items,
+                        ordered=bool((attempt_rows[1:] >= attempt_rows[:-1]).all()))
     return _analyse(
         attempt_rows[by_item], item_columns[by_item], values[by_item], (n_attempts, n_items), max_marks, random_guess,
         None if chosen is None else chosen[by_item], n_options, group_fraction, rules,
@@ -356,6 +354,41 @@ class _Covariances:
     efficiency: NDArray[np.float64]
 
 
+def _check_unique_pairs(rows: NDArray[np.intp], columns: NDArray[np.intp], n_items: int, ordered: bool) -> None:
+    """Refuse an attempt that has a question twice.
+
+    ``rows``/``columns`` are grouped by question with a stable sort. When the entries came ordered by attempt (as a
+    report loads them), each question's rows stay ordered, so a repeat sits next to its twin: one linear pass.
+    Entries in any other order are sorted on (attempt, question) codes instead.
+    """
+    if ordered:
+        twins = (rows[1:] == rows[:-1]) & (columns[1:] == columns[:-1])
+        repeats = rows[1:][twins].astype(np.int64) * n_items + columns[1:][twins]
+    else:
+        pairs = np.sort(rows.astype(np.int64) * n_items + columns)
+        repeats = pairs[1:][pairs[1:] == pairs[:-1]]
+    if repeats.size:
+        raise ValueError(f"attempt {repeats[0] // n_items} has question {repeats[0] % n_items} more than once")
+
+
+def _largest_covariance(x: NDArray[np.float64], rest: NDArray[np.float64], mean_x: float, mean_rest: float,
+                        maximum: float) -> float:
+    """Return Σ (x_(i) − x̄)(R_(i) − R̄) with x and R each sorted ascending (Moodle's covmax numerator).
+
+    For marks that are only 0 or full (every single-answer question) the sorted pairing puts the n₁ full marks
+    against the n₁ largest rest scores, and the sum reduces to maximum · (Σ of those rests − n₁ · R̄): a partial
+    sort instead of two full ones.
+    """
+    full = x == maximum
+    if np.all(full | (x == 0)):
+        top = int(full.sum())
+        if top == 0:
+            return 0.0
+        largest = np.partition(rest, rest.size - top)[rest.size - top:]
+        return float(maximum * (largest.sum() - top * mean_rest))
+    return float(np.sum((np.sort(x) - mean_x) * (np.sort(rest) - mean_rest)))
+
+
 def _covariances(
     segments: _Segments,
     x: NDArray[np.float64],
@@ -380,7 +413,7 @@ def _covariances(
         covmax = np.full(segments.n.shape[0], np.nan)
         # Plain products rather than BLAS dots: many short vectors, and no thread pool to contend for.
         for j, entries in segments.slices():
-            covmax[j] = np.sum((np.sort(x[entries]) - mean_x[j]) * (np.sort(rest[entries]) - mean_rest[j])) / dof[j]
+            covmax[j] = _largest_covariance(x[entries], rest[entries], mean_x[j], mean_rest[j], maximum[j]) / dof[j]
         discrimination = np.where(constant, np.nan, 100 * cov_rest / np.sqrt(var_x * var_rest))
         efficiency = np.where(covmax > (_RELATIVE_ZERO * scale) ** 2, 100 * cov_rest / covmax, np.nan)
     return _Covariances(sum_squares, var_x, total, discrimination, efficiency)
@@ -515,7 +548,7 @@ def _as_indices(values: ArrayLike, name: str, bound: int | None, *, length: int 
     check_length(array, name, length)
     if array.size and array.dtype.kind not in "iu":
         raise ValueError(f"{name} must hold integers, got {array.dtype}")
-    array = array.astype(np.intp)
+    array = array.astype(np.intp, copy=False)
     low = 0 if bound is not None else -1
     if array.size and (array.min() < low or (bound is not None and array.max() >= bound)):
         raise ValueError(f"{name} must lie in [{low}, {bound}), got values from {array.min()} to {array.max()}")

@@ -305,3 +305,15 @@ def test_bad_entries_are_rejected_with_a_clear_message():
         item_analysis_entries([0, 1], [0, 2], [1, 0], n_attempts=2, n_items=2)
     with pytest.raises(ValueError, match="attempts must hold integers"):
         item_analysis_entries([0.5], [0], [1], n_attempts=1, n_items=1)
+
+
+def test_discriminative_efficiency_of_right_or_wrong_marks_matches_the_sorted_pairing_by_hand():
+    rng = np.random.default_rng(7)
+    marks = (rng.random((60, 5)) < np.array([0.2, 0.4, 0.5, 0.7, 0.9])).astype(float)
+    result = item_analysis(marks)
+    totals = marks.sum(axis=1)
+    for j, item in enumerate(result.items):
+        x, rest = marks[:, j], totals - marks[:, j]
+        cov = np.sum((x - x.mean()) * (rest - rest.mean())) / 59
+        covmax = np.sum((np.sort(x) - x.mean()) * (np.sort(rest) - rest.mean())) / 59
+        assert item.discriminative_efficiency == pytest.approx(100 * cov / covmax, abs=1e-9)
