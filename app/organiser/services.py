@@ -201,8 +201,20 @@ def add_field(actor: Organiser, *, code: str, name: str, name_en: str, now: dt.d
     return field
 
 
+def check_field_editor(actor: Organiser) -> None:
+    """Allow renaming shared service fields only to administrators of a top-level unit.
+
+    The list is shared by every unit, so a commune's administrator renaming a field would change what another
+    commune's citizens read.
+    """
+    if actor.role != "administrator" or actor.unit.parent_id is not None:
+        raise PermissionDeniedError(_l("Danh mục lĩnh vực dùng chung cho mọi đơn vị: chỉ quản trị viên cấp tỉnh "
+                                       "được sửa tên lĩnh vực."))
+
+
 def edit_field(actor: Organiser, field: ServiceField, *, name: str, name_en: str, now: dt.datetime) -> None:
     """Rename a service field; counters offering it show the new name at once."""
+    check_field_editor(actor)
     name = _clean_name(name)
     before = {"name": field.name, "name_en": field.name_en}
     field.name = name

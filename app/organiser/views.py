@@ -202,8 +202,9 @@ def field_new():
 @bp.route("/linh-vuc/<int:field_id>/sua", methods=["GET", "POST"])
 @organiser_required("administrator")
 def field_edit(field_id: int):
-    """Rename a service field (administrators: the list is shared by every unit)."""
+    """Rename a service field (top-level administrators: the list is shared by every unit)."""
     field = services.get_field(field_id)
+    services.check_field_editor(current_organiser())
     form = FieldEditForm(obj=field if request.method == "GET" else None)
     if not form.validate_on_submit():
         return _form_page("organiser/field_form.html", form, field=field)

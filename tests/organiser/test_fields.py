@@ -67,3 +67,20 @@ def test_viewer_reads_fields_but_cannot_add_one(app, client, make, login):
 def test_unknown_field_is_not_found(client, make, login):
     login(make.organiser(role="administrator"))
     assert client.get("/quan-tri/linh-vuc/999999/sua").status_code == 404
+
+
+def test_an_administrator_below_the_top_level_cannot_rename_a_shared_field(app, client, make, login):
+    make.unit("TINH", "Tỉnh Thử", kind="province")
+    make.unit("XA", "Xã Thử", parent="TINH")
+    counter = make.counter(unit="XA", fields=("HO_TICH",))
+    with app.app_context():
+        from app.extensions import db
+        from app.units.models import ServiceField
+
+        field_id = db.session.scalar(sa.select(ServiceField.id).where(ServiceField.code == "HO_TICH"))
+    login(make.organiser("XA", role="administrator"))
+    assert client.get(f"/quan-tri/linh-vuc/{field_id}/sua").status_code == 403
+    response = client.post(f"/quan-tri/linh-vuc/{field_id}/sua", data={"name": "Đổi tên", "name_en": "Renamed"})
+    assert response.status_code in (400, 403)
+    assert fields(app)["HO_TICH"][0] == "Lĩnh vực HO_TICH"
+    assert "Lĩnh vực HO_TICH" in client.get(counter.path).get_data(as_text=True)
