@@ -43,6 +43,12 @@ class SharedCache:
             self._cache.clear()
 
 
+#: Seconds a counter looked up by its token is kept, so showing its form needs no database at all.
+COUNTER_CACHE_SECONDS = 5
+#: Counter rows by nonce. A change through the ORM (rotation, deactivation, a unit switched off) empties it when it
+#: commits in the process that made it; the other processes (gunicorn workers) may show the old form for at most
+#: COUNTER_CACHE_SECONDS. Submissions never use it: a retired counter's POST is refused at once everywhere.
+_counters = SharedCache(maxsize=8192, ttl=COUNTER_CACHE_SECONDS)
 #: Compiled forms per (counter, its last change); a change bumps counters.updated_at, so entries never go stale.
 _forms = SharedCache(maxsize=4096, ttl=600)
 #: Parsed instruments per version id: versions are immutable once they have responses.
@@ -97,18 +103,55 @@ def _first_row(statement: sa.Executable, params: dict, *, writing: bool = False)
 def get_counter_for_token(token: str, secret: str, *, writing: bool = False) -> CounterRef:
     """Return the active counter a token names; 404 for tampered or unknown tokens, 410 for retired ones.
 
-    :param writing: True when the caller stores something next (a submission): the lookup then runs in the
-        session's transaction, so the request uses one database connection.
+    :param writing: True when the caller stores something next (a submission): the lookup then reads the database
+        in the session's transaction (one connection for the request, never the cache). Otherwise a counter looked
+        up in the last COUNTER_CACHE_SECONDS comes from the cache.
     """
     nonce = nonce_from_token(token, secret)
     if nonce is None:
         raise NotFoundError(NOT_FOUND_MESSAGE)
-    row = _first_row(_COUNTER_BY_NONCE, {"nonce": nonce}, writing=writing)
+    cacheable = not (writing or db.session().in_transaction())
+    row = _counters.get(nonce) if cacheable else None
     if row is None:
-        raise NotFoundError(NOT_FOUND_MESSAGE)
+        row = _first_row(_COUNTER_BY_NONCE, {"nonce": nonce}, writing=writing)
+        if row is None:
+            raise NotFoundError(NOT_FOUND_MESSAGE)
+        if cacheable:
+            _counters.put(nonce, tuple(row))
     if not (row[7] and row[8]):
         raise GoneError(_l("Quầy này đã ngừng nhận đánh giá qua mã QR. Xin cảm ơn Ông/Bà."))
     return CounterRef(*row[:7], nonce=nonce)
+
+
+def _changes_counters(session: sa.orm.Session) -> bool:
+    return any(isinstance(item, (Counter, Unit)) for group in (session.new, session.dirty, session.deleted)
+               for item in group)
+
+
+@sa.event.listens_for(sa.orm.Session, "after_flush")
+def _note_counter_changes(session: sa.orm.Session, flush_context) -> None:
+    """Remember that this transaction changed counters or units (rotation, deactivation, a unit switched off)."""
+    if _changes_counters(session):
+        session.info["counters_changed"] = True
+
+
+@sa.event.listens_for(sa.orm.Session, "do_orm_execute")
+def _note_bulk_counter_changes(state: sa.orm.ORMExecuteState) -> None:
+    """Remember ORM-enabled UPDATE/DELETE statements on counters or units (e.g. a subtree switched off)."""
+    if (state.is_update or state.is_delete) and any(mapper.class_ in (Counter, Unit) for mapper in state.all_mappers):
+        state.session.info["counters_changed"] = True
+
+
+@sa.event.listens_for(sa.orm.Session, "after_commit")
+def _forget_changed_counters(session: sa.orm.Session) -> None:
+    """Empty the counter cache once such a change is committed (in this process; others wait for the TTL)."""
+    if session.info.pop("counters_changed", False):
+        _counters.clear()
+
+
+@sa.event.listens_for(sa.orm.Session, "after_rollback")
+def _drop_counter_changes(session: sa.orm.Session) -> None:
+    session.info.pop("counters_changed", None)
 
 
 def get_counter_by_id(counter_id: int) -> CounterRef:
@@ -271,8 +314,8 @@ def publish_instrument(instrument: Instrument) -> InstrumentVersion:
 
 
 def clear_caches() -> None:
-    """Forget compiled forms and instrument lookups (after publishing, and between tests)."""
-    for cache in (_forms, _instruments, _current_versions):
+    """Forget counters, compiled forms and instrument lookups (after publishing, and between tests)."""
+    for cache in (_counters, _forms, _instruments, _current_versions):
         cache.clear()
 
 
