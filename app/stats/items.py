@@ -13,6 +13,7 @@ Moodle displays with two decimals.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -157,8 +158,8 @@ def item_analysis(
         if np.count_nonzero(options != -1) != np.count_nonzero(chosen != -1):
             raise ValueError("choices must be -1 where the question was not drawn")
     return _analyse(
-        attempts, items, matrix[attempts, items], matrix.shape, max_marks, random_guess, chosen, n_options,
-        group_fraction, rules,
+        attempts, np.bincount(items, minlength=matrix.shape[1]), matrix[attempts, items], matrix.shape, max_marks,
+        random_guess, chosen, n_options, group_fraction, rules,
     )
 
 
@@ -179,7 +180,8 @@ def item_analysis_entries(
     """Compute the same statistics from one entry per drawn question: (attempt row, question column, mark).
 
     This is the sparse form of :func:`item_analysis` (no n_attempts × n_items matrix is built); each
-    (attempt, question) pair may appear once and every attempt must have at least one entry.
+    (attempt, question) pair may appear once and every attempt must have at least one entry. Integer inputs are
+    used in their own dtype (int32 rows, int16 columns, uint8 marks and int8 choices keep a large round small).
 
     Per question j over the s_j attempts that drew it, with x its mark, X the attempt total and R = X − x, and
     (co)variances on s_j − 1 (Moodle): facility = 100·x̄/max; SD = 100·sd(x)/max; DI = 100·cov(x, R) /
@@ -207,30 +209,39 @@ def item_analysis_entries(
     attempt_rows = _as_indices(attempts, "attempts", n_attempts)
     item_columns = _as_indices(items, "items", n_items, length=attempt_rows.shape[0])
     chosen = None if choices is None else _as_indices(choices, "choices", None, length=attempt_rows.shape[0])
-    values = as_vector(marks, "marks", length=attempt_rows.shape[0], finite=False)
-    # Radix sort on small integer codes groups the entries question by question.
-    by_item = np.argsort(item_columns.astype(np.int16 if n_items < 2**15 else np.int32), kind="stable")
-    _check_unique_pairs(attempt_rows[by_item], item_columns[by_item], n_items,
-                        ordered=bool((attempt_rows[1:] >= attempt_rows[:-1]).all()))
+    values = np.asarray(marks)
+    if values.dtype.kind not in "biu":
+        values = as_vector(values, "marks", length=attempt_rows.shape[0], finite=False)
+    check_length(values, "marks", attempt_rows.shape[0])
+    # Radix sort on small integer codes groups the entries question by question; each question keeps its entries
+    # in input order.
+    codes = item_columns.astype(np.int16 if n_items < 2**15 else np.int32, copy=False)
+    by_item = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[by_item], np.arange(n_items + 1, dtype=codes.dtype))
     return _analyse(
-        attempt_rows[by_item], item_columns[by_item], values[by_item], (n_attempts, n_items), max_marks, random_guess,
+        attempt_rows[by_item], np.diff(bounds), values[by_item], (n_attempts, n_items), max_marks, random_guess,
         None if chosen is None else chosen[by_item], n_options, group_fraction, rules,
     )
 
 
 def _analyse(
-    attempt: NDArray[np.intp],
-    item: NDArray[np.intp],
-    x: NDArray[np.float64],
+    attempt: NDArray[np.integer],
+    n: NDArray[np.int64],
+    x: NDArray,
     shape: tuple[int, int],
     max_marks: ArrayLike | None,
     random_guess: ArrayLike | None,
-    chosen: NDArray[np.int64] | None,
+    chosen: NDArray[np.integer] | None,
     n_options: int | None,
     group_fraction: float,
     rules: FlagRules,
 ) -> ItemAnalysis:
-    """Compute every statistic from entries grouped by question (see :func:`item_analysis_entries`)."""
+    """Compute every statistic from entries grouped by question, ``n`` entries per question (see
+    :func:`item_analysis_entries`).
+
+    The work goes question by question over slices of the grouped entries: per-question sums, and per-attempt
+    sums accumulated in question order, need no temporary as long as all entries (large rounds have millions).
+    """
     s, p = shape
     maximum = np.ones(p) if max_marks is None else as_vector(max_marks, "max_marks", length=p)
     if (maximum <= 0).any():
@@ -241,61 +252,48 @@ def _analyse(
         raise ValueError("random_guess must be fractions between 0 and 1 (nan = unknown)")
     if not 0 < group_fraction <= 0.5:
         raise ValueError(f"group_fraction must be in (0, 0.5], got {group_fraction}")
-    if not np.isfinite(x).all():
+    if x.dtype.kind == "f" and not np.isfinite(x).all():
         raise ValueError("marks must be finite where a question was drawn (nan means not drawn)")
-    k = np.bincount(attempt, minlength=s)
+    questions = _Questions(attempt, n, x)
+    k, totals, attempt_max = _attempt_totals(questions, maximum, s)
     if (k == 0).any():
         raise ValueError(f"attempt row {first_false(k > 0)} has no drawn question")
 
-    # Grouped entries make every per-question sum a contiguous segment.
-    n = np.bincount(item, minlength=p)
-    segments = _Segments(n)
-    item_max = maximum[item]
-    if (x > item_max * (1 + _RELATIVE_ZERO)).any():
-        raise ValueError(f"a mark exceeds its question's max mark (question {item[first_false(x <= item_max)]})")
-
-    totals = np.bincount(attempt, weights=x, minlength=s)
-    attempt_max = np.bincount(attempt, weights=item_max, minlength=s)
     percent = 100 * totals / attempt_max
-    rest = totals[attempt] - x
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean_x = segments.sum(x) / n
-        mean_rest = segments.sum(rest) / n
-        intended = 100 * maximum * segments.sum((1 / attempt_max)[attempt]) / n
-    dx = x - segments.spread(mean_x)
-    scale = float(attempt_max.mean()) if s else 1.0
-    covariances = _covariances(segments, x, rest, dx, mean_x, mean_rest, maximum, scale)
-    effective = _effective_weight(attempt, segments, covariances.total, s)
-
-    # Pooled sums for alpha; deleting question j removes its squares, its cross products and its pairs.
-    ss_x = covariances.sum_squares
-    ss_items = ss_x.sum()
-    centred_total = np.bincount(attempt, weights=dx, minlength=s)
-    ss_total = np.sum(centred_total * centred_total)
-    pairs = np.sum(k * (k - 1.0))
-    alpha = _pooled_alpha(ss_items, ss_total, x.shape[0], pairs, s, scale)
-    alpha_deleted = _pooled_alpha(
-        ss_items - ss_x,
-        ss_total - 2 * segments.sum(dx * centred_total[attempt]) + ss_x,
-        x.shape[0] - n,
-        pairs - 2 * (segments.sum(k[attempt]) - n),
-        s,
-        scale,
-    )
-
     upper, lower = _extreme_groups(percent, group_fraction)
     in_upper = np.zeros(s, dtype=bool)
     in_upper[upper] = True
     in_lower = np.zeros(s, dtype=bool)
     in_lower[lower] = True
-    p_upper = _group_mean(segments, x, in_upper[attempt]) / maximum
-    p_lower = _group_mean(segments, x, in_lower[attempt]) / maximum
+    sums = _question_sums(questions, k, totals, attempt_max, maximum, in_upper, in_lower)
     counts = None
     if chosen is not None:
-        counts = _option_counts(item, chosen, n_options, p, in_upper[attempt], in_lower[attempt])
+        counts = _option_counts(questions, chosen, n_options, in_upper, in_lower)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        intended = 100 * maximum * sums.weight / n
+        p_upper = sums.upper / sums.upper_n / maximum
+        p_lower = sums.lower / sums.lower_n / maximum
+    scale = float(attempt_max.mean()) if s else 1.0
+    covariances = _covariances(sums, n, maximum, scale)
+    cross, effective = _centred_cross_and_effective_weight(questions, sums, covariances.total, s)
+
+    # Pooled sums for alpha; deleting question j removes its squares, its cross products and its pairs.
+    ss_items = sums.squares_x.sum()
+    ss_total = np.sum(sums.centred_total * sums.centred_total)
+    pairs = np.sum(k * (k - 1.0))
+    entries = int(n.sum())
+    alpha = _pooled_alpha(ss_items, ss_total, entries, pairs, s, scale)
+    alpha_deleted = _pooled_alpha(
+        ss_items - sums.squares_x,
+        ss_total - 2 * cross + sums.squares_x,
+        entries - n,
+        pairs - 2 * (sums.draws - n),
+        s,
+        scale,
+    )
 
     columns = {
-        "facility": 100 * mean_x / maximum,
+        "facility": 100 * sums.mean_x / maximum,
         "sd": 100 * np.sqrt(covariances.var_x) / maximum,
         "random_guess_score": 100 * guess,
         "intended_weight": intended,
@@ -313,62 +311,133 @@ def _analyse(
               None if counts is None else tuple(tuple(option[j].tolist()) for option in counts), rules)
         for j in range(p)
     )
-    overall = _overall(percent, x.shape[0] / s if s else None, alpha)
+    overall = _overall(percent, entries / s if s else None, alpha)
     return ItemAnalysis(statistics, overall, upper, lower)
 
 
-class _Segments:
-    """Per-question segments of entries sorted by question: sums and per-entry broadcasts."""
+#: Start of the one segment :func:`_total` reduces.
+_WHOLE = np.zeros(1, dtype=np.intp)
 
-    def __init__(self, n: NDArray[np.int64]) -> None:
+
+def _total(values: NDArray) -> float:
+    """Return the sum of one question's values, added as ``np.add.reduceat`` adds a segment.
+
+    reduceat starts from the first value and adds the rest pairwise; ``ndarray.sum`` starts from zero and can
+    differ in the last bit, which would change published figures.
+    """
+    return float(np.add.reduceat(values, _WHOLE)[0])
+
+
+class _Questions:
+    """Entries grouped by question: each drawn question's attempt rows and marks (as float64)."""
+
+    def __init__(self, attempt: NDArray[np.integer], n: NDArray[np.int64], x: NDArray) -> None:
+        self.attempt = attempt
+        self.x = x
         self.n = n
-        self.starts = np.concatenate(([0], np.cumsum(n)[:-1])).astype(np.intp)
-        self.nonempty = n > 0
+        ends = np.cumsum(n)
+        self.drawn = [(j, slice(ends[j] - n[j], ends[j])) for j in np.flatnonzero(n).tolist()]
 
-    def sum(self, values: NDArray) -> NDArray[np.float64]:
-        """Return the sum of ``values`` over each question's entries (0 for a question nobody drew)."""
-        sums = np.zeros(self.n.shape[0])
-        if values.shape[0]:
-            sums[self.nonempty] = np.add.reduceat(values, self.starts[self.nonempty])
-        return sums
+    def __iter__(self) -> Iterator[tuple[int, NDArray[np.integer], NDArray[np.float64]]]:
+        """Yield (question, attempt rows, marks) for every question drawn at least once."""
+        for j, entries in self.drawn:
+            yield j, self.attempt[entries], self.x[entries].astype(np.float64, copy=False)
 
-    def spread(self, per_item: NDArray[np.float64]) -> NDArray[np.float64]:
-        """Return each entry's question value."""
-        return np.repeat(per_item, self.n)
 
-    def slices(self) -> list[tuple[int, slice]]:
-        """Return (question, slice of its entries) for questions drawn by at least two attempts."""
-        return [(j, slice(self.starts[j], self.starts[j] + self.n[j])) for j in np.flatnonzero(self.n >= 2)]
+def _attempt_totals(questions: _Questions, maximum: NDArray[np.float64], s: int
+                    ) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]]:
+    """Return each attempt's number of questions, total mark and maximum, refusing repeats and too-high marks.
+
+    The sums go question by question, as a weighted bincount over the grouped entries would add them.
+    """
+    k = np.zeros(s, dtype=np.int64)
+    totals = np.zeros(s)
+    attempt_max = np.zeros(s)
+    for j, rows, marks in questions:
+        _check_once(rows, j)
+        if marks.max() > maximum[j] * (1 + _RELATIVE_ZERO):
+            raise ValueError(f"a mark exceeds its question's max mark (question {j})")
+        k[rows] += 1
+        totals[rows] += marks
+        attempt_max[rows] += maximum[j]
+    return k, totals, attempt_max
+
+
+def _check_once(rows: NDArray[np.integer], question: int) -> None:
+    """Refuse an attempt that has the question twice (rows come in input order: sorted when loaded by attempt)."""
+    if rows.size > 1 and not (rows[1:] > rows[:-1]).all():
+        ordered = np.sort(rows)
+        repeats = ordered[1:][ordered[1:] == ordered[:-1]]
+        if repeats.size:
+            raise ValueError(f"attempt {repeats[0]} has question {question} more than once")
+
+
+@dataclass
+class _QuestionSums:
+    """Per-question sums over the attempts that drew each question (zero, or nan for means, where none did)."""
+
+    mean_x: NDArray[np.float64]
+    mean_rest: NDArray[np.float64]
+    #: Σ 1 / attempt max (intended weight).
+    weight: NDArray[np.float64]
+    #: Σ (x − x̄)², Σ (R − R̄)², Σ (x − x̄)(R − R̄).
+    squares_x: NDArray[np.float64]
+    squares_rest: NDArray[np.float64]
+    product: NDArray[np.float64]
+    #: Moodle's covmax numerator (nan below two attempts).
+    largest: NDArray[np.float64]
+    #: Σ k_i over the attempts (pairs removed with the question).
+    draws: NDArray[np.float64]
+    #: Marks and attempt counts in the upper and lower groups.
+    upper: NDArray[np.float64]
+    upper_n: NDArray[np.float64]
+    lower: NDArray[np.float64]
+    lower_n: NDArray[np.float64]
+    #: Per attempt: Σ_j (x − x̄_j), the centred total.
+    centred_total: NDArray[np.float64]
+
+
+def _question_sums(questions: _Questions, k: NDArray[np.int64], totals: NDArray[np.float64],
+                   attempt_max: NDArray[np.float64], maximum: NDArray[np.float64], in_upper: NDArray[np.bool_],
+                   in_lower: NDArray[np.bool_]) -> _QuestionSums:
+    """Return the per-question sums behind facility, SD, DI, DE, intended weight, D27 and alpha."""
+    p, s = questions.n.shape[0], totals.shape[0]
+    sums = _QuestionSums(
+        mean_x=np.full(p, np.nan), mean_rest=np.full(p, np.nan), weight=np.zeros(p), squares_x=np.zeros(p),
+        squares_rest=np.zeros(p), product=np.zeros(p), largest=np.full(p, np.nan), draws=np.zeros(p),
+        upper=np.zeros(p), upper_n=np.zeros(p), lower=np.zeros(p), lower_n=np.zeros(p), centred_total=np.zeros(s),
+    )
+    inverse_max = 1 / attempt_max
+    n = questions.n
+    for j, rows, marks in questions:
+        rest = totals[rows] - marks
+        sums.mean_x[j] = _total(marks) / n[j]
+        sums.mean_rest[j] = _total(rest) / n[j]
+        sums.weight[j] = _total(inverse_max[rows])
+        dx = marks - sums.mean_x[j]
+        dr = rest - sums.mean_rest[j]
+        sums.squares_x[j] = _total(dx * dx)
+        sums.squares_rest[j] = _total(dr * dr)
+        sums.product[j] = _total(dx * dr)
+        if n[j] >= 2:
+            sums.largest[j] = _largest_covariance(marks, rest, sums.mean_x[j], sums.mean_rest[j], maximum[j])
+        sums.draws[j] = k[rows].sum()
+        upper, lower = in_upper[rows], in_lower[rows]
+        sums.upper[j], sums.upper_n[j] = _total(marks * upper), np.count_nonzero(upper)
+        sums.lower[j], sums.lower_n[j] = _total(marks * lower), np.count_nonzero(lower)
+        sums.centred_total[rows] += dx
+    return sums
 
 
 @dataclass(frozen=True)
 class _Covariances:
     """Per-question variances, covariances and Moodle's DI and DE (nan where undefined)."""
 
-    #: Σ (x − x̄)² over the question's attempts.
-    sum_squares: NDArray[np.float64]
     var_x: NDArray[np.float64]
     #: cov(x, X) = cov(x, R) + var(x); nan for n < 2.
     total: NDArray[np.float64]
     discrimination: NDArray[np.float64]
     efficiency: NDArray[np.float64]
-
-
-def _check_unique_pairs(rows: NDArray[np.intp], columns: NDArray[np.intp], n_items: int, ordered: bool) -> None:
-    """Refuse an attempt that has a question twice.
-
-    ``rows``/``columns`` are grouped by question with a stable sort. When the entries came ordered by attempt (as a
-    report loads them), each question's rows stay ordered, so a repeat sits next to its twin: one linear pass.
-    Entries in any other order are sorted on (attempt, question) codes instead.
-    """
-    if ordered:
-        twins = (rows[1:] == rows[:-1]) & (columns[1:] == columns[:-1])
-        repeats = rows[1:][twins].astype(np.int64) * n_items + columns[1:][twins]
-    else:
-        pairs = np.sort(rows.astype(np.int64) * n_items + columns)
-        repeats = pairs[1:][pairs[1:] == pairs[:-1]]
-    if repeats.size:
-        raise ValueError(f"attempt {repeats[0] // n_items} has question {repeats[0] % n_items} more than once")
 
 
 def _largest_covariance(x: NDArray[np.float64], rest: NDArray[np.float64], mean_x: float, mean_rest: float,
@@ -389,34 +458,21 @@ def _largest_covariance(x: NDArray[np.float64], rest: NDArray[np.float64], mean_
     return float(np.sum((np.sort(x) - mean_x) * (np.sort(rest) - mean_rest)))
 
 
-def _covariances(
-    segments: _Segments,
-    x: NDArray[np.float64],
-    rest: NDArray[np.float64],
-    dx: NDArray[np.float64],
-    mean_x: NDArray[np.float64],
-    mean_rest: NDArray[np.float64],
-    maximum: NDArray[np.float64],
-    scale: float,
-) -> _Covariances:
+def _covariances(sums: _QuestionSums, n: NDArray[np.int64], maximum: NDArray[np.float64], scale: float
+                 ) -> _Covariances:
     """Return var(x), cov(x, X), DI and DE per question, with n − 1 denominators as Moodle."""
-    dr = rest - segments.spread(mean_rest)
-    sum_squares = segments.sum(dx * dx)
     with np.errstate(invalid="ignore", divide="ignore"):
-        dof = np.where(segments.n >= 2, segments.n - 1, np.nan)
-        var_x = sum_squares / dof
-        var_rest = segments.sum(dr * dr) / dof
-        cov_rest = segments.sum(dx * dr) / dof
+        dof = np.where(n >= 2, n - 1, np.nan)
+        var_x = sums.squares_x / dof
+        var_rest = sums.squares_rest / dof
+        cov_rest = sums.product / dof
         constant = (var_x <= (_RELATIVE_ZERO * maximum) ** 2) | (var_rest <= (_RELATIVE_ZERO * scale) ** 2)
         cov_rest[constant] = 0.0
         total = np.where(var_x <= (_RELATIVE_ZERO * maximum) ** 2, 0.0, cov_rest + var_x)
-        covmax = np.full(segments.n.shape[0], np.nan)
-        # Plain products rather than BLAS dots: many short vectors, and no thread pool to contend for.
-        for j, entries in segments.slices():
-            covmax[j] = _largest_covariance(x[entries], rest[entries], mean_x[j], mean_rest[j], maximum[j]) / dof[j]
+        covmax = sums.largest / dof
         discrimination = np.where(constant, np.nan, 100 * cov_rest / np.sqrt(var_x * var_rest))
         efficiency = np.where(covmax > (_RELATIVE_ZERO * scale) ** 2, 100 * cov_rest / covmax, np.nan)
-    return _Covariances(sum_squares, var_x, total, discrimination, efficiency)
+    return _Covariances(var_x, total, discrimination, efficiency)
 
 
 def _item(
@@ -452,21 +508,30 @@ def _item(
     )
 
 
-def _effective_weight(
-    attempt: NDArray[np.intp], segments: _Segments, cov_total: NDArray[np.float64], s: int
-) -> NDArray[np.float64]:
-    """Return 100 · sqrt(cov_j) / S_i averaged over the question's attempts, S_i = Σ sqrt(cov_l ≥ 0) of attempt i.
+def _centred_cross_and_effective_weight(questions: _Questions, sums: _QuestionSums, cov_total: NDArray[np.float64],
+                                        s: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Return Σ (x − x̄)·D_i per question (D_i the attempt's centred total; for alpha-if-deleted) and the effective
+    weight: 100 · sqrt(cov_j) / S_i averaged over the question's attempts, S_i = Σ sqrt(cov_l ≥ 0) of attempt i.
 
     Attempts with S_i = 0 are left out; nan where cov(x, X) is undefined (n < 2) or negative, or no attempt of the
     question has S_i > 0 (Moodle: no effective weights when the sum is 0).
     """
+    p = cov_total.shape[0]
     root = np.sqrt(np.where(cov_total > 0, cov_total, 0.0))
-    attempt_sum = np.bincount(attempt, weights=segments.spread(root), minlength=s)
+    cross = np.zeros(p)
+    attempt_sum = np.zeros(s)
+    for j, rows, marks in questions:
+        cross[j] = _total((marks - sums.mean_x[j]) * sums.centred_total[rows])
+        attempt_sum[rows] += root[j]
     positive = attempt_sum > 0
     inverse = np.divide(1.0, attempt_sum, out=np.zeros(s), where=positive)
+    inverse_sums, positive_counts = np.zeros(p), np.zeros(p)
+    for j, rows, _ in questions:
+        inverse_sums[j] = _total(inverse[rows])
+        positive_counts[j] = np.count_nonzero(positive[rows])
     with np.errstate(invalid="ignore", divide="ignore"):
-        effective = 100 * root * segments.sum(inverse[attempt]) / segments.sum(positive[attempt])
-    return np.where(cov_total >= 0, effective, np.nan)
+        effective = 100 * root * inverse_sums / positive_counts
+    return cross, np.where(cov_total >= 0, effective, np.nan)
 
 
 def _pooled_alpha(
@@ -493,17 +558,10 @@ def _extreme_groups(percent: NDArray[np.float64], fraction: float) -> tuple[NDAr
     return np.sort(order[:size]), np.sort(order[s - size:])
 
 
-def _group_mean(segments: _Segments, x: NDArray[np.float64], member: NDArray[np.bool_]) -> NDArray[np.float64]:
-    """Return per question the mean mark among entries of group members (nan when none drew it)."""
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return segments.sum(x * member) / segments.sum(member)
-
-
 def _option_counts(
-    item: NDArray[np.intp],
-    chosen: NDArray[np.int64],
+    questions: _Questions,
+    chosen: NDArray[np.integer],
     n_options: int | None,
-    p: int,
     upper: NDArray[np.bool_],
     lower: NDArray[np.bool_],
 ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
@@ -512,13 +570,15 @@ def _option_counts(
     options = largest + 1 if n_options is None else n_options
     if chosen.size and (chosen.min() < -1 or largest >= options):
         raise ValueError(f"choices must be -1 (no answer) or an option index below {options}")
-    answered = chosen >= 0
-    code = item * options + chosen
-
-    def count(member: NDArray[np.bool_]) -> NDArray[np.int64]:
-        return np.bincount(code[answered & member], minlength=p * options).reshape(p, options)
-
-    return count(answered), count(upper), count(lower)
+    # One count per question of (group, option) codes: group 0 = neither, 1 = upper, 2 = lower (disjoint).
+    group = upper.astype(np.intp) + 2 * lower.astype(np.intp)
+    by_group = np.zeros((questions.n.shape[0], 3, options), dtype=np.int64)
+    for j, entries in questions.drawn:
+        choice = chosen[entries]
+        answered = choice >= 0
+        codes = group[questions.attempt[entries][answered]] * options + choice[answered]
+        by_group[j] = np.bincount(codes, minlength=3 * options).reshape(3, options)
+    return by_group.sum(axis=1), by_group[:, 1], by_group[:, 2]
 
 
 def _overall(percent: NDArray[np.float64], length: float | None, alpha: NDArray[np.float64]) -> OverallStatistics:
@@ -542,13 +602,16 @@ def _optional(value: ArrayLike) -> float | None:
     return number if np.isfinite(number) else None
 
 
-def _as_indices(values: ArrayLike, name: str, bound: int | None, *, length: int | None = None) -> NDArray[np.intp]:
-    """Return integer positions, checking they lie in [0, bound) (or are ≥ −1 when ``bound`` is None)."""
+def _as_indices(values: ArrayLike, name: str, bound: int | None, *, length: int | None = None
+                ) -> NDArray[np.integer]:
+    """Return integer positions in their own integer dtype, checking they lie in [0, bound) (or are ≥ −1 when
+    ``bound`` is None)."""
     array = np.asarray(values)
     check_length(array, name, length)
     if array.size and array.dtype.kind not in "iu":
         raise ValueError(f"{name} must hold integers, got {array.dtype}")
-    array = array.astype(np.intp, copy=False)
+    if array.dtype.kind not in "iu":
+        array = array.astype(np.intp)
     low = 0 if bound is not None else -1
     if array.size and (array.min() < low or (bound is not None and array.max() >= bound)):
         raise ValueError(f"{name} must lie in [{low}, {bound}), got values from {array.min()} to {array.max()}")
