@@ -33,10 +33,10 @@ def register_extensions(app: Flask) -> None:
     from app.extensions import babel, csrf, db, limiter, login_manager, migrate
     from app.i18n import init_i18n, select_locale
     from app.security import init_security
-    from app import models, sqlite  # noqa: F401  (models: complete metadata before anything queries)
+    from app import engine, models  # noqa: F401  (models: complete metadata before anything queries)
 
     db.init_app(app)
-    sqlite.init_app(app)
+    engine.init_app(app)
     migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale, default_translation_directories="translations")

@@ -89,7 +89,6 @@ def test_database_url_from_the_environment_uses_psycopg_3(instance, monkeypatch,
     monkeypatch.setenv("DATABASE_URL", url)
     config = create_app().config
     assert config["SQLALCHEMY_DATABASE_URI"] == expected
-    assert config["SQLALCHEMY_ENGINE_OPTIONS"].get("pool_pre_ping") is (True if "postgresql" in expected else None)
 
 
 def test_redis_url_makes_rate_limits_shared(instance, monkeypatch):

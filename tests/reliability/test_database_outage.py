@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 
+import pytest
 import sqlalchemy as sa
 
 from tests.factories import count_responses, full_answers
@@ -62,4 +63,38 @@ def test_submission_during_an_outage_gets_503_not_thanks_and_succeeds_on_retry(a
 
     retried = client.post(counter.path, data=data)  # the same form, sent again once the database is back
     assert retried.status_code == 303 and retried.headers["Location"].endswith("/cam-on")
+    assert count_responses(app) == 1
+
+
+def _drop_pooled_connections(app) -> None:
+    """End every server process of the app's database, as a PostgreSQL restart does to idle pooled connections."""
+    url = sa.engine.make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    admin = sa.create_engine(url, poolclass=sa.pool.NullPool, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        ended = connection.execute(sa.text(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()")).scalar_one()
+    admin.dispose()
+    assert ended >= 1  # the app had a connection in its pool
+
+
+def test_connections_dropped_by_a_server_restart_are_replaced_after_an_idle_spell(app, client, make, monkeypatch):
+    from app import engine
+
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        pytest.skip("SQLite has no server to restart")
+    counter = make.counter()
+    form = client.get(counter.path).get_data(as_text=True)
+
+    # Without the idle check (a connection used a moment ago), a dead connection costs one request its answer …
+    monkeypatch.setattr(engine, "IDLE_PING_SECONDS", 3600.0)
+    _drop_pooled_connections(app)
+    assert client.post(counter.path, data=full_answers(form)).status_code == 503
+    assert count_responses(app) == 0
+
+    # … with it (every connection has now been idle long enough), the dead one is replaced before it serves.
+    client.get(counter.path)
+    monkeypatch.setattr(engine, "IDLE_PING_SECONDS", 0.0)
+    _drop_pooled_connections(app)
+    assert client.post(counter.path, data=full_answers(form)).status_code == 303
     assert count_responses(app) == 1
