@@ -11,6 +11,7 @@ from cachetools import TTLCache
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.dialects import postgresql, sqlite
 
+from app.engine import single_statement_connection
 from app.errors import AppError, ConflictError, GoneError, NotFoundError
 from app.extensions import db
 from app.surveys.forms import FieldChoice, ResponseForm, ValidAnswers
@@ -47,7 +48,8 @@ class SharedCache:
 COUNTER_CACHE_SECONDS = 5
 #: Counter rows by nonce. A change through the ORM (rotation, deactivation, a unit switched off) empties it when it
 #: commits in the process that made it; the other processes (gunicorn workers) may show the old form for at most
-#: COUNTER_CACHE_SECONDS. Submissions never use it: a retired counter's POST is refused at once everywhere.
+#: COUNTER_CACHE_SECONDS. A submission checks the counter again as it stores (_INSERT_RESPONSE), so a retired
+#: counter's POST is refused at once everywhere.
 _counters = SharedCache(maxsize=8192, ttl=COUNTER_CACHE_SECONDS)
 #: Compiled forms per (counter, its last change); a change bumps counters.updated_at, so entries never go stale.
 _forms = SharedCache(maxsize=4096, ttl=600)
@@ -86,41 +88,41 @@ _COUNTER_BY_NONCE = (
 )
 
 
-def _first_row(statement: sa.Executable, params: dict, *, writing: bool = False) -> sa.Row | None:
-    """Run a read-only statement and return its first row, without ORM machinery.
-
-    In the session's transaction when one is open (so it sees that transaction's changes) or when the request goes
-    on to write (one connection for both); otherwise on a short-lived connection, so a citizen's page (one lookup,
-    nothing written) never sets up a session.
-    """
+def _counter_row(nonce: str) -> sa.Row | None:
+    """Read a counter by nonce without ORM machinery: in the session's transaction when one is open (so it sees
+    that transaction's changes), otherwise on a short-lived connection, so a citizen's page sets up no session."""
     session = db.session()
-    if writing or session.in_transaction():
-        return session.connection().execute(statement, params).first()
+    if session.in_transaction():
+        return session.connection().execute(_COUNTER_BY_NONCE, {"nonce": nonce}).first()
     with db.engine.connect() as connection:
-        return connection.execute(statement, params).first()
+        return connection.execute(_COUNTER_BY_NONCE, {"nonce": nonce}).first()
 
 
-def get_counter_for_token(token: str, secret: str, *, writing: bool = False) -> CounterRef:
+def _live_counter(nonce: str, row: tuple | sa.Row | None) -> CounterRef:
+    """The counter of a looked-up row; 404 when there is none, 410 when it (or its unit) was switched off."""
+    if row is None:
+        raise NotFoundError(NOT_FOUND_MESSAGE)
+    if not (row[7] and row[8]):
+        raise GoneError(_l("Quầy này đã ngừng nhận đánh giá qua mã QR. Xin cảm ơn Ông/Bà."))
+    return CounterRef(*row[:7], nonce=nonce)
+
+
+def get_counter_for_token(token: str, secret: str) -> CounterRef:
     """Return the active counter a token names; 404 for tampered or unknown tokens, 410 for retired ones.
 
-    :param writing: True when the caller stores something next (a submission): the lookup then reads the database
-        in the session's transaction (one connection for the request, never the cache). Otherwise a counter looked
-        up in the last COUNTER_CACHE_SECONDS comes from the cache.
+    A counter looked up in the last COUNTER_CACHE_SECONDS comes from the cache, unless the session has a
+    transaction open (it may have changed the counter). A submission checks again, atomically, as it stores.
     """
     nonce = nonce_from_token(token, secret)
     if nonce is None:
         raise NotFoundError(NOT_FOUND_MESSAGE)
-    cacheable = not (writing or db.session().in_transaction())
+    cacheable = not db.session().in_transaction()
     row = _counters.get(nonce) if cacheable else None
     if row is None:
-        row = _first_row(_COUNTER_BY_NONCE, {"nonce": nonce}, writing=writing)
-        if row is None:
-            raise NotFoundError(NOT_FOUND_MESSAGE)
-        if cacheable:
+        row = _counter_row(nonce)
+        if cacheable and row is not None:
             _counters.put(nonce, tuple(row))
-    if not (row[7] and row[8]):
-        raise GoneError(_l("Quầy này đã ngừng nhận đánh giá qua mã QR. Xin cảm ơn Ông/Bà."))
-    return CounterRef(*row[:7], nonce=nonce)
+    return _live_counter(nonce, row)
 
 
 def _changes_counters(session: sa.orm.Session) -> bool:
@@ -214,10 +216,23 @@ def get_response_form(counter: CounterRef, instrument_code: str | None = None) -
     return form
 
 
-#: INSERT … ON CONFLICT DO NOTHING per dialect, built once (each request binds its values). RETURNING tells whether
-#: the row went in: rowcount is -1 for an insert that returns rows (psycopg 3).
+_RESPONSES = SurveyResponse.__table__
+#: Columns a submission binds; the counter and its unit come from the counters row itself (see below).
+_BOUND = ("instrument_version_id", "service_field_id", "submission_key", "dossier_code", "submitted_at",
+          "local_day", "scores", "answers", "texts", "duration_ms", "client_hash")
+#: One statement stores a response: INSERT … SELECT from the counter, only while it and its unit are active and its
+#: token is current, ON CONFLICT DO NOTHING (a replayed submission key, a dossier rated before) … RETURNING, which
+#: tells whether the row went in (rowcount is -1 for an insert that returns rows, psycopg 3). So a counter retired a
+#: moment ago is refused even if a cached lookup served its form, and the unit is the counter's unit now.
+_LIVE_COUNTER = (
+    sa.select(*(sa.bindparam(name, type_=_RESPONSES.c[name].type) for name in _BOUND), Counter.id, Counter.unit_id)
+    .join(Unit, Unit.id == Counter.unit_id)
+    .where(Counter.id == sa.bindparam("counter_id"), Counter.token_nonce == sa.bindparam("nonce"),
+           Counter.is_active, Unit.is_active)
+)
 _INSERT_RESPONSE = {
-    name: dialect.insert(SurveyResponse.__table__).on_conflict_do_nothing().returning(SurveyResponse.__table__.c.id)
+    name: dialect.insert(_RESPONSES).from_select([*_BOUND, "counter_id", "unit_id"], _LIVE_COUNTER)
+    .on_conflict_do_nothing().returning(_RESPONSES.c.id)
     for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
 }
 
@@ -239,11 +254,11 @@ def submit_response(
     A unique submission key makes a double tap or a retry store one row; a unique dossier code makes a
     dossier rated once. Both are enforced by the database (INSERT … ON CONFLICT DO NOTHING), not by a
     check-then-insert, so concurrent requests cannot slip through.
+
+    :raise NotFoundError, GoneError: when the counter's token was rotated or the counter (or its unit) switched off.
     """
     values = dict(
         instrument_version_id=form.instrument_version_id,
-        counter_id=counter.id,
-        unit_id=counter.unit_id,
         service_field_id=answers.service_field_id,
         submission_key=submission_key,
         dossier_code=dossier_code,
@@ -254,12 +269,15 @@ def submit_response(
         texts=answers.texts,
         duration_ms=duration_ms,
         client_hash=client_hash,
+        counter_id=counter.id,
+        nonce=counter.nonce,
     )
-    connection = db.session.connection()
-    inserted = connection.execute(_INSERT_RESPONSE[connection.dialect.name], values).scalar_one_or_none()
-    if inserted is not None:
+    connection = single_statement_connection()
+    if connection.execute(_INSERT_RESPONSE[connection.dialect.name], values).first() is not None:
         return True
-    stored = db.session.execute(
+    # Nothing stored: the counter is no longer live, or the key (or dossier) was used before.
+    _live_counter(counter.nonce, connection.execute(_COUNTER_BY_NONCE, {"nonce": counter.nonce}).first())
+    stored = connection.execute(
         sa.select(SurveyResponse.counter_id, SurveyResponse.dossier_code)
         .where(SurveyResponse.submission_key == submission_key)
     ).first()

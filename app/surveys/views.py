@@ -199,7 +199,7 @@ def fill(token: str):
 @limiter.limit(_survey_limit, key_func=_client_at_counter)
 def submit(token: str):
     """Store a counter survey response."""
-    counter = services.get_counter_for_token(token, current_app.config["SECRET_KEY"], writing=True)
+    counter = services.get_counter_for_token(token, current_app.config["SECRET_KEY"])
     form = services.get_response_form(counter)
     return _receive(counter, form, url_for(".submit", token=token), url_for(".thanks", token=token))
 

@@ -511,6 +511,49 @@ def test_rotating_a_token_retires_the_old_url_and_the_new_one_works(app, client,
     assert count_responses(app) == 1
 
 
+def _change_elsewhere(app, statement) -> None:
+    """Change the database as another worker process would: this process's counter cache is not told."""
+    from app.extensions import db
+
+    with app.app_context(), db.engine.begin() as connection:
+        connection.execute(statement)
+
+
+@pytest.mark.parametrize("change, status", [
+    ("counter off", 410), ("unit off", 410), ("token rotated", 404),
+])
+def test_a_counter_retired_by_another_worker_refuses_submissions_at_once(app, client, counter, change, status):
+    import sqlalchemy as sa
+
+    from app.units.models import Counter, Unit
+
+    data = answers(client, counter.path)  # the form page leaves the counter in this worker's cache
+    statement = {
+        "counter off": sa.update(Counter).where(Counter.code == counter.code).values(is_active=False),
+        "unit off": sa.update(Unit).where(Unit.code == counter.unit_code).values(is_active=False),
+        "token rotated": sa.update(Counter).where(Counter.code == counter.code).values(token_nonce="rotated0"),
+    }[change]
+    _change_elsewhere(app, statement)
+    assert client.get(counter.path).status_code == 200  # the cached page, for at most a few seconds
+    refused = client.post(counter.path, data=data)
+    assert refused.status_code == status
+    assert count_responses(app) == 0
+
+
+def test_a_response_is_stored_under_the_unit_the_counter_belongs_to_when_it_is_sent(app, client, make, counter):
+    import sqlalchemy as sa
+
+    from app.extensions import db
+    from app.surveys.models import SurveyResponse
+    from app.units.models import Counter
+    data = answers(client, counter.path)
+    new_unit_id = make.unit(parent=counter.unit_code)
+    _change_elsewhere(app, sa.update(Counter).where(Counter.code == counter.code).values(unit_id=new_unit_id))
+    assert client.post(counter.path, data=data).status_code == 303
+    with app.app_context():
+        assert db.session.scalar(sa.select(SurveyResponse.unit_id)) == new_unit_id
+
+
 def test_names_on_the_page_are_escaped(client, make):
     counter = make.counter(name='<img src=x onerror="alert(1)">Quầy')
     html = text(client.get(counter.path))
