@@ -62,6 +62,23 @@ def test_counters_list_for_a_unit_covers_its_whole_subtree(runner, tree):
     assert [c["code"] for c in invoke_json(runner, "counters", "list", "--unit", "TINH")] == ["Q-P1", "Q-SNV", "Q-XA"]
 
 
+def test_counters_list_leaves_out_retired_counters_unless_asked(app, client, runner, tree):
+    from app.database import utcnow
+    from app.extensions import db
+    from app.units.services import get_counter_by_code, get_unit_by_code, set_counter_active
+
+    with app.app_context():
+        set_counter_active(get_counter_by_code("Q-P1"), False, utcnow())
+        get_unit_by_code("TINH-XA").is_active = False
+        db.session.commit()
+    assert [c["code"] for c in invoke_json(runner, "counters", "list")] == ["Q-SNV"]
+    listed = invoke_json(runner, "counters", "list", "--all")
+    assert [(c["code"], c["active"]) for c in listed] == [("Q-P1", False), ("Q-SNV", True), ("Q-XA", False)]
+    assert client.get(listed[0]["url"].removeprefix("http://hailong.test")).status_code == 410
+    table = runner.invoke(args=["counters", "list", "--all"]).output
+    assert "Q-P1" in table and "(ngừng)" in table
+
+
 def test_listed_urls_open_the_counters_form(client, runner, tree):
     for counter in invoke_json(runner, "counters", "list"):
         assert client.get(counter["url"].removeprefix("http://hailong.test")).status_code == 200

@@ -33,17 +33,21 @@ def list_units_command(unit_code: str | None, fmt: str) -> None:
 
 @counters_group.command("list")
 @click.option("--unit", "unit_code", help="Chỉ các quầy trong cây con của đơn vị này.")
+@click.option("--all", "everything", is_flag=True,
+              help="Cả các quầy đã ngừng nhận đánh giá (JSON thêm trường active).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
               help="Bảng để đọc hay JSON cho máy.")
 @fail_on_app_error
-def list_counters_command(unit_code: str | None, fmt: str) -> None:
-    """List counters with their unit and survey URL."""
+def list_counters_command(unit_code: str | None, everything: bool, fmt: str) -> None:
+    """List the counters that take responses, with their unit and survey URL (--all: retired ones too)."""
     config = current_app.config
-    counters = list_counters(get_unit_by_code(unit_code) if unit_code else None)
-    rows = [{"code": c.code, "name": c.name, "unit": c.unit.code, "active": c.is_active,
-             "url": counter_url(config["BASE_URL"], c.token_nonce, config["SECRET_KEY"])} for c in counters]
+    counters = list_counters(get_unit_by_code(unit_code) if unit_code else None, include_inactive=everything)
+    rows = [{"code": c.code, "name": c.name, "unit": c.unit.code,
+             "url": counter_url(config["BASE_URL"], c.token_nonce, config["SECRET_KEY"]),
+             **({"active": c.is_active and c.unit.is_active} if everything else {})} for c in counters]
     if fmt == "json":
-        echo_json([{key: row[key] for key in ("code", "name", "unit", "url")} for row in rows])
+        echo_json(rows)
         return
     for row in rows:
-        click.echo(f"{row['code']:<16} {row['unit']:<16} {row['url']}  {row['name']}")
+        retired = "" if row.get("active", True) else "  (ngừng)"
+        click.echo(f"{row['code']:<16} {row['unit']:<16} {row['url']}  {row['name']}{retired}")

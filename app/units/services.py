@@ -45,12 +45,16 @@ def list_units(root: Unit | None = None) -> list[Unit]:
 
 
 def list_counters(root: Unit | None = None, *, include_inactive: bool = True) -> list[Counter]:
-    """Return the counters of a unit's subtree (or all), ordered by code."""
+    """Return the counters of a unit's subtree (or all), ordered by code.
+
+    :param include_inactive: False leaves out the counters that take no responses (switched off, or in a unit that
+        was switched off).
+    """
     query = sa.select(Counter).join(Unit, Unit.id == Counter.unit_id).order_by(Counter.code)
     if root is not None:
         query = query.where(Unit.path.startswith(root.path))
     if not include_inactive:
-        query = query.where(Counter.is_active)
+        query = query.where(Counter.is_active, Unit.is_active)
     return list(db.session.scalars(query))
 
 
