@@ -1,0 +1,71 @@
+"""Dashboard charts: SVG with its words as text (Vietnamese kept, markup escaped), safe, deterministic; PNG for the PDF."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from tests.organiser.reporting import store_many, vector
+
+SVG = "{http://www.w3.org/2000/svg}"
+XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
+#: A unit name with markup and a mathtext-like dollar pair: it must be drawn as the plain text it is.
+ODD_NAME = 'Xã <b>Hòa</b> & "Bình" $x_1$'
+
+
+@pytest.fixture(autouse=True)
+def fresh_reports():
+    """Computed reports are cached per process; each test starts without them."""
+    from app.organiser import dashboard
+
+    dashboard._reports.clear()
+    yield
+    dashboard._reports.clear()
+
+
+@pytest.fixture
+def chart_sources(app, client, make, login) -> list[str]:
+    """T → T-A ("Phường Đông Hưng Thuận"), T-B (ODD_NAME), responses in May; the dashboard's chart URLs."""
+    make.unit("T", name="Tỉnh Thử")
+    make.unit("T-A", name="Phường Đông Hưng Thuận", parent="T")
+    make.unit("T-B", name=ODD_NAME, parent="T")
+    for unit, value in (("T-A", 5), ("T-B", 2)):
+        store_many(app, make.counter(unit, code=f"Q{unit}"), vector(value), 12, day=dt.date(2026, 5, 20),
+                   field="HO_TICH")
+    login(make.organiser("T", role="viewer"))
+    html = client.get("/quan-tri/tong-quan?year=2026&preset=Q2").get_data(as_text=True)
+    return [src.replace("&amp;", "&") for src in re.findall(r'<img src="(/quan-tri/bieu-do/[^"]+)"', html)]
+
+
+def test_svg_charts_carry_their_words_as_text_and_reference_nothing_outside(client, chart_sources):
+    names = {re.search(r"bieu-do/([a-z-]+)\.svg", src).group(1) for src in chart_sources}
+    assert {"yeu-to", "xu-huong", "theo-ngay", "don-vi", "linh-vuc"} <= names
+    words = {}
+    for src in chart_sources:
+        body = client.get(src).get_data()
+        assert client.get(src).get_data() == body  # deterministic: the same bytes every time
+        root = ET.fromstring(body)
+        assert not [element.tag for element in root.iter() if element.tag.endswith("script")]
+        assert not [element for element in root.iter() if any(name.startswith("on") for name in element.attrib)]
+        assert all(element.get(XLINK_HREF, "#").startswith("#") for element in root.iter())
+        texts = [element for element in root.iter(f"{SVG}text")]
+        assert texts and all("font-family: 'DejaVu Sans', sans-serif" in text.get("style") for text in texts)
+        assert b"DejaVuSans-" not in body  # no glyph outlines: the text is text
+        words[re.search(r"bieu-do/([a-z-]+)\.svg", src).group(1)] = [text.text for text in texts]
+    assert "Chỉ số chung và theo yếu tố" in words["yeu-to"] and "Chỉ số chung" in words["yeu-to"]
+    assert "Chỉ số hài lòng (%) và khoảng tin cậy 95%" in words["yeu-to"]
+    assert {"1. Phường Đông Hưng Thuận", f"2. {ODD_NAME}"} <= set(words["don-vi"])
+    assert "100,00 (n = 12)" in words["don-vi"]
+    assert "Số phiếu theo ngày" in words["theo-ngay"] and "Xu hướng chỉ số chung" in words["xu-huong"]
+
+
+def test_every_chart_also_renders_as_png_for_the_pdf(app, chart_sources):
+    from app.organiser import dashboard
+    from app.organiser.charts import available_charts, render_chart
+
+    [(report, _)] = dashboard._reports.values()
+    with app.test_request_context():
+        for name in available_charts(report):
+            assert render_chart(report, name, "png").startswith(b"\x89PNG\r\n\x1a\n"), name
