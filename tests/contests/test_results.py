@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import yaml
 
+from app.contests.reports import RANKING_COLUMNS
 from tests.contests.helpers import ZONE, answers_for, local, question_rows, register, start, submit
 
 # contest.md §6: (label, score of 10, prediction, duration s, submitted at local time on the round's day)
@@ -76,6 +77,7 @@ def test_ranking_vector_of_contest_md_section_6_comes_out_of_stored_attempts(app
     assert by_label["P5"]["duration_ms"] == by_label["P2"]["duration_ms"] == 250_000
     assert by_label["P6"]["prediction"] is None and by_label["P4"]["prediction"] == 3
     assert by_label["P1"]["submitted_at"] == "2026-03-02T02:00:00.000Z"
+    assert all(list(row) == RANKING_COLUMNS for row in document["ranking"])  # the document's keys, in this order
 
 
 def test_prediction_value_is_the_number_of_persons_with_full_marks_when_not_fixed(app, make_contest, units):
