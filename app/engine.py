@@ -1,7 +1,9 @@
-"""Connection settings per backend: SQLite pragmas for the embedded default, idle checks for PostgreSQL."""
+"""Connections per backend: SQLite pragmas, idle checks for PostgreSQL, and connections outside a transaction."""
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Iterator
 
 from flask import Flask
 from sqlalchemy import event, exc
@@ -44,17 +46,20 @@ def ping_if_idle(dbapi_connection, connection_record, connection_proxy) -> None:
         raise exc.DisconnectionError(f"idle connection failed its ping: {error}") from error
 
 
-def single_statement_connection() -> Connection:
-    """The session's connection, for a request whose one database write is a single statement.
+@contextlib.contextmanager
+def single_statement_connection() -> Iterator[Connection]:
+    """A connection for work that needs no transaction of its own: reads, or one write statement (atomic by itself).
 
-    When the session has no transaction yet, the connection is in autocommit mode, so the statement is its own
-    transaction: as durable and atomic as BEGIN; statement; COMMIT, without those two round trips. The request's
-    commit then has nothing left to do. Inside an open transaction the statement simply joins it.
+    Inside the session's open transaction, that transaction's connection: the work joins it. Otherwise a pooled
+    connection in autocommit mode, outside the ORM session, so each statement is its own transaction: as durable as
+    BEGIN; statement; COMMIT without those two round trips, and without the session's bookkeeping.
     """
     session = db.session()
     if session.in_transaction():
-        return session.connection()
-    return session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        yield session.connection()
+        return
+    with db.engine.connect() as connection:
+        yield connection.execution_options(isolation_level="AUTOCOMMIT")
 
 
 def init_app(app: Flask) -> None:

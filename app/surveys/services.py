@@ -89,12 +89,9 @@ _COUNTER_BY_NONCE = (
 
 
 def _counter_row(nonce: str) -> sa.Row | None:
-    """Read a counter by nonce without ORM machinery: in the session's transaction when one is open (so it sees
-    that transaction's changes), otherwise on a short-lived connection, so a citizen's page sets up no session."""
-    session = db.session()
-    if session.in_transaction():
-        return session.connection().execute(_COUNTER_BY_NONCE, {"nonce": nonce}).first()
-    with db.engine.connect() as connection:
+    """Read a counter by nonce without ORM machinery (in the session's transaction when one is open, so it sees
+    that transaction's changes)."""
+    with single_statement_connection() as connection:
         return connection.execute(_COUNTER_BY_NONCE, {"nonce": nonce}).first()
 
 
@@ -272,15 +269,15 @@ def submit_response(
         counter_id=counter.id,
         nonce=counter.nonce,
     )
-    connection = single_statement_connection()
-    if connection.execute(_INSERT_RESPONSE[connection.dialect.name], values).first() is not None:
-        return True
-    # Nothing stored: the counter is no longer live, or the key (or dossier) was used before.
-    _live_counter(counter.nonce, connection.execute(_COUNTER_BY_NONCE, {"nonce": counter.nonce}).first())
-    stored = connection.execute(
-        sa.select(SurveyResponse.counter_id, SurveyResponse.dossier_code)
-        .where(SurveyResponse.submission_key == submission_key)
-    ).first()
+    with single_statement_connection() as connection:
+        if connection.execute(_INSERT_RESPONSE[connection.dialect.name], values).first() is not None:
+            return True
+        # Nothing stored: the counter is no longer live, or the key (or dossier) was used before.
+        _live_counter(counter.nonce, connection.execute(_COUNTER_BY_NONCE, {"nonce": counter.nonce}).first())
+        stored = connection.execute(
+            sa.select(SurveyResponse.counter_id, SurveyResponse.dossier_code)
+            .where(SurveyResponse.submission_key == submission_key)
+        ).first()
     if stored is not None and stored == (counter.id, dossier_code):
         return False
     if dossier_code is not None and stored is None:
