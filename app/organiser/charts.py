@@ -4,8 +4,9 @@ Pages show them as separate image responses (the content security policy forbids
 table that screen readers use; the charts carry the same numbers.
 
 Speed: a dashboard draws five charts per visit, so they are laid out by hand instead of by constrained layout
-(margins from the widths of the DejaVu Sans labels, titles and axis labels placed as figure text), and SVG text is
-written as text (``svg.fonttype: none``, selectable, a fraction of the size) in DejaVu Sans or any sans-serif font.
+(margins from the widths of the DejaVu Sans labels; titles and axis labels placed as figure text), drawn with few
+artists (bars as one collection, daily counts as one outline, row labels as text rather than ticks), and their SVG
+text is written as text (``svg.fonttype: none``: selectable, a fraction of the size) in DejaVu Sans or sans-serif.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from flask_babel import lazy_gettext as _l
 from matplotlib import dates as mdates
 from matplotlib.axes import Axes
+from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties, findfont
 from matplotlib.ft2font import FT2Font, LoadFlags
@@ -99,7 +101,9 @@ def _estimate_bars(labels: list[str], estimates: list[Estimate], title: str, col
     points = [estimate.value if estimate.value is not None else 0 for estimate in estimates]
     low = [max(0.0, (e.value - e.ci_low)) if e.value is not None and e.ci_low is not None else 0 for e in estimates]
     high = [max(0.0, (e.ci_high - e.value)) if e.value is not None and e.ci_high is not None else 0 for e in estimates]
-    axes.barh(rows, points, color=colour, height=0.6)
+    # One collection of 0.6-high rectangles: a patch per bar would cost more than the rest of the bars.
+    axes.add_collection(PolyCollection([((0, row - 0.3), (point, row - 0.3), (point, row + 0.3), (0, row + 0.3))
+                                        for row, point in zip(rows, points)], facecolors=colour, linewidths=0))
     axes.errorbar(points, rows, xerr=[low, high], fmt="none", ecolor="#222222", capsize=2, linewidth=0.8)
     # Row labels as plain text and their tick marks as one line of markers: a tick each would cost five artists.
     axes.set_yticks([])
