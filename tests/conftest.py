@@ -117,3 +117,27 @@ def login(client):
         return on or client
 
     return sign_in
+
+
+@pytest.fixture
+def english(app, tmp_path, monkeypatch) -> None:
+    """Serve the committed English catalogue, compiled here (the .mo files are build output, not in git)."""
+    from pathlib import Path
+
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+    from flask_babel import get_babel
+
+    from app.extensions import babel
+
+    source = Path(__file__).resolve().parent.parent / "app" / "translations" / "en" / "LC_MESSAGES" / "messages.po"
+    compiled = tmp_path / "translations" / "en" / "LC_MESSAGES" / "messages.mo"
+    compiled.parent.mkdir(parents=True)
+    with source.open("rb") as stream:
+        catalogue = read_po(stream, locale="en")
+    with compiled.open("wb") as stream:
+        write_mo(stream, catalogue)
+    with app.app_context():
+        domain = babel.domain_instance
+    monkeypatch.setattr(get_babel(app), "translation_directories", [str(compiled.parents[2])])
+    monkeypatch.setattr(domain, "cache", {})

@@ -24,6 +24,7 @@ import numpy as np
 import sqlalchemy as sa
 from cachetools import TTLCache
 from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from sqlalchemy.dialects import postgresql, sqlite
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -32,7 +33,7 @@ from app.contests.draw import DrawError, PoolQuestion, draw_questions, option_or
 from app.contests.grading import MAX_OPTIONS, MULTI_SELECT, QUESTION_TYPES, grade_attempt, to_mask
 from app.contests.imports import ParticipantRow, QuestionRow
 from app.contests.models import Attempt, Contest, Participant, Question, QuestionBank, Round
-from app.contests.spec import ContestSpec, RoundSpec, parse_contest
+from app.contests.spec import ContestSpec, Problem, RoundSpec, parse_contest
 from app.errors import AppError, ConflictError, GoneError, NotFoundError, PermissionDeniedError
 from app.extensions import db
 from app.units.models import Unit
@@ -149,9 +150,11 @@ def import_questions(bank_code: str, rows: Sequence[QuestionRow], *, now: dt.dat
     problems = []
     for row in rows:
         if row.code in codes:
-            problems.append(f"{row.label} {row.row}: mã “{row.code}” đã có trong ngân hàng {bank.code}")
+            problems.append(Problem(_row_place(row), _l("mã “%(code)s” đã có trong ngân hàng %(bank)s",
+                                                        code=row.code, bank=bank.code)))
         if row.text_key in keys:
-            problems.append(f"{row.label} {row.row}: nội dung trùng với một câu đã có trong ngân hàng {bank.code}")
+            problems.append(Problem(_row_place(row), _l("nội dung trùng với một câu đã có trong ngân hàng %(bank)s",
+                                                        bank=bank.code)))
     if problems:
         raise FileRejected(_l("Tệp có câu hỏi trùng với ngân hàng; không câu nào được thêm."), problems)
     db.session.execute(sa.insert(Question), [
@@ -163,6 +166,11 @@ def import_questions(bank_code: str, rows: Sequence[QuestionRow], *, now: dt.dat
     db.session.flush()
     clear_caches()
     return bank, len(rows)
+
+
+def _row_place(row: QuestionRow) -> str:
+    """Name a question's place in its file ("Dòng 3" of a table, "Câu 3" of a YAML list) in the current language."""
+    return str(_l("Câu %(n)d", n=row.row) if row.label == "Câu" else _l("Dòng %(n)d", n=row.row))
 
 
 @dataclass(frozen=True)
@@ -279,34 +287,37 @@ def save_contest(spec: ContestSpec, *, now: dt.datetime, scope: Unit | None = No
     draw, the contest is not finished, and rounds that already have attempts keep their draw and grading settings.
     :raise FileRejected: listing every problem.
     """
-    problems: list[str] = []
+    problems: list[Problem] = []
     unit = db.session.scalar(sa.select(Unit).where(Unit.code == spec.unit))
     if unit is None:
-        problems.append(f"unit: không có đơn vị mã “{spec.unit}”")
+        problems.append(Problem("unit", _l("không có đơn vị mã “%(code)s”", code=spec.unit)))
     elif scope is not None and not unit.path.startswith(scope.path):
-        problems.append(f"unit: đơn vị “{spec.unit}” nằm ngoài phạm vi quản lý của bạn")
+        problems.append(Problem("unit", _l("đơn vị “%(code)s” nằm ngoài phạm vi quản lý của bạn", code=spec.unit)))
     banks: dict[str, QuestionBank] = {}
     for round_spec_ in spec.rounds:
         path = f"rounds[{round_spec_.number - 1}]"
         bank = banks.get(round_spec_.bank) or db.session.scalar(
             sa.select(QuestionBank).where(QuestionBank.code == round_spec_.bank))
         if bank is None:
-            problems.append(f"{path}.bank: không có ngân hàng câu hỏi “{round_spec_.bank}”")
+            problems.append(Problem(f"{path}.bank", _l("không có ngân hàng câu hỏi “%(code)s”",
+                                                       code=round_spec_.bank)))
             continue
         if scope is not None and bank.unit is not None and not (
                 bank.unit.path.startswith(scope.path) or scope.path.startswith(bank.unit.path)):
-            problems.append(f"{path}.bank: ngân hàng “{bank.code}” thuộc đơn vị khác")
+            problems.append(Problem(f"{path}.bank", _l("ngân hàng “%(code)s” thuộc đơn vị khác", code=bank.code)))
         banks[bank.code] = bank
         pool = [entry.question for entry in bank_pool(bank.id)]
         for shortfall in shortfalls(pool, round_spec_.question_count, round_spec_.draw):
-            problems.append(f"{path}.draw: ngân hàng không đủ câu hỏi ({_shortfall_vi(shortfall)})")
+            problems.append(Problem(f"{path}.draw", _l("ngân hàng không đủ câu hỏi (%(detail)s)",
+                                                       detail=_shortfall_text(shortfall))))
     contest = db.session.scalar(sa.select(Contest).where(Contest.slug == spec.slug))
     created = contest is None
     if contest is not None:
         if contest.status in ("results_published", "archived"):
-            problems.append("Cuộc thi đã công bố kết quả hoặc đã lưu trữ nên không thể sửa định nghĩa.")
+            problems.append(Problem("", _l("Cuộc thi đã công bố kết quả hoặc đã lưu trữ nên không thể sửa định "
+                                           "nghĩa.")))
         if scope is not None and not contest.unit.path.startswith(scope.path):
-            problems.append("slug: mã cuộc thi này đã được dùng bởi một đơn vị khác")
+            problems.append(Problem("slug", _l("mã cuộc thi này đã được dùng bởi một đơn vị khác")))
         problems.extend(_frozen_round_changes(contest, spec))
     if problems:
         raise FileRejected(_l("Định nghĩa cuộc thi chưa hợp lệ; chưa có gì được lưu."), problems)
@@ -343,17 +354,18 @@ def save_contest(spec: ContestSpec, *, now: dt.datetime, scope: Unit | None = No
     return contest, created
 
 
-def _shortfall_vi(shortfall: str) -> str:
-    """Translate a draw shortfall ("pool has 3 eligible questions, 5 needed") for the organiser."""
-    numbers = re.findall(r"\d+", shortfall)
+def _shortfall_text(shortfall: str) -> LazyString | str:
+    """Word a draw shortfall ("pool has 3 eligible questions, 5 needed") for the organiser, in their language."""
+    numbers = [int(number) for number in re.findall(r"\d+", shortfall)]
     if shortfall.startswith("blueprint") and len(numbers) == 3:
-        return f"phần {numbers[0]} của blueprint cần {numbers[1]} câu, chỉ có {numbers[2]}"
+        return _l("phần %(part)d của blueprint cần %(needed)d câu, chỉ có %(available)d",
+                  part=numbers[0], needed=numbers[1], available=numbers[2])
     if len(numbers) == 2:
-        return f"có {numbers[0]} câu phù hợp, cần {numbers[1]}"
+        return _l("có %(available)d câu phù hợp, cần %(needed)d", available=numbers[0], needed=numbers[1])
     return shortfall
 
 
-def _frozen_round_changes(contest: Contest, spec: ContestSpec) -> list[str]:
+def _frozen_round_changes(contest: Contest, spec: ContestSpec) -> list[Problem]:
     """List changes to rounds that already have attempts (their draw and grading must stay as they were)."""
     used = set(db.session.scalars(
         sa.select(Attempt.round_id).where(Attempt.contest_id == contest.id).distinct()
@@ -364,14 +376,15 @@ def _frozen_round_changes(contest: Contest, spec: ContestSpec) -> list[str]:
         if round_.id not in used:
             continue
         new = new_rounds.get(round_.number)
+        path = f"rounds[{round_.number - 1}]"
         if new is None:
-            problems.append(f"rounds[{round_.number - 1}]: vòng “{round_.name}” đã có bài thi nên không thể xoá")
+            problems.append(Problem(path, _l("vòng “%(name)s” đã có bài thi nên không thể xoá", name=round_.name)))
             continue
         for field in _FROZEN_ROUND_FIELDS:
             if round_.settings.get(field) != new.definition.get(field):
-                problems.append(f"rounds[{round_.number - 1}].{field}: vòng đã có bài thi nên không thể đổi mục này")
+                problems.append(Problem(f"{path}.{field}", _l("vòng đã có bài thi nên không thể đổi mục này")))
         if new.opens_at != round_.opens_at:
-            problems.append(f"rounds[{round_.number - 1}].opens_at: vòng đã có bài thi nên không thể đổi giờ mở")
+            problems.append(Problem(f"{path}.opens_at", _l("vòng đã có bài thi nên không thể đổi giờ mở")))
     return problems
 
 
@@ -389,7 +402,7 @@ def change_status(contest: Contest, transition: str, *, now: dt.datetime, zone: 
         problems = []
         for round_ in contest.rounds:
             pool = [entry.question for entry in bank_pool(round_.bank_id)]
-            problems += [f"{round_.name}: {_shortfall_vi(s)}" for s in
+            problems += [Problem(round_.name, _shortfall_text(s)) for s in
                          shortfalls(pool, round_.question_count, spec.rounds[round_.number - 1].draw)]
         if problems:
             raise FileRejected(_l("Chưa thể mở cuộc thi: ngân hàng không đủ câu hỏi."), problems)
@@ -605,20 +618,24 @@ def preissue_participants(contest: Contest, rows: Sequence[ParticipantRow], *, n
         phone = normalise_phone(row.phone)
         group = row.group or default_group
         if phone is None:
-            problems.append(f"Dòng {row.row}: số điện thoại “{row.phone}” không hợp lệ")
+            problems.append(_l("Dòng %(row)d: số điện thoại “%(phone)s” không hợp lệ", row=row.row, phone=row.phone))
         elif phone in taken:
-            problems.append(f"Dòng {row.row}: số điện thoại {phone} đã có tài khoản trong cuộc thi")
+            problems.append(_l("Dòng %(row)d: số điện thoại %(phone)s đã có tài khoản trong cuộc thi",
+                               row=row.row, phone=phone))
         elif phone in seen:
-            problems.append(f"Dòng {row.row}: số điện thoại {phone} trùng với dòng {seen[phone]}")
+            problems.append(_l("Dòng %(row)d: số điện thoại %(phone)s trùng với dòng %(first)d",
+                               row=row.row, phone=phone, first=seen[phone]))
         if len(row.full_name.split()) < 2:
-            problems.append(f"Dòng {row.row}: thiếu họ và tên đầy đủ")
+            problems.append(_l("Dòng %(row)d: thiếu họ và tên đầy đủ", row=row.row))
         if row.unit not in units:
-            problems.append(f"Dòng {row.row}: đơn vị “{row.unit}” không có trong phạm vi cuộc thi")
+            problems.append(_l("Dòng %(row)d: đơn vị “%(code)s” không có trong phạm vi cuộc thi",
+                               row=row.row, code=row.unit))
         if group is None or spec.group(group) is None:
-            problems.append(f"Dòng {row.row}: đối tượng “{row.group}” không có trong cuộc thi")
+            problems.append(_l("Dòng %(row)d: đối tượng “%(code)s” không có trong cuộc thi",
+                               row=row.row, code=row.group))
         cccd = re.sub(r"\s", "", row.cccd)
         if cccd and not re.fullmatch(r"\d{12}", cccd):
-            problems.append(f"Dòng {row.row}: số CCCD phải gồm đúng 12 chữ số")
+            problems.append(_l("Dòng %(row)d: số CCCD phải gồm đúng 12 chữ số", row=row.row))
         if phone:
             seen.setdefault(phone, row.row)
         cleaned.append((row, phone, group, cccd))

@@ -1,7 +1,8 @@
 """Parse and validate a contest definition (YAML, or the organiser's form) into frozen dataclasses; no database.
 
-Every problem is reported at once, in Vietnamese, with the path of the offending value (``rounds[1].draw.mode``).
-Times are written in the contest's local zone ("2026-03-02 10:00", Asia/Ho_Chi_Minh) and become aware UTC datetimes.
+Every problem is reported at once, in the organiser's language, with the path of the offending value
+(``rounds[1].draw.mode``). Times are written in the contest's local zone ("2026-03-02 10:00", Asia/Ho_Chi_Minh) and
+become aware UTC datetimes.
 The canonical definition (defaults filled in, times as local text) is what the database stores and what
 ``flask contests load`` reads back, so a contest is reproducible from its file. The format is shown by
 ``app/contests/examples/cchc-2026.yaml``.
@@ -15,6 +16,8 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 import yaml
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 
 from app.contests.draw import BlueprintPart, DrawRule
 from app.stats.ranking import CRITERIA, PREDICTION_TARGETS, PRESETS, PrizeTier
@@ -63,10 +66,11 @@ class Problem:
     """One thing wrong with a definition, located by a path such as ``rounds[0].closes_at``."""
 
     path: str
-    message: str
+    #: Translated when shown (str() in the organiser's language); the path is a key of the file, never translated.
+    message: str | LazyString
 
     def __str__(self) -> str:
-        return f"{self.path}: {self.message}" if self.path else self.message
+        return f"{self.path}: {self.message}" if self.path else str(self.message)
 
 
 class ContestSpecError(ValueError):
@@ -207,23 +211,28 @@ def load_contest_file(data: bytes, zone: ZoneInfo, source: str = "") -> ContestS
 
 def read_yaml(data: bytes, source: str = "") -> object:
     """Return the YAML data of a file's bytes; raise ContestSpecError when it cannot be read."""
-    prefix = f"{source}: " if source else ""
     if len(data) > MAX_FILE_BYTES:
-        raise ContestSpecError([Problem("", f"{prefix}tệp quá lớn (tối đa {MAX_FILE_BYTES} byte)")])
+        raise ContestSpecError([Problem(source, _l("tệp quá lớn (tối đa %(n)d byte)", n=MAX_FILE_BYTES))])
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         line = data[: error.start].count(b"\n") + 1
-        raise ContestSpecError([Problem("", f"{prefix}dòng {line}: tệp không phải văn bản UTF-8 hợp lệ")]) from None
+        raise ContestSpecError([Problem(source, _l("dòng %(line)d: tệp không phải văn bản UTF-8 hợp lệ",
+                                                   line=line))]) from None
     try:
         return yaml.safe_load(text)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
-        where = f"dòng {mark.line + 1}, cột {mark.column + 1}: " if mark else ""
-        raise ContestSpecError([Problem("", f"{prefix}{where}lỗi cú pháp YAML ({error.problem or error.context})")]
-                               ) from None
+        # PyYAML describes the fault in English only; it is quoted as it is.
+        detail = error.problem or error.context
+        if mark is None:
+            message = _l("lỗi cú pháp YAML (%(detail)s)", detail=detail)
+        else:
+            message = _l("dòng %(line)d, cột %(column)d: lỗi cú pháp YAML (%(detail)s)", line=mark.line + 1,
+                         column=mark.column + 1, detail=detail)
+        raise ContestSpecError([Problem(source, message)]) from None
     except yaml.YAMLError as error:
-        raise ContestSpecError([Problem("", f"{prefix}lỗi cú pháp YAML ({error})")]) from None
+        raise ContestSpecError([Problem(source, _l("lỗi cú pháp YAML (%(detail)s)", detail=error))]) from None
 
 
 def dump_definition(definition: dict) -> str:
@@ -254,7 +263,7 @@ class _Checker:
         self.zone = zone
         self.problems: list[Problem] = []
 
-    def fail(self, path: str, message: str) -> None:
+    def fail(self, path: str, message: LazyString) -> None:
         self.problems.append(Problem(path, message))
 
     # --- scalars --------------------------------------------------------------------------------------------------
@@ -263,65 +272,66 @@ class _Checker:
         if value is None:
             return {}
         if not isinstance(value, dict):
-            self.fail(path, "phải là một bảng khoá: giá trị")
+            self.fail(path, _l("phải là một bảng khoá: giá trị"))
             return {}
         for key in value:
             if key not in allowed:
-                self.fail(f"{path}.{key}" if path else str(key), "khoá không được hỗ trợ")
+                self.fail(f"{path}.{key}" if path else str(key), _l("khoá không được hỗ trợ"))
         return value
 
     def text(self, value: object, path: str, *, required: bool = True, max_length: int = 300) -> str:
         if value is None or (isinstance(value, str) and not value.strip()):
             if required:
-                self.fail(path, "bắt buộc, không được để trống")
+                self.fail(path, _l("bắt buộc, không được để trống"))
             return ""
         if not isinstance(value, (str, int, float)) or isinstance(value, bool):
-            self.fail(path, "phải là văn bản")
+            self.fail(path, _l("phải là văn bản"))
             return ""
         text = unicodedata.normalize("NFC", str(value)).strip()
         if len(text) > max_length:
-            self.fail(path, f"dài quá {max_length} ký tự")
+            self.fail(path, _l("dài quá %(n)d ký tự", n=max_length))
         return text
 
     def integer(self, value: object, path: str, default: int | None, low: int, high: int) -> int:
         if value is None:
             if default is None:
-                self.fail(path, "bắt buộc")
+                self.fail(path, _l("bắt buộc"))
                 return low
             return default
         if isinstance(value, bool) or not isinstance(value, int):
-            self.fail(path, "phải là số nguyên")
+            self.fail(path, _l("phải là số nguyên"))
             return default if default is not None else low
         if not low <= value <= high:
-            self.fail(path, f"phải từ {low} đến {high}")
+            self.fail(path, _l("phải từ %(low)s đến %(high)s", low=low, high=high))
         return value
 
     def number(self, value: object, path: str, default: float, low: float, high: float) -> float:
         if value is None:
             return default
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            self.fail(path, "phải là số")
+            self.fail(path, _l("phải là số"))
             return default
         if not low <= value <= high:
-            self.fail(path, f"phải từ {low:g} đến {high:g}")
+            self.fail(path, _l("phải từ %(low)s đến %(high)s", low=f"{low:g}", high=f"{high:g}"))
         return float(value)
 
     def flag(self, value: object, path: str, default: bool) -> bool:
         if value is None:
             return default
         if not isinstance(value, bool):
-            self.fail(path, "phải là true hoặc false")
+            self.fail(path, _l("phải là true hoặc false"))
             return default
         return value
 
     def choice(self, value: object, path: str, choices: tuple[str, ...], default: str | None) -> str:
         if value is None:
             if default is None:
-                self.fail(path, f"bắt buộc, một trong: {', '.join(choices)}")
+                self.fail(path, _l("bắt buộc, một trong: %(choices)s", choices=", ".join(choices)))
                 return choices[0]
             return default
         if value not in choices:
-            self.fail(path, f"“{value}” không hợp lệ; chọn một trong: {', '.join(choices)}")
+            self.fail(path, _l("“%(value)s” không hợp lệ; chọn một trong: %(choices)s", value=value,
+                               choices=", ".join(choices)))
             return default or choices[0]
         return str(value)
 
@@ -331,13 +341,13 @@ class _Checker:
             return moment.astimezone(dt.timezone.utc)
         match = _LOCAL_TIME.fullmatch(str(value).strip()) if isinstance(value, str) else None
         if match is None:
-            self.fail(path, "phải là thời điểm dạng “2026-03-02 10:00” (giờ Việt Nam)")
+            self.fail(path, _l("phải là thời điểm dạng “2026-03-02 10:00” (giờ Việt Nam)"))
             return None
         year, month, day, hour, minute, second = (int(part or 0) for part in match.groups())
         try:
             local = dt.datetime(year, month, day, hour, minute, second, tzinfo=self.zone)
         except ValueError:
-            self.fail(path, "ngày giờ không tồn tại")
+            self.fail(path, _l("ngày giờ không tồn tại"))
             return None
         return local.astimezone(dt.timezone.utc)
 
@@ -345,30 +355,30 @@ class _Checker:
         if value is None:
             return None
         if not isinstance(value, list) or not value:
-            self.fail(path, "phải là danh sách không rỗng")
+            self.fail(path, _l("phải là danh sách không rỗng"))
             return None
         codes = []
         for index, item in enumerate(value):
             code = str(item)
             if known is not None and code not in known:
-                self.fail(f"{path}[{index}]", f"“{code}” không có trong danh sách đối tượng dự thi")
+                self.fail(f"{path}[{index}]", _l("“%(code)s” không có trong danh sách đối tượng dự thi", code=code))
             codes.append(code)
         if len(set(codes)) != len(codes):
-            self.fail(path, "có mã bị lặp lại")
+            self.fail(path, _l("có mã bị lặp lại"))
         return tuple(codes)
 
     # --- parts ----------------------------------------------------------------------------------------------------
 
     def contest(self, data: object) -> ContestSpec | None:
         if not isinstance(data, dict):
-            self.fail("", "tệp phải là một bảng khoá: giá trị (slug, title, unit, rounds …)")
+            self.fail("", _l("tệp phải là một bảng khoá: giá trị (slug, title, unit, rounds …)"))
             return None
         data = self.mapping(data, "", _TOP_KEYS)
         slug = self.text(data.get("slug"), "slug", max_length=64)
         if slug and (not _SLUG.fullmatch(slug) or slug in RESERVED_SLUGS):
-            self.fail("slug", "chỉ dùng chữ thường không dấu, chữ số và dấu gạch ngang (vd. cchc-2026)")
+            self.fail("slug", _l("chỉ dùng chữ thường không dấu, chữ số và dấu gạch ngang (vd. cchc-2026)"))
         if data.get("timezone") not in (None, str(self.zone)):
-            self.fail("timezone", f"thời gian trong tệp phải theo múi giờ {self.zone}")
+            self.fail("timezone", _l("thời gian trong tệp phải theo múi giờ %(zone)s", zone=str(self.zone)))
         groups = self.groups(data.get("audience_groups"))
         codes = {group.code for group in groups}
         registration = self.registration(data.get("registration"))
@@ -411,7 +421,7 @@ class _Checker:
         if value is None:
             return (Group("chung", "Tất cả người dự thi"),)
         if not isinstance(value, list) or not value:
-            self.fail("audience_groups", "phải là danh sách các đối tượng (code, name)")
+            self.fail("audience_groups", _l("phải là danh sách các đối tượng (code, name)"))
             return ()
         groups = []
         for index, item in enumerate(value):
@@ -419,10 +429,10 @@ class _Checker:
             item = self.mapping(item, path, {"code", "name"})
             code = self.text(item.get("code"), f"{path}.code", max_length=32)
             if code and not _CODE.fullmatch(code):
-                self.fail(f"{path}.code", "dùng chữ thường không dấu, chữ số và “_” (vd. cbccvc)")
+                self.fail(f"{path}.code", _l("dùng chữ thường không dấu, chữ số và “_” (vd. cbccvc)"))
             groups.append(Group(code, self.text(item.get("name"), f"{path}.name", max_length=200)))
         if len({group.code for group in groups}) != len(groups):
-            self.fail("audience_groups", "có mã đối tượng bị lặp lại")
+            self.fail("audience_groups", _l("có mã đối tượng bị lặp lại"))
         return tuple(groups)
 
     def registration(self, value: object) -> Registration:
@@ -433,7 +443,7 @@ class _Checker:
         max_age = None if data.get("max_age") is None else self.integer(data["max_age"], f"{path}.max_age", None, 0,
                                                                          150)
         if min_age is not None and max_age is not None and max_age < min_age:
-            self.fail(f"{path}.max_age", "phải không nhỏ hơn min_age")
+            self.fail(f"{path}.max_age", _l("phải không nhỏ hơn min_age"))
         return Registration(
             min_age=min_age,
             max_age=max_age,
@@ -456,45 +466,47 @@ class _Checker:
         path = "ranking"
         data = self.mapping(value, path, {"preset", "criteria", "prefer_under"})
         if data.get("preset") is not None and data.get("criteria") is not None:
-            self.fail(path, "chỉ ghi một trong hai: preset hoặc criteria")
+            self.fail(path, _l("chỉ ghi một trong hai: preset hoặc criteria"))
         criteria: tuple[str, ...] = PRESETS["default"]
         if data.get("criteria") is not None:
             raw = data["criteria"]
             if not isinstance(raw, list) or not raw:
-                self.fail(f"{path}.criteria", f"phải là danh sách tiêu chí trong: {', '.join(CRITERIA)}")
+                self.fail(f"{path}.criteria", _l("phải là danh sách tiêu chí trong: %(criteria)s",
+                                                 criteria=", ".join(CRITERIA)))
             else:
                 criteria = tuple(str(item) for item in raw)
                 for index, name in enumerate(criteria):
                     if name not in CRITERIA:
-                        self.fail(f"{path}.criteria[{index}]", f"“{name}” không hợp lệ; dùng: {', '.join(CRITERIA)}")
+                        self.fail(f"{path}.criteria[{index}]", _l("“%(name)s” không hợp lệ; dùng: %(criteria)s",
+                                                                    name=name, criteria=", ".join(CRITERIA)))
                 if len(set(criteria)) != len(criteria):
-                    self.fail(f"{path}.criteria", "có tiêu chí bị lặp lại")
+                    self.fail(f"{path}.criteria", _l("có tiêu chí bị lặp lại"))
                 if criteria[0] != "score":
-                    self.fail(f"{path}.criteria", "tiêu chí đầu tiên phải là score (điểm)")
+                    self.fail(f"{path}.criteria", _l("tiêu chí đầu tiên phải là score (điểm)"))
         elif data.get("preset") is not None:
             preset = self.choice(data["preset"], f"{path}.preset", tuple(PRESETS), "default")
             criteria = PRESETS[preset]
         prefer_under = self.flag(data.get("prefer_under"), f"{path}.prefer_under", False)
         if prefer_under and "prediction_distance" not in criteria:
-            self.fail(f"{path}.prefer_under", "chỉ dùng khi có tiêu chí prediction_distance")
+            self.fail(f"{path}.prefer_under", _l("chỉ dùng khi có tiêu chí prediction_distance"))
         return RankingRule(tuple(criteria), prefer_under)
 
     def prize_tables(self, value: object, path: str, groups: set[str]) -> dict[str, tuple[PrizeTier, ...]]:
         if value is None:
             return {}
         if not isinstance(value, dict):
-            self.fail(path, "phải là bảng: mã đối tượng → danh sách giải")
+            self.fail(path, _l("phải là bảng: mã đối tượng → danh sách giải"))
             return {}
         tables = {}
         for group, tiers in value.items():
             if str(group) not in groups:
-                self.fail(f"{path}.{group}", "không có đối tượng dự thi với mã này")
+                self.fail(f"{path}.{group}", _l("không có đối tượng dự thi với mã này"))
             tables[str(group)] = self.tiers(tiers, f"{path}.{group}")
         return tables
 
     def tiers(self, value: object, path: str) -> tuple[PrizeTier, ...]:
         if not isinstance(value, list):
-            self.fail(path, "phải là danh sách giải (label, count, amount)")
+            self.fail(path, _l("phải là danh sách giải (label, count, amount)"))
             return ()
         tiers = []
         for index, item in enumerate(value):
@@ -507,7 +519,7 @@ class _Checker:
             ))
         amounts = [tier.value for tier in tiers]
         if amounts != sorted(amounts, reverse=True):
-            self.fail(path, "các giải phải xếp từ giá trị cao xuống thấp")
+            self.fail(path, _l("các giải phải xếp từ giá trị cao xuống thấp"))
         return tuple(tiers)
 
     def collective(self, value: object) -> Collective:
@@ -517,7 +529,7 @@ class _Checker:
         raw_points = data.get("points")
         if raw_points is not None:
             if not isinstance(raw_points, dict):
-                self.fail(f"{path}.points", "phải là bảng: tên giải → điểm")
+                self.fail(f"{path}.points", _l("phải là bảng: tên giải → điểm"))
             else:
                 points = {str(label): self.number(score, f"{path}.points.{label}", 0.0, 0, 1000)
                           for label, score in raw_points.items()}
@@ -541,26 +553,26 @@ class _Checker:
 
     def rounds(self, value: object, groups: set[str]) -> tuple[RoundSpec, ...]:
         if not isinstance(value, list) or not value:
-            self.fail("rounds", "cần ít nhất một vòng thi")
+            self.fail("rounds", _l("cần ít nhất một vòng thi"))
             return ()
         if len(value) > MAX_ROUNDS:
-            self.fail("rounds", f"tối đa {MAX_ROUNDS} vòng")
+            self.fail("rounds", _l("tối đa %(n)d vòng", n=MAX_ROUNDS))
         rounds = [self.round(item, index, groups) for index, item in enumerate(value)]
         return tuple(round_spec for round_spec in rounds if round_spec is not None)
 
     def round(self, value: object, index: int, groups: set[str]) -> RoundSpec | None:
         path = f"rounds[{index}]"
         if not isinstance(value, dict) or not value:
-            self.fail(path, "mỗi vòng thi là một bảng khoá: giá trị (name, opens_at, closes_at, bank …)")
+            self.fail(path, _l("mỗi vòng thi là một bảng khoá: giá trị (name, opens_at, closes_at, bank …)"))
             return None
         data = self.mapping(value, path, _ROUND_KEYS)
         opens_at = self.moment(data.get("opens_at"), f"{path}.opens_at")
         closes_at = self.moment(data.get("closes_at"), f"{path}.closes_at")
         if opens_at and closes_at and closes_at <= opens_at:
-            self.fail(f"{path}.closes_at", "phải sau thời điểm mở (opens_at)")
+            self.fail(f"{path}.closes_at", _l("phải sau thời điểm mở (opens_at)"))
         count = self.integer(data.get("question_count"), f"{path}.question_count", None, 1, MAX_QUESTIONS)
         if data.get("time_limit_minutes") is not None and data.get("time_limit_seconds") is not None:
-            self.fail(path, "chỉ ghi một trong hai: time_limit_minutes hoặc time_limit_seconds")
+            self.fail(path, _l("chỉ ghi một trong hai: time_limit_minutes hoặc time_limit_seconds"))
         if data.get("time_limit_seconds") is not None:
             limit = self.integer(data["time_limit_seconds"], f"{path}.time_limit_seconds", None, 0, 86_400)
         else:
@@ -620,31 +632,31 @@ class _Checker:
         if data.get("difficulties") is not None:
             raw = data["difficulties"]
             if not isinstance(raw, list) or not raw or any(item not in (1, 2, 3) for item in raw):
-                self.fail(f"{path}.difficulties", "phải là danh sách các mức độ 1, 2, 3")
+                self.fail(f"{path}.difficulties", _l("phải là danh sách các mức độ 1, 2, 3"))
             else:
                 difficulties = tuple(sorted(set(raw)))
         parts: list[BlueprintPart] = []
         blueprint = data.get("blueprint")
         if mode == "blueprint":
             if not isinstance(blueprint, list) or not blueprint:
-                self.fail(f"{path}.blueprint", "chế độ blueprint cần danh sách phần (topic/difficulty, count)")
+                self.fail(f"{path}.blueprint", _l("chế độ blueprint cần danh sách phần (topic/difficulty, count)"))
             else:
                 for index, item in enumerate(blueprint):
                     where = f"{path}.blueprint[{index}]"
                     item = self.mapping(item, where, {"topic", "difficulty", "count"})
                     difficulty = item.get("difficulty")
                     if difficulty is not None and difficulty not in (1, 2, 3):
-                        self.fail(f"{where}.difficulty", "phải là 1, 2 hoặc 3")
+                        self.fail(f"{where}.difficulty", _l("phải là 1, 2 hoặc 3"))
                     topic = item.get("topic")
                     if topic is None and difficulty is None:
-                        self.fail(where, "cần topic hoặc difficulty")
+                        self.fail(where, _l("cần topic hoặc difficulty"))
                     parts.append(BlueprintPart(self.integer(item.get("count"), f"{where}.count", None, 1,
                                                             MAX_QUESTIONS),
                                                None if topic is None else str(topic), difficulty))
                 if sum(part.count for part in parts) > count:
-                    self.fail(f"{path}.blueprint", f"tổng số câu các phần vượt quá question_count ({count})")
+                    self.fail(f"{path}.blueprint", _l("tổng số câu các phần vượt quá question_count (%(n)d)", n=count))
         elif blueprint is not None:
-            self.fail(f"{path}.blueprint", "chỉ dùng khi mode: blueprint")
+            self.fail(f"{path}.blueprint", _l("chỉ dùng khi mode: blueprint"))
         return DrawRule(mode, topics, difficulties, tuple(parts))
 
     def prediction(self, value: object, path: str) -> Prediction:
@@ -654,7 +666,7 @@ class _Checker:
         enabled = self.flag(data.get("enabled"), f"{path}.enabled", True)
         required = self.flag(data.get("required"), f"{path}.required", False)
         if required and not enabled:
-            self.fail(f"{path}.required", "câu dự đoán đang tắt (enabled: false)")
+            self.fail(f"{path}.required", _l("câu dự đoán đang tắt (enabled: false)"))
         return Prediction(
             enabled=enabled,
             required=required,

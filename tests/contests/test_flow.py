@@ -162,6 +162,27 @@ def test_a_definition_with_mistakes_is_listed_and_nothing_changes(app, client, o
         assert db.session.get(Contest, contest.id).title == "Cuộc thi thử nghiệm"
 
 
+def test_definition_problems_are_listed_in_the_organisers_language(app, client, organiser, make_contest, english):
+    contest = make_contest(open_it=False, opens=now_utc(), closes=now_utc() + dt.timedelta(days=1))
+    path = f"/quan-tri/cuoc-thi/{contest.slug}/dinh-nghia"
+    rounds = "rounds:\n  - opens_at: '2026-03-01 10:00'\n    closes_at: '2026-03-02 10:00'\n    bank: {bank}\n"
+    unreadable = f"slug: {contest.slug}\ntitle: Thử\nunit: T\n" + rounds.format(bank="bank-a") + \
+        "    question_count: 500\n    mau: 1\n"
+    unknown = f"slug: {contest.slug}\ntitle: Thử\nunit: ZZ\n" + rounds.format(bank="khong-co") + \
+        "    question_count: 5\n"
+
+    client.get(f"{path}?lang=en")  # the choice of English is remembered by a cookie
+    parsed = html_module.unescape(post_form(client, path, {"definition": unreadable}).get_data(as_text=True))
+    saved = html_module.unescape(post_form(client, path, {"definition": unknown}).get_data(as_text=True))
+    assert "rounds[0].question_count: must be between 1 and 200" in parsed
+    assert "rounds[0].mau: unsupported key" in parsed
+    assert "unit: there is no unit with code “ZZ”" in saved
+    assert "rounds[0].bank: there is no question bank “khong-co”" in saved
+    client.get(f"{path}?lang=vi")
+    saved = html_module.unescape(post_form(client, path, {"definition": unknown}).get_data(as_text=True))
+    assert "unit: không có đơn vị mã “ZZ”" in saved
+    assert "rounds[0].bank: không có ngân hàng câu hỏi “khong-co”" in saved
+
 def test_bank_upload_in_the_organiser_area_reports_rows_and_imports_nothing(app, client, organiser):
     from app.contests.models import Question
     from tests.contests.helpers import count_rows
@@ -306,7 +327,8 @@ def test_every_organiser_page_of_a_running_contest_renders(app, client, organise
     assert b"0912400000" in client.get(f"/quan-tri/cuoc-thi/{slug}/du-lieu-ca-nhan.csv").data
 
 
-def test_accounts_are_preissued_from_an_upload_and_the_codes_downloaded_once(app, client, organiser, make_contest):
+def test_accounts_are_preissued_from_an_upload_and_the_codes_downloaded_once(app, client, organiser, make_contest,
+                                                                            english):
     from app.contests.models import Participant as Row
     from tests.contests.helpers import count_rows
 
@@ -318,6 +340,12 @@ def test_accounts_are_preissued_from_an_upload_and_the_codes_downloaded_once(app
                           content_type="multipart/form-data")
     assert refused.status_code == 400 and "Dòng 2: đơn vị “KHONG” không có trong phạm vi cuộc thi" in \
         refused.get_data(as_text=True)
+    client.get(f"{path}?lang=en")
+    refused = client.post(path, data={"csrf_token": token, "file": (io.BytesIO(bad), "ds.csv")},
+                          content_type="multipart/form-data")
+    assert "Row 2: unit “KHONG” is not within the contest's scope" in \
+        html_module.unescape(refused.get_data(as_text=True))
+    client.get(f"{path}?lang=vi")
     good = bad.replace(b"KHONG", b"T-XA")
     issued = client.post(path, data={"csrf_token": token, "file": (io.BytesIO(good), "ds.csv")},
                          content_type="multipart/form-data")

@@ -17,6 +17,25 @@ def live(make_contest):
                         registration={"min_age": 18, "cccd": "optional"})
 
 
+#: A list of accounts to pre-issue with mistakes on rows 3 and 4 (row 4's birth date is also off the calendar).
+BAD_ACCOUNTS = ("phone,full_name,birth_date,unit,group,cccd\n0912000001,Phạm Văn Dũng,01/01/1980,T-SNV,cbccvc,\n"
+                "0912000001,Hồ Thị Em,1990-05-05,X,cbccvc,\n012,Gia,32/01/1990,T-XA,la,123\n").encode()
+
+
+def refused_accounts(contest_id: int, bad: bytes) -> list[str]:
+    """Return the row problems of pre-issuing a list of accounts (nothing is created); needs an app context."""
+    from app.contests import services
+    from app.contests.imports import parse_participants
+    from app.contests.models import Contest
+    from app.extensions import db
+
+    with pytest.raises(services.FileRejected) as error:
+        services.preissue_participants(db.session.get(Contest, contest_id), parse_participants("ds.csv", bad),
+                                       now=now_utc(), zone=ZONE, secret="s")
+    db.session.rollback()
+    return error.value.problems
+
+
 def stored(app):
     from app.contests.models import Participant as Row
     from app.extensions import db
@@ -120,19 +139,13 @@ def test_preissued_accounts_are_created_all_or_nothing_and_sign_in_with_their_co
     from app.contests.models import Participant as Row
     from app.extensions import db
 
-    bad = ("phone,full_name,birth_date,unit,group,cccd\n0912000001,Phạm Văn Dũng,01/01/1980,T-SNV,cbccvc,\n"
-           "0912000001,Hồ Thị Em,1990-05-05,X,cbccvc,\n012,Gia,32/01/1990,T-XA,la,123\n").encode()
     with app.app_context():
-        contest = db.session.get(Contest, live.id)
         with pytest.raises(ImportRejected) as form_error:
-            parse_participants("ds.csv", bad)
-        rows = parse_participants("ds.csv", bad.replace(b"32/01/1990", b"01/01/1990"))
-        with pytest.raises(services.FileRejected) as error:
-            services.preissue_participants(contest, rows, now=now_utc(), zone=ZONE, secret="s")
-        db.session.rollback()
+            parse_participants("ds.csv", BAD_ACCOUNTS)
+        problems = refused_accounts(live.id, BAD_ACCOUNTS.replace(b"32/01/1990", b"01/01/1990"))
     assert [str(p) for p in form_error.value.problems] == [
         "Dòng 4, cột “birth_date”: ngày sinh phải có dạng 31/12/1990 hoặc 1990-12-31"]
-    assert error.value.problems == [
+    assert problems == [
         "Dòng 3: số điện thoại 0912000001 trùng với dòng 2",
         "Dòng 3: đơn vị “X” không có trong phạm vi cuộc thi",
         "Dòng 4: số điện thoại “012” không hợp lệ",
@@ -152,6 +165,22 @@ def test_preissued_accounts_are_created_all_or_nothing_and_sign_in_with_their_co
     response = client.post(f"/thi/{live.slug}/dang-nhap", data={"csrf_token": person.csrf(), "phone": "0912000002",
                                                                  "password": credentials[1].code})
     assert response.status_code == 303
+
+
+def test_preissue_row_problems_are_in_the_organisers_language(app, live, english):
+    bad = BAD_ACCOUNTS.replace(b"32/01/1990", b"01/01/1990")
+    with app.test_request_context("/?lang=en"):
+        problems = refused_accounts(live.id, bad)
+    assert problems == [
+        "Row 3: phone number 0912000001 duplicates row 2",
+        "Row 3: unit “X” is not within the contest's scope",
+        "Row 4: phone number “012” is invalid",
+        "Row 4: full name is missing",
+        "Row 4: participant category “la” is not part of the contest",
+        "Row 4: the citizen ID number must have exactly 12 digits",
+    ]
+    with app.test_request_context("/?lang=vi"):
+        assert refused_accounts(live.id, bad)[0] == "Dòng 3: số điện thoại 0912000001 trùng với dòng 2"
 
 
 def test_public_lists_mask_names_and_phones():
