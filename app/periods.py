@@ -5,6 +5,8 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
+from flask_babel import lazy_gettext as _l
+
 _QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
 _HALF = re.compile(r"^(\d{4})-H([12])$")
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
@@ -61,7 +63,8 @@ def _month_range(year: int, first_month: int, months: int, label: str) -> Period
 def parse_period(text: str) -> Period:
     """Parse 2026-Q3, 2026-H1, 2026-07, 2026 or FROM..TO (ISO dates, inclusive).
 
-    :raise ValueError: with a message naming the accepted forms.
+    :raise ValueError: with a message naming the accepted forms, translated when shown (``str(error)``: the
+        organiser's language in a request, Vietnamese on the command line).
     """
     text = text.strip()
     try:
@@ -69,8 +72,8 @@ def parse_period(text: str) -> Period:
     except ValueError:  # well formed but off the calendar: year 0, 9999-Q4 ending in year 10000, 30 February
         period = None
     if period is None:
-        raise ValueError(f"kỳ báo cáo không hợp lệ: “{text}” (dùng 2026-Q3, 2026-H1, 2026-07, 2026 hoặc "
-                         "2026-01-01..2026-03-31)")
+        raise ValueError(_l("kỳ báo cáo không hợp lệ: “%(text)s” (dùng 2026-Q3, 2026-H1, 2026-07, 2026 hoặc "
+                            "2026-01-01..2026-03-31)", text=text))
     return period
 
 

@@ -29,11 +29,13 @@ _SEEN_AT = "auth_seen"
 
 @bp.record_once
 def _configure_login(state) -> None:
-    """Point Flask-Login at our login page, in Vietnamese, with strong session protection."""
+    """Point Flask-Login at our login page, with a notice in the visitor's language and strong session protection."""
     login_manager.login_view = "auth.login"
-    login_manager.login_message = "Vui lòng đăng nhập để vào khu vực quản trị."
+    login_manager.login_message = _l("Vui lòng đăng nhập để vào khu vực quản trị.")
     login_manager.login_message_category = "info"
-    login_manager.localize_callback = _
+    # Flask-Login passes the message through this before flashing it: str() renders it in the request's language
+    # and keeps a lazy string out of the session.
+    login_manager.localize_callback = str
     login_manager.session_protection = "strong"
     state.app.before_request(_end_expired_session)
 

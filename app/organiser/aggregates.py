@@ -131,7 +131,8 @@ class FoldResult:
 class ResponseData:
     """Responses of one instrument version in a unit subtree and a range of days, as aligned numpy arrays."""
 
-    #: (responses, scale items), 0 = no answer.
+    #: (responses, scale items), 0 = no answer; Fortran-ordered (each item's answers contiguous), the layout
+    #: app.stats reads column by column, so no statistic makes its own transposed copy.
     scores: NDArray[np.uint8]
     unit_ids: NDArray[np.int64]
     #: Local calendar day as days since 1970-01-01.
@@ -146,8 +147,12 @@ class ResponseData:
         return self.scores.shape[0]
 
     def take(self, mask: NDArray[np.bool_]) -> ResponseData:
-        """Return the responses where ``mask`` is True."""
-        return ResponseData(*(getattr(self, name)[mask] for name in _DATA_FIELDS))
+        """Return the responses where ``mask`` is True (this data itself when that is every response)."""
+        if mask.all():
+            return self
+        # Select along the rows of the item-major transpose: the result stays Fortran-ordered.
+        return ResponseData(self.scores.T[:, mask].T,
+                            *(getattr(self, name)[mask] for name in _DATA_FIELDS[1:]))
 
 
 _DATA_FIELDS = ("scores", "unit_ids", "days", "fields", "counters", "flags")
@@ -183,9 +188,16 @@ def refresh_packs(now: dt.datetime) -> FoldResult:
     moment = int(now.timestamp())
     pending = [entry for entry in pending if moment - entry[1] <= PENDING_SECONDS]
     pending_ids = [entry[0] for entry in pending]
-    rebuild = watermark > 0 and _folded_below(watermark, pending_ids) != folded
+    rebuild, nothing_new = False, False
+    if watermark > 0:
+        stored, highest = _folded_below(watermark, pending_ids)
+        rebuild = stored != folded
+        # Nothing above the watermark and no id awaited: skip reading (a range on the id may scan the table).
+        nothing_new = highest <= watermark and not pending_ids
     if rebuild:
         watermark, folded, pending, pending_ids = 0, 0, [], []
+    elif nothing_new:
+        return FoldResult(0, False, True)
     response = SurveyResponse.__table__
     new = response.c.id > watermark
     devices: dict[str, int] = {}
@@ -215,11 +227,14 @@ def fold_token() -> tuple[int, int]:
     return (0, 0) if state is None else (int(state[0]), int(state[1]))
 
 
-def _folded_below(watermark: int, pending_ids: list[int]) -> int:
-    """Count the stored responses with id ≤ watermark that are not awaited, in one statement (one snapshot).
+def _folded_below(watermark: int, pending_ids: list[int]) -> tuple[int, int]:
+    """Count the stored responses with id ≤ watermark that are not awaited, and return it with the highest stored
+    id (0 when none), each pair from one statement (one snapshot).
 
     Written as all rows − rows above − awaited rows, because a bare ``count(*)`` reads the smallest index
-    (SQLite counts 1 M rows that way in tens of milliseconds, a range on the id walks the whole table).
+    (SQLite counts 1 M rows that way in tens of milliseconds, a range on the id walks the whole table). The rows
+    above are counted only when the highest id, read from the primary key, lies above the watermark: without
+    planner statistics (PostgreSQL after a bulk load, before ANALYZE) that count scans the whole table.
     """
     response = SurveyResponse.__table__
 
@@ -227,7 +242,12 @@ def _folded_below(watermark: int, pending_ids: list[int]) -> int:
         return sa.select(sa.func.count()).select_from(response).where(*conditions).scalar_subquery()
 
     awaited = count(response.c.id.in_(pending_ids), response.c.id <= watermark) if pending_ids else sa.literal(0)
-    return db.session.scalar(sa.select(count() - count(response.c.id > watermark) - awaited))
+    highest = sa.select(sa.func.coalesce(sa.func.max(response.c.id), 0)).scalar_subquery()
+    stored, top = db.session.execute(sa.select(count() - awaited, highest)).one()
+    if top > watermark:
+        stored, top = db.session.execute(sa.select(count() - count(response.c.id > watermark) - awaited,
+                                                   highest)).one()
+    return int(stored), int(top)
 
 
 def _missing_ids(new_ids: NDArray[np.int64], floor: int, top: int) -> list[int]:
@@ -455,14 +475,24 @@ class VersionCount:
     responses: int
 
 
+def _subtree_ids(root: Unit) -> sa.BindParameter:
+    """Return the ids of the unit's subtree as a list rendered into the statement (no bind-parameter limit).
+
+    Packs are filtered by these ids rather than joined with ``units`` on the path: without planner statistics
+    (PostgreSQL after a bulk load, before ANALYZE) that join rescans ``units`` for every pack, which cost more
+    than reading the packs.
+    """
+    ids = db.session.scalars(sa.select(Unit.id).where(Unit.path.startswith(root.path, autoescape=True))).all()
+    return sa.bindparam("subtree_ids", sorted(ids), expanding=True, literal_execute=True)
+
+
 def versions_with_responses(root: Unit, start: dt.date, end: dt.date) -> list[VersionCount]:
     """Return the instrument versions with packed responses in the subtree and months, newest version first."""
     rows = db.session.execute(
         sa.select(InstrumentVersion.id, InstrumentVersion.code, InstrumentVersion.version, InstrumentVersion.kind,
                   sa.func.sum(ResponsePack.n))
         .join(ResponsePack, ResponsePack.instrument_version_id == InstrumentVersion.id)
-        .join(Unit, Unit.id == ResponsePack.unit_id)
-        .where(Unit.path.startswith(root.path, autoescape=True),
+        .where(ResponsePack.unit_id.in_(_subtree_ids(root)),
                ResponsePack.month.between(month_start(start), month_start(end)))
         .group_by(InstrumentVersion.id, InstrumentVersion.code, InstrumentVersion.version, InstrumentVersion.kind)
         .order_by(InstrumentVersion.code, InstrumentVersion.version.desc())
@@ -478,9 +508,8 @@ def load_responses(version_id: int, width: int, root: Unit, start: dt.date, end:
     pack = ResponsePack.__table__
     with _raw_cursor(
         sa.select(pack.c.unit_id, pack.c.month, pack.c.n, pack.c.records)
-        .join(Unit, Unit.id == pack.c.unit_id)
         .where(pack.c.instrument_version_id == version_id, pack.c.month.between(month_start(start), month_start(end)),
-               Unit.path.startswith(root.path, autoescape=True))
+               pack.c.unit_id.in_(_subtree_ids(root)))
     ) as cursor:
         rows = cursor.fetchall()
     layout = record_dtype(width)
@@ -496,7 +525,7 @@ def load_responses(version_id: int, width: int, root: Unit, start: dt.date, end:
         months = np.repeat(np.array(month_list, dtype="datetime64[D]").astype(np.int64), counts)
     days = months + records["day"] - 1
     data = ResponseData(
-        scores=np.ascontiguousarray(records["scores"]).reshape(records.shape[0], width),
+        scores=np.asfortranarray(records["scores"].reshape(records.shape[0], width)),
         unit_ids=units,
         days=days,
         fields=records["field"].astype(np.int64),

@@ -51,6 +51,15 @@ def test_anonymous_visitor_is_sent_to_login_with_a_vietnamese_notice(client):
     assert "Vui lòng đăng nhập để vào khu vực quản trị." in page
 
 
+def test_the_login_notice_is_in_the_visitors_language(client, english):
+    # The notice is flashed (kept in the session) as plain text in the language of the request that was turned away.
+    response = client.get(f"{AREA}?lang=en")
+    assert response.status_code == 302
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Please sign in to access the administration area." in page
+    assert "Vui lòng đăng nhập" not in page
+
+
 def test_correct_credentials_open_the_organiser_area_and_are_logged(app, client, make):
     account = make.organiser()
     response = log_in(client, account.email.upper(), account.password)

@@ -109,6 +109,12 @@ def test_bad_chart_and_period_arguments_get_a_clear_4xx(client, site):
     assert client.get("/quan-tri/bieu-do/ho-so.svg?period=2026-Q2").status_code == 404  # no dossier ratings
 
 
+def test_a_bad_period_is_explained_in_the_organisers_language(client, site, english):
+    response = client.get("/quan-tri/bieu-do/yeu-to.svg?period=2026-Q9&lang=en")
+    assert response.status_code == 400
+    assert "invalid reporting period: “2026-Q9” (use 2026-Q3, 2026-H1" in response.get_data(as_text=True)
+
+
 def test_the_periodic_report_page_offers_pdf_and_xlsx_that_open(client, site):
     html = client.get(f"/quan-tri/bao-cao?{Q2}").get_data(as_text=True)
     assert "Báo cáo kết quả khảo sát sự hài lòng" in html and "Kruskal–Wallis" in html
