@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.stats import chi2_contingency, kruskal, norm, rankdata
+from scipy.stats import chi2, chi2_contingency, norm, rankdata
 
 from app.stats._inputs import check_groups, check_scores
 from app.stats.intervals import normal_interval
@@ -64,7 +64,8 @@ class ScoreComparison:
     epsilon_squared: float
     #: Respondents with a score in the compared groups.
     n: int
-    pairwise: PairwiseTests
+    #: None when ``score_comparison`` was asked for the overall test alone.
+    pairwise: PairwiseTests | None
 
 
 @dataclass(frozen=True, eq=False)
@@ -191,28 +192,40 @@ def pairwise_share_tests(satisfied: ArrayLike, answered: ArrayLike, *, alpha: fl
 
 
 def score_comparison(
-    values: ArrayLike, groups: NDArray[np.intp], *, n_groups: int | None = None, alpha: float = 0.05
+    values: ArrayLike,
+    groups: NDArray[np.intp],
+    *,
+    n_groups: int | None = None,
+    alpha: float = 0.05,
+    pairwise: bool = True,
 ) -> ScoreComparison:
     """Test whether respondent scores differ between groups (Kruskal–Wallis) with pairwise Mann–Whitney tests.
 
-    Kruskal & Wallis (1952) via ``scipy.stats.kruskal`` (tie-corrected H, χ² with G − 1 df); effect size
+    Kruskal & Wallis (1952), the statistic of ``scipy.stats.kruskal``: with N scores, mid-ranks (ties share the
+    mean of their ranks) and R_g the rank sum of group g, H = (12/(N(N + 1))·Σ_g R_g²/n_g − 3(N + 1)) / C, tie
+    correction C = 1 − Σ_v (t_v³ − t_v)/(N³ − N) over the t_v scores equal to v; p from χ² with G − 1 df. Computed
+    from per-group counts of each distinct score (one sort of the scores), as the pairwise tests are. Effect size
     epsilon-squared ε² = H / (n − 1) (Tomczak & Tomczak 2014, Trends Sport Sci. 21:19). Pairwise:
-    ``pairwise_mann_whitney``. Missing values: nan scores are dropped; groups left without scores are left out;
-    fewer than 2 groups, or all scores equal: nan.
+    ``pairwise_mann_whitney``; ``pairwise=False`` leaves them out (``pairwise`` is then None). Missing values: nan
+    scores are dropped; groups left without scores are left out; fewer than 2 groups, or all scores equal: nan.
     """
     scores, labels, group_count = _scores_and_groups(values, groups, n_groups)
-    sizes = np.bincount(labels, minlength=group_count)
+    counts = _score_counts(scores, labels, group_count)
+    sizes = counts.sum(axis=1)
     kept = np.flatnonzero(sizes > 0)
     statistic = p_value = epsilon = np.nan
-    if kept.size >= 2 and np.ptp(scores) > 0:
-        order = np.argsort(labels, kind="stable")
-        samples = np.split(scores[order], np.cumsum(sizes)[:-1])
-        result = kruskal(*(samples[group] for group in kept))
-        statistic, p_value = float(result.statistic), float(result.pvalue)
+    if kept.size >= 2 and counts.shape[1] > 1:
+        ties = counts.sum(axis=0)
+        n = float(scores.size)
+        mid_ranks = np.cumsum(ties) - ties + (ties + 1) / 2
+        rank_sums = counts[kept] @ mid_ranks
+        spread = (rank_sums**2 / sizes[kept]).sum()
+        statistic = float((12 / (n * (n + 1)) * spread - 3 * (n + 1)) / (1 - (ties**3 - ties).sum() / (n**3 - n)))
+        p_value = float(chi2.sf(statistic, kept.size - 1))
         epsilon = statistic / (scores.size - 1)
     return ScoreComparison(
         groups=kept, statistic=statistic, dof=max(kept.size - 1, 0), p_value=p_value, epsilon_squared=epsilon,
-        n=int(scores.size), pairwise=_mann_whitney(scores, labels, group_count, alpha),
+        n=int(scores.size), pairwise=_mann_whitney(counts, alpha) if pairwise else None,
     )
 
 
@@ -228,7 +241,7 @@ def pairwise_mann_whitney(
     Effect: rank-biserial r = 2U/(n₁n₂) − 1. Missing values: nan scores dropped; empty groups left out.
     """
     scores, labels, group_count = _scores_and_groups(values, groups, n_groups)
-    return _mann_whitney(scores, labels, group_count, alpha)
+    return _mann_whitney(_score_counts(scores, labels, group_count), alpha)
 
 
 def index_ranking(value: ArrayLike, se: ArrayLike, *, alpha: float = 0.05) -> IndexRanking:
@@ -417,13 +430,15 @@ def _pairwise(
     return PairwiseTests(first, second, effect, statistic, p_value, adjusted, adjusted < alpha)
 
 
-def _mann_whitney(
-    scores: NDArray[np.float64], labels: NDArray[np.intp], group_count: int, alpha: float
-) -> PairwiseTests:
-    """Mann–Whitney U for all pairs from per-group counts of distinct scores (see ``pairwise_mann_whitney``)."""
+def _score_counts(scores: NDArray[np.float64], labels: NDArray[np.intp], group_count: int) -> NDArray[np.float64]:
+    """Return how many scores of each group equal each distinct score: (groups, distinct scores ascending)."""
     distinct, position = np.unique(scores, return_inverse=True)
     counts = np.bincount(labels * distinct.size + position, minlength=group_count * distinct.size)
-    counts = counts.reshape(group_count, distinct.size).astype(np.float64)
+    return counts.reshape(group_count, distinct.size).astype(np.float64)
+
+
+def _mann_whitney(counts: NDArray[np.float64], alpha: float) -> PairwiseTests:
+    """Mann–Whitney U for all pairs from per-group counts of distinct scores (see ``pairwise_mann_whitney``)."""
     sizes = counts.sum(axis=1)
     below = np.cumsum(counts, axis=1) - counts
     # u[a, b]: pairs (x from a, y from b) with x > y, plus half the ties.
