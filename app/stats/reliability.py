@@ -23,6 +23,9 @@ from numpy.typing import NDArray
 
 from app.stats._inputs import Flagged, check_elements, check_groups, check_scores
 
+#: Most distinct answer vectors of an element for which alpha is computed from a histogram of whole vectors.
+_MAX_VECTORS = 1 << 16
+
 
 @dataclass(frozen=True, eq=False)
 class AlphaTable(Flagged):
@@ -86,15 +89,19 @@ def _element_moments(
     """Return exact integer moments per group over complete respondents: n, Σx_j, Σx_j², Σx_j·T, ΣT, ΣT².
 
     Shapes: n, ΣT, ΣT² (groups,); the per-criterion sums (groups, k). Incomplete respondents go to an extra
-    group that is dropped.
+    group that is dropped. Without groups, and when the element's answer vectors are few (≤ 2¹⁶), one histogram
+    of the vectors gives every moment (``_vector_moments``).
     """
+    n_values = scale_max + 1
+    if labels is None and n_values ** len(element) <= _MAX_VECTORS:
+        return _vector_moments(columns, element, n_values)
     answers = [columns[item] for item in element]
     complete = answers[0] != 0
     totals = answers[0].astype(np.intp)
     for answer in answers[1:]:
         complete &= answer != 0
         totals += answer
-    n_totals, n_values = len(element) * scale_max + 1, scale_max + 1
+    n_totals = len(element) * scale_max + 1
     base = np.where(complete, 0 if labels is None else labels, group_count) * (n_totals * n_values)
     base += totals * n_values
     size = (group_count + 1) * n_totals * n_values
@@ -114,6 +121,33 @@ def _element_moments(
         np.stack(products, axis=-1),
         by_total @ total,
         by_total @ total**2,
+    )
+
+
+def _vector_moments(
+    columns: NDArray[np.uint8], element: tuple[int, ...], n_values: int
+) -> tuple[NDArray[np.int64], ...]:
+    """Return the moments of ``_element_moments`` for one group from a histogram of whole answer vectors.
+
+    Each respondent's answers to the element read as one base-``n_values`` number; the complete vectors (no 0
+    digit) of the histogram give n, Σx_j, Σx_j², Σx_j·T, ΣT, ΣT² exactly, with one pass over the respondents.
+    """
+    code = columns[element[0]].astype(np.int32)
+    for item in element[1:]:
+        code *= n_values
+        code += columns[item]
+    histogram = np.bincount(code, minlength=n_values ** len(element))
+    digits = np.indices((n_values,) * len(element)).reshape(len(element), -1).astype(np.int64)
+    complete = (digits > 0).all(axis=0)
+    counts, values = histogram[complete], digits[:, complete]
+    totals = values.sum(axis=0)
+    return (
+        counts.sum(keepdims=True),
+        (values @ counts)[None],
+        (values**2 @ counts)[None],
+        (values * totals @ counts)[None],
+        (totals @ counts)[None],
+        (totals**2 @ counts)[None],
     )
 
 
