@@ -398,6 +398,7 @@ class _Encoding(NamedTuple):
     #: Respondents and Σ w² per (group, pattern) of each block.
     respondents: list[NDArray[np.int64]]
     squared: list[NDArray[np.float64]]
+    keys: _PatternKeys
 
 
 def _encode(
@@ -426,6 +427,7 @@ def _encode(
     covered = {item for block in blocks for item in block.items}
     loose = [item for item in range(n_items) if item not in covered]
     counted: set[int] = set()
+    pattern_keys = _PatternKeys(labels)
 
     def read_run(run: tuple[int, ...]) -> NDArray[np.uint8]:
         """Return the run's value patterns and add the histograms of its criteria not counted yet."""
@@ -436,7 +438,7 @@ def _encode(
         if counted.issuperset(run):
             return patterns
         size = n_values ** len(run)
-        key = _pattern_keys(patterns, labels, size)
+        key = pattern_keys(patterns, size)
         shape = (group_count,) + (n_values,) * len(run)
         sums = [np.bincount(key, minlength=group_count * size).reshape(shape)]
         if weights is not None:
@@ -458,7 +460,7 @@ def _encode(
             pattern *= 3 ** len(run)
             pattern += _run_codes(codes, len(run))[read_run(run)]
         size = 3 ** len(block.items)
-        key = _pattern_keys(pattern, labels, size)
+        key = pattern_keys(pattern, size)
         patterns.append(pattern)
         respondents.append(np.bincount(key, minlength=group_count * size).reshape(group_count, size))
         squared.append(
@@ -469,12 +471,26 @@ def _encode(
         read_run(tuple(loose[start : start + run_length]))
     if weights is None:
         weight_sums = squared_sums = counts.astype(np.float64)
-    return _Encoding(counts, weight_sums, squared_sums, blocks, patterns, respondents, squared)
+    return _Encoding(counts, weight_sums, squared_sums, blocks, patterns, respondents, squared, pattern_keys)
 
 
-def _pattern_keys(pattern: NDArray, labels: NDArray[np.intp] | None, size: int) -> NDArray:
-    """Return each respondent's bincount or lookup key group·size + pattern (the pattern itself without groups)."""
-    return pattern if labels is None else labels * size + pattern
+class _PatternKeys:
+    """Each respondent's bincount or lookup key group·size + pattern (the pattern itself without groups).
+
+    The offsets group·size are computed once per pattern size and reused by every run and block of that size.
+    """
+
+    def __init__(self, labels: NDArray[np.intp] | None) -> None:
+        self.labels = labels
+        self.offsets: dict[int, NDArray[np.intp]] = {}
+
+    def __call__(self, pattern: NDArray, size: int) -> NDArray:
+        if self.labels is None:
+            return pattern
+        offset = self.offsets.get(size)
+        if offset is None:
+            offset = self.offsets[size] = self.labels * size
+        return offset + pattern
 
 
 def _run_codes(codes: NDArray[np.uint8], length: int) -> NDArray[np.uint8]:
@@ -648,7 +664,7 @@ def _influence_variances(
         for b in chosen:
             group_lookup, total_lookup = lookups[b]
             table = group_lookup[which]
-            influence += table.ravel()[_pattern_keys(patterns[b], labels, table.shape[-1])]
+            influence += table.ravel()[encoding.keys(patterns[b], table.shape[-1])]
             if total_influence is not None:
                 total_influence += total_lookup[which][patterns[b]]
             any_answer |= patterns[b] != 0
