@@ -501,8 +501,10 @@ class _Subtree:
         for row in rows:
             parts = row.path[len(root.path):].split("/")
             group.append(position[int(parts[0])] if parts[0] else len(children))
-        order = np.argsort(ids)
-        self.ids, self.group_of = ids[order], np.array(group, dtype=np.intp)[order]
+        # Unit ids are small database keys: a dense id → group table makes the lookup one gather.
+        self.group_of = np.zeros(int(ids.max()) + 1 if ids.size else 1, dtype=np.intp)
+        self.group_of[ids] = group
+        self._last: tuple[NDArray[np.int64], NDArray[np.intp]] | None = None
 
     @classmethod
     def load(cls, root: Unit) -> _Subtree:
@@ -513,8 +515,13 @@ class _Subtree:
         return cls(root, rows)
 
     def of(self, unit_ids: NDArray[np.int64]) -> NDArray[np.intp]:
-        """Return the group (child position, or the last group for the unit itself) of each unit id."""
-        return self.group_of[np.searchsorted(self.ids, unit_ids)]
+        """Return the group (child position, or the last group for the unit itself) of each unit id.
+
+        The groups of the last array asked for are kept: a report asks for those of its period several times.
+        """
+        if self._last is None or self._last[0] is not unit_ids:
+            self._last = (unit_ids, self.group_of[unit_ids])
+        return self._last[1]
 
 
 class _Setup:
@@ -564,7 +571,7 @@ class _Setup:
             return None
         scores = respondent_mean_scores(data.scores, self.union, scale_max=_scale_max(self.instrument))
         result = score_comparison(scores, self.units.of(data.unit_ids), n_groups=len(self.units.groups),
-                                  alpha=ALPHA)
+                                  alpha=ALPHA, pairwise=False)
         return GroupTest("kruskal-wallis", _rounded(result.statistic, 4), result.dof, _rounded(result.p_value, 6),
                          "epsilon_squared", _rounded(result.epsilon_squared, 4), result.n)
 
@@ -707,8 +714,10 @@ def _abuse(data: ResponseData | None) -> AbuseSummary:
             (("fast", FLAG_FAST), ("burst", FLAG_BURST), ("duplicate", FLAG_DUPLICATE))}
     flagged = data.flags != 0
     counter_ids, positions = _dense_labels(data.counters)
-    per_counter = {name: np.bincount(positions, weights=mask, minlength=counter_ids.size).astype(np.int64)
-                   for name, mask in (*bits.items(), ("flagged", flagged), ("responses", np.ones(len(data))))}
+    # Integer counts of the (few) flagged responses' counters, not float sums of a mask over every response.
+    per_counter = {name: np.bincount(positions[mask], minlength=counter_ids.size)
+                   for name, mask in (*bits.items(), ("flagged", flagged))}
+    per_counter["responses"] = np.bincount(positions, minlength=counter_ids.size)
     worst = [int(i) for i in np.argsort(-per_counter["flagged"], kind="stable")[:FLAGGED_COUNTERS]
              if per_counter["flagged"][i] > 0]
     names = {row.id: row for row in db.session.execute(
