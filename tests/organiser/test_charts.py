@@ -1,4 +1,7 @@
-"""Dashboard charts: SVG with its words as text (Vietnamese kept, markup escaped), safe, deterministic; PNG for the PDF."""
+"""Dashboard charts: SVG images with their words as text (Vietnamese kept, markup escaped), safe and deterministic.
+
+The PNG versions are drawn by the same code for the PDF report (tests/organiser/test_dashboard.py downloads it).
+"""
 from __future__ import annotations
 
 import datetime as dt
@@ -26,8 +29,8 @@ def fresh_reports():
 
 
 @pytest.fixture
-def chart_sources(app, client, make, login) -> list[str]:
-    """T → T-A ("Phường Đông Hưng Thuận"), T-B (ODD_NAME), responses in May; the dashboard's chart URLs."""
+def chart_sources(app, client, make, login) -> dict[str, str]:
+    """T → T-A ("Phường Đông Hưng Thuận"), T-B (ODD_NAME), responses in May; the dashboard's chart URLs by name."""
     make.unit("T", name="Tỉnh Thử")
     make.unit("T-A", name="Phường Đông Hưng Thuận", parent="T")
     make.unit("T-B", name=ODD_NAME, parent="T")
@@ -36,36 +39,27 @@ def chart_sources(app, client, make, login) -> list[str]:
                    field="HO_TICH")
     login(make.organiser("T", role="viewer"))
     html = client.get("/quan-tri/tong-quan?year=2026&preset=Q2").get_data(as_text=True)
-    return [src.replace("&amp;", "&") for src in re.findall(r'<img src="(/quan-tri/bieu-do/[^"]+)"', html)]
+    return {name: src.replace("&amp;", "&")
+            for src, name in re.findall(r'<img src="(/quan-tri/bieu-do/([a-z-]+)\.svg[^"]*)"', html)}
 
 
 def test_svg_charts_carry_their_words_as_text_and_reference_nothing_outside(client, chart_sources):
-    names = {re.search(r"bieu-do/([a-z-]+)\.svg", src).group(1) for src in chart_sources}
-    assert {"yeu-to", "xu-huong", "theo-ngay", "don-vi", "linh-vuc"} <= names
+    assert {"yeu-to", "xu-huong", "theo-ngay", "don-vi", "linh-vuc"} <= set(chart_sources)
     words = {}
-    for src in chart_sources:
+    for name, src in chart_sources.items():
         body = client.get(src).get_data()
         assert client.get(src).get_data() == body  # deterministic: the same bytes every time
         root = ET.fromstring(body)
         assert not [element.tag for element in root.iter() if element.tag.endswith("script")]
-        assert not [element for element in root.iter() if any(name.startswith("on") for name in element.attrib)]
+        assert not [element for element in root.iter() if any(key.startswith("on") for key in element.attrib)]
         assert all(element.get(XLINK_HREF, "#").startswith("#") for element in root.iter())
-        texts = [element for element in root.iter(f"{SVG}text")]
+        texts = list(root.iter(f"{SVG}text"))
         assert texts and all("font-family: 'DejaVu Sans', sans-serif" in text.get("style") for text in texts)
         assert b"DejaVuSans-" not in body  # no glyph outlines: the text is text
-        words[re.search(r"bieu-do/([a-z-]+)\.svg", src).group(1)] = [text.text for text in texts]
+        words[name] = [text.text for text in texts]
     assert "Chỉ số chung và theo yếu tố" in words["yeu-to"] and "Chỉ số chung" in words["yeu-to"]
     assert "Chỉ số hài lòng (%) và khoảng tin cậy 95%" in words["yeu-to"]
     assert {"1. Phường Đông Hưng Thuận", f"2. {ODD_NAME}"} <= set(words["don-vi"])
     assert "100,00 (n = 12)" in words["don-vi"]
     assert "Số phiếu theo ngày" in words["theo-ngay"] and "Xu hướng chỉ số chung" in words["xu-huong"]
 
-
-def test_every_chart_also_renders_as_png_for_the_pdf(app, chart_sources):
-    from app.organiser import dashboard
-    from app.organiser.charts import available_charts, render_chart
-
-    [(report, _)] = dashboard._reports.values()
-    with app.test_request_context():
-        for name in available_charts(report):
-            assert render_chart(report, name, "png").startswith(b"\x89PNG\r\n\x1a\n"), name
