@@ -617,7 +617,7 @@ class _Setup:
             aggregation = self.instrument.aggregation
             return satisfaction_indices(
                 data.scores, self.instrument.element_columns, satisfied=aggregation.satisfied, groups=labels,
-                n_groups=count, rule=self.rule, min_n=aggregation.min_n, confidence=CONFIDENCE,
+                n_groups=count, rule=self.rule, min_n=aggregation.min_n, confidence=CONFIDENCE, total=False,
             ).by_group
         totals = [self.indices(data.take(labels == label)).total for label in range(count)]
         return _stack_sets(totals)

@@ -129,7 +129,8 @@ class IndexSet:
 class SatisfactionIndices:
     """Indices of the whole set (``total``) and, when groups were given, of each group (``by_group``, axis 0)."""
 
-    total: IndexSet
+    #: None when the groups alone were asked for (``total=False``).
+    total: IndexSet | None
     by_group: IndexSet | None
     rule: AggregationRule
     weighted: bool
@@ -217,6 +218,7 @@ def satisfaction_indices(
     rule: AggregationRule = AggregationRule(),
     min_n: int = SUPPRESS_BELOW_N,
     confidence: float = 0.95,
+    total: bool = True,
 ) -> SatisfactionIndices:
     """Return criterion, element and overall satisfaction indices with intervals, for the set and per group.
 
@@ -237,6 +239,7 @@ def satisfaction_indices(
     ``groups`` (respondent → 0..n_groups-1) gives ``by_group`` in one vectorised pass; groups without answers
     come out suppressed. Flags: "small_sample" (n < 30), "wide_interval" (half-width > 10 points),
     "suppressed" (n < ``min_n``: value, se and interval nan). Missing values: see the module docstring.
+    ``total=False`` with groups leaves the whole set out (``total`` is None) when only the groups are wanted.
     Each column is read once; a Fortran-ordered matrix (``np.asfortranarray``) spares one transposing copy.
     """
     matrix = check_scores(scores, scale_max)
@@ -253,7 +256,7 @@ def satisfaction_indices(
     encoding = _encode(np.asfortranarray(matrix).T, labels, group_count, respondent_weights, design)
     histograms = encoding.counts, encoding.weight_sums, encoding.squared_sums
     per_group = _family(histograms, design, rule.overall)
-    pooled_total = labels is not None and rule.units == "pooled"
+    pooled_total = total and labels is not None and rule.units == "pooled"
     total_family = _family(tuple(h.sum(axis=0) for h in histograms), design, rule.overall) if pooled_total else None
     variance, answered, total_variance = _influence_variances(
         encoding, labels, respondent_weights, design, per_group.tables,
@@ -265,14 +268,16 @@ def satisfaction_indices(
             total=_index_set(_squeeze(group_raw), min_n, scale_max), by_group=None, rule=rule,
             weighted=respondent_weights is not None,
         )
-    if total_family is not None:
+    if not total:
+        total_raw = None
+    elif total_family is not None:
         total_raw = _raw_set(
             total_family, encoding.counts.sum(axis=0), total_variance, answered.sum(axis=0), design, confidence
         )
     else:
         total_raw = _children_mean(group_raw, confidence)
     return SatisfactionIndices(
-        total=_index_set(total_raw, min_n, scale_max),
+        total=None if total_raw is None else _index_set(total_raw, min_n, scale_max),
         by_group=_index_set(group_raw, min_n, scale_max),
         rule=rule,
         weighted=respondent_weights is not None,

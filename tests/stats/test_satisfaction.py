@@ -170,6 +170,22 @@ def test_each_group_equals_the_same_computation_on_its_respondents_alone(overall
                 np.testing.assert_allclose(getattr(grouped, field)[group], getattr(single, field), rtol=1e-10)
 
 
+@pytest.mark.parametrize("units", ["pooled", "mean_of_children"])
+def test_groups_alone_without_the_total_are_the_same_groups(units):
+    rng = np.random.default_rng(13)
+    scores = rng.integers(0, 6, size=(600, 8)).astype(np.uint8)
+    groups = rng.integers(0, 5, size=600)
+    elements = [[0, 1, 2], [3, 4, 5, 6, 7, 0]]
+    rule = AggregationRule(units=units)
+    both = satisfaction_indices(scores, elements, groups=groups, rule=rule)
+    alone = satisfaction_indices(scores, elements, groups=groups, rule=rule, total=False)
+    assert alone.total is None
+    for level in ("criteria", "elements", "overall"):
+        for field in ("value", "low", "high", "se", "n"):
+            np.testing.assert_array_equal(getattr(getattr(alone.by_group, level), field),
+                                          getattr(getattr(both.by_group, level), field))
+
+
 def test_cells_below_min_n_are_suppressed_but_keep_n():
     result = satisfaction_indices(SCORES, ELEMENTS, min_n=4)
     criteria = result.total.criteria
