@@ -124,6 +124,17 @@ def test_score_comparison_matches_scipy_with_ties_missing_scores_and_an_empty_gr
     np.testing.assert_allclose(result.pairwise.p_adjusted, multipletests(result.pairwise.p_value, method="holm")[1])
 
 
+def test_score_comparison_without_pairwise_tests_gives_the_same_test():
+    rng = np.random.default_rng(9)
+    values = rng.integers(1, 6, size=300) / rng.integers(1, 4, size=300)
+    groups = rng.integers(0, 4, size=300)
+    both, alone = score_comparison(values, groups), score_comparison(values, groups, pairwise=False)
+    assert alone.pairwise is None
+    assert (alone.statistic, alone.p_value, alone.dof, alone.n) == (both.statistic, both.p_value, both.dof, both.n)
+    expected = kruskal(*(values[groups == g] for g in range(4)))
+    assert alone.statistic == pytest.approx(expected.statistic, rel=1e-12)
+
+
 def test_mann_whitney_of_identical_scores_has_p_one():
     tests = pairwise_mann_whitney(np.full(6, 3.0), np.array([0, 0, 0, 1, 1, 1]))
     assert tests.p_value[0] == pytest.approx(mannwhitneyu([3, 3, 3], [3, 3, 3], method="asymptotic").pvalue)

@@ -73,6 +73,20 @@ def test_alpha_per_group_equals_alpha_of_the_group_alone():
     assert result.total.alpha[0] == pytest.approx(cronbach_alpha(scores, [[0, 1, 2, 3]]).total.alpha[0])
 
 
+def test_alpha_from_answer_vectors_equals_alpha_from_per_criterion_moments():
+    # Without groups, elements of up to 6 criteria use a histogram of answer vectors; with groups, per-criterion
+    # moments. Both are exact integer moments, so one group holding everyone gives the very same numbers.
+    rng = np.random.default_rng(6)
+    scores = np.clip(np.round(3 + rng.normal(size=(800, 1)) + rng.normal(size=(800, 7))), 0, 5).astype(np.uint8)
+    elements = [[0, 1, 2, 3, 4, 5], [2, 6], list(range(7))]
+    alone = cronbach_alpha(scores, elements).total
+    grouped = cronbach_alpha(scores, elements, groups=np.zeros(800, dtype=np.intp), n_groups=1).by_group
+    np.testing.assert_array_equal(alone.alpha, grouped.alpha[0])
+    np.testing.assert_array_equal(alone.n, grouped.n[0])
+    for position in range(len(elements)):
+        np.testing.assert_array_equal(alone.alpha_if_deleted[position], grouped.alpha_if_deleted[position][0])
+
+
 def test_alpha_with_one_criterion_is_undefined():
     table = cronbach_alpha(SCORES, [[0], [0, 1, 2]]).total
     assert np.isnan(table.alpha[0]) and table.flags(0) == ("too_few_items",)
