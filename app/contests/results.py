@@ -63,6 +63,85 @@ def _epoch_ms_postgresql(element, compiler, **kw) -> str:
     return f"CAST(ROUND(EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)}) * 1000) AS BIGINT)"
 
 
+# Aggregates that return a whole column of the selected rows as one value, every row in the same (scan) order:
+# a report reads 200,000 attempts as a dozen values instead of millions of per-row driver objects.
+
+
+class packed_integers(sa.sql.functions.FunctionElement):
+    """Integer columns of every row as 64-bit big-endian values, row after row (NULL counts as 0).
+
+    PostgreSQL sends them as bytea; SQLite, which has no binary encoding of integers, as hex text.
+    """
+
+    type = sa.LargeBinary()
+    inherit_cache = True
+
+
+@compiles(packed_integers, "sqlite")
+def _packed_integers_sqlite(element, compiler, **kw) -> str:
+    columns = [compiler.process(column, **kw) for column in element.clauses]
+    return f"group_concat(printf('{'%016x' * len(columns)}', {', '.join(columns)}), '')"
+
+
+@compiles(packed_integers, "postgresql")
+def _packed_integers_postgresql(element, compiler, **kw) -> str:
+    columns = [compiler.process(column, **kw) for column in element.clauses]
+    return f"string_agg({' || '.join(f'int8send(CAST({column} AS BIGINT))' for column in columns)}, ''::bytea)"
+
+
+class packed_floats(sa.sql.functions.FunctionElement):
+    """A float column of every row, exactly, NULL as nan: float8 bytea (PostgreSQL) or 17-digit text (SQLite)."""
+
+    type = sa.LargeBinary()
+    inherit_cache = True
+
+
+@compiles(packed_floats, "sqlite")
+def _packed_floats_sqlite(element, compiler, **kw) -> str:
+    column = compiler.process(element.clauses, **kw)
+    return f"group_concat(CASE WHEN {column} IS NULL THEN 'nan' ELSE printf('%!.17g', {column}) END, ',')"
+
+
+@compiles(packed_floats, "postgresql")
+def _packed_floats_postgresql(element, compiler, **kw) -> str:
+    column = compiler.process(element.clauses, **kw)
+    return f"string_agg(COALESCE(float8send({column}), '\\x7ff8000000000000'::bytea), ''::bytea)"
+
+
+class joined_text(sa.sql.functions.FunctionElement):
+    """A text column of every row, joined by the unit separator (U+001F)."""
+
+    type = sa.Text()
+    inherit_cache = True
+
+
+@compiles(joined_text, "sqlite")
+def _joined_text_sqlite(element, compiler, **kw) -> str:
+    return f"group_concat({compiler.process(element.clauses, **kw)}, char(31))"
+
+
+@compiles(joined_text, "postgresql")
+def _joined_text_postgresql(element, compiler, **kw) -> str:
+    return f"string_agg({compiler.process(element.clauses, **kw)}, chr(31))"
+
+
+class joined_bytes(sa.sql.functions.FunctionElement):
+    """A binary column of every row, concatenated."""
+
+    type = sa.LargeBinary()
+    inherit_cache = True
+
+
+@compiles(joined_bytes, "sqlite")
+def _joined_bytes_sqlite(element, compiler, **kw) -> str:
+    return f"CAST(group_concat({compiler.process(element.clauses, **kw)}, '') AS BLOB)"
+
+
+@compiles(joined_bytes, "postgresql")
+def _joined_bytes_postgresql(element, compiler, **kw) -> str:
+    return f"string_agg({compiler.process(element.clauses, **kw)}, ''::bytea)"
+
+
 @dataclass(frozen=True)
 class AttemptTable:
     """Finished attempts, one entry per attempt in id order; flat arrays hold every drawn question."""
@@ -122,17 +201,21 @@ def _ranges(starts: NDArray, lengths: NDArray) -> NDArray[np.intp]:
 
 
 def load_attempts(contest_id: int, round_id: int | None = None) -> AttemptTable:
-    """Load the finished attempts of a contest (or one round) with one narrow query, in attempt id order.
+    """Load the finished attempts of a contest (or one round) with one aggregate query, in attempt id order.
 
-    The rows are fetched through the driver's cursor and turned into arrays column by column: at 200,000 attempts
-    the per-row work of a result layer, or a sort in the database, would cost more than the statistics. Every
-    question is worth one mark, so an attempt's maximum is its number of questions.
+    The database returns each column of all the rows as one value (:class:`packed_integers` and its siblings), so
+    200,000 attempts cost a dozen driver objects rather than millions; the packed question ids, marks and answers
+    are concatenated likewise. Every question is worth one mark, so an attempt's maximum is its number of
+    questions. Finished attempts always have their score, duration, submission time and marks.
     """
     query = (
-        sa.select(Attempt.id, Attempt.round_id, Attempt.participant_id, Attempt.unit_id, Attempt.score,
-                  Attempt.duration_ms, Attempt.prediction, epoch_ms(Attempt.started_at),
-                  epoch_ms(Attempt.submitted_at), Attempt.group_code, Attempt.question_ids, Attempt.marks,
-                  Attempt.answers)
+        sa.select(
+            packed_integers(Attempt.id, Attempt.round_id, Attempt.participant_id, Attempt.unit_id, Attempt.score,
+                            Attempt.duration_ms, epoch_ms(Attempt.started_at), epoch_ms(Attempt.submitted_at),
+                            sa.func.length(Attempt.marks)),
+            packed_floats(Attempt.prediction), joined_text(Attempt.group_code), joined_bytes(Attempt.question_ids),
+            joined_bytes(Attempt.marks), joined_bytes(Attempt.answers),
+        )
         .where(Attempt.contest_id == int(contest_id), Attempt.state.in_(("submitted", "expired")))
     )
     if round_id is not None:
@@ -140,42 +223,49 @@ def load_attempts(contest_id: int, round_id: int | None = None) -> AttemptTable:
     connection = db.session.connection()
     # Only integers and fixed state names are inlined, so the literal SQL is safe.
     sql = str(query.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True}))
-    cursor = connection.connection.driver_connection.cursor()
+    driver = connection.connection.driver_connection
+    # psycopg's binary format sends bytea as is rather than as hex text.
+    cursor = driver.cursor(binary=True) if connection.dialect.name == "postgresql" else driver.cursor()
     try:
         cursor.execute(sql)
-        fetched = cursor.fetchall()
+        integers, predictions, groups, questions, marks, answers = cursor.fetchone()
     finally:
         cursor.close()
     excluded_ids = np.fromiter(db.session.scalars(
         sa.select(Participant.id).where(Participant.contest_id == contest_id, Participant.excluded)), dtype=np.int64)
-    rows = np.array(fetched, dtype=_ROW)[:] if fetched else np.zeros(0, dtype=_ROW)
-    rows = rows[np.argsort(rows["id"], kind="stable")]
-    lengths = np.fromiter(map(len, rows["marks"]), dtype=np.int64, count=rows.shape[0])
-    participant = rows["participant"].astype(np.int64)
-    return AttemptTable(
-        attempt_id=rows["id"].astype(np.int64),
-        round_id=rows["round"].astype(np.int64),
-        participant_id=participant,
-        unit_id=rows["unit"].astype(np.int64),
-        score=rows["score"].copy(),
+    if integers is None:
+        numbers, predicted, group = np.zeros((0, 9), dtype=np.int64), np.zeros(0), np.zeros(0, dtype=object)
+        questions = marks = answers = b""
+    else:
+        packed = bytes.fromhex(integers) if isinstance(integers, str) else integers
+        numbers = np.frombuffer(packed, dtype=">i8").reshape(-1, 9).astype(np.int64)
+        predicted = (np.fromstring(predictions, sep=",") if isinstance(predictions, str)
+                     else np.frombuffer(predictions, dtype=">f8").astype(np.float64))
+        group = np.array(groups.split("\x1f"), dtype=object)
+        if not predicted.shape[0] == group.shape[0] == numbers.shape[0]:
+            raise RuntimeError("the attempt columns came back with different lengths")
+    attempt_id, round_, participant, unit, score, duration, started, submitted, lengths = numbers.T
+    table = AttemptTable(
+        attempt_id=attempt_id.copy(),
+        round_id=round_.copy(),
+        participant_id=participant.copy(),
+        unit_id=unit.copy(),
+        score=score.astype(np.float64),
         max_score=lengths.astype(np.float64),
-        duration_ms=rows["duration"].copy(),
-        prediction=rows["prediction"].copy(),
-        started_ms=rows["started"].astype(np.int64),
-        submitted_ms=rows["submitted"].astype(np.int64),
-        group=rows["group"].copy(),
+        duration_ms=duration.astype(np.float64),
+        prediction=predicted,
+        started_ms=started.copy(),
+        submitted_ms=submitted.copy(),
+        group=group,
         offsets=np.concatenate(([0], np.cumsum(lengths))).astype(np.int64),
-        question_id=np.frombuffer(b"".join(map(bytes, rows["questions"])), dtype="<u4").astype(np.int64),
-        mark=np.frombuffer(b"".join(map(bytes, rows["marks"])), dtype=np.uint8),
-        answer=np.frombuffer(b"".join(map(bytes, rows["answers"])), dtype=np.uint8),
+        question_id=np.frombuffer(bytes(questions), dtype="<u4").astype(np.int64),
+        mark=np.frombuffer(bytes(marks), dtype=np.uint8),
+        answer=np.frombuffer(bytes(answers), dtype=np.uint8),
         excluded=np.isin(participant, excluded_ids),
     )
-
-
-#: One fetched attempt row: numbers as float64 (None → nan), text and packed bytes as objects.
-_ROW = np.dtype([("id", "f8"), ("round", "f8"), ("participant", "f8"), ("unit", "f8"), ("score", "f8"),
-                 ("duration", "f8"), ("prediction", "f8"), ("started", "f8"), ("submitted", "f8"), ("group", "O"),
-                 ("questions", "O"), ("marks", "O"), ("answers", "O")])
+    if attempt_id.size > 1 and not (attempt_id[1:] > attempt_id[:-1]).all():
+        table = table.take(np.argsort(attempt_id, kind="stable"))
+    return table
 
 
 @dataclass(frozen=True)

@@ -292,3 +292,39 @@ def test_a_top_n_leaderboard_shows_names_without_scores(app, client, make_contes
                now=local("2026-03-02 08:05"))
     board = client.get(f"/thi/{contest.slug}/xep-hang?vong=1").get_data(as_text=True)
     assert "Đỗ T. D." in board and "Trần V. C." not in board and ">Điểm<" not in board
+
+
+def test_attempts_load_in_id_order_with_their_own_columns_and_exact_predictions(app, make_contest, units):
+    import sqlalchemy as sa
+
+    from app.contests.models import Attempt
+    from app.contests.results import load_attempts
+    from app.contests.services import unpack_ids
+    from app.extensions import db
+
+    contest = make_contest(opens=local("2026-03-02 06:00"), closes=local("2026-03-02 12:00"), question_count=4)
+    attempt_ids = []
+    for index in range(4):
+        pid = register(app, contest.id, f"09123452{index:02d}", units=units, now=local("2026-03-02 06:00"))
+        attempt = start(app, contest.id, pid, now=local("2026-03-02 08:00"), seed=index)
+        submit(app, attempt, pid, answers_for(app, attempt, [True] * index + [False] * (4 - index)), None,
+               now=local("2026-03-02 08:00") + dt.timedelta(seconds=30 + index))
+        attempt_ids.append(attempt)
+    start(app, contest.id, register(app, contest.id, "0912345299", units=units, now=local("2026-03-02 06:00")),
+          now=local("2026-03-02 08:00"))  # still running: not loaded
+    with app.app_context():
+        # The last attempt expired, earlier ones were submitted: an index on the state reads it first.
+        db.session.execute(sa.update(Attempt).where(Attempt.id == attempt_ids[3]).values(state="expired"))
+        db.session.execute(sa.update(Attempt).where(Attempt.id == attempt_ids[1]).values(prediction=1 / 3))
+        db.session.commit()
+        table = load_attempts(contest.id)
+        stored = {row.id: row for row in db.session.scalars(sa.select(Attempt).where(Attempt.id.in_(attempt_ids)))}
+    assert table.attempt_id.tolist() == attempt_ids
+    for position, attempt_id in enumerate(attempt_ids):
+        row, entries = stored[attempt_id], slice(table.offsets[position], table.offsets[position + 1])
+        assert table.participant_id[position] == row.participant_id and table.score[position] == row.score == position
+        assert table.duration_ms[position] == row.duration_ms and table.group[position] == "cbccvc"
+        assert table.submitted_ms[position] == round(row.submitted_at.timestamp() * 1000)
+        assert tuple(table.question_id[entries].tolist()) == unpack_ids(row.question_ids)
+        assert bytes(table.mark[entries]) == row.marks and bytes(table.answer[entries]) == row.answers
+    assert table.prediction[1] == 1 / 3 and np.isnan(table.prediction[[0, 2, 3]]).all()
