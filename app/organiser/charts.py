@@ -36,7 +36,8 @@ BLUE, GREY, LIGHT = "#0b5394", "#666666", "#9fc5e8"
 FONT = "DejaVu Sans"
 #: Point sizes of tick and axis labels, value labels and titles.
 SIZE, SMALL, TITLE = 9, 8, 10
-_STYLE = {"font.family": [FONT, "sans-serif"], "font.sans-serif": [FONT], "font.size": SIZE,
+#: The charts' style; their text is never read as mathtext (names may hold dollar signs).
+_STYLE = {"font.family": [FONT, "sans-serif"], "font.sans-serif": [FONT], "font.size": SIZE, "text.parse_math": False,
           "svg.fonttype": "none", "svg.hashsalt": "hailong", "axes.spines.top": False, "axes.spines.right": False}
 #: Figure width, outer padding, tick length plus tick label pad (matplotlib's defaults), line height per point (in).
 WIDTH, PAD, TICK_GAP, LINE = 7.5, 0.08, 7 / 72, 1.25 / 72
@@ -111,7 +112,7 @@ def _estimate_bars(labels: list[str], estimates: list[Estimate], title: str, col
               color="black", clip_on=False)
     labels_at = offset_copy(axes.get_yaxis_transform(), figure, x=-TICK_GAP, units="inches")
     for row, label, value in zip(rows, labels, values):
-        axes.text(0, row, label, va="center", ha="right", transform=labels_at, parse_math=False)
+        axes.text(0, row, label, va="center", ha="right", transform=labels_at)
         axes.text(VALUE_AT, row, value, va="center", fontsize=SMALL)
     axes.set_xlim(0, VALUE_AXIS_END)
     axes.set_xticks(range(0, 101, 20))
