@@ -439,10 +439,14 @@ def _choose_version(counted, instrument_code: str | None, version: int | None
         answered = {entry.version_id for entry in sipas}
         pick = next((c for c in candidates if c.id in answered), candidates[0] if candidates else None)
         if pick is None:
-            raise NotFoundError(_l("Không có phiếu khảo sát SIPAS “%(code)s”.", code=instrument_code)
-                                if version is None else
-                                _l("Không có phiếu khảo sát SIPAS “%(code)s” phiên bản %(version)s.",
-                                   code=instrument_code or "", version=version))
+            if version is None:
+                missing = _l("Không có phiếu khảo sát SIPAS “%(code)s”.", code=instrument_code)
+            elif instrument_code is None:  # any form code was searched, so none is named
+                missing = _l("Không có phiếu khảo sát SIPAS nào có phiên bản %(version)s.", version=version)
+            else:
+                missing = _l("Không có phiếu khảo sát SIPAS “%(code)s” phiên bản %(version)s.",
+                             code=instrument_code, version=version)
+            raise NotFoundError(missing)
         chosen_id = pick.id
     elif sipas:
         by_code: dict[str, int] = {}

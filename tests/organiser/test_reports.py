@@ -357,6 +357,8 @@ def test_a_unit_outside_the_scope_or_a_bad_period_is_refused(app, site, make):
             report_for_code("P", "2026-Q2", now=NOW, instrument_code="sipas-counter", version=7)
         with pytest.raises(NotFoundError, match="^Không có phiếu khảo sát SIPAS “khong-co”.$"):
             report_for_code("P", "2026-Q2", now=NOW, instrument_code="khong-co")
+        with pytest.raises(NotFoundError, match="^Không có phiếu khảo sát SIPAS nào có phiên bản 7.$"):
+            report_for_code("P", "2026-Q2", now=NOW, version=7)
 
 
 def test_the_cli_writes_json_csv_and_xlsx(app, site, runner, tmp_path):
