@@ -17,6 +17,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from flask_babel import format_number
 from flask_babel import lazy_gettext as _l
 from matplotlib import dates as mdates
 from matplotlib.axes import Axes
@@ -90,7 +91,7 @@ def _axis_label(figure: Figure, axes: Axes, text: str, *, x: bool) -> None:
 def _estimate_bars(labels: list[str], estimates: list[Estimate], title: str, colour: str = BLUE) -> Figure:
     """Horizontal bars 0–100 with 95% interval whiskers; suppressed figures are drawn as an empty row."""
     labels = [textwrap.shorten(label, 48, placeholder="…") for label in labels]
-    values = [f"{percent(estimate.value)} (n = {estimate.n})" for estimate in estimates]
+    values = [f"{percent(estimate.value)} (n = {format_number(estimate.n)})" for estimate in estimates]
     left = PAD + max((_text_width(label, SIZE) for label in labels), default=0) + TICK_GAP
     # The axes ends where the value axis does, or earlier when the longest value label needs the room.
     room = WIDTH - PAD - left
