@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 
 from app.contests.models import Contest, Participant
 from app.contests.results import AwardLine, ContestResults, Standing, UnitLine, contest_results, item_report
@@ -252,7 +253,7 @@ def results_tables(contest: Contest, zone: ZoneInfo, round_number: int | None = 
     prizes = []
     for award in awards:
         name, phone, unit, _ = who.get(award.participant_id, (None, None, None, None))
-        prizes.append([award.round_number or "toàn cuộc thi", award.group, award.position, award.label,
+        prizes.append([award.round_number or str(_l("toàn cuộc thi")), award.group, award.position, award.label,
                        _number(award.amount), award.participant_id, name, phone, unit, int(award.tied)])
     units = [[_flat(_unit(unit)[column]) for column in UNIT_COLUMNS] for unit in results.units]
     return [

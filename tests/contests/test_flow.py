@@ -183,6 +183,28 @@ def test_definition_problems_are_listed_in_the_organisers_language(app, client, 
     assert "unit: không có đơn vị mã “ZZ”" in saved
     assert "rounds[0].bank: không có ngân hàng câu hỏi “khong-co”" in saved
 
+def test_overall_prizes_are_labelled_in_the_organisers_language_in_the_results_export(app, client, organiser,
+                                                                                      make_contest, units, english):
+    from openpyxl import load_workbook
+
+    from tests.contests.helpers import local, register, start, submit
+
+    prizes = {"overall": {"cbccvc": [{"label": "Đặc biệt", "count": 1, "amount": 5000}]}}
+    contest = make_contest(opens=local("2026-03-02 06:00"), closes=local("2026-03-02 12:00"), question_count=4,
+                           prizes=prizes)
+    pid = register(app, contest.id, "0912345300", units=units, now=local("2026-03-02 06:00"))
+    attempt = start(app, contest.id, pid, now=local("2026-03-02 08:00"))
+    submit(app, attempt, pid, answers_for(app, attempt, [True] * 4), None, now=local("2026-03-02 08:05"))
+
+    def prize_rounds(lang: str) -> list[object]:
+        export = client.get(f"/quan-tri/cuoc-thi/{contest.slug}/xuat/ket-qua.xlsx?lang={lang}")
+        rows = list(load_workbook(io.BytesIO(export.data), read_only=True)["giai_thuong"].iter_rows(values_only=True))
+        return [row[0] for row in rows[1:]]
+
+    assert prize_rounds("en") == ["overall"]
+    assert prize_rounds("vi") == ["toàn cuộc thi"]
+
+
 def test_bank_upload_in_the_organiser_area_reports_rows_and_imports_nothing(app, client, organiser):
     from app.contests.models import Question
     from tests.contests.helpers import count_rows
