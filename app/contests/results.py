@@ -424,12 +424,23 @@ def _standing(table: AttemptTable, rows: NDArray[np.intp], criteria: tuple[str, 
         table.participant_id[rows], table.score[rows], criteria=criteria,
         predictions=table.prediction[rows] if actual is not None else None, actual=actual,
         durations_ms=table.duration_ms[rows], submitted_at=table.submitted_ms[rows],
-        started_at=table.started_ms[rows], groups=table.group[rows].astype(str), prefer_under=prefer_under,
+        started_at=table.started_ms[rows], groups=_group_codes(table.group[rows]), prefer_under=prefer_under,
         distance_decimals=decimals,
     )
     return Standing(table.participant_id[rows], table.group[rows], table.unit_id[rows], table.score[rows],
                     table.max_score[rows], table.prediction[rows], table.duration_ms[rows], table.submitted_ms[rows],
                     rows, ranking)
+
+
+def _group_codes(groups: NDArray) -> NDArray[np.intp]:
+    """Return a small integer per audience-group label (equal labels, equal codes) for ranks within groups.
+
+    A contest has a few groups: one comparison per group is much cheaper than sorting 200,000 strings.
+    """
+    codes = np.zeros(groups.shape[0], dtype=np.intp)
+    for code, label in enumerate(dict.fromkeys(groups.tolist())):
+        codes[groups == label] = code
+    return codes
 
 
 def _overall(spec: ContestSpec, rounds: tuple[RoundResult, ...]) -> tuple[Standing, float]:
@@ -458,7 +469,7 @@ def _overall(spec: ContestSpec, rounds: tuple[RoundResult, ...]) -> tuple[Standi
     latest = np.zeros(count, dtype=np.intp)
     latest[person] = np.arange(ids.shape[0])
     ranking = contest_ranking(people, total, criteria=("score", "duration", "submitted_at"), durations_ms=duration,
-                              submitted_at=last, groups=groups[latest].astype(str))
+                              submitted_at=last, groups=_group_codes(groups[latest]))
     standing = Standing(people, groups[latest], units[latest], total, np.full(count, max_total),
                         np.full(count, np.nan), duration, last, None, ranking)
     return standing, max_total

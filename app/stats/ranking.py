@@ -228,7 +228,10 @@ def counted_attempts(
     count = ids.shape[0]
     score = as_vector(scores, "scores", length=count)
     time = as_times(submitted_at, "submitted_at", length=count)
-    person = np.unique(ids, return_inverse=True)[1].reshape(count)
+    people, person = np.unique(ids, return_inverse=True)
+    if people.shape[0] == count:
+        return np.ones(count, dtype=bool)  # one attempt per participant: each counts
+    person = person.reshape(count)
     row = np.arange(count)
     if rule == "best":
         order = np.lexsort((row, time, -score, person))

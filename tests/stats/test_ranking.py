@@ -212,6 +212,14 @@ def test_best_attempt_prefers_a_higher_score_over_an_earlier_time():
     assert counted.tolist() == [False, True]
 
 
+@pytest.mark.parametrize("rule", ["best", "first", "last"])
+def test_every_attempt_counts_when_each_participant_has_one(rule):
+    counted = counted_attempts(["c", "a", "b"], [3, 9, 1], [5, 7, 6], rule)
+    assert counted.tolist() == [True, True, True]
+    with pytest.raises(ValueError, match="scores must not contain nan"):
+        counted_attempts(["a", "b"], [1, np.nan], [1, 2], rule)
+
+
 def test_counted_attempts_reject_an_unknown_rule_and_accept_an_empty_round():
     with pytest.raises(ValueError, match="rule must be one of best, first, last"):
         counted_attempts(["x"], [1], [1], "average")
