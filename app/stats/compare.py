@@ -143,10 +143,16 @@ def respondent_mean_scores(scores: NDArray[np.uint8], columns: ArrayLike, *, sca
     chosen = np.atleast_1d(np.asarray(columns, dtype=np.intp))
     if chosen.ndim != 1 or chosen.size == 0 or chosen.min() < 0 or chosen.max() >= matrix.shape[1]:
         raise ValueError(f"columns must be a non-empty list of indices in 0..{matrix.shape[1] - 1}")
-    answers = matrix[:, chosen]
-    answered = np.count_nonzero(answers, axis=1)
+    # Column by column (each contiguous in a Fortran-ordered matrix): exact integer sums and counts, no copy of
+    # the chosen columns.
+    total = np.zeros(matrix.shape[0], dtype=np.int32)  # at most 255 per column: exact below 8 million columns
+    answered = np.zeros(matrix.shape[0], dtype=np.int32)
+    for column in chosen:
+        answers = matrix[:, column]
+        total += answers
+        answered += answers != 0
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(answered > 0, answers.sum(axis=1, dtype=np.float64) / answered, np.nan)
+        return np.where(answered > 0, total / answered, np.nan)
 
 
 def share_comparison(satisfied: ArrayLike, answered: ArrayLike, *, alpha: float = 0.05) -> ShareComparison:
