@@ -188,5 +188,5 @@ def template_file(columns: tuple[Column, ...], fmt: str) -> bytes:
     if fmt == "csv":
         return "".join(iter_csv(headers, [])).encode("utf-8")
     buffer = io.BytesIO()
-    write_xlsx([("Mẫu nhập", headers, [])], buffer)
+    write_xlsx([(str(_l("Mẫu nhập")), headers, [])], buffer)  # uploads read the first sheet, whatever its name
     return buffer.getvalue()

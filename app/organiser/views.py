@@ -469,6 +469,6 @@ def export_download():
         response.headers["Cache-Control"] = "no-store"
         return response
     spool = tempfile.TemporaryFile()
-    write_xlsx([("Phiếu trả lời", headers, rows)], spool)
+    write_xlsx([(_("Phiếu trả lời"), headers, rows)], spool)
     spool.seek(0)
     return send_file(spool, mimetype=MIME_TYPES["xlsx"], as_attachment=True, download_name=name, max_age=0)

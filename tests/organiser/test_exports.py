@@ -63,6 +63,13 @@ def test_xlsx_export_has_the_same_rows_and_defused_cells(client, make, site):
     assert len(rows) == 2 and record["counter"] == "QA" and record["Y_KIEN"] == "'+1+2" and record["TC1"] == 4
 
 
+def test_the_xlsx_export_sheet_is_named_in_the_organisers_language(client, make, site, english):
+    make.response(site["A"], when=dt.datetime(2026, 2, 1, tzinfo=UTC))
+    for lang, title in (("en", "Responses"), ("vi", "Phiếu trả lời")):
+        response = client.get(f"{DOWNLOAD}?unit={site['A'].unit_id}&instrument=sipas-counter&format=xlsx&lang={lang}")
+        assert load_workbook(io.BytesIO(response.data)).sheetnames == [title]
+
+
 def test_period_narrows_the_export_by_local_day(client, make, site):
     make.response(site["A"], comment="quý 1", when=dt.datetime(2026, 3, 31, 16, 30, tzinfo=UTC))
     make.response(site["A"], comment="quý 2", when=dt.datetime(2026, 3, 31, 17, 30, tzinfo=UTC))

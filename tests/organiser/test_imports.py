@@ -187,6 +187,12 @@ def test_template_files_carry_the_expected_header_and_round_trip(app, client, tr
     assert upload(client, kind, "mau.csv", (text + ",".join(row) + "\r\n").encode("utf-8")).status_code == 303
 
 
+def test_the_template_sheet_is_named_in_the_organisers_language(client, tree, english):
+    for lang, title in (("en", "Import template"), ("vi", "Mẫu nhập")):
+        template = client.get(f"/quan-tri/nhap/mau/don-vi.xlsx?lang={lang}").data
+        assert load_workbook(io.BytesIO(template)).sheetnames == [title]
+
+
 def test_viewer_cannot_import(app, make, login, tree):
     viewer = login(make.organiser("T-A", role="viewer"), app.test_client())
     assert viewer.get("/quan-tri/nhap/don-vi").status_code == 403
