@@ -99,7 +99,9 @@ class packed_floats(sa.sql.functions.FunctionElement):
 @compiles(packed_floats, "sqlite")
 def _packed_floats_sqlite(element, compiler, **kw) -> str:
     column = compiler.process(element.clauses, **kw)
-    return f"group_concat(CASE WHEN {column} IS NULL THEN 'nan' ELSE printf('%!.17g', {column}) END, ',')"
+    # Whole numbers (most predictions) go out as integers: exact, and half the cost of printf's 17 digits.
+    return (f"group_concat(CASE WHEN {column} IS NULL THEN 'nan' WHEN {column} = CAST({column} AS INTEGER) "
+            f"THEN CAST({column} AS INTEGER) ELSE printf('%!.17g', {column}) END, ',')")
 
 
 @compiles(packed_floats, "postgresql")
