@@ -277,7 +277,7 @@ def index_ranking(value: ArrayLike, se: ArrayLike, *, alpha: float = 0.05) -> In
     best_rank = np.where(rank > 0, 1 + higher.sum(axis=1), 0)
     worst_rank = np.where(rank > 0, ranked.size - lower.sum(axis=1), 0)
     not_different = tuple(
-        tuple(int(other) for other in order[~different[unit, order] & (order != unit)]) if rank[unit] else ()
+        tuple(order[~different[unit, order] & (order != unit)].tolist()) if rank[unit] else ()
         for unit in range(values.size)
     )
     return IndexRanking(order, rank, best_rank, worst_rank, not_different, int(ranked.size), pairwise)
