@@ -1,8 +1,9 @@
 """Read question banks (XLSX, CSV, YAML) and participant lists (XLSX, CSV) into checked rows; templates to fill.
 
 Reading is all-or-nothing: every problem of a file is collected with its row number (the spreadsheet row, the header
-being row 1; for YAML the question's position) and reported at once in Vietnamese. Nothing here touches the
-database: the services check rows against what is stored (duplicates, units) and write them in one transaction.
+being row 1; for YAML the question's position) and reported at once in the organiser's language (each message is
+a lazy Flask-Babel string, rendered by ``str()`` where it is shown). Nothing here touches the database: the services
+check rows against what is stored (duplicates, units) and write them in one transaction.
 """
 from __future__ import annotations
 
@@ -14,7 +15,10 @@ import re
 import unicodedata
 import zipfile
 from dataclasses import dataclass
+from typing import Literal
 
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Font
 
@@ -44,24 +48,32 @@ _CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,31}")
 _TOPIC = re.compile(r"[a-z][a-z0-9_]{0,63}")
 TRUE_FALSE_OPTIONS = ("Đúng", "Sai")
 
+#: What a row number counts: a spreadsheet row (the header is row 1) or a question's position in a YAML file.
+Place = Literal["row", "question"]
+
+
+def place_name(place: Place, number: int) -> LazyString:
+    """Name a place in a file ("Dòng 3" of a table, "Câu 3" of a YAML list), translated when shown."""
+    return _l("Câu %(n)d", n=number) if place == "question" else _l("Dòng %(n)d", n=number)
+
 
 @dataclass(frozen=True)
 class ImportProblem:
-    """One thing wrong in an uploaded file."""
+    """One thing wrong in an uploaded file; ``str()`` words it in the current language."""
 
     row: int | None
+    #: A column name of the file format (``birth_date``), never translated.
     column: str | None
-    message: str
-    #: What `row` counts: spreadsheet rows ("Dòng") or questions of a YAML file ("Câu").
-    label: str = "Dòng"
+    message: str | LazyString
+    place: Place = "row"
 
     def __str__(self) -> str:
         where = []
         if self.row is not None:
-            where.append(f"{self.label} {self.row}")
+            where.append(str(place_name(self.place, self.row)))
         if self.column:
-            where.append(f"cột “{self.column}”")
-        return f"{', '.join(where)}: {self.message}" if where else self.message
+            where.append(str(_l("cột “%(column)s”", column=self.column)))
+        return f"{', '.join(where)}: {self.message}" if where else str(self.message)
 
 
 class ImportRejected(ValueError):
@@ -86,13 +98,17 @@ class QuestionRow:
     correct: tuple[int, ...]
     explanation: str
     source: str
-    #: What `row` counts: "Dòng" (spreadsheet row) or "Câu" (position in a YAML file).
-    label: str = "Dòng"
+    place: Place = "row"
 
     @property
     def text_key(self) -> str:
         """Return the duplicate-detection key of the question text."""
         return text_key(self.text)
+
+    @property
+    def place_name(self) -> LazyString:
+        """Name the question's place in its file ("Dòng 3", "Câu 3"), translated when shown."""
+        return place_name(self.place, self.row)
 
 
 @dataclass(frozen=True)
@@ -125,16 +141,17 @@ def plain(text: str) -> str:
 def parse_questions(filename: str, data: bytes) -> list[QuestionRow]:
     """Return the checked questions of an XLSX, CSV or YAML file; raise ImportRejected listing every problem."""
     kind = _kind(filename, ("xlsx", "csv", "yaml", "yml"))
+    place: Place
     if kind in ("yaml", "yml"):
-        records, label = _yaml_questions(data), "Câu"
+        records, place = _yaml_questions(data), "question"
     else:
-        records, label = _table(kind, data, QUESTION_COLUMNS, ("code", "type", "text", "correct")), "Dòng"
+        records, place = _table(kind, data, QUESTION_COLUMNS, ("code", "type", "text", "correct")), "row"
     problems: list[ImportProblem] = []
-    rows = [row for row in (_question(number, record, problems, label) for number, record in records)
+    rows = [row for row in (_question(number, record, problems, place) for number, record in records)
             if row is not None]
-    _check_unique(records, problems, label)
+    _check_unique(records, problems, place)
     if not records and not problems:
-        problems.append(ImportProblem(None, None, "Tệp không có câu hỏi nào."))
+        problems.append(ImportProblem(None, None, _l("Tệp không có câu hỏi nào.")))
     if problems:
         raise ImportRejected(problems)
     return rows
@@ -153,7 +170,7 @@ def parse_participants(filename: str, data: bytes) -> list[ParticipantRow]:
             birth = parse_birth_date(raw_birth)
             if birth is None:
                 problems.append(ImportProblem(number, "birth_date",
-                                              "ngày sinh phải có dạng 31/12/1990 hoặc 1990-12-31"))
+                                              _l("ngày sinh phải có dạng 31/12/1990 hoặc 1990-12-31")))
         rows.append(ParticipantRow(
             row=number,
             phone=_cell_text(record.get("phone")),
@@ -164,7 +181,7 @@ def parse_participants(filename: str, data: bytes) -> list[ParticipantRow]:
             cccd=_cell_text(record.get("cccd")),
         ))
     if not records:
-        problems.append(ImportProblem(None, None, "Tệp không có dòng dữ liệu nào."))
+        problems.append(ImportProblem(None, None, _l("Tệp không có dòng dữ liệu nào.")))
     if problems:
         raise ImportRejected(problems)
     return rows
@@ -189,6 +206,23 @@ def parse_birth_date(value: object) -> dt.date | None:
     return None
 
 
+#: The guide sheet of the question template: column names of the format, and what each holds (translated when the
+#: template is built, so the organiser reads it in their language).
+_QUESTION_COLUMN_HELP = (
+    ("code", _l("Mã câu hỏi, duy nhất trong ngân hàng (chữ, số, “-”, “_”, “.”; tối đa 32 ký tự).")),
+    ("type", _l("single (một đáp án), multiple (nhiều đáp án) hoặc true_false (Đúng/Sai).")),
+    ("topic", _l("Chủ đề, chữ thường không dấu (vd. the_che, tthc, bo_may, cong_vu, tai_chinh_cong, chinh_phu_so, "
+                 "chi_so, mot_cua).")),
+    ("difficulty", _l("Mức độ: 1 (dễ), 2 (trung bình), 3 (khó).")),
+    ("text", _l("Nội dung câu hỏi.")),
+    ("option_a … option_h", _l("Các phương án (%(low)d–%(high)d); câu Đúng/Sai có thể để trống.",
+                               low=MIN_OPTIONS, high=MAX_OPTIONS)),
+    ("correct", _l("Đáp án đúng theo chữ cái: “B”; nhiều đáp án: “A,C”.")),
+    ("explanation", _l("Giải thích (hiển thị khi được xem đáp án).")),
+    ("source", _l("Văn bản nguồn (số, ngày, điều khoản).")),
+)
+
+
 def question_template() -> bytes:
     """Return the XLSX template of a question bank: the columns, two example rows and a guide sheet."""
     book = Workbook()
@@ -205,22 +239,11 @@ def question_template() -> bytes:
                   "Bộ phận Một cửa tiếp nhận hồ sơ và trả kết quả giải quyết thủ tục hành chính.",
                   "Đúng", "Sai", None, None, None, None, None, None, "A", "", "Nghị định 61/2018/NĐ-CP"])
     guide = book.create_sheet("huong_dan")
-    guide.append(["Cột", "Ý nghĩa"])
+    guide.append([str(_l("Cột")), str(_l("Ý nghĩa"))])
     for cell in guide[1]:
         cell.font = Font(bold=True)
-    for row in (
-        ("code", "Mã câu hỏi, duy nhất trong ngân hàng (chữ, số, “-”, “_”, “.”; tối đa 32 ký tự)."),
-        ("type", "single (một đáp án), multiple (nhiều đáp án) hoặc true_false (Đúng/Sai)."),
-        ("topic", "Chủ đề, chữ thường không dấu (vd. the_che, tthc, bo_may, cong_vu, tai_chinh_cong, "
-                  "chinh_phu_so, chi_so, mot_cua)."),
-        ("difficulty", "Mức độ: 1 (dễ), 2 (trung bình), 3 (khó)."),
-        ("text", "Nội dung câu hỏi."),
-        ("option_a … option_h", f"Các phương án ({MIN_OPTIONS}–{MAX_OPTIONS}); câu Đúng/Sai có thể để trống."),
-        ("correct", "Đáp án đúng theo chữ cái: “B”; nhiều đáp án: “A,C”."),
-        ("explanation", "Giải thích (hiển thị khi được xem đáp án)."),
-        ("source", "Văn bản nguồn (số, ngày, điều khoản)."),
-    ):
-        guide.append(list(row))
+    for column, meaning in _QUESTION_COLUMN_HELP:
+        guide.append([column, str(meaning)])
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
@@ -244,14 +267,16 @@ def participant_template() -> bytes:
 
 
 def _too_large() -> ImportRejected:
-    return ImportRejected([ImportProblem(None, None, f"Tệp quá lớn (tối đa {MAX_UPLOAD_BYTES // 1024 // 1024} MB).")])
+    return ImportRejected([ImportProblem(None, None, _l("Tệp quá lớn (tối đa %(mb)d MB).",
+                                                       mb=MAX_UPLOAD_BYTES // 1024 // 1024))])
 
 
 def _kind(filename: str, allowed: tuple[str, ...]) -> str:
     extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
     if extension not in allowed:
-        raise ImportRejected([ImportProblem(None, None, "Định dạng tệp không được hỗ trợ; dùng: "
-                                                        + ", ".join("." + a for a in allowed if a != "yml") + ".")])
+        formats = ", ".join("." + a for a in allowed if a != "yml")
+        raise ImportRejected([ImportProblem(None, None, _l("Định dạng tệp không được hỗ trợ; dùng: %(formats)s.",
+                                                           formats=formats))])
     return extension
 
 
@@ -264,20 +289,21 @@ def _table(kind: str, data: bytes, columns: tuple[str, ...], required: tuple[str
     try:
         header = next(raw_rows)
     except StopIteration:
-        raise ImportRejected([ImportProblem(None, None, "Tệp trống.")]) from None
+        raise ImportRejected([ImportProblem(None, None, _l("Tệp trống."))]) from None
     names = []
     problems = []
     for position, heading in enumerate(header, start=1):
         key = plain(heading or "")
         name = key.replace(" ", "_") if key.replace(" ", "_") in columns else _ALIASES.get(key)
         if heading not in (None, "") and name is None:
-            problems.append(ImportProblem(1, str(heading), "tên cột không được hỗ trợ; dùng: " + ", ".join(columns)))
+            problems.append(ImportProblem(1, str(heading), _l("tên cột không được hỗ trợ; dùng: %(columns)s",
+                                                              columns=", ".join(columns))))
         if name is not None and name in names:
-            problems.append(ImportProblem(1, str(heading), "cột bị lặp lại"))
+            problems.append(ImportProblem(1, str(heading), _l("cột bị lặp lại")))
         names.append(name)
     missing = [column for column in required if column not in names]
     if missing:
-        problems.append(ImportProblem(1, None, "thiếu cột: " + ", ".join(missing)))
+        problems.append(ImportProblem(1, None, _l("thiếu cột: %(columns)s", columns=", ".join(missing))))
     if problems:
         raise ImportRejected(problems)
     records = []
@@ -285,7 +311,8 @@ def _table(kind: str, data: bytes, columns: tuple[str, ...], required: tuple[str
         if all(value in (None, "") or (isinstance(value, str) and not value.strip()) for value in values):
             continue
         if len(records) >= MAX_ROWS:
-            raise ImportRejected([ImportProblem(number, None, f"tệp có quá {MAX_ROWS} dòng dữ liệu; hãy chia nhỏ.")])
+            raise ImportRejected([ImportProblem(number, None, _l("tệp có quá %(n)d dòng dữ liệu; hãy chia nhỏ.",
+                                                                 n=MAX_ROWS))])
         records.append((number, {name: value for name, value in zip(names, values) if name is not None}))
     return records
 
@@ -294,13 +321,13 @@ def _xlsx_rows(data: bytes):
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             if sum(info.file_size for info in archive.infolist()) > MAX_XLSX_INFLATED:
-                raise ImportRejected([ImportProblem(None, None, "Tệp XLSX giải nén quá lớn.")])
+                raise ImportRejected([ImportProblem(None, None, _l("Tệp XLSX giải nén quá lớn."))])
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except ImportRejected:
         raise
     except Exception:  # openpyxl raises many kinds of errors for files that are not workbooks
-        raise ImportRejected([ImportProblem(None, None, "Không đọc được tệp XLSX (tệp hỏng hoặc không phải Excel).")]
-                             ) from None
+        raise ImportRejected([ImportProblem(None, None, _l("Không đọc được tệp XLSX (tệp hỏng hoặc không phải "
+                                                           "Excel)."))]) from None
     sheet = book.worksheets[0]
     for values in sheet.iter_rows(values_only=True, max_col=40):
         yield list(values)
@@ -311,7 +338,7 @@ def _csv_rows(data: bytes):
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise ImportRejected([ImportProblem(None, None, "Tệp CSV phải được lưu với mã UTF-8.")]) from None
+        raise ImportRejected([ImportProblem(None, None, _l("Tệp CSV phải được lưu với mã UTF-8."))]) from None
     first_line = text.split("\n", 1)[0]
     delimiter = max(",;\t", key=first_line.count)
     yield from csv.reader(io.StringIO(text), delimiter=delimiter)
@@ -326,9 +353,9 @@ def _yaml_questions(data: bytes) -> list[tuple[int, dict[str, object]]]:
         raise ImportRejected([ImportProblem(None, None, str(problem)) for problem in error.problems]) from None
     questions = loaded.get("questions") if isinstance(loaded, dict) else loaded
     if not isinstance(questions, list):
-        raise ImportRejected([ImportProblem(None, None, "Tệp YAML phải có danh sách “questions”.")])
+        raise ImportRejected([ImportProblem(None, None, _l("Tệp YAML phải có danh sách “questions”."))])
     if len(questions) > MAX_ROWS:
-        raise ImportRejected([ImportProblem(None, None, f"Tệp có quá {MAX_ROWS} câu hỏi; hãy chia nhỏ.")])
+        raise ImportRejected([ImportProblem(None, None, _l("Tệp có quá %(n)d câu hỏi; hãy chia nhỏ.", n=MAX_ROWS))])
     records = []
     for number, item in enumerate(questions, start=1):
         if not isinstance(item, dict):
@@ -348,62 +375,63 @@ def _cell_text(value: object) -> str:
     return unicodedata.normalize("NFC", str(value)).strip()
 
 
-def _question(number: int, record: dict[str, object], problems: list[ImportProblem], label: str
+def _question(number: int, record: dict[str, object], problems: list[ImportProblem], place: Place
               ) -> QuestionRow | None:
     """Check one question record (table row or YAML mapping); record its problems and return it if clean."""
     start = len(problems)
 
-    def fail(column: str | None, message: str) -> None:
-        problems.append(ImportProblem(number, column, message, label))
+    def fail(column: str | None, message: LazyString) -> None:
+        problems.append(ImportProblem(number, column, message, place))
 
     if record.get("_invalid"):
-        fail(None, "mỗi câu hỏi phải là một bảng khoá: giá trị")
+        fail(None, _l("mỗi câu hỏi phải là một bảng khoá: giá trị"))
         return None
     code = _cell_text(record.get("code"))
     if not _CODE.fullmatch(code):
-        fail("code", "mã câu hỏi bắt buộc: chữ, số, “-”, “_”, “.”, tối đa 32 ký tự")
+        fail("code", _l("mã câu hỏi bắt buộc: chữ, số, “-”, “_”, “.”, tối đa 32 ký tự"))
     kind = _cell_text(record.get("type")).lower()
     if kind not in QUESTION_TYPES:
-        fail("type", f"loại câu hỏi phải là một trong: {', '.join(QUESTION_TYPES)}")
+        fail("type", _l("loại câu hỏi phải là một trong: %(types)s", types=", ".join(QUESTION_TYPES)))
     topic = _cell_text(record.get("topic")).lower()
     if not _TOPIC.fullmatch(topic):
-        fail("topic", "chủ đề bắt buộc, chữ thường không dấu, số và “_” (vd. chi_so)")
+        fail("topic", _l("chủ đề bắt buộc, chữ thường không dấu, số và “_” (vd. chi_so)"))
     difficulty = _difficulty(record.get("difficulty"))
     if difficulty is None:
-        fail("difficulty", "mức độ phải là 1 (dễ), 2 (trung bình) hoặc 3 (khó)")
+        fail("difficulty", _l("mức độ phải là 1 (dễ), 2 (trung bình) hoặc 3 (khó)"))
     text = _cell_text(record.get("text"))
     if not text:
-        fail("text", "nội dung câu hỏi bắt buộc")
+        fail("text", _l("nội dung câu hỏi bắt buộc"))
     elif len(text) > 2000:
-        fail("text", "nội dung dài quá 2000 ký tự")
+        fail("text", _l("nội dung dài quá %(n)d ký tự", n=2000))
     options, gap = _options(record)
     if kind == "true_false" and not options:
         options = list(TRUE_FALSE_OPTIONS)
     if gap:
-        fail("options", "các phương án phải điền liền nhau từ option_a, không bỏ trống ở giữa")
+        fail("options", _l("các phương án phải điền liền nhau từ option_a, không bỏ trống ở giữa"))
     elif not MIN_OPTIONS <= len(options) <= MAX_OPTIONS:
-        fail("options", f"cần từ {MIN_OPTIONS} đến {MAX_OPTIONS} phương án (các cột option_a … liền nhau)")
+        fail("options", _l("cần từ %(low)d đến %(high)d phương án (các cột option_a … liền nhau)",
+                           low=MIN_OPTIONS, high=MAX_OPTIONS))
     elif kind == "true_false" and len(options) != 2:
-        fail("options", "câu Đúng/Sai có đúng 2 phương án")
+        fail("options", _l("câu Đúng/Sai có đúng 2 phương án"))
     if any(len(option) > 500 for option in options):
-        fail("options", "mỗi phương án tối đa 500 ký tự")
+        fail("options", _l("mỗi phương án tối đa %(n)d ký tự", n=500))
     if len({plain(option) for option in options}) != len(options):
-        fail("options", "có hai phương án trùng nhau")
+        fail("options", _l("có hai phương án trùng nhau"))
     correct = _correct(record.get("correct"), options, kind)
     if correct is None:
-        fail("correct", "đáp án phải là chữ cái của phương án (vd. “B”, hoặc “A,C” với câu nhiều đáp án)")
+        fail("correct", _l("đáp án phải là chữ cái của phương án (vd. “B”, hoặc “A,C” với câu nhiều đáp án)"))
     elif kind in ("single", "true_false") and len(correct) != 1:
-        fail("correct", "câu một đáp án (và câu Đúng/Sai) phải có đúng một đáp án")
+        fail("correct", _l("câu một đáp án (và câu Đúng/Sai) phải có đúng một đáp án"))
     explanation = _cell_text(record.get("explanation"))
     source = _cell_text(record.get("source"))
     if len(explanation) > 5000:
-        fail("explanation", "giải thích dài quá 5000 ký tự")
+        fail("explanation", _l("giải thích dài quá %(n)d ký tự", n=5000))
     if len(source) > 500:
-        fail("source", "nguồn dài quá 500 ký tự")
+        fail("source", _l("nguồn dài quá %(n)d ký tự", n=500))
     if len(problems) > start:
         return None
     return QuestionRow(number, code, kind, topic, difficulty, text, tuple(options), tuple(correct), explanation,
-                       source, label)
+                       source, place)
 
 
 def _difficulty(value: object) -> int | None:
@@ -445,17 +473,22 @@ def _correct(value: object, options: list[str], kind: str) -> tuple[int, ...] | 
     return tuple(sorted({OPTION_LETTERS.index(letter) for letter in letters}))
 
 
-def _check_unique(records: list[tuple[int, dict[str, object]]], problems: list[ImportProblem], label: str) -> None:
+def _check_unique(records: list[tuple[int, dict[str, object]]], problems: list[ImportProblem], place: Place) -> None:
     """Record codes and texts that appear twice in the file."""
     codes: dict[str, int] = {}
     texts: dict[str, int] = {}
     for number, record in records:
         code, text = _cell_text(record.get("code")), _cell_text(record.get("text"))
         if code and code in codes:
-            problems.append(ImportProblem(number, "code", f"mã “{code}” trùng với {label.lower()} {codes[code]}",
-                                          label))
+            first = codes[code]
+            message = (_l("mã “%(code)s” trùng với câu %(first)d", code=code, first=first) if place == "question"
+                       else _l("mã “%(code)s” trùng với dòng %(first)d", code=code, first=first))
+            problems.append(ImportProblem(number, "code", message, place))
         codes.setdefault(code, number)
         key = text_key(text)
         if text and key in texts:
-            problems.append(ImportProblem(number, "text", f"nội dung trùng với {label.lower()} {texts[key]}", label))
+            first = texts[key]
+            message = (_l("nội dung trùng với câu %(first)d", first=first) if place == "question"
+                       else _l("nội dung trùng với dòng %(first)d", first=first))
+            problems.append(ImportProblem(number, "text", message, place))
         texts.setdefault(key, number)

@@ -170,7 +170,7 @@ def import_questions(bank_code: str, rows: Sequence[QuestionRow], *, now: dt.dat
 
 def _row_place(row: QuestionRow) -> str:
     """Name a question's place in its file ("Dòng 3" of a table, "Câu 3" of a YAML list) in the current language."""
-    return str(_l("Câu %(n)d", n=row.row) if row.label == "Câu" else _l("Dòng %(n)d", n=row.row))
+    return str(row.place_name)
 
 
 @dataclass(frozen=True)

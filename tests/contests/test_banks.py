@@ -5,9 +5,10 @@ import io
 from pathlib import Path
 
 import pytest
-from openpyxl import Workbook
+import yaml
+from openpyxl import Workbook, load_workbook
 
-from tests.contests.helpers import count_rows
+from tests.contests.helpers import count_rows, now_utc, question_rows
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_BANK = ROOT / "app/contests/banks/cchc-demo.yaml"
@@ -40,20 +41,30 @@ def test_the_template_reads_back_as_two_valid_questions():
                                                                     ("CH-002", "true_false", (0,))]
 
 
-def test_an_xlsx_with_mistakes_lists_every_problem_by_row():
-    from app.contests.imports import QUESTION_COLUMNS, ImportRejected, parse_questions
+def mistaken_bank() -> bytes:
+    """Return an XLSX bank whose row 3 is wrong in every column and whose row 4 repeats row 2's code and text."""
+    from app.contests.imports import QUESTION_COLUMNS
 
-    header = list(QUESTION_COLUMNS)
     blank = [None] * 8
-    data = xlsx([
-        header,
+    return xlsx([
+        list(QUESTION_COLUMNS),
         ["A-1", "single", "chi_so", 2, "Câu đúng mẫu?", "Một", "Hai", *blank[2:], "B", "", ""],
         ["A 2", "choice", "Chỉ số", 5, "", "Một", None, "Ba", *blank[3:], "Z", "", ""],
         ["A-1", "multiple", "tthc", 1, "Câu  đúng mẫu", "X", "Y", "Z", *blank[3:], "A,C", "", ""],
     ])
+
+
+def refused_questions(name: str, data: bytes) -> list[str]:
+    """Return the problems of reading a question file that must be refused, as the organiser reads them."""
+    from app.contests.imports import ImportRejected, parse_questions
+
     with pytest.raises(ImportRejected) as error:
-        parse_questions("bank.xlsx", data)
-    assert [str(p) for p in error.value.problems] == [
+        parse_questions(name, data)
+    return [str(problem) for problem in error.value.problems]
+
+
+def test_an_xlsx_with_mistakes_lists_every_problem_by_row():
+    assert refused_questions("bank.xlsx", mistaken_bank()) == [
         "Dòng 3, cột “code”: mã câu hỏi bắt buộc: chữ, số, “-”, “_”, “.”, tối đa 32 ký tự",
         "Dòng 3, cột “type”: loại câu hỏi phải là một trong: single, multiple, true_false",
         "Dòng 3, cột “topic”: chủ đề bắt buộc, chữ thường không dấu, số và “_” (vd. chi_so)",
@@ -89,6 +100,46 @@ def test_unreadable_files_are_refused_with_a_clear_message(name, data, message):
     with pytest.raises(ImportRejected) as error:
         parse_questions(name, data)
     assert message in str(error.value)
+
+
+def test_bank_problems_and_the_template_guide_are_in_the_organisers_language(app, bank, english):
+    from app.contests import services
+    from app.contests.imports import parse_questions, question_template
+    from app.extensions import db
+
+    questions = question_rows(2)
+    questions[1]["code"] = questions[0]["code"]
+    repeated_code = yaml.safe_dump({"questions": questions}, allow_unicode=True).encode()
+    in_bank = yaml.safe_dump({"questions": question_rows(1)}, allow_unicode=True).encode()
+
+    def in_bank_problems() -> list[str]:
+        with pytest.raises(services.FileRejected) as error:
+            services.import_questions(bank, parse_questions("bank.yaml", in_bank), now=now_utc())
+        db.session.rollback()
+        return error.value.problems
+
+    def guide() -> list[tuple[object, ...]]:
+        return list(load_workbook(io.BytesIO(question_template()))["huong_dan"].iter_rows(values_only=True))
+
+    with app.test_request_context("/?lang=en"):
+        problems = refused_questions("bank.xlsx", mistaken_bank())
+        assert problems[1] == "Row 3, column “type”: the question type must be one of: single, multiple, true_false"
+        assert problems[-2:] == ["Row 4, column “code”: code “A-1” duplicates row 2",
+                                 "Row 4, column “text”: the text duplicates row 2"]
+        assert refused_questions("bank.yaml", repeated_code) == [
+            "Question 2, column “code”: code “Q001” duplicates question 1"]
+        assert refused_questions("bank.pdf", b"%PDF") == ["Unsupported file format; use: .xlsx, .csv, .yaml."]
+        assert refused_questions("bank.csv", b"x" * (5 * 1024 * 1024 + 1)) == [
+            "The file is too large (at most 5 MB)."]
+        assert in_bank_problems() == ["Question 1: code “Q001” already exists in bank bank-a",
+                                      "Question 1: text duplicates a question already in bank bank-a"]
+        assert guide()[:2] == [("Column", "Meaning"), ("code", "Question code, unique within the bank (letters, "
+                                                              "digits, “-”, “_”, “.”; at most 32 characters).")]
+    with app.test_request_context("/?lang=vi"):
+        assert refused_questions("bank.yaml", repeated_code) == ["Câu 2, cột “code”: mã “Q001” trùng với câu 1"]
+        assert refused_questions("bank.pdf", b"%PDF") == ["Định dạng tệp không được hỗ trợ; dùng: .xlsx, .csv, .yaml."]
+        assert in_bank_problems()[0] == "Câu 1: mã “Q001” đã có trong ngân hàng bank-a"
+        assert guide()[0] == ("Cột", "Ý nghĩa")
 
 
 def test_questions_import_command_is_all_or_nothing_and_detects_duplicates_in_the_bank(app, runner, tmp_path):

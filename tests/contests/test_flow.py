@@ -349,6 +349,30 @@ def test_every_organiser_page_of_a_running_contest_renders(app, client, organise
     assert b"0912400000" in client.get(f"/quan-tri/cuoc-thi/{slug}/du-lieu-ca-nhan.csv").data
 
 
+def test_upload_problems_are_listed_in_the_organisers_language(client, organiser, make_contest, english):
+    contest = make_contest(opens=now_utc(), closes=now_utc() + dt.timedelta(days=1))
+    bank = ("/quan-tri/cuoc-thi/ngan-hang/nhap",
+            b"code,type,topic,difficulty,text,option_a,option_b,correct\nA,single,chi_so,1,Hoi?,X,Y,C\n")
+    accounts = (f"/quan-tri/cuoc-thi/{contest.slug}/thi-sinh/cap-tai-khoan",
+                "phone,full_name,birth_date,unit\n0912555001,Ngô Văn Hải,32/01/1990,T-XA\n".encode())
+
+    def refused(upload: tuple[str, bytes], lang: str) -> str:
+        path, data = upload
+        token = csrf_from(client.get(f"{path}?lang={lang}").get_data(as_text=True))
+        response = client.post(path, data={"csrf_token": token, "bank": "moi", "file": (io.BytesIO(data), "tep.csv")},
+                               content_type="multipart/form-data")
+        assert response.status_code == 400
+        return html_module.unescape(response.get_data(as_text=True))
+
+    assert "Row 2, column “correct”: the answer must be the letter of an option (e.g. “B”, or “A,C” for a question " \
+           "with several answers)" in refused(bank, "en")
+    assert "Row 2, column “birth_date”: the birth date must be in the form 31/12/1990 or 1990-12-31" in \
+        refused(accounts, "en")
+    assert "Dòng 2, cột “correct”: đáp án phải là chữ cái của phương án (vd. “B”, hoặc “A,C” với câu nhiều đáp án)" \
+        in refused(bank, "vi")
+    assert "Dòng 2, cột “birth_date”: ngày sinh phải có dạng 31/12/1990 hoặc 1990-12-31" in refused(accounts, "vi")
+
+
 def test_accounts_are_preissued_from_an_upload_and_the_codes_downloaded_once(app, client, organiser, make_contest,
                                                                             english):
     from app.contests.models import Participant as Row
