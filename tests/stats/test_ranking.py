@@ -151,6 +151,19 @@ def test_ranks_match_scipy_rankdata_min_on_a_lexicographic_key_for_random_ties()
     np.testing.assert_array_equal(ranking.order, np.lexsort((np.arange(count), key)))
 
 
+def test_order_breaks_full_ties_by_participant_id_whatever_the_input_order():
+    rng = np.random.default_rng(5)
+    count = 2000
+    ids = rng.permutation(count) * 7 + 3
+    scores, durations, groups = rng.integers(0, 5, count), rng.integers(0, 4, count), rng.integers(0, 3, count)
+    ranking = contest_ranking(ids, scores, criteria=["score", "duration"], durations_ms=durations, groups=groups)
+    np.testing.assert_array_equal(ranking.order, np.lexsort((ids, durations, -scores)))
+    for group in range(3):
+        members = np.flatnonzero(groups == group)
+        key = (4 - scores[members]) * 10 + durations[members]
+        np.testing.assert_array_equal(ranking.group_rank[members], rankdata(key, method="min"))
+
+
 def test_an_empty_round_gives_an_empty_ranking():
     ranking = contest_ranking([], [], criteria=["score", "duration"], durations_ms=[])
     assert ranking.order.size == 0 and ranking.rank.size == 0 and ranking.tied.size == 0
