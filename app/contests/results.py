@@ -1,8 +1,9 @@
 """Results of a contest from its stored attempts: rankings, prediction values, prizes, unit standings, item analysis.
 
-One narrow query loads the finished attempts of a contest (packed question ids, marks and answers, score, times as
-epoch milliseconds), the arithmetic is numpy in ``app.stats``, and results are cached per contest until an attempt
-finishes or the contest changes. Personal data is joined only for the rows a page shows.
+One aggregate query loads the finished attempts of a contest as a single row of whole columns (packed integers,
+predictions, group codes, and the concatenated question ids, marks and answers), the arithmetic is numpy in
+``app.stats``, and results are cached per contest until an attempt finishes or the contest changes. Personal data
+is joined only for the rows a page shows.
 """
 from __future__ import annotations
 
