@@ -434,12 +434,12 @@ def _order(
 ) -> NDArray[np.intp]:
     """Return positions sorted by ``keys`` (most significant first, smaller is better), then by ``tiebreak``.
 
-    With ``groups`` the sort is stable within each group, group by group; a precomputed ungrouped ``order`` saves
-    the lexicographic sort.
+    ``tiebreak`` holds distinct codes, so any sort of it is the stable one. With ``groups`` the sort is stable
+    within each group, group by group; a precomputed ungrouped ``order`` saves the lexicographic sort.
     """
     if order is None:
-        order = np.arange(tiebreak.shape[0])
-        for key in [tiebreak, *reversed(keys)]:
+        order = np.argsort(tiebreak)
+        for key in reversed(keys):
             order = _refine(order, key)
     if groups is not None:
         order = _refine(order, groups)
