@@ -352,15 +352,17 @@ def _attempt_totals(questions: _Questions, maximum: NDArray[np.float64], s: int
     """
     k = np.zeros(s, dtype=np.int64)
     totals = np.zeros(s)
-    attempt_max = np.zeros(s)
+    # With one mark per question an attempt's maximum is its number of questions (sums of ones are exact).
+    attempt_max = None if (maximum == 1).all() else np.zeros(s)
     for j, rows, marks in questions:
         _check_once(rows, j)
         if marks.max() > maximum[j] * (1 + _RELATIVE_ZERO):
             raise ValueError(f"a mark exceeds its question's max mark (question {j})")
         k[rows] += 1
         totals[rows] += marks
-        attempt_max[rows] += maximum[j]
-    return k, totals, attempt_max
+        if attempt_max is not None:
+            attempt_max[rows] += maximum[j]
+    return k, totals, k.astype(np.float64) if attempt_max is None else attempt_max
 
 
 def _check_once(rows: NDArray[np.integer], question: int) -> None:
