@@ -16,7 +16,15 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from app.contests.models import Contest, Participant
-from app.contests.results import AwardLine, ContestResults, Standing, UnitLine, contest_results, item_report
+from app.contests.results import (
+    AwardLine,
+    ContestResults,
+    Standing,
+    UnitLine,
+    contest_results,
+    item_report,
+    no_cycle_collection,
+)
 from app.contests.services import contest_spec, get_round, mask_name, mask_phone
 from app.extensions import db
 from app.units.models import Unit
@@ -95,6 +103,7 @@ def ranking_rows(standing: Standing) -> list[dict]:
     ]
 
 
+@no_cycle_collection()
 def contest_report(contest: Contest, zone: ZoneInfo, round_number: int | None = None) -> dict:
     """Return the report of a round (or of the whole contest: overall ranking, items pooled over rounds)."""
     results = contest_results(contest, zone)

@@ -328,3 +328,20 @@ def test_attempts_load_in_id_order_with_their_own_columns_and_exact_predictions(
         assert tuple(table.question_id[entries].tolist()) == unpack_ids(row.question_ids)
         assert bytes(table.mark[entries]) == row.marks and bytes(table.answer[entries]) == row.answers
     assert table.prediction[1] == 1 / 3 and np.isnan(table.prediction[[0, 2, 3]]).all()
+
+
+def test_the_cycle_collector_pauses_while_results_are_built_and_resumes_after():
+    import gc
+
+    from app.contests.results import no_cycle_collection
+
+    assert gc.isenabled()
+    with no_cycle_collection():
+        assert not gc.isenabled()
+        with no_cycle_collection():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # the inner pause leaves the outer one in force
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), no_cycle_collection():
+        raise RuntimeError("a failed report")
+    assert gc.isenabled()
