@@ -27,6 +27,11 @@ class Config:
     MAX_CONTENT_LENGTH = 5 * 1024 * 1024
     SURVEY_MAX_BODY = 64 * 1024
     SURVEY_RATE_LIMIT = "30 per minute;300 per day"
+    #: PostgreSQL: whether storing a citizen's response waits for its WAL record to reach the disk. False gives
+    #: responses the guarantee of the SQLite default (WAL, synchronous=NORMAL): never half written, but a response
+    #: acknowledged in the last fraction of a second before a crash or power loss may be lost. Every other write
+    #: (organiser changes, contest answers) always waits.
+    SURVEY_WAIT_FOR_FLUSH = False
     DOSSIER_LINK_DAYS = 30
 
     SESSION_COOKIE_HTTPONLY = True

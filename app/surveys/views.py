@@ -181,6 +181,7 @@ def _receive(counter, form, action: str, thanks_url: str, dossier_code: str | No
         client_hash=client_hash(current_app.config["SECRET_KEY"], client_address(),
                                 request.user_agent.string, now.astimezone(zone).date()),
         dossier_code=dossier_code,
+        wait_for_flush=current_app.config["SURVEY_WAIT_FOR_FLUSH"],
     )
     db.session.commit()
     return redirect(thanks_url, 303)

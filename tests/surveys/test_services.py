@@ -283,3 +283,30 @@ def test_a_stored_response_holds_no_address_or_browser_string(app, client, make)
     dumped = repr(tuple(row))
     assert "198.51.100.23" not in dumped and "Redmi" not in dumped
     assert len(row.client_hash) == 16
+
+
+@pytest.mark.parametrize("wait_for_flush, during", [(True, "on"), (False, "off")])
+def test_on_postgresql_a_response_may_skip_the_flush_wait_of_its_own_transaction_only(app, make, wait_for_flush,
+                                                                                      during):
+    from zoneinfo import ZoneInfo
+
+    from app.extensions import db
+    from app.surveys import services
+    from tests.factories import form_data
+
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        pytest.skip("synchronous_commit is a PostgreSQL setting (SQLite keeps its own: WAL, synchronous=NORMAL)")
+    counter = make.counter()
+    show = sa.text("SHOW synchronous_commit")
+    with app.app_context():
+        ref = services.get_counter_for_token(counter.token, app.config["SECRET_KEY"])
+        form = services.get_response_form(ref)
+        assert db.session.scalar(show) == "on"  # opens the session's transaction, which the insert then joins
+        assert services.submit_response(ref, form, form.validate(form_data(form, "5")), submission_key="k" * 20,
+                                         now=dt.datetime(2026, 5, 4, 3, 0, tzinfo=dt.timezone.utc),
+                                         zone=ZoneInfo("Asia/Ho_Chi_Minh"), duration_ms=None, client_hash=None,
+                                         wait_for_flush=wait_for_flush)
+        assert db.session.scalar(show) == during
+        db.session.commit()
+        assert db.session.scalar(show) == "on"  # the next transaction on this connection waits again
+    assert count_responses(app) == 1
