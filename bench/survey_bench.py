@@ -33,6 +33,8 @@ GET_TARGET = 0.30
 POST_TARGET = 0.15
 P99_TARGET_MS = 100
 BACKENDS = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
+#: Cells of the PostgreSQL POSTs that wait for the WAL flush (measured for comparison, no target).
+FLUSH_CELL = "postgresql-flush"
 COMMENTS = ("Cán bộ hướng dẫn tận tình.", "Chỗ ngồi chờ còn chật.", "Thủ tục nhanh gọn hơn trước.")
 
 
@@ -256,6 +258,17 @@ def run(rounds: int, seconds: float, warmup: float) -> list[Entry]:
                     post_estimate[site.kind] = max(post_estimate[site.kind], post_run(
                         server, site, page, seconds, expected, result.rate, rng, measured))
                     server.check_alive()
+                if site.kind == "postgresql":
+                    # For comparison (no target): every response waits for its WAL flush (SURVEY_WAIT_FOR_FLUSH).
+                    flushed = cells.setdefault(FLUSH_CELL, Cells())
+                    with serve(f"app-{site.kind}-flush", "app:create_app()",
+                               {**app_env(site, secret), "HAILONG_SURVEY_WAIT_FOR_FLUSH": "true"}, site.path,
+                               helper_pids=helpers) as server:
+                        page = check_page(server, site)
+                        run_wrk(server, site.path, "get.lua", warmup, measured=False)
+                        post_run(server, site, page, seconds, post_estimate[site.kind], get_estimate[site.kind], rng,
+                                 flushed)
+                        server.check_alive()
     return _entries(hello_rates, hello_p99, cells, unavailable)
 
 
@@ -271,6 +284,7 @@ def _entries(hello_rates: list[float], hello_p99: list[float], cells: dict[str, 
     hello = median(hello_rates)
     entries = [entry("bare Flask /hello (reference), gunicorn 2 sync workers", hello, "req/s",
                      note=f"{spread(hello_rates)}; p99 {median(hello_p99):.1f} ms at 32 clients")]
+    flushed = cells.get(FLUSH_CELL)
     for kind, label in BACKENDS.items():
         if kind not in cells:
             entries += [failed_entry(f"survey {what}, {label}", unit, target, unavailable or "not measured")
@@ -292,9 +306,20 @@ def _entries(hello_rates: list[float], hello_p99: list[float], cells: dict[str, 
                   target=f"value < {P99_TARGET_MS}", note=spread(measured.get_p99, "{:.1f}")),
             entry(f"survey POST p99 at 32 clients, {label}", median(measured.post_p99), "ms",
                   target=f"value < {P99_TARGET_MS}", note=spread(measured.post_p99, "{:.1f}")),
-            entry(f"survey errors + lost or duplicate responses, {label}", measured.anomalies, "count",
-                  target="value == 0",
-                  note="; ".join(measured.problems) or f"{measured.accepted:,} POSTs accepted, {measured.stored:,} "
-                                                       "responses stored (extra = in flight when wrk stopped)"),
         ]
+        if kind == "postgresql" and flushed is not None:
+            flushed_rate = median(flushed.post_rates)
+            entries.append(entry(
+                f"survey POST throughput, {label}, each response waiting for its WAL flush", flushed_rate, "req/s",
+                reference=hello, ratio=throughput_ratio(flushed_rate, hello),
+                note=f"{spread(flushed.post_rates)}; p99 {median(flushed.post_p99):.1f} ms; HAILONG_SURVEY_WAIT_FOR_"
+                     "FLUSH=true (the default acknowledges a response before its WAL flush, see README); for "
+                     "comparison, no target"))
+            measured = Cells(problems=measured.problems + flushed.problems,
+                             anomalies=measured.anomalies + flushed.anomalies,
+                             accepted=measured.accepted + flushed.accepted, stored=measured.stored + flushed.stored)
+        entries.append(entry(
+            f"survey errors + lost or duplicate responses, {label}", measured.anomalies, "count", target="value == 0",
+            note="; ".join(measured.problems) or f"{measured.accepted:,} POSTs accepted, {measured.stored:,} "
+                                                 "responses stored (extra = in flight when wrk stopped)"))
     return entries
