@@ -78,6 +78,7 @@ def app(app_session):
     """Yield the app; afterwards empty every table and forget every cache and rate-limit counter."""
     yield app_session
     from app.extensions import db, limiter
+    from app.organiser import dashboard
     from app.surveys import services, views
 
     with app_session.app_context():
@@ -87,6 +88,7 @@ def app(app_session):
         db.session.commit()
     services.clear_caches()
     views._pages.clear()
+    dashboard._reports.clear()
     limiter.reset()
 
 

@@ -18,16 +18,6 @@ XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
 ODD_NAME = 'Xã <b>Hòa</b> & "Bình" $x_1$'
 
 
-@pytest.fixture(autouse=True)
-def fresh_reports():
-    """Computed reports are cached per process; each test starts without them."""
-    from app.organiser import dashboard
-
-    dashboard._reports.clear()
-    yield
-    dashboard._reports.clear()
-
-
 @pytest.fixture
 def chart_sources(app, client, make, login) -> dict[str, str]:
     """T → T-A ("Phường Đông Hưng Thuận"), T-B (ODD_NAME), responses in May; the dashboard's chart URLs by name."""

@@ -15,16 +15,6 @@ APRIL, MAY = dt.date(2026, 4, 10), dt.date(2026, 5, 20)
 Q2 = "year=2026&preset=Q2"
 
 
-@pytest.fixture(autouse=True)
-def fresh_reports():
-    """Computed reports are cached per process; each test starts without them."""
-    from app.organiser import dashboard
-
-    dashboard._reports.clear()
-    yield
-    dashboard._reports.clear()
-
-
 @pytest.fixture
 def site(app, make, login):
     """T → T-A (12 responses in April, 75 % satisfied), T-B (10 in May, 40 %); a viewer of T signed in."""
