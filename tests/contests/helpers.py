@@ -115,6 +115,17 @@ def submit(app, attempt_id: int, participant_id: int, answers: dict, prediction:
         return outcome
 
 
+def finished_attempt(app, contest_id: int, phone: str, score: int, *, units: dict[str, int], seed: int = 1,
+                     submitted: dt.datetime | None = None, questions: int = 4, **registration) -> tuple[int, int]:
+    """Register at 06:00 on 2 March 2026, start round 1 at 08:00 and submit with the first `score` of `questions`
+    answers right (at 08:05 unless `submitted` says otherwise); return (participant id, attempt id)."""
+    participant = register(app, contest_id, phone, units=units, now=local("2026-03-02 06:00"), **registration)
+    attempt = start(app, contest_id, participant, now=local("2026-03-02 08:00"), seed=seed)
+    submit(app, attempt, participant, answers_for(app, attempt, [True] * score + [False] * (questions - score)), None,
+           now=submitted or local("2026-03-02 08:05"))
+    return participant, attempt
+
+
 def hidden_fields(html: str) -> dict[str, str]:
     """Return the hidden inputs of a page (csrf_token …)."""
     return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', html))

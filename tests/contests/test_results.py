@@ -8,7 +8,8 @@ import pytest
 import yaml
 
 from app.contests.reports import RANKING_COLUMNS
-from tests.contests.helpers import ZONE, answers_for, local, question_rows, register, start, submit
+from tests.contests.helpers import (ZONE, answers_for, finished_attempt, local, question_rows, register, start,
+                                   submit)
 
 # contest.md §6: (label, score of 10, prediction, duration s, submitted at local time on the round's day)
 RANKING_VECTOR = [
@@ -93,10 +94,8 @@ def test_equal_entries_share_a_competition_rank(app, make_contest, units):
                            ranking={"criteria": ["score", "duration"]})
     ranks = {}
     for index, (score, seconds) in enumerate([(4, 100), (3, 50), (3, 50), (2, 10)]):
-        pid = register(app, contest.id, f"09123451{index:02d}", units=units, now=local("2026-03-02 06:00"))
-        attempt = start(app, contest.id, pid, now=local("2026-03-02 08:00"), seed=index)
-        submit(app, attempt, pid, answers_for(app, attempt, [True] * score + [False] * (4 - score)), None,
-               now=local("2026-03-02 08:00") + dt.timedelta(seconds=seconds))
+        pid, _ = finished_attempt(app, contest.id, f"09123451{index:02d}", score, units=units, seed=index,
+                                  submitted=local("2026-03-02 08:00") + dt.timedelta(seconds=seconds))
         ranks[pid] = index
     rows = report(app, contest.id)["ranking"]
     assert [row["rank"] for row in rows] == [1, 2, 2, 4]
@@ -185,10 +184,7 @@ def test_a_person_keeps_only_their_highest_prize(app, make_contest, units):
                            prizes=prizes)
     people = []
     for index, score in enumerate([4, 3, 2]):
-        pid = register(app, contest.id, f"09123453{index:02d}", units=units, now=local("2026-03-02 06:00"))
-        attempt = start(app, contest.id, pid, now=local("2026-03-02 08:00"), seed=index)
-        submit(app, attempt, pid, answers_for(app, attempt, [True] * score + [False] * (4 - score)), None,
-               now=local("2026-03-02 08:05"))
+        pid, _ = finished_attempt(app, contest.id, f"09123453{index:02d}", score, units=units, seed=index)
         people.append(pid)
     awards = {(a["participant_id"], a["label"]) for a in report(app, contest.id, None)["prizes"]}
     # The winner of the round also tops the overall list and keeps the bigger prize; the round's first prize is
@@ -203,10 +199,7 @@ def test_units_are_ranked_by_participation_rate_against_headcount(app, make_cont
                            collective=collective)
     # Department: 2 of 10 take part (20 %, below the threshold); commune: 2 of 4 (50 %).
     for index, unit in enumerate(["T-SNV", "T-SNV", "T-XA", "T-XA"]):
-        pid = register(app, contest.id, f"09123454{index:02d}", unit=unit, units=units, now=local("2026-03-02 06:00"))
-        attempt = start(app, contest.id, pid, now=local("2026-03-02 08:00"), seed=index)
-        submit(app, attempt, pid, answers_for(app, attempt, [True, True, False, False]), None,
-               now=local("2026-03-02 08:05"))
+        finished_attempt(app, contest.id, f"09123454{index:02d}", 2, unit=unit, units=units, seed=index)
     rows = {row["unit"]: row for row in report(app, contest.id, None)["units"]}
     assert (rows["T-SNV"]["completers"], rows["T-SNV"]["rate"], rows["T-SNV"]["eligible"]) == (2, 20.0, False)
     assert (rows["T-XA"]["completers"], rows["T-XA"]["rate"], rows["T-XA"]["rank"]) == (2, 50.0, 1)
@@ -221,10 +214,7 @@ def test_excluded_participants_leave_the_ranking_but_not_the_statistics_of_attem
     contest = make_contest(opens=local("2026-03-02 06:00"), closes=local("2026-03-02 12:00"), question_count=4)
     ids = []
     for index in range(3):
-        pid = register(app, contest.id, f"09123455{index:02d}", units=units, now=local("2026-03-02 06:00"))
-        attempt = start(app, contest.id, pid, now=local("2026-03-02 08:00"), seed=index)
-        submit(app, attempt, pid, answers_for(app, attempt, [True] * (4 - index) + [False] * index), None,
-               now=local("2026-03-02 08:05"))
+        pid, _ = finished_attempt(app, contest.id, f"09123455{index:02d}", 4 - index, units=units, seed=index)
         ids.append(pid)
     with app.app_context():
         services.set_excluded(db.session.get(Participant, ids[0]), True, "Thành viên Tổ thư ký",
@@ -285,11 +275,8 @@ def test_a_top_n_leaderboard_shows_names_without_scores(app, client, make_contes
     contest = make_contest(opens=local("2026-03-02 06:00"), closes=local("2026-03-02 12:00"), question_count=4,
                            leaderboard={"visibility": "top_n", "top_n": 1})
     for index, score in enumerate([1, 3]):
-        pid = register(app, contest.id, f"09123457{index:02d}", units=units, now=local("2026-03-02 06:00"),
-                       name=("Trần Văn Cao", "Đỗ Thị Dung")[index])
-        attempt = start(app, contest.id, pid, now=local("2026-03-02 08:00"), seed=index)
-        submit(app, attempt, pid, answers_for(app, attempt, [True] * score + [False] * (4 - score)), None,
-               now=local("2026-03-02 08:05"))
+        finished_attempt(app, contest.id, f"09123457{index:02d}", score, units=units, seed=index,
+                         name=("Trần Văn Cao", "Đỗ Thị Dung")[index])
     board = client.get(f"/thi/{contest.slug}/xep-hang?vong=1").get_data(as_text=True)
     assert "Đỗ T. D." in board and "Trần V. C." not in board and ">Điểm<" not in board
 
@@ -305,10 +292,8 @@ def test_attempts_load_in_id_order_with_their_own_columns_and_exact_predictions(
     contest = make_contest(opens=local("2026-03-02 06:00"), closes=local("2026-03-02 12:00"), question_count=4)
     attempt_ids = []
     for index in range(4):
-        pid = register(app, contest.id, f"09123452{index:02d}", units=units, now=local("2026-03-02 06:00"))
-        attempt = start(app, contest.id, pid, now=local("2026-03-02 08:00"), seed=index)
-        submit(app, attempt, pid, answers_for(app, attempt, [True] * index + [False] * (4 - index)), None,
-               now=local("2026-03-02 08:00") + dt.timedelta(seconds=30 + index))
+        _, attempt = finished_attempt(app, contest.id, f"09123452{index:02d}", index, units=units, seed=index,
+                                      submitted=local("2026-03-02 08:00") + dt.timedelta(seconds=30 + index))
         attempt_ids.append(attempt)
     start(app, contest.id, register(app, contest.id, "0912345299", units=units, now=local("2026-03-02 06:00")),
           now=local("2026-03-02 08:00"))  # still running: not loaded
