@@ -37,11 +37,6 @@ def local_zone() -> ZoneInfo:
     return ZoneInfo(current_app.config["TIMEZONE"])
 
 
-def local_date(moment: dt.datetime, zone: ZoneInfo) -> dt.date:
-    """Return the calendar date of a UTC moment in the given zone."""
-    return moment.astimezone(zone).date()
-
-
 def percent(value: float | None, decimals: int = 2) -> str:
     """Format a percentage the local way (84,45 in Vietnamese); a dash when there is no value."""
     if value is None or value != value:

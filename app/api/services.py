@@ -73,7 +73,7 @@ def mint_dossier_link(scope: Unit, counter_code: str, dossier_code: str, days: i
         raise AppError(_l("Thời hạn liên kết phải từ 1 đến 365 ngày."))
     counter = db.session.scalar(
         sa.select(Counter).join(Unit, Unit.id == Counter.unit_id)
-        .where(Counter.code == counter_code, Unit.path.startswith(scope.path))
+        .where(Counter.code == counter_code, Unit.is_within(scope))
     )
     if counter is None:
         raise NotFoundError(_l("Không tìm thấy quầy “%(code)s” trong phạm vi của token.", code=counter_code))

@@ -4,7 +4,6 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 
-import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -56,14 +55,9 @@ def organiser_required(minimum: str | Callable = "viewer"):
     return decorate
 
 
-def visible_units(organiser) -> sa.Select:
-    """Return a query of the ids of the units an organiser may see: its unit and every descendant."""
-    return sa.select(Unit.id).where(Unit.path.startswith(organiser.unit.path))
-
-
 def ensure_unit_access(organiser, unit: Unit | None) -> Unit:
     """Return the unit if it lies in the organiser's subtree; otherwise 404, so other tenants' ids leak nothing."""
-    if unit is None or not unit.path.startswith(organiser.unit.path):
+    if unit is None or not unit.is_within(organiser.unit):
         raise NotFoundError(_l("Không tìm thấy đơn vị này trong phạm vi quản lý của bạn."))
     return unit
 

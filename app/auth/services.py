@@ -171,7 +171,7 @@ def change_password(organiser: Organiser, current_password: str, new_password: s
 def accounts_query(root: Unit) -> sa.Select:
     """Return a query of the accounts whose unit lies in a subtree, ordered by unit then email."""
     return (sa.select(Organiser).join(Unit, Unit.id == Organiser.unit_id)
-            .where(Unit.path.startswith(root.path)).order_by(Unit.path, Organiser.email))
+            .where(Unit.is_within(root)).order_by(Unit.path, Organiser.email))
 
 
 def list_accounts(root: Unit) -> list[Organiser]:
@@ -182,7 +182,7 @@ def list_accounts(root: Unit) -> list[Organiser]:
 def get_visible_account(actor: Organiser, organiser_id: int) -> Organiser:
     """Load an account within the actor's subtree, or 404 (other tenants' accounts are not named)."""
     account = load_by_id(Organiser, organiser_id)
-    if account is None or not account.unit.path.startswith(actor.unit.path):
+    if account is None or not account.unit.is_within(actor.unit):
         raise NotFoundError(_l("Không tìm thấy tài khoản này trong phạm vi quản lý của bạn."))
     return account
 
@@ -226,7 +226,7 @@ def audit_page(root: Unit, page: int, per_page: int = 50) -> Pagination:
 
     Entries without a unit (sign-in attempts with an unknown email) are shown only to a root unit's readers.
     """
-    scope = AuditEntry.unit_id.in_(sa.select(Unit.id).where(Unit.path.startswith(root.path)))
+    scope = AuditEntry.unit_id.in_(sa.select(Unit.id).where(Unit.is_within(root)))
     if root.parent_id is None:
         scope = sa.or_(scope, AuditEntry.unit_id.is_(None))
     query = sa.select(AuditEntry).where(scope).order_by(AuditEntry.at.desc(), AuditEntry.id.desc())

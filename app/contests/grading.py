@@ -55,11 +55,6 @@ def to_mask(indices: Iterable[int]) -> int:
     return mask
 
 
-def from_mask(mask: int) -> tuple[int, ...]:
-    """Return the option indices set in a bitmask, ascending."""
-    return tuple(index for index in range(MAX_OPTIONS) if mask >> index & 1)
-
-
 def grade_attempt(types: bytes, keys: bytes, answers: bytes) -> bytes:
     """Return one mark byte (0/1) per question from the packed types, keys and answers of an attempt."""
     graders = [GRADERS[name] for name in QUESTION_TYPES]

@@ -83,14 +83,14 @@ def item_flag_label(code: str) -> str:
 def _contest(slug: str) -> Contest:
     """Return a contest of the organiser's subtree, or 404 (other tenants' contests are not found)."""
     contest = services.get_contest(slug)
-    if not contest.unit.path.startswith(current_organiser().unit.path):
+    if not contest.unit.is_within(current_organiser().unit):
         raise NotFoundError(_l("Không tìm thấy cuộc thi này."))
     return contest
 
 
 def _bank(code: str) -> QuestionBank:
     bank = services.get_bank(code)
-    if bank.unit is not None and not bank.unit.path.startswith(current_organiser().unit.path):
+    if bank.unit is not None and not bank.unit.is_within(current_organiser().unit):
         raise NotFoundError(_l("Không tìm thấy ngân hàng câu hỏi này."))
     return bank
 
@@ -135,7 +135,7 @@ def new():
     """Create a contest with one round from a short form (everything else can then be edited as YAML)."""
     organiser = current_organiser()
     form = NewContestForm()
-    units = db.session.scalars(sa.select(Unit).where(Unit.path.startswith(organiser.unit.path), Unit.is_active)
+    units = db.session.scalars(sa.select(Unit).where(Unit.is_within(organiser.unit), Unit.is_active)
                                .order_by(Unit.path)).all()
     form.unit.choices = [(unit.code, unit.name) for unit in units]
     form.bank.choices = [(bank.code, bank.title) for bank in services.banks_for(organiser.unit)]
@@ -163,7 +163,7 @@ def _save_definition(data: object, template: str, *, must_be_new: bool = False, 
     if must_be_new and existing is not None:
         return _problems_page(template, 409, problems=[_("slug: mã cuộc thi “%(slug)s” đã được dùng.",
                                                          slug=spec.slug)], **context)
-    if existing is not None and not existing.unit.path.startswith(organiser.unit.path):
+    if existing is not None and not existing.unit.is_within(organiser.unit):
         return _problems_page(template, 409, problems=[_("slug: mã cuộc thi này đã được dùng bởi đơn vị khác.")],
                               **context)
     try:

@@ -534,14 +534,14 @@ def _units(contest: Contest, spec: ContestSpec, overall: Standing, awards: tuple
     """Rank units with a headcount in the contest's subtree by participation rate (contest.md §5.6)."""
     units = list(db.session.execute(
         sa.select(Unit.id, Unit.code, Unit.name, Unit.block, Unit.headcount, Unit.path)
-        .where(Unit.path.startswith(contest.unit.path), Unit.headcount > 0).order_by(Unit.path)
+        .where(Unit.is_within(contest.unit), Unit.headcount > 0).order_by(Unit.path)
     ))
     if not units:
         return ()
     # A participant counts for the nearest unit above (or at) their own that has a headcount.
     paths = {row.path: row.id for row in units}
     all_paths = dict(db.session.execute(
-        sa.select(Unit.id, Unit.path).where(Unit.path.startswith(contest.unit.path))).all())
+        sa.select(Unit.id, Unit.path).where(Unit.is_within(contest.unit))).all())
     owner = np.full(max(all_paths) + 1, -1, dtype=np.int64)
     for unit_id, path in all_paths.items():
         parts = path.strip("/").split("/")

@@ -118,7 +118,7 @@ def banks_for(unit: Unit | None) -> list[QuestionBank]:
     """Return the shared banks and those owned within a unit's subtree (all banks when unit is None)."""
     query = sa.select(QuestionBank).outerjoin(Unit, Unit.id == QuestionBank.unit_id).order_by(QuestionBank.code)
     if unit is not None:
-        query = query.where(sa.or_(QuestionBank.unit_id.is_(None), Unit.path.startswith(unit.path)))
+        query = query.where(sa.or_(QuestionBank.unit_id.is_(None), Unit.is_within(unit)))
     return list(db.session.scalars(query))
 
 
@@ -126,7 +126,7 @@ def can_change_bank(bank: QuestionBank, unit: Unit, is_administrator: bool) -> b
     """Tell whether an organiser of `unit` may import into a bank (shared banks: administrators only)."""
     if bank.unit is None:
         return is_administrator
-    return bank.unit.path.startswith(unit.path)
+    return bank.unit.is_within(unit)
 
 
 def import_questions(bank_code: str, rows: Sequence[QuestionRow], *, now: dt.datetime, title: str | None = None,
@@ -254,7 +254,7 @@ def contests_for(unit: Unit | None) -> list[Contest]:
     """Return the contests run within a unit's subtree (all when unit is None), newest first."""
     query = sa.select(Contest).join(Unit, Unit.id == Contest.unit_id).order_by(Contest.created_at.desc(), Contest.id)
     if unit is not None:
-        query = query.where(Unit.path.startswith(unit.path))
+        query = query.where(Unit.is_within(unit))
     return list(db.session.scalars(query))
 
 
@@ -291,7 +291,7 @@ def save_contest(spec: ContestSpec, *, now: dt.datetime, scope: Unit | None = No
     unit = db.session.scalar(sa.select(Unit).where(Unit.code == spec.unit))
     if unit is None:
         problems.append(Problem("unit", _l("không có đơn vị mã “%(code)s”", code=spec.unit)))
-    elif scope is not None and not unit.path.startswith(scope.path):
+    elif scope is not None and not unit.is_within(scope):
         problems.append(Problem("unit", _l("đơn vị “%(code)s” nằm ngoài phạm vi quản lý của bạn", code=spec.unit)))
     banks: dict[str, QuestionBank] = {}
     for round_spec_ in spec.rounds:
@@ -303,7 +303,7 @@ def save_contest(spec: ContestSpec, *, now: dt.datetime, scope: Unit | None = No
                                                        code=round_spec_.bank)))
             continue
         if scope is not None and bank.unit is not None and not (
-                bank.unit.path.startswith(scope.path) or scope.path.startswith(bank.unit.path)):
+                bank.unit.is_within(scope) or scope.is_within(bank.unit)):
             problems.append(Problem(f"{path}.bank", _l("ngân hàng “%(code)s” thuộc đơn vị khác", code=bank.code)))
         banks[bank.code] = bank
         pool = [entry.question for entry in bank_pool(bank.id)]
@@ -316,7 +316,7 @@ def save_contest(spec: ContestSpec, *, now: dt.datetime, scope: Unit | None = No
         if contest.status in ("results_published", "archived"):
             problems.append(Problem("", _l("Cuộc thi đã công bố kết quả hoặc đã lưu trữ nên không thể sửa định "
                                            "nghĩa.")))
-        if scope is not None and not contest.unit.path.startswith(scope.path):
+        if scope is not None and not contest.unit.is_within(scope):
             problems.append(Problem("slug", _l("mã cuộc thi này đã được dùng bởi một đơn vị khác")))
         problems.extend(_frozen_round_changes(contest, spec))
     if problems:
@@ -499,7 +499,7 @@ class Registration:
 def registration_units(contest: Contest) -> list[Unit]:
     """Return the active units a participant may pick: the organiser unit's subtree, in tree order."""
     return list(db.session.scalars(
-        sa.select(Unit).where(Unit.path.startswith(contest.unit.path), Unit.is_active).order_by(Unit.path)
+        sa.select(Unit).where(Unit.is_within(contest.unit), Unit.is_active).order_by(Unit.path)
     ))
 
 
@@ -584,7 +584,7 @@ def _unit_in_contest(contest: Contest, unit_id: str | int) -> Unit | None:
         unit = db.session.get(Unit, int(unit_id))
     except (TypeError, ValueError):
         return None
-    if unit is None or not unit.is_active or not unit.path.startswith(contest.unit.path):
+    if unit is None or not unit.is_active or not unit.is_within(contest.unit):
         return None
     return unit
 

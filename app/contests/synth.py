@@ -75,7 +75,7 @@ def bulk_attempts(contest: Contest, round_: Round, count: int, rng: np.random.Ge
                   end: dt.datetime, ability: float = 0.6) -> int:
     """Create `count` participants, each with one finished attempt of the round submitted between start and end."""
     pool = services.bank_pool(round_.bank_id)
-    units = np.array(db.session.scalars(sa.select(Unit.id).where(Unit.path.startswith(contest.unit.path),
+    units = np.array(db.session.scalars(sa.select(Unit.id).where(Unit.is_within(contest.unit),
                                                                  Unit.is_active)).all())
     groups = [group["code"] for group in contest.definition["audience_groups"]]
     question_ids = np.array([entry.question.id for entry in pool], dtype=np.uint32)

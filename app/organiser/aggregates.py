@@ -482,7 +482,7 @@ def _subtree_ids(root: Unit) -> sa.BindParameter:
     (PostgreSQL after a bulk load, before ANALYZE) that join rescans ``units`` for every pack, which cost more
     than reading the packs.
     """
-    ids = db.session.scalars(sa.select(Unit.id).where(Unit.path.startswith(root.path, autoescape=True))).all()
+    ids = db.session.scalars(sa.select(Unit.id).where(Unit.is_within(root))).all()
     return sa.bindparam("subtree_ids", sorted(ids), expanding=True, literal_execute=True)
 
 
@@ -553,7 +553,7 @@ def import_dossier_volumes(root: Unit, rows: Sequence[TableRow]) -> int:
     :raise ImportRejected: listing each bad row.
     """
     units = dict(db.session.execute(
-        sa.select(Unit.code, Unit.id).where(Unit.path.startswith(root.path, autoescape=True))).all())
+        sa.select(Unit.code, Unit.id).where(Unit.is_within(root))).all())
     fields = dict(db.session.execute(sa.select(ServiceField.code, ServiceField.id)).all())
     problems, cells, seen = [], {}, {}
     for row in rows:

@@ -514,7 +514,7 @@ class _Subtree:
     def load(cls, root: Unit) -> _Subtree:
         rows = db.session.execute(
             sa.select(Unit.id, Unit.code, Unit.name, Unit.path, Unit.parent_id)
-            .where(Unit.path.startswith(root.path, autoescape=True))
+            .where(Unit.is_within(root))
         ).all()
         return cls(root, rows)
 
@@ -631,7 +631,7 @@ class _Setup:
         volumes = db.session.execute(
             sa.select(DossierVolume.unit_id, DossierVolume.service_field_id, sa.func.sum(DossierVolume.dossiers))
             .join(Unit, Unit.id == DossierVolume.unit_id)
-            .where(Unit.path.startswith(root.path, autoescape=True),
+            .where(Unit.is_within(root),
                    DossierVolume.month.between(month_start(period.start), month_start(period.end)))
             .group_by(DossierVolume.unit_id, DossierVolume.service_field_id)
         ).all()

@@ -81,7 +81,7 @@ def unit_tree(root: Unit) -> list[UnitRow]:
     units = list_units(root)
     counts = dict(db.session.execute(
         sa.select(Counter.unit_id, sa.func.count()).join(Unit, Unit.id == Counter.unit_id)
-        .where(Unit.path.startswith(root.path)).group_by(Counter.unit_id)
+        .where(Unit.is_within(root)).group_by(Counter.unit_id)
     ).all())
     children: dict[int | None, list[Unit]] = {}
     for unit in units:
@@ -153,7 +153,7 @@ def edit_unit(actor: Organiser, unit: Unit, *, name: str, kind: str, headcount: 
 
 def unit_impact(unit: Unit) -> UnitImpact:
     """Count the units and counters that a change of the unit's state reaches."""
-    subtree = sa.select(Unit.id).where(Unit.path.startswith(unit.path))
+    subtree = sa.select(Unit.id).where(Unit.is_within(unit))
     units = db.session.scalar(sa.select(sa.func.count()).select_from(subtree.subquery()))
     counters = db.session.scalar(sa.select(sa.func.count()).where(Counter.unit_id.in_(subtree)))
     return UnitImpact(units, counters)
@@ -169,7 +169,7 @@ def set_unit_active(actor: Organiser, unit: Unit, active: bool, now: dt.datetime
     if active and unit.parent is not None and not unit.parent.is_active:
         raise AppError(_l("Đơn vị cấp trên đang ngừng hoạt động: hãy kích hoạt đơn vị cấp trên trước."))
     changed = db.session.execute(
-        sa.update(Unit).where(Unit.path.startswith(unit.path), Unit.is_active != active).values(is_active=active)
+        sa.update(Unit).where(Unit.is_within(unit), Unit.is_active != active).values(is_active=active)
         .execution_options(synchronize_session="fetch")
     ).rowcount
     record(actor.id, unit.id, "unit.reactivate" if active else "unit.deactivate", "unit", unit.id,
@@ -246,7 +246,7 @@ def _fields_by_ids(field_ids: list[int]) -> list[ServiceField]:
 def get_visible_counter(actor: Organiser, counter_id: int) -> Counter:
     """Load a counter whose unit lies in the actor's subtree, or 404."""
     counter = load_by_id(Counter, counter_id)
-    if counter is None or not counter.unit.path.startswith(actor.unit.path):
+    if counter is None or not counter.unit.is_within(actor.unit):
         raise NotFoundError(_l("Không tìm thấy quầy này trong phạm vi quản lý của bạn."))
     return counter
 
@@ -561,7 +561,7 @@ def list_comments(root: Unit, filters: CommentFilter, page: int, per_page: int =
         .join(Unit, Unit.id == SurveyResponse.unit_id)
         .join(Counter, Counter.id == SurveyResponse.counter_id)
         .outerjoin(ServiceField, ServiceField.id == SurveyResponse.service_field_id)
-        .where(Unit.path.startswith(root.path), texts != "{}")
+        .where(Unit.is_within(root), texts != "{}")
         .order_by(SurveyResponse.submitted_at.desc(), SurveyResponse.id.desc())
     )
     if filters.search.strip():

@@ -57,7 +57,7 @@ def response_table(code: str, root: Unit | None, period: Period | None, zone: Zo
         .order_by(SurveyResponse.id)
     )
     if root is not None:
-        query = query.where(Unit.path.startswith(root.path))
+        query = query.where(Unit.is_within(root))
     if period is not None:
         query = query.where(SurveyResponse.local_day.between(period.start, period.end))
 

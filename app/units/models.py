@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 
 import sqlalchemy as sa
+from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.database import UTCDateTime, utcnow
@@ -46,9 +47,20 @@ class Unit(db.Model):
 
     __table_args__ = (sa.CheckConstraint("headcount IS NULL OR headcount >= 0", name="headcount_not_negative"),)
 
+    @hybrid_method
     def is_within(self, other: Unit) -> bool:
-        """Tell whether this unit is `other` or one of its descendants."""
+        """Tell whether this unit is `other` or one of its descendants: the tenancy rule, on loaded units.
+
+        ``Unit.is_within(root)`` is the same rule in SQL (the subtree of ``root``); every scope check uses one of
+        the two, so the rule is written once.
+        """
         return self.path.startswith(other.path)
+
+    @is_within.inplace.expression
+    @classmethod
+    def _is_within_expression(cls, other: Unit) -> sa.ColumnElement[bool]:
+        # Paths hold digits and slashes only; escaping keeps the prefix literal whatever they ever hold.
+        return cls.path.startswith(other.path, autoescape=True)
 
     def __repr__(self) -> str:
         return f"<Unit {self.code}>"

@@ -30,12 +30,12 @@ def get_counter_by_code(code: str) -> Counter:
 
 def subtree_units(root: Unit) -> sa.Select:
     """Return a query of the unit and all its descendants, in tree order."""
-    return sa.select(Unit).where(Unit.path.startswith(root.path)).order_by(Unit.path)
+    return sa.select(Unit).where(Unit.is_within(root)).order_by(Unit.path)
 
 
 def subtree_ids(root: Unit) -> sa.Select:
     """Return a subquery of the ids of the unit and all its descendants."""
-    return sa.select(Unit.id).where(Unit.path.startswith(root.path))
+    return sa.select(Unit.id).where(Unit.is_within(root))
 
 
 def list_units(root: Unit | None = None) -> list[Unit]:
@@ -52,7 +52,7 @@ def list_counters(root: Unit | None = None, *, include_inactive: bool = True) ->
     """
     query = sa.select(Counter).join(Unit, Unit.id == Counter.unit_id).order_by(Counter.code)
     if root is not None:
-        query = query.where(Unit.path.startswith(root.path))
+        query = query.where(Unit.is_within(root))
     if not include_inactive:
         query = query.where(Counter.is_active, Unit.is_active)
     return list(db.session.scalars(query))
