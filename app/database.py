@@ -1,10 +1,17 @@
-"""Declarative base, naming convention and column types shared by every model."""
+"""Declarative base, naming convention and column types shared by every model, and the SQL that differs between the
+two backends (SQLite, PostgreSQL): dialect inserts, raw cursors, per-dialect functions."""
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from collections.abc import Iterator
 
 import sqlalchemy as sa
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import DeclarativeBase, Session
+from sqlalchemy.sql.dml import Insert
 
 #: Named constraints let Alembic create and drop them predictably (Indico's convention).
 NAMING_CONVENTION = {
@@ -58,3 +65,139 @@ def render_migration_type(type_: str, obj: object, autogen_context) -> str | boo
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
     return False
+
+
+# --- what differs between the backends (SQLite, PostgreSQL) -----------------------------------------------------------
+
+
+def is_postgresql(bind: Session | Connection) -> bool:
+    """Tell whether a session's or connection's database is PostgreSQL (the other backend is SQLite)."""
+    dialect = bind.dialect if isinstance(bind, Connection) else bind.get_bind().dialect
+    return dialect.name == "postgresql"
+
+
+#: INSERT constructors by backend name: theirs offer ON CONFLICT DO NOTHING / UPDATE, the generic one does not.
+DIALECT_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+
+
+def insert_for(bind: Session | Connection, table: sa.Table | type) -> Insert:
+    """Return an INSERT into ``table`` in the dialect of the backend of ``bind`` (with ON CONFLICT clauses)."""
+    return DIALECT_INSERTS["postgresql" if is_postgresql(bind) else "sqlite"](table)
+
+
+@contextlib.contextmanager
+def raw_cursor(connection: Connection, statement: sa.Executable) -> Iterator:
+    """Run a Core statement in the connection's transaction and yield the DBAPI cursor, for plain tuples.
+
+    Skipping SQLAlchemy's Row objects saves about a third of the time for a million rows. On PostgreSQL the cursor
+    is binary (psycopg): bytea arrives as bytes without hex decoding, which halves reading packed columns.
+    """
+    if is_postgresql(connection):
+        compiled = statement.compile(dialect=connection.dialect, compile_kwargs={"render_postcompile": True})
+        with connection.connection.driver_connection.cursor(binary=True) as cursor:
+            cursor.execute(compiled.string, compiled.params)
+            yield cursor
+        return
+    result = connection.execute(statement)
+    try:
+        yield result.cursor
+    finally:
+        result.close()
+
+
+class epoch_ms(sa.sql.functions.FunctionElement):
+    """Milliseconds since 1970 of a timestamp column, computed by the database (no per-row datetime objects)."""
+
+    type = sa.BigInteger()
+    inherit_cache = True
+
+
+@compiles(epoch_ms, "sqlite")
+def _epoch_ms_sqlite(element, compiler, **kw) -> str:
+    return f"CAST(ROUND((julianday({compiler.process(element.clauses, **kw)}) - 2440587.5) * 86400000.0) AS INTEGER)"
+
+
+@compiles(epoch_ms, "postgresql")
+def _epoch_ms_postgresql(element, compiler, **kw) -> str:
+    return f"CAST(ROUND(EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)}) * 1000) AS BIGINT)"
+
+
+# Aggregates that return a whole column of the selected rows as one value, every row in the same (scan) order:
+# a report reads 200,000 rows as a dozen values instead of millions of per-row driver objects.
+
+
+class packed_integers(sa.sql.functions.FunctionElement):
+    """Integer columns of every row as 64-bit big-endian values, row after row (NULL counts as 0).
+
+    PostgreSQL sends them as bytea; SQLite, which has no binary encoding of integers, as hex text.
+    """
+
+    type = sa.LargeBinary()
+    inherit_cache = True
+
+
+@compiles(packed_integers, "sqlite")
+def _packed_integers_sqlite(element, compiler, **kw) -> str:
+    columns = [compiler.process(column, **kw) for column in element.clauses]
+    return f"group_concat(printf('{'%016x' * len(columns)}', {', '.join(columns)}), '')"
+
+
+@compiles(packed_integers, "postgresql")
+def _packed_integers_postgresql(element, compiler, **kw) -> str:
+    columns = [compiler.process(column, **kw) for column in element.clauses]
+    return f"string_agg({' || '.join(f'int8send(CAST({column} AS BIGINT))' for column in columns)}, ''::bytea)"
+
+
+class packed_floats(sa.sql.functions.FunctionElement):
+    """A float column of every row, exactly, NULL as nan: float8 bytea (PostgreSQL) or 17-digit text (SQLite)."""
+
+    type = sa.LargeBinary()
+    inherit_cache = True
+
+
+@compiles(packed_floats, "sqlite")
+def _packed_floats_sqlite(element, compiler, **kw) -> str:
+    column = compiler.process(element.clauses, **kw)
+    # Whole numbers (most predictions) go out as integers: exact, and half the cost of printf's 17 digits.
+    return (f"group_concat(CASE WHEN {column} IS NULL THEN 'nan' WHEN {column} = CAST({column} AS INTEGER) "
+            f"THEN CAST({column} AS INTEGER) ELSE printf('%!.17g', {column}) END, ',')")
+
+
+@compiles(packed_floats, "postgresql")
+def _packed_floats_postgresql(element, compiler, **kw) -> str:
+    column = compiler.process(element.clauses, **kw)
+    return f"string_agg(COALESCE(float8send({column}), '\\x7ff8000000000000'::bytea), ''::bytea)"
+
+
+class joined_text(sa.sql.functions.FunctionElement):
+    """A text column of every row, joined by the unit separator (U+001F)."""
+
+    type = sa.Text()
+    inherit_cache = True
+
+
+@compiles(joined_text, "sqlite")
+def _joined_text_sqlite(element, compiler, **kw) -> str:
+    return f"group_concat({compiler.process(element.clauses, **kw)}, char(31))"
+
+
+@compiles(joined_text, "postgresql")
+def _joined_text_postgresql(element, compiler, **kw) -> str:
+    return f"string_agg({compiler.process(element.clauses, **kw)}, chr(31))"
+
+
+class joined_bytes(sa.sql.functions.FunctionElement):
+    """A binary column of every row, concatenated."""
+
+    type = sa.LargeBinary()
+    inherit_cache = True
+
+
+@compiles(joined_bytes, "sqlite")
+def _joined_bytes_sqlite(element, compiler, **kw) -> str:
+    return f"CAST(group_concat({compiler.process(element.clauses, **kw)}, '') AS BLOB)"
+
+
+@compiles(joined_bytes, "postgresql")
+def _joined_bytes_postgresql(element, compiler, **kw) -> str:
+    return f"string_agg({compiler.process(element.clauses, **kw)}, ''::bytea)"

@@ -19,12 +19,12 @@ import numpy as np
 import sqlalchemy as sa
 from cachetools import TTLCache
 from numpy.typing import NDArray
-from sqlalchemy.ext.compiler import compiles
 
 from app.contests.grading import MULTI_SELECT, random_guess
 from app.contests.models import Attempt, Contest, Participant, Question, Round
 from app.contests.services import contest_spec
 from app.contests.spec import ContestSpec
+from app.database import epoch_ms, joined_bytes, joined_text, packed_floats, packed_integers, raw_cursor
 from app.extensions import db
 from app.stats import integrity
 from app.stats.items import ItemAnalysis, item_analysis_entries
@@ -48,104 +48,6 @@ MIN_SECONDS_PER_QUESTION = 3.0
 #: Option index of a one-option answer bitmask, −1 for none or several options.
 _ONLY_BIT = np.array([mask.bit_length() - 1 if mask and not mask & (mask - 1) else -1 for mask in range(256)],
                      dtype=np.int8)
-
-
-class epoch_ms(sa.sql.functions.FunctionElement):
-    """Milliseconds since 1970 of a timestamp column, computed by the database (no per-row datetime objects)."""
-
-    type = sa.BigInteger()
-    inherit_cache = True
-
-
-@compiles(epoch_ms, "sqlite")
-def _epoch_ms_sqlite(element, compiler, **kw) -> str:
-    return f"CAST(ROUND((julianday({compiler.process(element.clauses, **kw)}) - 2440587.5) * 86400000.0) AS INTEGER)"
-
-
-@compiles(epoch_ms, "postgresql")
-def _epoch_ms_postgresql(element, compiler, **kw) -> str:
-    return f"CAST(ROUND(EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)}) * 1000) AS BIGINT)"
-
-
-# Aggregates that return a whole column of the selected rows as one value, every row in the same (scan) order:
-# a report reads 200,000 attempts as a dozen values instead of millions of per-row driver objects.
-
-
-class packed_integers(sa.sql.functions.FunctionElement):
-    """Integer columns of every row as 64-bit big-endian values, row after row (NULL counts as 0).
-
-    PostgreSQL sends them as bytea; SQLite, which has no binary encoding of integers, as hex text.
-    """
-
-    type = sa.LargeBinary()
-    inherit_cache = True
-
-
-@compiles(packed_integers, "sqlite")
-def _packed_integers_sqlite(element, compiler, **kw) -> str:
-    columns = [compiler.process(column, **kw) for column in element.clauses]
-    return f"group_concat(printf('{'%016x' * len(columns)}', {', '.join(columns)}), '')"
-
-
-@compiles(packed_integers, "postgresql")
-def _packed_integers_postgresql(element, compiler, **kw) -> str:
-    columns = [compiler.process(column, **kw) for column in element.clauses]
-    return f"string_agg({' || '.join(f'int8send(CAST({column} AS BIGINT))' for column in columns)}, ''::bytea)"
-
-
-class packed_floats(sa.sql.functions.FunctionElement):
-    """A float column of every row, exactly, NULL as nan: float8 bytea (PostgreSQL) or 17-digit text (SQLite)."""
-
-    type = sa.LargeBinary()
-    inherit_cache = True
-
-
-@compiles(packed_floats, "sqlite")
-def _packed_floats_sqlite(element, compiler, **kw) -> str:
-    column = compiler.process(element.clauses, **kw)
-    # Whole numbers (most predictions) go out as integers: exact, and half the cost of printf's 17 digits.
-    return (f"group_concat(CASE WHEN {column} IS NULL THEN 'nan' WHEN {column} = CAST({column} AS INTEGER) "
-            f"THEN CAST({column} AS INTEGER) ELSE printf('%!.17g', {column}) END, ',')")
-
-
-@compiles(packed_floats, "postgresql")
-def _packed_floats_postgresql(element, compiler, **kw) -> str:
-    column = compiler.process(element.clauses, **kw)
-    return f"string_agg(COALESCE(float8send({column}), '\\x7ff8000000000000'::bytea), ''::bytea)"
-
-
-class joined_text(sa.sql.functions.FunctionElement):
-    """A text column of every row, joined by the unit separator (U+001F)."""
-
-    type = sa.Text()
-    inherit_cache = True
-
-
-@compiles(joined_text, "sqlite")
-def _joined_text_sqlite(element, compiler, **kw) -> str:
-    return f"group_concat({compiler.process(element.clauses, **kw)}, char(31))"
-
-
-@compiles(joined_text, "postgresql")
-def _joined_text_postgresql(element, compiler, **kw) -> str:
-    return f"string_agg({compiler.process(element.clauses, **kw)}, chr(31))"
-
-
-class joined_bytes(sa.sql.functions.FunctionElement):
-    """A binary column of every row, concatenated."""
-
-    type = sa.LargeBinary()
-    inherit_cache = True
-
-
-@compiles(joined_bytes, "sqlite")
-def _joined_bytes_sqlite(element, compiler, **kw) -> str:
-    return f"CAST(group_concat({compiler.process(element.clauses, **kw)}, '') AS BLOB)"
-
-
-@compiles(joined_bytes, "postgresql")
-def _joined_bytes_postgresql(element, compiler, **kw) -> str:
-    return f"string_agg({compiler.process(element.clauses, **kw)}, ''::bytea)"
 
 
 @dataclass(frozen=True)
@@ -226,17 +128,8 @@ def load_attempts(contest_id: int, round_id: int | None = None) -> AttemptTable:
     )
     if round_id is not None:
         query = query.where(Attempt.round_id == int(round_id))
-    connection = db.session.connection()
-    # Only integers and fixed state names are inlined, so the literal SQL is safe.
-    sql = str(query.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True}))
-    driver = connection.connection.driver_connection
-    # psycopg's binary format sends bytea as is rather than as hex text.
-    cursor = driver.cursor(binary=True) if connection.dialect.name == "postgresql" else driver.cursor()
-    try:
-        cursor.execute(sql)
+    with raw_cursor(db.session.connection(), query) as cursor:
         integers, predictions, groups, questions, marks, answers = cursor.fetchone()
-    finally:
-        cursor.close()
     excluded_ids = np.fromiter(db.session.scalars(
         sa.select(Participant.id).where(Participant.contest_id == contest_id, Participant.excluded)), dtype=np.int64)
     if integers is None:

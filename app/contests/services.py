@@ -25,7 +25,6 @@ import sqlalchemy as sa
 from cachetools import TTLCache
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
-from sqlalchemy.dialects import postgresql, sqlite
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.auth.services import record
@@ -34,6 +33,7 @@ from app.contests.grading import MAX_OPTIONS, MULTI_SELECT, QUESTION_TYPES, grad
 from app.contests.imports import ParticipantRow, QuestionRow
 from app.contests.models import Attempt, Contest, Participant, Question, QuestionBank, Round
 from app.contests.spec import ContestSpec, Problem, RoundSpec, parse_contest
+from app.database import insert_for
 from app.errors import AppError, ConflictError, GoneError, NotFoundError, PermissionDeniedError
 from app.extensions import db
 from app.units.models import Unit
@@ -566,7 +566,7 @@ def register_participant(contest: Contest, form: Registration, *, now: dt.dateti
         consent_version=consent_version(rules.consent_text), created_at=now,
     )
     # The unique (contest, phone) constraint decides between two concurrent registrations of one number.
-    participant_id = db.session.execute(_dialect_insert(Participant).values(**values).on_conflict_do_nothing()
+    participant_id = db.session.execute(insert_for(db.session, Participant).values(**values).on_conflict_do_nothing()
                                         .returning(Participant.id)).scalar()
     if participant_id is None:
         raise RegistrationInvalid({"phone": _l("Số điện thoại này đã đăng ký dự thi. Vui lòng đăng nhập.")})
@@ -806,7 +806,7 @@ def start_attempt(contest: Contest, round_: Round, participant: Participant, *, 
         option_orders=pack_orders(orders), types=bytes(e.type_code for e in entries),
         keys=bytes(e.key for e in entries), answers=bytes(len(entries)), client_hash=client_hash,
     )
-    inserted = db.session.execute(_dialect_insert(Attempt).values(**values).on_conflict_do_nothing()
+    inserted = db.session.execute(insert_for(db.session, Attempt).values(**values).on_conflict_do_nothing()
                                   .returning(Attempt.id)).scalar()
     if inserted is None:
         active = _active_attempt(participant.id, round_.id)
@@ -814,11 +814,6 @@ def start_attempt(contest: Contest, round_: Round, participant: Participant, *, 
             raise ConflictError(_l("Bạn vừa bắt đầu hoặc đã dùng hết lượt thi của vòng này. Vui lòng tải lại trang."))
         return active
     return db.session.get(Attempt, inserted)
-
-
-def _dialect_insert(model):
-    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
-    return dialect.insert(model)
 
 
 def _active_attempt(participant_id: int, round_id: int) -> Attempt | None:

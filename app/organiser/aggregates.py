@@ -37,19 +37,17 @@ at the fold from the response and the earlier ones at its counter, so they never
 """
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from numpy.typing import NDArray
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.database import BigIntId, UTCDateTime, utcnow
+from app.database import BigIntId, UTCDateTime, insert_for, is_postgresql, raw_cursor, utcnow
 from app.extensions import db
 from app.organiser.imports import Column, ImportProblem, ImportRejected, TableRow
 from app.stats.abuse import BURST_SECONDS, DUPLICATE_SECONDS, response_flags
@@ -269,17 +267,12 @@ def _advance(state, top: int, folded: int, pending: list, now: dt.datetime) -> b
     table = FoldState.__table__
     values = dict(last_response_id=top, folded=folded, pending=pending, updated_at=now)
     if state is None:
-        dialect = postgresql if _is_postgresql() else sqlite
-        statement = dialect.insert(table).values(id=1, **values).on_conflict_do_nothing()
+        statement = insert_for(db.session, table).values(id=1, **values).on_conflict_do_nothing()
     else:
         statement = (table.update().values(**values)
                      .where(table.c.id == 1, table.c.last_response_id == state[0], table.c.folded == state[1]))
     # RETURNING, not rowcount: psycopg reports -1 for some statements.
     return db.session.execute(statement.returning(table.c.id)).first() is not None
-
-
-def _is_postgresql() -> bool:
-    return db.session.get_bind().dialect.name == "postgresql"
 
 
 _ROW_DTYPE = np.dtype([("id", np.int64), ("version", np.int64), ("unit", np.int64), ("counter", np.int64),
@@ -320,7 +313,7 @@ def _read_rows(condition: sa.ColumnElement, devices: dict[str, int], extra: sa.C
     numbers the daily client hashes (shared by every read of one fold, so labels agree).
     """
     response = SurveyResponse.__table__
-    if _is_postgresql():
+    if is_postgresql(db.session):
         day = sa.cast(response.c.local_day - sa.literal(EPOCH, sa.Date), sa.Integer)
         second = sa.extract("epoch", response.c.submitted_at)
     else:
@@ -333,32 +326,11 @@ def _read_rows(condition: sa.ColumnElement, devices: dict[str, int], extra: sa.C
     if extra is not None:
         query = query.where(extra)
     parts, scores = [], {}
-    with _raw_cursor(query.order_by(response.c.id)) as cursor:
+    with raw_cursor(db.session.connection(), query.order_by(response.c.id)) as cursor:
         while batch := cursor.fetchmany(_READ_BATCH):
             parts.append(_convert(batch, devices, scores))
     columns = np.concatenate(parts) if parts else np.zeros(0, dtype=_ROW_DTYPE)
     return _Rows(columns, {version: np.concatenate(matrices) for version, matrices in scores.items()})
-
-
-@contextlib.contextmanager
-def _raw_cursor(statement: sa.Select) -> Iterator:
-    """Run a Core select in the session's transaction and yield the DBAPI cursor, for plain tuples.
-
-    Skipping SQLAlchemy's Row objects saves about a third of the time for a million rows. On PostgreSQL the cursor
-    is binary (psycopg): bytea arrives as bytes without hex decoding, which halves reading the packs.
-    """
-    connection = db.session.connection()
-    if connection.dialect.name == "postgresql":
-        compiled = statement.compile(dialect=connection.dialect, compile_kwargs={"render_postcompile": True})
-        with connection.connection.driver_connection.cursor(binary=True) as cursor:
-            cursor.execute(compiled.string, compiled.params)
-            yield cursor
-        return
-    result = connection.execute(statement)
-    try:
-        yield result.cursor
-    finally:
-        result.close()
 
 
 def _convert(batch: list[tuple], devices: dict[str, int], scores: dict[int, list]) -> NDArray:
@@ -506,11 +478,10 @@ def load_responses(version_id: int, width: int, root: Unit, start: dt.date, end:
     One query over the packs of the months touching the range; days outside it are dropped in numpy.
     """
     pack = ResponsePack.__table__
-    with _raw_cursor(
-        sa.select(pack.c.unit_id, pack.c.month, pack.c.n, pack.c.records)
-        .where(pack.c.instrument_version_id == version_id, pack.c.month.between(month_start(start), month_start(end)),
-               pack.c.unit_id.in_(_subtree_ids(root)))
-    ) as cursor:
+    query = (sa.select(pack.c.unit_id, pack.c.month, pack.c.n, pack.c.records)
+             .where(pack.c.instrument_version_id == version_id,
+                    pack.c.month.between(month_start(start), month_start(end)), pack.c.unit_id.in_(_subtree_ids(root))))
+    with raw_cursor(db.session.connection(), query) as cursor:
         rows = cursor.fetchall()
     layout = record_dtype(width)
     if not rows:

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from cachetools import TTLCache
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.dialects import postgresql, sqlite
 
+from app.database import DIALECT_INSERTS
 from app.engine import single_statement_connection
 from app.errors import AppError, ConflictError, GoneError, NotFoundError
 from app.extensions import db
@@ -232,11 +232,11 @@ _LIVE_COUNTER = (
 #: submission's time on PostgreSQL goes to that wait, since two sync workers have nothing else to do meanwhile.
 _NO_FLUSH_WAIT = sa.func.set_config("synchronous_commit", "off", True) == "off"
 _INSERT_RESPONSE = {
-    (name, wait): dialect.insert(_RESPONSES).from_select(
+    (name, wait): insert(_RESPONSES).from_select(
         [*_BOUND, "counter_id", "unit_id"],
         _LIVE_COUNTER if wait or name != "postgresql" else _LIVE_COUNTER.where(_NO_FLUSH_WAIT),
     ).on_conflict_do_nothing().returning(_RESPONSES.c.id)
-    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite)) for wait in (True, False)
+    for name, insert in DIALECT_INSERTS.items() for wait in (True, False)
 }
 
 
