@@ -1,4 +1,15 @@
-"""HàiLòng: citizen satisfaction at one-stop counters, CCHC knowledge contests, and their statistics."""
+"""HàiLòng: citizen satisfaction at one-stop counters, CCHC knowledge contests, and their statistics.
+
+The map (each package's docstring says what lives there and what it may import):
+
+- shared plumbing: config, extensions, database (base, types, per-backend SQL), engine, errors (domain errors),
+  web (view helpers, error pages, the request's commit), forms, cache, uploads, validation, periods, i18n,
+  security, exports, pdf, cli;
+- features: units (units, service fields, counters with their tokens, QR codes and posters), surveys
+  (instruments, the citizen's form, responses), contests, organiser (dashboards, reports, comments, exports),
+  auth (organisers, roles, scoping, audit log), api (JSON API v1);
+- stats: pure statistics on numpy arrays.
+"""
 from __future__ import annotations
 
 from flask import Flask
@@ -6,11 +17,15 @@ from flask import Flask
 
 def create_app(config: dict | None = None) -> Flask:
     """Build the application: configuration, extensions, blueprints, errors, commands. No database work."""
+    from app.web import commit_each_request, register_error_handlers
+
     app = Flask(__name__, instance_relative_config=True)
     configure(app, config)
     register_extensions(app)
     register_blueprints(app)
-    register_errors_and_commands(app)
+    register_error_handlers(app)
+    register_commands(app)
+    commit_each_request(app)
     return app
 
 
@@ -28,12 +43,13 @@ def configure(app: Flask, overrides: dict | None) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    """Bind the shared extensions to this application."""
+    """Bind the shared extensions to this application, and share cache invalidations through Redis if configured."""
+    from app import engine, models  # noqa: F401  (models: complete metadata before anything queries)
     from app.auth.access import load_organiser
+    from app.cache import caches
     from app.extensions import babel, csrf, db, limiter, login_manager, migrate
     from app.i18n import init_i18n, select_locale
     from app.security import init_security
-    from app import engine, models  # noqa: F401  (models: complete metadata before anything queries)
 
     db.init_app(app)
     engine.init_app(app)
@@ -43,33 +59,43 @@ def register_extensions(app: Flask) -> None:
     limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.user_loader(load_organiser)
+    caches.connect(app.config.get("REDIS_URL"))
     init_i18n(app)
     init_security(app)
 
 
 def register_blueprints(app: Flask) -> None:
     """Mount every feature at its URL prefix (the prefixes are all visible here)."""
-    from app.api.views import bp as api_bp
-    from app.auth.views import bp as auth_bp
-    from app.contests.manage import bp as contest_admin_bp
-    from app.contests.views import bp as contests_bp
-    from app.health import bp as health_bp
-    from app.organiser import bp as organiser_bp
-    from app.surveys.views import bp as surveys_bp
+    from app import health
+    from app.api import views as api
+    from app.auth import views as auth
+    from app.contests import manage as contest_admin
+    from app.contests import views as contests
+    from app.organiser import views as organiser
+    from app.surveys import views as surveys
+    from app.surveys.services import sipas_instrument_codes
+    from app.units import views as units
 
-    app.register_blueprint(health_bp)
-    app.register_blueprint(surveys_bp)
-    app.register_blueprint(api_bp, url_prefix="/api/v1")
-    app.register_blueprint(auth_bp, url_prefix="/quan-tri")
-    app.register_blueprint(organiser_bp, url_prefix="/quan-tri")
-    app.register_blueprint(contests_bp, url_prefix="/thi")
-    app.register_blueprint(contest_admin_bp, url_prefix="/quan-tri/cuoc-thi")
+    app.register_blueprint(health.bp)
+    app.register_blueprint(surveys.bp)  # /s/<token>, /d/<token>: the citizen's pages
+    app.register_blueprint(api.bp, url_prefix="/api/v1")
+    app.register_blueprint(auth.bp, url_prefix="/quan-tri")
+    # Counters serve the instruments the surveys feature publishes; units cannot import it, so it is told here.
+    app.register_blueprint(units.bp, url_prefix="/quan-tri", instruments=sipas_instrument_codes)
+    app.register_blueprint(organiser.bp, url_prefix="/quan-tri")
+    app.register_blueprint(contests.bp, url_prefix="/thi")
+    app.register_blueprint(contest_admin.bp, url_prefix="/quan-tri/cuoc-thi")
 
 
-def register_errors_and_commands(app: Flask) -> None:
-    """Error pages and the `flask` command groups."""
-    from app.cli import register_commands
-    from app.errors import register_error_handlers
+def register_commands(app: Flask) -> None:
+    """Attach the `flask` commands: the shared ones and every feature's."""
+    from app import backup, cli
+    from app.api import cli as api_cli
+    from app.contests import cli as contests_cli
+    from app.organiser import cli as organiser_cli
+    from app.surveys import cli as surveys_cli
+    from app.units import cli as units_cli
 
-    register_error_handlers(app)
-    register_commands(app)
+    for module in (cli, units_cli, surveys_cli, api_cli, backup, contests_cli, organiser_cli):
+        for command in module.COMMANDS:
+            app.cli.add_command(command)

@@ -1,4 +1,8 @@
-"""The `flask` command line: every feature adds its commands to the groups defined here."""
+"""The `flask` command line: the commands that span features, the groups features add their commands to (export,
+report, qr), and what every command shares (JSON output, output files, clear refusals).
+
+Imports no feature at module level: the features' cli modules import this one, and create_app registers them all.
+"""
 from __future__ import annotations
 
 import json
@@ -6,7 +10,6 @@ import sys
 from collections.abc import Callable
 
 import click
-from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 
 from app.errors import AppError
@@ -109,16 +112,6 @@ def create_organiser_command(email: str, unit_code: str, role: str, name: str, p
     click.echo(f"Đã tạo tài khoản {organiser.email} ({organiser.role}) cho đơn vị {unit_code}.")
 
 
-def register_commands(app: Flask) -> None:
-    """Attach every command group to the application's CLI."""
-    from app import backup
-    from app.api import cli as api_cli
-    from app.contests import cli as contests_cli
-    from app.organiser import cli as organiser_cli
-    from app.surveys import cli as surveys_cli
-    from app.units import cli as units_cli
-
-    for command in (init_db_command, seed_demo_command, synth_command, create_organiser_command,
-                    export_group, report_group, qr_group, *units_cli.COMMANDS, *surveys_cli.COMMANDS,
-                    *api_cli.COMMANDS, *backup.COMMANDS, *contests_cli.COMMANDS, *organiser_cli.COMMANDS):
-        app.cli.add_command(command)
+#: The commands of this module; create_app adds them with every feature's own (each feature's cli module).
+COMMANDS = (init_db_command, seed_demo_command, synth_command, create_organiser_command, export_group, report_group,
+            qr_group)

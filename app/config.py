@@ -54,9 +54,17 @@ class Config:
     AUTH_SESSION_IDLE_SECONDS = 2 * 3600
     AUTH_SESSION_MAX_SECONDS = 12 * 3600
 
-    # Imports of units and counters (CSV/XLSX): file size and row caps.
+    # Uploaded tables (CSV/XLSX): file size and row caps per kind of import, and what an XLSX may unpack to (a few
+    # thousand rows need far less, a zip bomb far more). Units and counters:
     IMPORT_MAX_BYTES = 2 * 1024 * 1024
     IMPORT_MAX_ROWS = 5000
+    # Question banks and participant lists of contests:
+    CONTEST_IMPORT_MAX_BYTES = 5 * 1024 * 1024
+    CONTEST_IMPORT_MAX_ROWS = 5000
+    # Dossier volumes (`flask report volumes`):
+    VOLUMES_IMPORT_MAX_BYTES = 5 * 1024 * 1024
+    VOLUMES_IMPORT_MAX_ROWS = 100_000
+    UPLOAD_MAX_INFLATED = 50 * 1024 * 1024
 
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = False

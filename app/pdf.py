@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import importlib.util
-from functools import cache
 from pathlib import Path
 
 from fpdf import FPDF
 
+from app import cache
 
-@cache
+
+@cache.constants.memoise
 def font_dir() -> Path:
     """Return the folder of the DejaVu fonts that ship inside matplotlib (no system font is assumed)."""
     spec = importlib.util.find_spec("matplotlib")

@@ -51,7 +51,9 @@ def child_prepare(url: str, secret: str, prefix: str, participants: str, surges:
     import sqlalchemy as sa
 
     from app import create_app
-    from app.contests import services
+    from app.auth.audit import COMMAND_LINE
+    from app.contests.attempts import start_attempt
+    from app.contests.lifecycle import save_contest
     from app.contests.models import Contest, Participant
     from app.contests.spec import local_text, parse_contest
     from app.contests.synth import ensure_demo_bank
@@ -78,14 +80,14 @@ def child_prepare(url: str, secret: str, prefix: str, participants: str, surges:
                         "question_count": QUESTIONS, "time_limit_minutes": 240}
                        for number in range(1, int(surges) + 1)],
         }
-        contest, _ = services.save_contest(parse_contest(definition, zone), now=now)
+        contest, _ = save_contest(parse_contest(definition, zone), actor=COMMAND_LINE, now=now)
         contest.transition("open", now)
         people = [Participant(contest_id=contest.id, phone=f"09{index:08d}", full_name=f"Người dự thi {index}",
                               unit_id=units[index % len(units)], group_code="cbccvc", consent_at=now,
                               consent_version="bench", created_at=now) for index in range(int(participants))]
         db.session.add_all(people)
         db.session.flush()
-        attempts = [[services.start_attempt(contest, round_, person, now=now, zone=zone, rng=rng).id
+        attempts = [[start_attempt(contest, round_, person, now=now, zone=zone, rng=rng).id
                      for person in people] for round_ in contest.rounds]
         round_ids = [round_.id for round_ in contest.rounds]
         cookies = {person.id: _serializer().dumps({"p": person.id, "c": contest.id, "v": person.session_version})
@@ -124,8 +126,7 @@ def child_analysis(url: str, secret: str) -> dict:
     """Time the contest report (ranking + item analysis) of the synthetic contest, results cache emptied."""
     import sqlalchemy as sa
 
-    from app import create_app
-    from app.contests import results
+    from app import cache, create_app
     from app.contests.models import Contest
     from app.contests.reports import contest_report
     from app.contests.synth import SYNTH_SLUG
@@ -135,7 +136,7 @@ def child_analysis(url: str, secret: str) -> dict:
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": secret})
     with app.app_context():
         contest = db.session.scalar(sa.select(Contest).where(Contest.slug == SYNTH_SLUG))
-        results.clear_cache()
+        cache.contest_results.forget()
         start = time.perf_counter()
         report = contest_report(contest, local_zone())
         document = json.dumps(report, ensure_ascii=False, default=str)

@@ -27,9 +27,8 @@ def measure(url: str, secret: str) -> dict:
     from PIL import Image
 
     from app import create_app
-    from app.surveys import services
-    from app.surveys.posters import render_posters
-    from app.surveys.qr import make_qr_png
+    from app.units.posters import counter_posters, poster_text, render_posters
+    from app.units.qr import make_qr_png
     from app.units.services import get_unit_by_code, list_counters
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": secret, "BASE_URL": "https://hailong.example.vn"})
@@ -40,8 +39,8 @@ def measure(url: str, secret: str) -> dict:
         sheet_times, qr_times = [], []
         for _ in range(REPEATS):
             start = time.perf_counter()
-            posters = services.counter_posters(counters, app.config["BASE_URL"], secret)
-            pdf = render_posters(posters, services.poster_text(), 1)
+            posters = counter_posters(counters, app.config["BASE_URL"], secret)
+            pdf = render_posters(posters, poster_text(), 1)
             sheet_times.append(time.perf_counter() - start)
             start = time.perf_counter()
             images = [make_qr_png(poster.url, box_size=8) for poster in posters]

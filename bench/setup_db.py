@@ -28,7 +28,7 @@ def build(url: str, secret: str, units: int) -> dict:
     from app.database import utcnow
     from app.demo import publish_shipped_instruments
     from app.extensions import db
-    from app.surveys.tokens import counter_token
+    from app.units.tokens import counter_token
     from app.units.services import create_counter, create_service_field, create_unit
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": secret})

@@ -77,18 +77,15 @@ def app_session(database_url: str, tmp_path_factory: pytest.TempPathFactory):
 def app(app_session):
     """Yield the app; afterwards empty every table and forget every cache and rate-limit counter."""
     yield app_session
+    from app.cache import caches
     from app.extensions import db, limiter
-    from app.organiser import dashboard
-    from app.surveys import services, views
 
     with app_session.app_context():
         db.session.rollback()
         for table in reversed(db.metadata.sorted_tables):
             db.session.execute(table.delete())
         db.session.commit()
-    services.clear_caches()
-    views._pages.clear()
-    dashboard._reports.clear()
+    caches.clear()
     limiter.reset()
 
 

@@ -89,7 +89,7 @@ class Factories:
         """Create a counter (and its unit and service fields if needed); instruments are published first."""
         from app.database import utcnow
         from app.extensions import db
-        from app.surveys.tokens import counter_token
+        from app.units.tokens import counter_token
         from app.units.models import ServiceField
         from app.units.services import create_counter, create_service_field, get_unit_by_code
 
@@ -228,11 +228,11 @@ def separate_app(database_url: str | None, *, migrate: bool = True, **overrides)
     from flask_migrate import upgrade
 
     from app import create_app
+    from app.cache import caches
     from app.extensions import db, limiter
-    from app.surveys import services, views
 
     saved = (limiter._storage, limiter._limiter)
-    services.clear_caches()  # ids repeat across databases: cached forms must not leak between them
+    caches.clear()  # ids repeat across databases: cached forms must not leak between them
     config = {"TESTING": True, "SECRET_KEY": "second-test-secret-key", "BASE_URL": "http://hailong.test", **overrides}
     if database_url is not None:
         config["SQLALCHEMY_DATABASE_URI"] = database_url
@@ -246,8 +246,7 @@ def separate_app(database_url: str | None, *, migrate: bool = True, **overrides)
         with app.app_context():
             db.engine.dispose()
         limiter._storage, limiter._limiter = saved
-        services.clear_caches()
-        views._pages.clear()
+        caches.clear()
 
 
 def concurrent_posts(app, path: str, bodies: list[dict], cookie: str) -> list:

@@ -187,7 +187,7 @@ def test_a_page_that_needs_the_database_explains_the_outage_with_503():
     with separate_app("postgresql+psycopg://nobody@127.0.0.1:1/none", migrate=False) as app:
         response = app.test_client().get("/s/aaaaaaaaaa-bbbbbbbb")
         assert response.status_code == 404  # a badly signed token is refused before any query
-        from app.surveys.tokens import counter_token
+        from app.units.tokens import counter_token
 
         token = counter_token("aaaaaaaaaa", app.config["SECRET_KEY"])
         response = app.test_client().get(f"/s/{token}")

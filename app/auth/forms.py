@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectField, SelectMultipleField, StringField
-from wtforms.fields.choices import SelectChoice
+from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Regexp
 
 from app.auth.services import MIN_PASSWORD_LENGTH
+from app.forms import choice_list, select_field
 
 #: Role names as organisers read them.
 ROLE_LABELS = {
@@ -17,19 +17,6 @@ ROLE_LABELS = {
 }
 
 _REQUIRED = _l("Vui lòng điền mục này.")
-_INVALID_CHOICE = _l("Lựa chọn không hợp lệ; vui lòng chọn lại.")
-
-
-def choice_list(pairs) -> list[SelectChoice]:
-    """Return select options from (value, label) pairs."""
-    return [SelectChoice(value, label) for value, label in pairs]
-
-
-def select_field(label: str, *, many: bool = False, **options) -> SelectField:
-    """Return a select (or multi-select) field whose refusals are worded in Vietnamese."""
-    field_class = SelectMultipleField if many else SelectField
-    return field_class(label, invalid_choice_message=_INVALID_CHOICE, invalid_value_message=_INVALID_CHOICE,
-                       **options)
 _EMAIL = Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message=_l("Địa chỉ email không hợp lệ."))
 #: Long enough for any passphrase, short enough that hashing cannot be abused.
 _PASSWORD_MAX = Length(max=256, message=_l("Mật khẩu dài tối đa 256 ký tự."))
@@ -44,10 +31,6 @@ def _new_password_fields() -> tuple[PasswordField, PasswordField]:
         DataRequired(_REQUIRED), EqualTo("new_password", message=_l("Hai lần nhập mật khẩu không khớp.")),
     ])
     return new, confirm
-
-
-class ConfirmForm(FlaskForm):
-    """A confirmation button: only the CSRF token travels."""
 
 
 class LoginForm(FlaskForm):

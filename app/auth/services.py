@@ -2,17 +2,17 @@
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from flask_sqlalchemy.pagination import Pagination
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.auth.access import load_by_id
-from app.auth.models import ROLES, AuditEntry, Organiser
+from app import cache
+from app.auth.audit import VISITOR, record
+from app.auth.models import ROLES, Organiser
 from app.errors import AppError, ConflictError, NotFoundError, PermissionDeniedError
 from app.extensions import db
 from app.units.models import Unit
@@ -77,17 +77,7 @@ def create_organiser(email: str, name: str, unit: Unit, role: str, password: str
     return organiser
 
 
-def record(organiser_id: int | None, unit_id: int | None, action: str, object_type: str | None,
-           object_id: object, detail: dict | None, now: dt.datetime) -> AuditEntry:
-    """Add one entry to the audit log: who (organiser, unit), what (action), which object, when."""
-    entry = AuditEntry(organiser_id=organiser_id, unit_id=unit_id, action=action, object_type=object_type,
-                       object_id=None if object_id is None else str(object_id)[:64], detail=detail or {}, at=now)
-    db.session.add(entry)
-    db.session.flush()
-    return entry
-
-
-@functools.cache
+@cache.constants.memoise
 def _decoy_hash(method: str) -> str:
     # Checked against when the email is unknown, so a wrong email costs as long as a wrong password.
     return _hash_password("decoy password that no account has", method)
@@ -104,20 +94,20 @@ def authenticate(email: str, password: str, now: dt.datetime, zone: ZoneInfo,
     organiser = db.session.scalar(sa.select(Organiser).where(Organiser.email == email)) if email else None
     if organiser is None:
         check_password_hash(_decoy_hash(method), password)
-        record(None, None, "login.failure", "organiser", None, {"email": email}, now)
+        record(VISITOR, None, "login.failure", "organiser", None, {"email": email}, now)
         raise LoginError(WRONG_CREDENTIALS)
     if organiser.locked_until is not None and organiser.locked_until > now:
-        record(organiser.id, organiser.unit_id, "login.locked", "organiser", organiser.id, {}, now)
+        record(organiser, organiser.unit_id, "login.locked", "organiser", organiser.id, {}, now)
         raise AccountLockedError(_locked_message(organiser.locked_until, zone))
     if not check_password_hash(organiser.password_hash, password):
         _count_failure(organiser, now, zone, policy)
         raise LoginError(WRONG_CREDENTIALS)
     if not organiser.is_active_account:
-        record(organiser.id, organiser.unit_id, "login.inactive", "organiser", organiser.id, {}, now)
+        record(organiser, organiser.unit_id, "login.inactive", "organiser", organiser.id, {}, now)
         raise LoginError(_l("Tài khoản này đã bị vô hiệu hoá. Vui lòng liên hệ quản trị viên."))
     organiser.failed_logins = 0
     organiser.locked_until = None
-    record(organiser.id, organiser.unit_id, "login.success", "organiser", organiser.id, {}, now)
+    record(organiser, organiser.unit_id, "login.success", "organiser", organiser.id, {}, now)
     return organiser
 
 
@@ -135,11 +125,11 @@ def _count_failure(organiser: Organiser, now: dt.datetime, zone: ZoneInfo, polic
     if failures >= policy.max_failures:
         organiser.failed_logins = 0
         organiser.locked_until = now + policy.lockout
-        record(organiser.id, organiser.unit_id, "login.lockout", "organiser", organiser.id,
+        record(organiser, organiser.unit_id, "login.lockout", "organiser", organiser.id,
                {"until": organiser.locked_until.isoformat()}, now)
         db.session.flush()
         raise AccountLockedError(_locked_message(organiser.locked_until, zone))
-    record(organiser.id, organiser.unit_id, "login.failure", "organiser", organiser.id, {"failures": failures}, now)
+    record(organiser, organiser.unit_id, "login.failure", "organiser", organiser.id, {"failures": failures}, now)
 
 
 def _locked_message(until: dt.datetime, zone: ZoneInfo) -> str:
@@ -151,7 +141,7 @@ def _locked_message(until: dt.datetime, zone: ZoneInfo) -> str:
 def end_sessions(organiser: Organiser, now: dt.datetime) -> None:
     """Sign the organiser out everywhere: every session cookie issued so far stops working (logout)."""
     organiser.session_version += 1
-    record(organiser.id, organiser.unit_id, "logout", "organiser", organiser.id, {}, now)
+    record(organiser, organiser.unit_id, "logout", "organiser", organiser.id, {}, now)
 
 
 def change_password(organiser: Organiser, current_password: str, new_password: str, now: dt.datetime, *,
@@ -164,7 +154,7 @@ def change_password(organiser: Organiser, current_password: str, new_password: s
         raise AppError(_l("Mật khẩu mới phải khác mật khẩu hiện tại."))
     organiser.password_hash = _hash_password(new_password, method)
     organiser.session_version += 1
-    record(organiser.id, organiser.unit_id, "password.change", "organiser", organiser.id, {}, now)
+    record(organiser, organiser.unit_id, "password.change", "organiser", organiser.id, {}, now)
     db.session.flush()
 
 
@@ -191,7 +181,7 @@ def create_account(actor: Organiser, *, email: str, name: str, unit: Unit, role:
                    now: dt.datetime, method: str = PASSWORD_METHOD) -> Organiser:
     """Create an account for a unit of the actor's subtree (the view has checked the unit is visible)."""
     account = create_organiser(email, name.strip(), unit, role, password, now, method=method)
-    record(actor.id, unit.id, "account.create", "organiser", account.id, {"email": account.email, "role": role}, now)
+    record(actor, unit.id, "account.create", "organiser", account.id, {"email": account.email, "role": role}, now)
     return account
 
 
@@ -201,7 +191,7 @@ def set_account_active(actor: Organiser, account: Organiser, active: bool, now: 
         raise PermissionDeniedError(_l("Bạn không thể tự vô hiệu hoá tài khoản của mình."))
     account.is_active_account = active
     account.session_version += 1
-    record(actor.id, account.unit_id, "account.reactivate" if active else "account.deactivate", "organiser",
+    record(actor, account.unit_id, "account.reactivate" if active else "account.deactivate", "organiser",
            account.id, {"email": account.email}, now)
     db.session.flush()
 
@@ -216,18 +206,6 @@ def reset_password(actor: Organiser, account: Organiser, new_password: str, now:
     account.session_version += 1
     account.failed_logins = 0
     account.locked_until = None
-    record(actor.id, account.unit_id, "account.password_reset", "organiser", account.id, {"email": account.email},
+    record(actor, account.unit_id, "account.password_reset", "organiser", account.id, {"email": account.email},
            now)
     db.session.flush()
-
-
-def audit_page(root: Unit, page: int, per_page: int = 50) -> Pagination:
-    """Return one page of the audit entries of a subtree, newest first.
-
-    Entries without a unit (sign-in attempts with an unknown email) are shown only to a root unit's readers.
-    """
-    scope = AuditEntry.unit_id.in_(sa.select(Unit.id).where(Unit.is_within(root)))
-    if root.parent_id is None:
-        scope = sa.or_(scope, AuditEntry.unit_id.is_(None))
-    query = sa.select(AuditEntry).where(scope).order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
-    return db.paginate(query, page=min(max(page, 1), 100_000), per_page=per_page, error_out=False, count=True)

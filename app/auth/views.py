@@ -11,13 +11,15 @@ from flask_login import current_user, login_user, logout_user
 
 from app.auth import services
 from app.auth.access import current_organiser, get_visible_unit, organiser_required
-from app.auth.forms import (ROLE_LABELS, AccountForm, ConfirmForm, LoginForm, PasswordChangeForm, PasswordResetForm,
-                            choice_list)
+from app.auth.audit import audit_page
+from app.auth.forms import ROLE_LABELS, AccountForm, LoginForm, PasswordChangeForm, PasswordResetForm
 from app.database import utcnow
 from app.errors import AppError
-from app.extensions import db, limiter, login_manager
+from app.extensions import limiter, login_manager
+from app.forms import choice_list
 from app.i18n import local_zone
 from app.units.services import list_units
+from app.web import ConfirmPage, confirm_then, refused
 
 bp = Blueprint("auth", __name__)
 
@@ -106,9 +108,8 @@ def login():
         organiser = services.authenticate(form.email.data, form.password.data, utcnow(), local_zone(), policy,
                                           method=config["AUTH_PASSWORD_METHOD"])
     except services.LoginError as error:
-        db.session.commit()  # keep the failure count, the lock and the audit entry
+        # Not refused(): the failure count, the lock and the audit entry are kept (the request commits them).
         return render_template("auth/login.html", form=form, error=error.message), error.status
-    db.session.commit()
     _start_session(organiser)
     return redirect(_safe_next(request.args.get("next")), 303)
 
@@ -118,7 +119,6 @@ def login():
 def logout():
     """Sign out: this session and any copy of its cookie stop working."""
     services.end_sessions(current_organiser(), utcnow())
-    db.session.commit()
     logout_user()
     session.clear()
     flash(_("Bạn đã đăng xuất."), "info")
@@ -135,7 +135,6 @@ def change_password():
     organiser = current_organiser()
     services.change_password(organiser, form.current_password.data, form.new_password.data, utcnow(),
                              method=current_app.config["AUTH_PASSWORD_METHOD"])
-    db.session.commit()
     _start_session(organiser)
     flash(_("Đã đổi mật khẩu. Các phiên đăng nhập khác của tài khoản đã kết thúc."), "info")
     return redirect(url_for(HOME_ENDPOINT), 303)
@@ -165,9 +164,7 @@ def account_new():
                                           role=form.role.data, password=form.new_password.data, now=utcnow(),
                                           method=current_app.config["AUTH_PASSWORD_METHOD"])
     except AppError as error:
-        db.session.rollback()
-        return render_template("auth/account_new.html", form=form, error=error.message), error.status
-    db.session.commit()
+        return render_template("auth/account_new.html", form=form, error=refused(error).message), error.status
     flash(_("Đã tạo tài khoản %(email)s.", email=account.email), "info")
     return redirect(url_for(".accounts"), 303)
 
@@ -189,24 +186,18 @@ def account_reactivate(organiser_id: int):
 def _set_account_active(organiser_id: int, active: bool):
     organiser = current_organiser()
     account = services.get_visible_account(organiser, organiser_id)
-    form = ConfirmForm()
-    if not form.validate_on_submit():
-        if active:
-            return render_template("organiser/confirm.html", form=form, danger=False, cancel=url_for(".accounts"),
-                                   title=_("Kích hoạt lại tài khoản %(email)s", email=account.email),
-                                   message=_("Tài khoản sẽ đăng nhập được trở lại."), button=_("Kích hoạt lại"))
-        return render_template("organiser/confirm.html", form=form, danger=True, cancel=url_for(".accounts"),
-                               title=_("Vô hiệu hoá tài khoản %(email)s", email=account.email),
-                               message=_("Tài khoản sẽ không đăng nhập được nữa và mọi phiên đang mở kết thúc ngay. "
-                                         "Nhật ký thao tác của tài khoản được giữ nguyên."),
-                               button=_("Vô hiệu hoá"))
-    services.set_account_active(organiser, account, active, utcnow())
-    db.session.commit()
     if active:
-        flash(_("Đã kích hoạt lại tài khoản %(email)s.", email=account.email), "info")
+        page = ConfirmPage(_("Kích hoạt lại tài khoản %(email)s", email=account.email),
+                           _("Tài khoản sẽ đăng nhập được trở lại."), _("Kích hoạt lại"), url_for(".accounts"),
+                           danger=False)
+        done = _("Đã kích hoạt lại tài khoản %(email)s.", email=account.email)
     else:
-        flash(_("Đã vô hiệu hoá tài khoản %(email)s.", email=account.email), "info")
-    return redirect(url_for(".accounts"), 303)
+        page = ConfirmPage(_("Vô hiệu hoá tài khoản %(email)s", email=account.email),
+                           _("Tài khoản sẽ không đăng nhập được nữa và mọi phiên đang mở kết thúc ngay. Nhật ký thao "
+                             "tác của tài khoản được giữ nguyên."), _("Vô hiệu hoá"), url_for(".accounts"))
+        done = _("Đã vô hiệu hoá tài khoản %(email)s.", email=account.email)
+    return confirm_then(lambda: page, lambda: services.set_account_active(organiser, account, active, utcnow()),
+                        done=done, back=url_for(".accounts"))
 
 
 @bp.route("/tai-khoan/<int:organiser_id>/dat-lai-mat-khau", methods=["GET", "POST"])
@@ -221,7 +212,6 @@ def account_reset_password(organiser_id: int):
         return render_template("auth/account_password.html", form=form, account=account), status
     services.reset_password(organiser, account, form.new_password.data, utcnow(),
                             method=current_app.config["AUTH_PASSWORD_METHOD"])
-    db.session.commit()
     flash(_("Đã đặt lại mật khẩu cho %(email)s.", email=account.email), "info")
     return redirect(url_for(".accounts"), 303)
 
@@ -231,7 +221,7 @@ def account_reset_password(organiser_id: int):
 def audit():
     """Read the audit log of the subtree, newest first."""
     page = request.args.get("trang", 1, type=int)
-    entries = services.audit_page(current_organiser().unit, page)
+    entries = audit_page(current_organiser().unit, page)
     return render_template("auth/audit.html", entries=entries, actions=AUDIT_ACTIONS)
 
 

@@ -12,9 +12,9 @@ from itsdangerous import BadSignature, URLSafeSerializer
 
 from app.contests.models import Contest, Participant
 from app.contests.results import ContestResults
-from app.contests.services import contest_spec
+from app.contests.spec import contest_spec
 from app.pdf import add_dejavu
-from app.surveys.qr import make_qr_png
+from app.units.qr import make_qr_png
 
 _SALT = "contest-certificate"
 

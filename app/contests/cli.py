@@ -8,26 +8,34 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from app.auth.audit import COMMAND_LINE
 from app.cli import echo_json, export_group, fail_on_app_error, open_output, report_group
-from app.contests import services
-from app.contests.imports import ImportRejected, parse_participants, parse_questions, question_template
+from app.contests.attempts import finalise_expired
+from app.contests.banks import import_questions
+from app.contests.lifecycle import change_status, contests_for, get_contest, save_contest
+from app.contests.participants import preissue_participants
+from app.contests.imports import parse_participants, parse_questions, question_template
 from app.contests.models import CONTEST_TRANSITIONS
 from app.contests.reports import attempt_table, contest_report, report_tables
-from app.contests.spec import ContestSpecError, load_contest_file
+from app.contests.spec import load_contest_file
 from app.database import utcnow
 from app.exports import iter_csv, write_csv, write_xlsx
 from app.extensions import db
 from app.i18n import local_zone
 from app.units.services import get_unit_by_code
+from app.uploads import UploadLimits
+from app.validation import Rejected
 
 questions_group = AppGroup("questions", help="Ngân hàng câu hỏi của cuộc thi.")
 contests_group = AppGroup("contests", help="Cuộc thi tìm hiểu: định nghĩa, trạng thái, bài thi.")
 
 
-def _reject(problems: list[object], summary: str) -> None:
-    for problem in problems:
+def _reject(error: Rejected, summary: str) -> None:
+    """List a refused file's problems, roll back what was flushed, and stop with the summary ({n}: their count)."""
+    db.session.rollback()
+    for problem in error.problems:
         click.echo(str(problem), err=True)
-    raise click.ClickException(summary)
+    raise click.ClickException(summary.format(n=len(error.problems)))
 
 
 @questions_group.command("import")
@@ -38,16 +46,13 @@ def _reject(problems: list[object], summary: str) -> None:
 @fail_on_app_error
 def import_questions_command(path: str, bank_code: str, title: str | None, unit_code: str | None) -> None:
     """Import questions from XLSX, CSV or YAML: all or nothing, every problem listed by row."""
-    try:
-        rows = parse_questions(path, Path(path).read_bytes())
-    except ImportRejected as error:
-        _reject(error.problems, f"{len(error.problems)} lỗi; không câu hỏi nào được nhập.")
+    limits = UploadLimits.from_config(current_app.config, "CONTEST_IMPORT")
     unit = get_unit_by_code(unit_code) if unit_code else None
     try:
-        bank, added = services.import_questions(bank_code, rows, now=utcnow(), title=title, unit=unit)
-    except services.FileRejected as error:
-        db.session.rollback()
-        _reject(error.problems, f"{len(error.problems)} lỗi; không câu hỏi nào được nhập.")
+        rows = parse_questions(path, Path(path).read_bytes(), limits)
+        bank, added = import_questions(bank_code, rows, actor=COMMAND_LINE, now=utcnow(), title=title, unit=unit)
+    except Rejected as error:
+        _reject(error, "{n} lỗi; không câu hỏi nào được nhập.")
     db.session.commit()
     click.echo(f"Đã nhập {added} câu hỏi vào ngân hàng {bank.code}.")
 
@@ -67,13 +72,9 @@ def load_contest_command(path: str) -> None:
     """Validate a contest YAML file and create or update the contest it defines."""
     try:
         spec = load_contest_file(Path(path).read_bytes(), local_zone(), source=path)
-    except ContestSpecError as error:
-        _reject(error.problems, f"{len(error.problems)} lỗi; cuộc thi chưa được nạp.")
-    try:
-        contest, created = services.save_contest(spec, now=utcnow())
-    except services.FileRejected as error:
-        db.session.rollback()
-        _reject(error.problems, f"{len(error.problems)} lỗi; cuộc thi chưa được nạp.")
+        contest, created = save_contest(spec, actor=COMMAND_LINE, now=utcnow())
+    except Rejected as error:
+        _reject(error, "{n} lỗi; cuộc thi chưa được nạp.")
     db.session.commit()
     verb = "Đã tạo" if created else "Đã cập nhật"
     click.echo(f"{verb} cuộc thi {contest.slug} ({len(contest.rounds)} vòng, trạng thái {contest.status}).")
@@ -84,7 +85,7 @@ def load_contest_command(path: str) -> None:
 def list_contests_command(fmt: str) -> None:
     """List contests with their rounds."""
     zone = local_zone()
-    contests = services.contests_for(None)
+    contests = contests_for(None)
     if fmt == "json":
         echo_json([{
             "slug": contest.slug, "title": contest.title, "status": contest.status, "unit": contest.unit.code,
@@ -103,8 +104,8 @@ def list_contests_command(fmt: str) -> None:
 @fail_on_app_error
 def contest_status_command(slug: str, transition: str) -> None:
     """Move a contest through its lifecycle (open, close, reopen, publish_results, archive)."""
-    contest = services.get_contest(slug)
-    services.change_status(contest, transition, now=utcnow(), zone=local_zone())
+    contest = get_contest(slug)
+    change_status(contest, transition, actor=COMMAND_LINE, now=utcnow(), zone=local_zone())
     db.session.commit()
     click.echo(f"Cuộc thi {contest.slug}: {contest.status}.")
 
@@ -113,7 +114,7 @@ def contest_status_command(slug: str, transition: str) -> None:
 @fail_on_app_error
 def finalize_expired_command() -> None:
     """Auto-submit, with their saved answers, attempts whose deadline (plus grace) has passed."""
-    count = services.finalise_expired(utcnow())
+    count = finalise_expired(utcnow())
     db.session.commit()
     click.echo(f"Đã nộp tự động {count} bài thi quá giờ.")
 
@@ -125,17 +126,14 @@ def finalize_expired_command() -> None:
 @fail_on_app_error
 def issue_accounts_command(slug: str, path: str, out: str) -> None:
     """Pre-issue participant accounts from a CSV/XLSX list; write each login code once to --out."""
-    contest = services.get_contest(slug)
+    contest = get_contest(slug)
+    limits = UploadLimits.from_config(current_app.config, "CONTEST_IMPORT")
     try:
-        rows = parse_participants(path, Path(path).read_bytes())
-    except ImportRejected as error:
-        _reject(error.problems, f"{len(error.problems)} lỗi; chưa tài khoản nào được tạo.")
-    try:
-        credentials = services.preissue_participants(contest, rows, now=utcnow(), zone=local_zone(),
-                                                     secret=current_app.config["SECRET_KEY"])
-    except services.FileRejected as error:
-        db.session.rollback()
-        _reject(error.problems, f"{len(error.problems)} lỗi; chưa tài khoản nào được tạo.")
+        rows = parse_participants(path, Path(path).read_bytes(), limits)
+        credentials = preissue_participants(contest, rows, actor=COMMAND_LINE, now=utcnow(), zone=local_zone(),
+                                            secret=current_app.config["SECRET_KEY"])
+    except Rejected as error:
+        _reject(error, "{n} lỗi; chưa tài khoản nào được tạo.")
     with open(out, "w", encoding="utf-8", newline="") as stream:
         write_csv(["row", "phone", "full_name", "code"],
                   ([c.row, c.phone, c.full_name, c.code] for c in credentials), stream)
@@ -151,7 +149,7 @@ def issue_accounts_command(slug: str, path: str, out: str) -> None:
 @fail_on_app_error
 def export_attempts_command(slug: str, round_number: int | None, fmt: str, out: str | None) -> None:
     """Export finished attempts: participant, unit, group, score, prediction, times, rank, then 0/1 per question id."""
-    headers, rows = attempt_table(services.get_contest(slug), local_zone(), round_number)
+    headers, rows = attempt_table(get_contest(slug), local_zone(), round_number)
     _write([("attempts", headers, rows)], fmt, out)
 
 
@@ -163,7 +161,7 @@ def export_attempts_command(slug: str, round_number: int | None, fmt: str, out: 
 @fail_on_app_error
 def report_contest_command(slug: str, round_number: int | None, fmt: str, out: str | None) -> None:
     """Report a contest or round: ranking, prediction value, item analysis, test statistics, prizes, units."""
-    report = contest_report(services.get_contest(slug), local_zone(), round_number)
+    report = contest_report(get_contest(slug), local_zone(), round_number)
     if fmt == "json":
         if out:
             with open(out, "w", encoding="utf-8") as stream:

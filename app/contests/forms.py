@@ -79,7 +79,3 @@ class ExcludeForm(FlaskForm):
 
     excluded = BooleanField(_l("Loại khỏi xếp hạng"))
     reason = StringField(_l("Lý do"), validators=[Length(max=300)])
-
-
-class ConfirmForm(FlaskForm):
-    """A bare confirmation (erasing personal data)."""

@@ -2,33 +2,32 @@
 
 Reading is all-or-nothing: every problem of a file is collected with its row number (the spreadsheet row, the header
 being row 1; for YAML the question's position) and reported at once in the organiser's language (each message is
-a lazy Flask-Babel string, rendered by ``str()`` where it is shown). Nothing here touches the database: the services
+a lazy Flask-Babel string, rendered by ``str()`` where it is shown). Tables are read by ``app.uploads`` (type, size,
+content and row checks) and YAML by ``app.validation.read_yaml``. Nothing here touches the database: the services
 check rows against what is stored (duplicates, units) and write them in one transaction.
 """
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import hashlib
 import io
 import re
 import unicodedata
-import zipfile
 from dataclasses import dataclass
-from typing import Literal
 
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from app.config import Config
 from app.contests.grading import MAX_OPTIONS, MIN_OPTIONS, QUESTION_TYPES
-from app.contests.spec import ContestSpecError, read_yaml
+from app.uploads import TABLE_FORMATS, UploadLimits, check_size, extension, read_table
+from app.validation import Place, Problem, Rejected, place_name, read_yaml
 
-MAX_UPLOAD_BYTES = 5 * 1024 * 1024
-MAX_ROWS = 5000
-#: An XLSX is a zip; refuse archives that inflate beyond this (zip bombs).
-MAX_XLSX_INFLATED = 50 * 1024 * 1024
+#: The limits of the configuration's defaults (``CONTEST_IMPORT_*``), for callers that do not pass their own.
+DEFAULT_LIMITS = UploadLimits(Config.CONTEST_IMPORT_MAX_BYTES, Config.CONTEST_IMPORT_MAX_ROWS,
+                              Config.UPLOAD_MAX_INFLATED)
 OPTION_LETTERS = "ABCDEFGH"[:MAX_OPTIONS]
 
 QUESTION_COLUMNS = ("code", "type", "topic", "difficulty", "text",
@@ -47,41 +46,6 @@ _DIFFICULTY_WORDS = {"de": 1, "trung binh": 2, "kho": 3}
 _CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,31}")
 _TOPIC = re.compile(r"[a-z][a-z0-9_]{0,63}")
 TRUE_FALSE_OPTIONS = ("Đúng", "Sai")
-
-#: What a row number counts: a spreadsheet row (the header is row 1) or a question's position in a YAML file.
-Place = Literal["row", "question"]
-
-
-def place_name(place: Place, number: int) -> LazyString:
-    """Name a place in a file ("Dòng 3" of a table, "Câu 3" of a YAML list), translated when shown."""
-    return _l("Câu %(n)d", n=number) if place == "question" else _l("Dòng %(n)d", n=number)
-
-
-@dataclass(frozen=True)
-class ImportProblem:
-    """One thing wrong in an uploaded file; ``str()`` words it in the current language."""
-
-    row: int | None
-    #: A column name of the file format (``birth_date``), never translated.
-    column: str | None
-    message: str | LazyString
-    place: Place = "row"
-
-    def __str__(self) -> str:
-        where = []
-        if self.row is not None:
-            where.append(str(place_name(self.place, self.row)))
-        if self.column:
-            where.append(str(_l("cột “%(column)s”", column=self.column)))
-        return f"{', '.join(where)}: {self.message}" if where else str(self.message)
-
-
-class ImportRejected(ValueError):
-    """A file was refused; ``problems`` lists every problem found."""
-
-    def __init__(self, problems: list[ImportProblem]) -> None:
-        self.problems = list(problems)
-        super().__init__("\n".join(str(problem) for problem in self.problems))
 
 
 @dataclass(frozen=True)
@@ -138,30 +102,32 @@ def plain(text: str) -> str:
     return " ".join(stripped.casefold().replace("_", " ").split())
 
 
-def parse_questions(filename: str, data: bytes) -> list[QuestionRow]:
-    """Return the checked questions of an XLSX, CSV or YAML file; raise ImportRejected listing every problem."""
-    kind = _kind(filename, ("xlsx", "csv", "yaml", "yml"))
+def parse_questions(filename: str, data: bytes, limits: UploadLimits = DEFAULT_LIMITS) -> list[QuestionRow]:
+    """Return the checked questions of an XLSX, CSV or YAML file; raise Rejected listing every problem."""
+    kind = extension(filename)
     place: Place
     if kind in ("yaml", "yml"):
-        records, place = _yaml_questions(data), "question"
+        records, place = _yaml_questions(data, limits), "question"
+    elif kind in TABLE_FORMATS:
+        records, place = _table(filename, data, QUESTION_COLUMNS, ("code", "type", "text", "correct"), limits), "row"
     else:
-        records, place = _table(kind, data, QUESTION_COLUMNS, ("code", "type", "text", "correct")), "row"
-    problems: list[ImportProblem] = []
+        raise Rejected([Problem(_l("Định dạng tệp không được hỗ trợ; dùng: %(formats)s.",
+                                   formats=".xlsx, .csv, .yaml"))])
+    problems: list[Problem] = []
     rows = [row for row in (_question(number, record, problems, place) for number, record in records)
             if row is not None]
     _check_unique(records, problems, place)
     if not records and not problems:
-        problems.append(ImportProblem(None, None, _l("Tệp không có câu hỏi nào.")))
+        problems.append(Problem(_l("Tệp không có câu hỏi nào.")))
     if problems:
-        raise ImportRejected(problems)
+        raise Rejected(problems)
     return rows
 
 
-def parse_participants(filename: str, data: bytes) -> list[ParticipantRow]:
-    """Return the rows of a participant list (XLSX or CSV); raise ImportRejected listing every problem."""
-    kind = _kind(filename, ("xlsx", "csv"))
-    records = _table(kind, data, PARTICIPANT_COLUMNS, ("phone", "full_name", "unit"))
-    problems: list[ImportProblem] = []
+def parse_participants(filename: str, data: bytes, limits: UploadLimits = DEFAULT_LIMITS) -> list[ParticipantRow]:
+    """Return the rows of a participant list (XLSX or CSV); raise Rejected listing every problem."""
+    records = _table(filename, data, PARTICIPANT_COLUMNS, ("phone", "full_name", "unit"), limits)
+    problems: list[Problem] = []
     rows = []
     for number, record in records:
         birth = None
@@ -169,8 +135,8 @@ def parse_participants(filename: str, data: bytes) -> list[ParticipantRow]:
         if raw_birth not in (None, ""):
             birth = parse_birth_date(raw_birth)
             if birth is None:
-                problems.append(ImportProblem(number, "birth_date",
-                                              _l("ngày sinh phải có dạng 31/12/1990 hoặc 1990-12-31")))
+                problems.append(Problem(_l("ngày sinh phải có dạng 31/12/1990 hoặc 1990-12-31"), row=number,
+                                        column="birth_date"))
         rows.append(ParticipantRow(
             row=number,
             phone=_cell_text(record.get("phone")),
@@ -181,9 +147,9 @@ def parse_participants(filename: str, data: bytes) -> list[ParticipantRow]:
             cccd=_cell_text(record.get("cccd")),
         ))
     if not records:
-        problems.append(ImportProblem(None, None, _l("Tệp không có dòng dữ liệu nào.")))
+        problems.append(Problem(_l("Tệp không có dòng dữ liệu nào.")))
     if problems:
-        raise ImportRejected(problems)
+        raise Rejected(problems)
     return rows
 
 
@@ -263,99 +229,44 @@ def participant_template() -> bytes:
     return buffer.getvalue()
 
 
-# --- reading tables --------------------------------------------------------------------------------------------
+# --- reading tables ----------------------------------------------------------------------------------------------
 
 
-def _too_large() -> ImportRejected:
-    return ImportRejected([ImportProblem(None, None, _l("Tệp quá lớn (tối đa %(mb)d MB).",
-                                                       mb=MAX_UPLOAD_BYTES // 1024 // 1024))])
-
-
-def _kind(filename: str, allowed: tuple[str, ...]) -> str:
-    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
-    if extension not in allowed:
-        formats = ", ".join("." + a for a in allowed if a != "yml")
-        raise ImportRejected([ImportProblem(None, None, _l("Định dạng tệp không được hỗ trợ; dùng: %(formats)s.",
-                                                           formats=formats))])
-    return extension
-
-
-def _table(kind: str, data: bytes, columns: tuple[str, ...], required: tuple[str, ...]
+def _table(filename: str, data: bytes, columns: tuple[str, ...], required: tuple[str, ...], limits: UploadLimits
            ) -> list[tuple[int, dict[str, object]]]:
-    """Return (row number, {column: value}) for the non-empty rows of an XLSX or CSV file."""
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise _too_large()
-    raw_rows = _xlsx_rows(data) if kind == "xlsx" else _csv_rows(data)
-    try:
-        header = next(raw_rows)
-    except StopIteration:
-        raise ImportRejected([ImportProblem(None, None, _l("Tệp trống."))]) from None
+    """Return (row number, {column: cell}) for the non-empty rows of an XLSX or CSV file.
+
+    Headings are the format's column names or their Vietnamese aliases; any other heading is a problem.
+    """
+    table = read_table(filename, data, limits)
     names = []
     problems = []
-    for position, heading in enumerate(header, start=1):
+    for heading in table.header:
         key = plain(heading or "")
         name = key.replace(" ", "_") if key.replace(" ", "_") in columns else _ALIASES.get(key)
         if heading not in (None, "") and name is None:
-            problems.append(ImportProblem(1, str(heading), _l("tên cột không được hỗ trợ; dùng: %(columns)s",
-                                                              columns=", ".join(columns))))
+            problems.append(Problem(_l("tên cột không được hỗ trợ; dùng: %(columns)s", columns=", ".join(columns)),
+                                    row=1, column=str(heading)))
         if name is not None and name in names:
-            problems.append(ImportProblem(1, str(heading), _l("cột bị lặp lại")))
+            problems.append(Problem(_l("cột bị lặp lại"), row=1, column=str(heading)))
         names.append(name)
     missing = [column for column in required if column not in names]
     if missing:
-        problems.append(ImportProblem(1, None, _l("thiếu cột: %(columns)s", columns=", ".join(missing))))
+        problems.append(Problem(_l("thiếu cột: %(columns)s", columns=", ".join(missing)), row=1))
     if problems:
-        raise ImportRejected(problems)
-    records = []
-    for number, values in enumerate(raw_rows, start=2):
-        if all(value in (None, "") or (isinstance(value, str) and not value.strip()) for value in values):
-            continue
-        if len(records) >= MAX_ROWS:
-            raise ImportRejected([ImportProblem(number, None, _l("tệp có quá %(n)d dòng dữ liệu; hãy chia nhỏ.",
-                                                                 n=MAX_ROWS))])
-        records.append((number, {name: value for name, value in zip(names, values) if name is not None}))
-    return records
+        raise Rejected(problems)
+    return [(number, {name: value for name, value in zip(names, cells) if name is not None})
+            for number, cells in table.rows]
 
 
-def _xlsx_rows(data: bytes):
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            if sum(info.file_size for info in archive.infolist()) > MAX_XLSX_INFLATED:
-                raise ImportRejected([ImportProblem(None, None, _l("Tệp XLSX giải nén quá lớn."))])
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except ImportRejected:
-        raise
-    except Exception:  # openpyxl raises many kinds of errors for files that are not workbooks
-        raise ImportRejected([ImportProblem(None, None, _l("Không đọc được tệp XLSX (tệp hỏng hoặc không phải "
-                                                           "Excel)."))]) from None
-    sheet = book.worksheets[0]
-    for values in sheet.iter_rows(values_only=True, max_col=40):
-        yield list(values)
-    book.close()
-
-
-def _csv_rows(data: bytes):
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise ImportRejected([ImportProblem(None, None, _l("Tệp CSV phải được lưu với mã UTF-8."))]) from None
-    first_line = text.split("\n", 1)[0]
-    delimiter = max(",;\t", key=first_line.count)
-    yield from csv.reader(io.StringIO(text), delimiter=delimiter)
-
-
-def _yaml_questions(data: bytes) -> list[tuple[int, dict[str, object]]]:
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise _too_large()
-    try:
-        loaded = read_yaml(data)
-    except ContestSpecError as error:
-        raise ImportRejected([ImportProblem(None, None, str(problem)) for problem in error.problems]) from None
+def _yaml_questions(data: bytes, limits: UploadLimits) -> list[tuple[int, dict[str, object]]]:
+    check_size(data, limits)
+    loaded = read_yaml(data)
     questions = loaded.get("questions") if isinstance(loaded, dict) else loaded
     if not isinstance(questions, list):
-        raise ImportRejected([ImportProblem(None, None, _l("Tệp YAML phải có danh sách “questions”."))])
-    if len(questions) > MAX_ROWS:
-        raise ImportRejected([ImportProblem(None, None, _l("Tệp có quá %(n)d câu hỏi; hãy chia nhỏ.", n=MAX_ROWS))])
+        raise Rejected([Problem(_l("Tệp YAML phải có danh sách “questions”."))])
+    if len(questions) > limits.max_rows:
+        raise Rejected([Problem(_l("Tệp có quá %(n)d câu hỏi; hãy chia nhỏ.", n=limits.max_rows))])
     records = []
     for number, item in enumerate(questions, start=1):
         if not isinstance(item, dict):
@@ -375,13 +286,13 @@ def _cell_text(value: object) -> str:
     return unicodedata.normalize("NFC", str(value)).strip()
 
 
-def _question(number: int, record: dict[str, object], problems: list[ImportProblem], place: Place
+def _question(number: int, record: dict[str, object], problems: list[Problem], place: Place
               ) -> QuestionRow | None:
     """Check one question record (table row or YAML mapping); record its problems and return it if clean."""
     start = len(problems)
 
     def fail(column: str | None, message: LazyString) -> None:
-        problems.append(ImportProblem(number, column, message, place))
+        problems.append(Problem(message, row=number, column=column, place=place))
 
     if record.get("_invalid"):
         fail(None, _l("mỗi câu hỏi phải là một bảng khoá: giá trị"))
@@ -473,7 +384,7 @@ def _correct(value: object, options: list[str], kind: str) -> tuple[int, ...] | 
     return tuple(sorted({OPTION_LETTERS.index(letter) for letter in letters}))
 
 
-def _check_unique(records: list[tuple[int, dict[str, object]]], problems: list[ImportProblem], place: Place) -> None:
+def _check_unique(records: list[tuple[int, dict[str, object]]], problems: list[Problem], place: Place) -> None:
     """Record codes and texts that appear twice in the file."""
     codes: dict[str, int] = {}
     texts: dict[str, int] = {}
@@ -483,12 +394,12 @@ def _check_unique(records: list[tuple[int, dict[str, object]]], problems: list[I
             first = codes[code]
             message = (_l("mã “%(code)s” trùng với câu %(first)d", code=code, first=first) if place == "question"
                        else _l("mã “%(code)s” trùng với dòng %(first)d", code=code, first=first))
-            problems.append(ImportProblem(number, "code", message, place))
+            problems.append(Problem(message, row=number, column="code", place=place))
         codes.setdefault(code, number)
         key = text_key(text)
         if text and key in texts:
             first = texts[key]
             message = (_l("nội dung trùng với câu %(first)d", first=first) if place == "question"
                        else _l("nội dung trùng với dòng %(first)d", first=first))
-            problems.append(ImportProblem(number, "text", message, place))
+            problems.append(Problem(message, row=number, column="text", place=place))
         texts.setdefault(key, number)

@@ -12,12 +12,13 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from app.auth.access import current_organiser, organiser_required
-from app.auth.services import record
-from app.contests import services
+from app.contests.banks import banks_for, get_bank, import_questions, may_import_into
+from app.contests import lifecycle
+from app.contests.participants import (PERSONAL_DATA_COLUMNS, erase_personal_data, export_personal_data,
+                                       preissue_participants, retention_ends, set_excluded)
 from app.contests.certificates import achievements, certificate_data, render_certificates
 from app.contests.forms import (
     BankUploadForm,
-    ConfirmForm,
     DefinitionForm,
     ExcludeForm,
     NewContestForm,
@@ -25,30 +26,23 @@ from app.contests.forms import (
     StatusForm,
     UploadForm,
 )
-from app.contests.imports import (
-    MAX_UPLOAD_BYTES,
-    ImportRejected,
-    parse_participants,
-    parse_questions,
-    participant_template,
-    question_template,
-)
-from app.contests.models import CONTEST_TRANSITIONS, STATUS_LABELS, Attempt, Contest, Participant, QuestionBank
-from app.contests.reports import attempt_table, contest_report, people, report_tables, results_tables
+from app.contests.imports import parse_participants, parse_questions, participant_template, question_template
+from app.contests.models import CONTEST_TRANSITIONS, STATUS_LABELS, Contest, Participant, QuestionBank
+from app.contests.reports import export_contest, people
 from app.contests.results import contest_results, integrity_report, item_report
-from app.contests.spec import ContestSpecError, dump_definition, parse_contest, read_yaml, starter_definition
+from app.contests.spec import contest_spec, dump_definition, parse_contest, starter_definition
 from app.database import utcnow
 from app.errors import AppError, NotFoundError
 from app.exports import iter_csv, write_csv, write_xlsx
 from app.extensions import db
 from app.i18n import local_zone
-from app.units.models import Unit
+from app.units.services import list_units
+from app.uploads import UploadLimits
+from app.validation import MAX_YAML_BYTES, Message, Problem, Rejected, read_yaml
+from app.web import ConfirmPage, confirm_then, download, refused
 
 bp = Blueprint("contest_admin", __name__)
 
-MIME_TYPES = {"csv": "text/csv; charset=utf-8", "pdf": "application/pdf", "json": "application/json",
-              "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-              "yaml": "application/x-yaml; charset=utf-8"}
 TRANSITION_LABELS = {
     "open": _l("Mở cuộc thi"),
     "close": _l("Đóng cuộc thi"),
@@ -82,24 +76,17 @@ def item_flag_label(code: str) -> str:
 
 def _contest(slug: str) -> Contest:
     """Return a contest of the organiser's subtree, or 404 (other tenants' contests are not found)."""
-    contest = services.get_contest(slug)
+    contest = lifecycle.get_contest(slug)
     if not contest.unit.is_within(current_organiser().unit):
         raise NotFoundError(_l("Không tìm thấy cuộc thi này."))
     return contest
 
 
 def _bank(code: str) -> QuestionBank:
-    bank = services.get_bank(code)
+    bank = get_bank(code)
     if bank.unit is not None and not bank.unit.is_within(current_organiser().unit):
         raise NotFoundError(_l("Không tìm thấy ngân hàng câu hỏi này."))
     return bank
-
-
-def _download(data: bytes | str, fmt: str, name: str) -> Response:
-    response = Response(data, mimetype=MIME_TYPES[fmt])
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 def _tables_download(tables, fmt: str, name: str) -> Response:
@@ -107,14 +94,18 @@ def _tables_download(tables, fmt: str, name: str) -> Response:
     if fmt == "xlsx":
         buffer = io.BytesIO()
         write_xlsx(tables, buffer)
-        return _download(buffer.getvalue(), "xlsx", f"{name}.xlsx")
+        return download(buffer.getvalue(), "xlsx", f"{name}.xlsx")
     title, headers, rows = tables[0]
-    return _download("".join(iter_csv(headers, rows)), "csv", f"{name}.csv")
+    return download("".join(iter_csv(headers, rows)), "csv", f"{name}.csv")
 
 
-def _problems_page(template: str, status: int, **context):
-    db.session.rollback()
-    return render_template(template, **context), status
+def _problems_page(template: str, error: Rejected, **context):
+    """Show a form again with the numbered problems of a refusal, after undoing what the refused call flushed."""
+    return render_template(template, problems=refused(error).problems, **context), error.status
+
+
+def _slug_taken(message: Message) -> Rejected:
+    return Rejected([Problem(message)], status=409)
 
 
 # --- contests ----------------------------------------------------------------------------------------------------
@@ -125,8 +116,8 @@ def _problems_page(template: str, status: int, **context):
 def index():
     """List the contests and question banks of the organiser's subtree."""
     organiser = current_organiser()
-    return render_template("contests/manage/index.html", contests=services.contests_for(organiser.unit),
-                           banks=services.banks_for(organiser.unit), labels=STATUS_LABELS)
+    return render_template("contests/manage/index.html", contests=lifecycle.contests_for(organiser.unit),
+                           banks=banks_for(organiser.unit), labels=STATUS_LABELS)
 
 
 @bp.route("/moi", methods=["GET", "POST"])
@@ -135,10 +126,8 @@ def new():
     """Create a contest with one round from a short form (everything else can then be edited as YAML)."""
     organiser = current_organiser()
     form = NewContestForm()
-    units = db.session.scalars(sa.select(Unit).where(Unit.is_within(organiser.unit), Unit.is_active)
-                               .order_by(Unit.path)).all()
-    form.unit.choices = [(unit.code, unit.name) for unit in units]
-    form.bank.choices = [(bank.code, bank.title) for bank in services.banks_for(organiser.unit)]
+    form.unit.choices = [(unit.code, unit.name) for unit in list_units(organiser.unit) if unit.is_active]
+    form.bank.choices = [(bank.code, bank.title) for bank in banks_for(organiser.unit)]
     if not form.validate_on_submit():
         return render_template("contests/manage/new.html", form=form, problems=[]), \
             400 if request.method == "POST" else 200
@@ -157,21 +146,19 @@ def _save_definition(data: object, template: str, *, must_be_new: bool = False, 
     zone = local_zone()
     try:
         spec = parse_contest(data, zone)
-    except ContestSpecError as error:
-        return _problems_page(template, 400, problems=[str(p) for p in error.problems], **context)
+    except Rejected as error:
+        return _problems_page(template, error, **context)
     existing = db.session.scalar(sa.select(Contest).where(Contest.slug == spec.slug))
     if must_be_new and existing is not None:
-        return _problems_page(template, 409, problems=[_("slug: mã cuộc thi “%(slug)s” đã được dùng.",
-                                                         slug=spec.slug)], **context)
+        return _problems_page(template, _slug_taken(_l("slug: mã cuộc thi “%(slug)s” đã được dùng.", slug=spec.slug)),
+                              **context)
     if existing is not None and not existing.unit.is_within(organiser.unit):
-        return _problems_page(template, 409, problems=[_("slug: mã cuộc thi này đã được dùng bởi đơn vị khác.")],
+        return _problems_page(template, _slug_taken(_l("slug: mã cuộc thi này đã được dùng bởi đơn vị khác.")),
                               **context)
     try:
-        contest, created = services.save_contest(spec, now=utcnow(), scope=organiser.unit,
-                                                 organiser_id=organiser.id)
-    except services.FileRejected as error:
-        return _problems_page(template, 400, problems=error.problems, **context)
-    db.session.commit()
+        contest, created = lifecycle.save_contest(spec, actor=organiser, now=utcnow(), scope=organiser.unit)
+    except Rejected as error:
+        return _problems_page(template, error, **context)
     flash(_("Đã tạo cuộc thi.") if created else _("Đã lưu định nghĩa cuộc thi."), "info")
     return redirect(url_for(".contest", slug=contest.slug), 303)
 
@@ -185,10 +172,9 @@ def upload_definition():
         return render_template("contests/manage/upload_definition.html", form=form, problems=[]), \
             400 if request.method == "POST" else 200
     try:
-        data = read_yaml(form.file.data.read(MAX_UPLOAD_BYTES + 1))
-    except ContestSpecError as error:
-        return _problems_page("contests/manage/upload_definition.html", 400, form=form,
-                              problems=[str(p) for p in error.problems])
+        data = read_yaml(form.file.data.read(MAX_YAML_BYTES + 1))
+    except Rejected as error:
+        return _problems_page("contests/manage/upload_definition.html", error, form=form)
     return _save_definition(data, "contests/manage/upload_definition.html", form=form)
 
 
@@ -197,15 +183,11 @@ def upload_definition():
 def contest(slug: str):
     """Show a contest: status and its transitions, rounds, numbers, links to everything else."""
     found = _contest(slug)
-    counts = dict(db.session.execute(
-        sa.select(Attempt.state, sa.func.count()).where(Attempt.contest_id == found.id).group_by(Attempt.state)
-    ).all())
-    registered = db.session.scalar(sa.select(sa.func.count()).select_from(Participant)
-                                   .where(Participant.contest_id == found.id))
+    counts, registered = lifecycle.contest_numbers(found)
     transitions = [name for name in CONTEST_TRANSITIONS if found.can(name)]
     return render_template("contests/manage/contest.html", contest=found, counts=counts, registered=registered,
                            transitions=transitions, transition_labels=TRANSITION_LABELS, form=StatusForm(),
-                           retention_ends=services.retention_ends(found, local_zone()))
+                           retention_ends=retention_ends(found, local_zone()))
 
 
 @bp.post("/<slug>/trang-thai")
@@ -217,13 +199,11 @@ def change_status(slug: str):
     if not form.validate_on_submit():
         raise AppError(_l("Thao tác không hợp lệ."))
     try:
-        services.change_status(found, form.transition.data, now=utcnow(), zone=local_zone(),
-                               organiser_id=current_organiser().id)
-    except services.FileRejected as error:
-        db.session.rollback()
-        flash(str(error.message) + " " + "; ".join(error.problems), "error")
+        lifecycle.change_status(found, form.transition.data, actor=current_organiser(), now=utcnow(), zone=local_zone())
+    except Rejected as error:
+        refused(error)
+        flash(str(error.message) + " " + "; ".join(str(problem) for problem in error.problems), "error")
         return redirect(url_for(".contest", slug=slug), 303)
-    db.session.commit()
     flash(_("Cuộc thi chuyển sang trạng thái: %(status)s.", status=found.status_label), "info")
     return redirect(url_for(".contest", slug=slug), 303)
 
@@ -241,12 +221,11 @@ def definition(slug: str):
             400 if request.method == "POST" else 200
     try:
         data = read_yaml(form.definition.data.encode("utf-8"))
-    except ContestSpecError as error:
-        return _problems_page("contests/manage/definition.html", 400, contest=found, form=form,
-                              problems=[str(p) for p in error.problems])
+    except Rejected as error:
+        return _problems_page("contests/manage/definition.html", error, contest=found, form=form)
     if isinstance(data, dict) and data.get("slug") != found.slug:
-        return _problems_page("contests/manage/definition.html", 400, contest=found, form=form,
-                              problems=[_("slug: không đổi được mã cuộc thi (%(slug)s).", slug=found.slug)])
+        kept = Rejected([Problem(_l("slug: không đổi được mã cuộc thi (%(slug)s).", slug=found.slug))])
+        return _problems_page("contests/manage/definition.html", kept, contest=found, form=form)
     return _save_definition(data, "contests/manage/definition.html", contest=found, form=form)
 
 
@@ -255,7 +234,7 @@ def definition(slug: str):
 def definition_file(slug: str):
     """Download the definition as a YAML file that `flask contests load` reads back."""
     found = _contest(slug)
-    return _download(dump_definition(found.definition), "yaml", f"{found.slug}.yaml")
+    return download(dump_definition(found.definition), "yaml", f"{found.slug}.yaml")
 
 
 # --- results -----------------------------------------------------------------------------------------------------
@@ -264,7 +243,7 @@ def definition_file(slug: str):
 def _round_number(found: Contest) -> int | None:
     number = request.args.get("vong", type=int)
     if number is not None:
-        services.get_round(found, number)
+        lifecycle.get_round(found, number)
     return number
 
 
@@ -286,7 +265,7 @@ def results(slug: str):
     return render_template("contests/manage/results.html", contest=found, number=number, results=computed,
                            standing=standing, entries=entries, awards=awards, who=who, page=page,
                            more=standing.ranking.order.shape[0] > page * PAGE_SIZE,
-                           actual_form=PredictionActualForm(), spec=services.contest_spec(found, zone))
+                           actual_form=PredictionActualForm(), spec=contest_spec(found, zone))
 
 
 @bp.post("/<slug>/vong/<int:number>/du-doan")
@@ -294,13 +273,12 @@ def results(slug: str):
 def prediction_actual(slug: str, number: int):
     """Fix a round's prediction value by committee decision (empty: compute it from the attempts)."""
     found = _contest(slug)
-    round_ = services.get_round(found, number)
+    round_ = lifecycle.get_round(found, number)
     form = PredictionActualForm()
     if not form.validate_on_submit():
         raise AppError(_l("Giá trị thực phải là số không âm."))
     value = None if form.value.data is None else float(form.value.data)
-    services.set_prediction_actual(round_, value, now=utcnow(), organiser_id=current_organiser().id)
-    db.session.commit()
+    lifecycle.set_prediction_actual(round_, value, actor=current_organiser(), now=utcnow())
     flash(_("Đã lưu giá trị thực của câu dự đoán."), "info")
     return redirect(url_for(".results", slug=slug, vong=number), 303)
 
@@ -329,25 +307,17 @@ def integrity(slug: str):
 @bp.get("/<slug>/xuat/<any('ket-qua', 'bai-thi', 'bao-cao'):kind>.<any(csv, xlsx, json):fmt>")
 @organiser_required
 def export(slug: str, kind: str, fmt: str):
-    """Download results with names, raw attempts, or the statistical report (formula-safe cells)."""
+    """Download results with names, raw attempts, or the statistical report (formula-safe cells); logged."""
     found = _contest(slug)
-    zone = local_zone()
-    number = _round_number(found)
-    suffix = f"-vong-{number}" if number else ""
-    record(current_organiser().id, found.unit_id, f"contest.export.{kind}", "contest", found.id, {"format": fmt},
-           utcnow())
-    db.session.commit()
-    if kind == "bao-cao":
-        report = contest_report(found, zone, number)
-        if fmt == "json":
-            return _download(json.dumps(report, ensure_ascii=False, indent=2), "json", f"{slug}{suffix}-bao-cao.json")
-        return _tables_download(report_tables(report), fmt, f"{slug}{suffix}-bao-cao")
-    if fmt == "json":
+    if fmt == "json" and kind != "bao-cao":
         raise NotFoundError(_l("Định dạng không được hỗ trợ."))
-    if kind == "bai-thi":
-        headers, rows = attempt_table(found, zone, number)
-        return _tables_download([("attempts", headers, rows)], fmt, f"{slug}{suffix}-bai-thi")
-    return _tables_download(results_tables(found, zone, number), fmt, f"{slug}{suffix}-ket-qua")
+    number = _round_number(found)
+    exported = export_contest(current_organiser(), found, kind, fmt, zone=local_zone(), round_number=number,
+                              now=utcnow())
+    name = f"{slug}-vong-{number}-{kind}" if number else f"{slug}-{kind}"
+    if fmt == "json":
+        return download(json.dumps(exported, ensure_ascii=False, indent=2), "json", f"{name}.json")
+    return _tables_download(exported, fmt, name)
 
 
 @bp.get("/<slug>/chung-nhan.pdf")
@@ -366,7 +336,7 @@ def certificates(slug: str):
                                                 base_url=current_app.config["BASE_URL"],
                                                 secret=current_app.config["SECRET_KEY"])
                                for pid, prize in sorted(earned.items()) if pid in participants])
-    return _download(pdf, "pdf", f"{slug}-chung-nhan.pdf")
+    return download(pdf, "pdf", f"{slug}-chung-nhan.pdf")
 
 
 # --- participants ------------------------------------------------------------------------------------------------
@@ -380,7 +350,7 @@ def participants(slug: str):
     page = db.paginate(db.select(Participant).where(Participant.contest_id == found.id).order_by(Participant.id),
                        page=max(1, request.args.get("trang", 1, type=int)), per_page=PAGE_SIZE, error_out=False)
     return render_template("contests/manage/participants.html", contest=found, page=page, form=ExcludeForm(),
-                           upload=UploadForm(), retention_ends=services.retention_ends(found, local_zone()))
+                           upload=UploadForm(), retention_ends=retention_ends(found, local_zone()))
 
 
 @bp.post("/<slug>/thi-sinh/<int:participant_id>/loai")
@@ -394,9 +364,7 @@ def exclude(slug: str, participant_id: int):
     form = ExcludeForm()
     if not form.validate_on_submit():
         raise AppError(_l("Thao tác không hợp lệ."))
-    services.set_excluded(participant, form.excluded.data, form.reason.data or "", now=utcnow(),
-                          organiser_id=current_organiser().id)
-    db.session.commit()
+    set_excluded(participant, form.excluded.data, form.reason.data or "", actor=current_organiser(), now=utcnow())
     flash(_("Đã cập nhật người dự thi #%(id)d.", id=participant.id), "info")
     return redirect(url_for(".participants", slug=slug), 303)
 
@@ -410,22 +378,17 @@ def preissue(slug: str):
     if not form.validate_on_submit():
         return render_template("contests/manage/preissue.html", contest=found, form=form, problems=[]), \
             400 if request.method == "POST" else 200
+    limits = UploadLimits.from_config(current_app.config, "CONTEST_IMPORT")
     try:
-        rows = parse_participants(form.file.data.filename or "", form.file.data.read(MAX_UPLOAD_BYTES + 1))
-        credentials = services.preissue_participants(found, rows, now=utcnow(), zone=local_zone(),
-                                                     secret=current_app.config["SECRET_KEY"],
-                                                     organiser_id=current_organiser().id)
-    except ImportRejected as error:
-        return _problems_page("contests/manage/preissue.html", 400, contest=found, form=form,
-                              problems=[str(p) for p in error.problems])
-    except services.FileRejected as error:
-        return _problems_page("contests/manage/preissue.html", 400, contest=found, form=form,
-                              problems=error.problems)
-    db.session.commit()
+        rows = parse_participants(form.file.data.filename or "", form.file.data.read(limits.max_bytes + 1), limits)
+        credentials = preissue_participants(found, rows, actor=current_organiser(), now=utcnow(), zone=local_zone(),
+                                            secret=current_app.config["SECRET_KEY"])
+    except Rejected as error:
+        return _problems_page("contests/manage/preissue.html", error, contest=found, form=form)
     buffer = io.StringIO()
     write_csv(["row", "phone", "full_name", "code"], ([c.row, c.phone, c.full_name, c.code] for c in credentials),
               buffer)
-    return _download(buffer.getvalue(), "csv", f"{slug}-tai-khoan.csv")
+    return download(buffer.getvalue(), "csv", f"{slug}-tai-khoan.csv")
 
 
 @bp.get("/mau/<any('cau-hoi', 'thi-sinh'):kind>.xlsx")
@@ -433,7 +396,7 @@ def preissue(slug: str):
 def template(kind: str):
     """Download the XLSX template of a question bank or of a list of accounts."""
     data = question_template() if kind == "cau-hoi" else participant_template()
-    return _download(data, "xlsx", f"mau-{kind}.xlsx")
+    return download(data, "xlsx", f"mau-{kind}.xlsx")
 
 
 @bp.get("/<slug>/du-lieu-ca-nhan.<any(csv, xlsx):fmt>")
@@ -441,11 +404,8 @@ def template(kind: str):
 def personal_data(slug: str, fmt: str):
     """Export participants' personal data (audited), e.g. to verify winners or answer a data subject."""
     found = _contest(slug)
-    record(current_organiser().id, found.unit_id, "participant.export", "contest", found.id, {"format": fmt},
-           utcnow())
-    db.session.commit()
-    rows = list(services.personal_data_rows(found, local_zone()))
-    return _tables_download([("thi_sinh", services.PERSONAL_DATA_COLUMNS, rows)], fmt, f"{slug}-du-lieu-ca-nhan")
+    rows = export_personal_data(current_organiser(), found, fmt, zone=local_zone(), now=utcnow())
+    return _tables_download([("thi_sinh", PERSONAL_DATA_COLUMNS, rows)], fmt, f"{slug}-du-lieu-ca-nhan")
 
 
 @bp.route("/<slug>/xoa-du-lieu", methods=["GET", "POST"])
@@ -453,17 +413,14 @@ def personal_data(slug: str, fmt: str):
 def erase(slug: str):
     """Erase participants' personal data after the retention period (anonymous attempt statistics stay)."""
     found = _contest(slug)
-    form = ConfirmForm()
-    if not form.validate_on_submit():
-        return render_template(
-            "organiser/confirm.html", form=form, title=_("Xoá dữ liệu cá nhân"),
-            message=_("Xoá họ tên, số điện thoại, ngày sinh, số CCCD (mã hoá) và mật khẩu của mọi người dự thi. "
-                      "Kết quả thi được giữ ở dạng ẩn danh. Không thể hoàn tác."),
-            button=_("Xoá vĩnh viễn"), cancel=url_for(".participants", slug=slug), danger=True, details=[])
-    count = services.erase_personal_data(found, now=utcnow(), zone=local_zone(), organiser_id=current_organiser().id)
-    db.session.commit()
-    flash(_("Đã xoá dữ liệu cá nhân của %(n)d người dự thi.", n=count), "info")
-    return redirect(url_for(".participants", slug=slug), 303)
+    page = ConfirmPage(_("Xoá dữ liệu cá nhân"),
+                       _("Xoá họ tên, số điện thoại, ngày sinh, số CCCD (mã hoá) và mật khẩu của mọi người dự thi. Kết "
+                         "quả thi được giữ ở dạng ẩn danh. Không thể hoàn tác."),
+                       _("Xoá vĩnh viễn"), url_for(".participants", slug=slug))
+    return confirm_then(lambda: page,
+                        lambda: erase_personal_data(found, actor=current_organiser(), now=utcnow(), zone=local_zone()),
+                        done=lambda count: _("Đã xoá dữ liệu cá nhân của %(n)d người dự thi.", n=count),
+                        back=url_for(".participants", slug=slug))
 
 
 # --- question banks ----------------------------------------------------------------------------------------------
@@ -486,22 +443,15 @@ def import_bank():
     if not form.validate_on_submit():
         return render_template("contests/manage/import_bank.html", form=form, problems=[]), \
             400 if request.method == "POST" else 200
-    existing = db.session.scalar(sa.select(QuestionBank).where(QuestionBank.code == form.bank.data))
-    if existing is not None and not services.can_change_bank(existing, organiser.unit,
-                                                             organiser.role == "administrator"):
-        return _problems_page("contests/manage/import_bank.html", 403, form=form,
-                              problems=[_("Bạn không có quyền thêm câu hỏi vào ngân hàng này.")])
+    if not may_import_into(form.bank.data, organiser.unit, organiser.role == "administrator"):
+        refusal = Rejected([Problem(_l("Bạn không có quyền thêm câu hỏi vào ngân hàng này."))], status=403)
+        return _problems_page("contests/manage/import_bank.html", refusal, form=form)
+    limits = UploadLimits.from_config(current_app.config, "CONTEST_IMPORT")
     try:
-        rows = parse_questions(form.file.data.filename or "", form.file.data.read(MAX_UPLOAD_BYTES + 1))
-        found, added = services.import_questions(form.bank.data, rows, now=utcnow(), title=form.title.data or None,
-                                                 unit=organiser.unit)
-    except ImportRejected as error:
-        return _problems_page("contests/manage/import_bank.html", 400, form=form,
-                              problems=[str(p) for p in error.problems])
-    except services.FileRejected as error:
-        return _problems_page("contests/manage/import_bank.html", 400, form=form, problems=error.problems)
-    record(organiser.id, organiser.unit_id, "bank.import", "bank", found.id, {"count": added}, utcnow())
-    db.session.commit()
+        rows = parse_questions(form.file.data.filename or "", form.file.data.read(limits.max_bytes + 1), limits)
+        found, added = import_questions(form.bank.data, rows, actor=organiser, now=utcnow(),
+                                        title=form.title.data or None, unit=organiser.unit)
+    except Rejected as error:
+        return _problems_page("contests/manage/import_bank.html", error, form=form)
     flash(_("Đã nhập %(n)d câu hỏi vào ngân hàng %(code)s.", n=added, code=found.code), "info")
     return redirect(url_for(".bank", code=found.code), 303)
-

@@ -7,7 +7,7 @@ built from the same document so every format says the same thing.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -15,6 +15,7 @@ import numpy as np
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
+from app.auth.audit import Actor, record
 from app.contests.models import Contest, Participant
 from app.contests.results import (
     AwardLine,
@@ -25,7 +26,9 @@ from app.contests.results import (
     item_report,
     no_cycle_collection,
 )
-from app.contests.services import contest_spec, get_round, mask_name, mask_phone
+from app.contests.lifecycle import get_round
+from app.contests.participants import mask_name, mask_phone
+from app.contests.spec import contest_spec
 from app.extensions import db
 from app.units.models import Unit
 
@@ -357,3 +360,19 @@ def public_board(contest: Contest, zone: ZoneInfo, round_number: int | None, pag
                                     who.get(a.participant_id, missing)[2], group_name(a.group)) for a in awards)
     units = tuple(unit for unit in results.units if unit.eligible) if final else ()
     return Board(visibility, final, actual, lines, board_awards, units, page, more)
+
+
+def export_contest(actor: Actor, contest: Contest, kind: str, fmt: str, *, zone: ZoneInfo, round_number: int | None,
+                   now: dt.datetime) -> dict | list[tuple[str, list[str], Iterable[list[object]]]]:
+    """Log an organiser's download, then return it: the report document (JSON), or tables (CSV/XLSX).
+
+    :param kind: "bao-cao" (the statistical report), "bai-thi" (raw attempts) or "ket-qua" (results with names).
+    """
+    record(actor, contest.unit_id, f"contest.export.{kind}", "contest", contest.id, {"format": fmt}, now)
+    if kind == "bao-cao":
+        report = contest_report(contest, zone, round_number)
+        return report if fmt == "json" else report_tables(report)
+    if kind == "bai-thi":
+        headers, rows = attempt_table(contest, zone, round_number)
+        return [("attempts", headers, rows)]
+    return results_tables(contest, zone, round_number)

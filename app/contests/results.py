@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -17,13 +16,12 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import sqlalchemy as sa
-from cachetools import TTLCache
 from numpy.typing import NDArray
 
+from app import cache
 from app.contests.grading import MULTI_SELECT, random_guess
 from app.contests.models import Attempt, Contest, Participant, Question, Round
-from app.contests.services import contest_spec
-from app.contests.spec import ContestSpec
+from app.contests.spec import ContestSpec, contest_spec
 from app.database import epoch_ms, joined_bytes, joined_text, packed_floats, packed_integers, raw_cursor
 from app.extensions import db
 from app.stats import integrity
@@ -39,9 +37,6 @@ from app.stats.ranking import (
     unit_ranking,
 )
 from app.units.models import Unit
-
-_cache: TTLCache = TTLCache(maxsize=16, ttl=900)
-_lock = threading.Lock()
 
 #: Full-mark attempts faster than this per question are flagged for review (contest.md §5.7).
 MIN_SECONDS_PER_QUESTION = 3.0
@@ -265,7 +260,7 @@ def contest_results(contest: Contest, zone: ZoneInfo, *, frozen: bool = False) -
     spec = contest_spec(contest, zone)
     freeze = frozen and not contest.results_public and spec.leaderboard.freeze_minutes > 0
     key = (contest.id, contest.updated_at, finished_count(contest.id), freeze, str(zone))
-    cached = _cache.get(key)
+    cached = cache.contest_results.get(key)
     if cached is not None:
         return cached
     with no_cycle_collection():
@@ -278,8 +273,7 @@ def contest_results(contest: Contest, zone: ZoneInfo, *, frozen: bool = False) -
         awards, forfeited = _awards(spec, rounds, overall)
         units = _units(contest, spec, overall, awards)
     results = ContestResults(contest.id, rounds, overall, awards, forfeited, units, max_total, table)
-    with _lock:
-        _cache[key] = results
+    cache.contest_results.put(key, results)
     return results
 
 
@@ -298,12 +292,6 @@ def no_cycle_collection() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
-
-
-def clear_cache() -> None:
-    """Forget cached results (tests; the key already changes with every finished attempt)."""
-    with _lock:
-        _cache.clear()
 
 
 def _ms(moment: dt.datetime) -> int:
@@ -478,7 +466,7 @@ def _units(contest: Contest, spec: ContestSpec, overall: Standing, awards: tuple
 
 def freeze_prediction_actuals(contest: Contest, zone: ZoneInfo) -> None:
     """Store each round's computed prediction value so later exclusions never move it (contest.md §5.4)."""
-    clear_cache()
+    cache.contest_results.invalidate()
     results = contest_results(contest, zone)
     for round_, result in zip(contest.rounds, results.rounds, strict=True):
         if not round_.prediction_actual_fixed:

@@ -13,16 +13,21 @@ import datetime as dt
 import re
 import unicodedata
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import yaml
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 
+from app import cache
 from app.contests.draw import BlueprintPart, DrawRule
 from app.stats.ranking import CRITERIA, PREDICTION_TARGETS, PRESETS, PrizeTier
+from app.validation import Problem, Rejected, read_yaml
 
-MAX_FILE_BYTES = 1_000_000
+if TYPE_CHECKING:
+    from app.contests.models import Contest, Round
+
 MAX_ROUNDS = 60
 MAX_QUESTIONS = 200
 SHOW_CORRECT = ("never", "after_round_close", "immediately")
@@ -59,26 +64,6 @@ _TOP_KEYS = {"slug", "title", "unit", "legal_basis", "rules", "audience_groups",
 _ROUND_KEYS = {"name", "opens_at", "closes_at", "bank", "question_count", "draw", "time_limit_minutes",
                "time_limit_seconds", "attempts_allowed", "counts", "shuffle_questions", "shuffle_options",
                "show_correct", "grace_seconds", "audience_groups", "prediction", "prizes"}
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with a definition, located by a path such as ``rounds[0].closes_at``."""
-
-    path: str
-    #: Translated when shown (str() in the organiser's language); the path is a key of the file, never translated.
-    message: str | LazyString
-
-    def __str__(self) -> str:
-        return f"{self.path}: {self.message}" if self.path else str(self.message)
-
-
-class ContestSpecError(ValueError):
-    """A contest definition is invalid; ``problems`` lists everything wrong with it."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        self.problems = list(problems)
-        super().__init__("\n".join(str(problem) for problem in self.problems))
 
 
 @dataclass(frozen=True)
@@ -205,34 +190,8 @@ class ContestSpec:
 
 
 def load_contest_file(data: bytes, zone: ZoneInfo, source: str = "") -> ContestSpec:
-    """Read UTF-8 YAML bytes and parse the contest; raise ContestSpecError listing every problem."""
+    """Read UTF-8 YAML bytes and parse the contest; raise Rejected listing every problem."""
     return parse_contest(read_yaml(data, source), zone)
-
-
-def read_yaml(data: bytes, source: str = "") -> object:
-    """Return the YAML data of a file's bytes; raise ContestSpecError when it cannot be read."""
-    if len(data) > MAX_FILE_BYTES:
-        raise ContestSpecError([Problem(source, _l("tệp quá lớn (tối đa %(n)d byte)", n=MAX_FILE_BYTES))])
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
-        raise ContestSpecError([Problem(source, _l("dòng %(line)d: tệp không phải văn bản UTF-8 hợp lệ",
-                                                   line=line))]) from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        # PyYAML describes the fault in English only; it is quoted as it is.
-        detail = error.problem or error.context
-        if mark is None:
-            message = _l("lỗi cú pháp YAML (%(detail)s)", detail=detail)
-        else:
-            message = _l("dòng %(line)d, cột %(column)d: lỗi cú pháp YAML (%(detail)s)", line=mark.line + 1,
-                         column=mark.column + 1, detail=detail)
-        raise ContestSpecError([Problem(source, message)]) from None
-    except yaml.YAMLError as error:
-        raise ContestSpecError([Problem(source, _l("lỗi cú pháp YAML (%(detail)s)", detail=error))]) from None
 
 
 def dump_definition(definition: dict) -> str:
@@ -241,14 +200,25 @@ def dump_definition(definition: dict) -> str:
 
 
 def parse_contest(data: object, zone: ZoneInfo) -> ContestSpec:
-    """Validate loaded YAML (or an equivalent dict) and build the spec; raise ContestSpecError listing problems."""
+    """Validate loaded YAML (or an equivalent dict) and build the spec; raise Rejected listing every problem."""
     checker = _Checker(zone)
     spec = checker.contest(data)
     if checker.problems:
-        raise ContestSpecError(checker.problems)
+        raise Rejected(checker.problems)
     # Narrows the type only: no problems means the checker built a spec.
     assert spec is not None  # nosec B101
     return spec
+
+
+def contest_spec(contest: Contest, zone: ZoneInfo) -> ContestSpec:
+    """Return the parsed definition of a stored contest (cached until the contest changes: its key is the change)."""
+    key = (contest.id, contest.updated_at, str(zone))
+    return cache.contest_definitions.get_or_compute(key, lambda: parse_contest(contest.definition, zone))
+
+
+def round_spec(contest: Contest, round_: Round, zone: ZoneInfo) -> RoundSpec:
+    """Return the spec of one round of a stored contest."""
+    return contest_spec(contest, zone).rounds[round_.number - 1]
 
 
 def local_text(moment: dt.datetime, zone: ZoneInfo) -> str:
@@ -264,7 +234,7 @@ class _Checker:
         self.problems: list[Problem] = []
 
     def fail(self, path: str, message: LazyString) -> None:
-        self.problems.append(Problem(path, message))
+        self.problems.append(Problem(message, path=path))
 
     # --- scalars --------------------------------------------------------------------------------------------------
 

@@ -13,7 +13,9 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
-from app.contests import services
+from app.auth.audit import COMMAND_LINE
+from app.contests.banks import bank_pool, import_questions
+from app.contests.lifecycle import save_contest
 from app.contests.grading import MAX_OPTIONS
 from app.contests.imports import parse_questions
 from app.contests.models import Contest, Participant, QuestionBank, Round
@@ -38,8 +40,8 @@ def ensure_demo_bank(now: dt.datetime) -> QuestionBank:
     bank = db.session.scalar(sa.select(QuestionBank).where(QuestionBank.code == "cchc-demo"))
     if bank is None:
         rows = parse_questions(BANK_FILE.name, BANK_FILE.read_bytes())
-        bank, _ = services.import_questions("cchc-demo", rows, now=now,
-                                            title="Ngân hàng câu hỏi mẫu: tìm hiểu cải cách hành chính")
+        bank, _ = import_questions("cchc-demo", rows, actor=COMMAND_LINE, now=now,
+                                   title="Ngân hàng câu hỏi mẫu: tìm hiểu cải cách hành chính")
     return bank
 
 
@@ -64,7 +66,7 @@ def synthesise_attempts(count: int, rng: np.random.Generator, now: dt.datetime) 
                         "closes_at": local_text(now + dt.timedelta(days=1), zone), "bank": "cchc-demo",
                         "question_count": 20, "time_limit_minutes": 15}],
         }
-        contest, _ = services.save_contest(parse_contest(definition, zone), now=now)
+        contest, _ = save_contest(parse_contest(definition, zone), actor=COMMAND_LINE, now=now)
         contest.transition("open", now)
         db.session.flush()
     round_ = contest.rounds[0]
@@ -74,7 +76,7 @@ def synthesise_attempts(count: int, rng: np.random.Generator, now: dt.datetime) 
 def bulk_attempts(contest: Contest, round_: Round, count: int, rng: np.random.Generator, *, start: dt.datetime,
                   end: dt.datetime, ability: float = 0.6) -> int:
     """Create `count` participants, each with one finished attempt of the round submitted between start and end."""
-    pool = services.bank_pool(round_.bank_id)
+    pool = bank_pool(round_.bank_id)
     units = np.array(db.session.scalars(sa.select(Unit.id).where(Unit.is_within(contest.unit),
                                                                  Unit.is_active)).all())
     groups = [group["code"] for group in contest.definition["audience_groups"]]
@@ -193,7 +195,7 @@ def seed_demo_contest(now: dt.datetime, rng: np.random.Generator, participants: 
                (today - dt.timedelta(days=3), today + dt.timedelta(days=4, minutes=-30))]
     definition["rounds"] = [dict(round_, opens_at=local_text(opens, zone), closes_at=local_text(closes, zone))
                             for round_, (opens, closes) in zip(definition["rounds"], windows)]
-    contest, _ = services.save_contest(parse_contest(definition, zone), now=now)
+    contest, _ = save_contest(parse_contest(definition, zone), actor=COMMAND_LINE, now=now)
     contest.transition("open", now)
     first, second = contest.rounds
     bulk_attempts(contest, first, participants, rng, start=first.opens_at, end=first.closes_at)

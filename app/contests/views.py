@@ -12,16 +12,22 @@ from flask import Blueprint, Response, abort, current_app, g, jsonify, redirect,
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-from app.contests import services
+from app.contests.attempts import (attempt_questions, attempts_of, get_attempt, open_attempt, review_questions,
+                                   save_answers, shows_key, start_attempt, submit_attempt)
+from app.contests.lifecycle import get_contest, get_round
+from app.contests.participants import Registration, authenticate, mask_name, register_participant, registration_units
 from app.contests.certificates import achievements, certificate_data, read_certificate_token, render_certificates
 from app.contests.models import Contest, Participant
 from app.contests.reports import public_board
 from app.contests.results import contest_results
+from app.contests.spec import contest_spec, round_spec
 from app.database import utcnow
 from app.errors import AppError, NotFoundError
 from app.extensions import db, limiter
 from app.i18n import local_zone
 from app.security import client_address, client_hash
+from app.validation import Rejected
+from app.web import refused, wants_json
 
 bp = Blueprint("contests", __name__)
 
@@ -118,13 +124,13 @@ def _client_hash() -> str:
 @bp.get("/<slug>")
 def home(slug: str):
     """Show the contest: rules, rounds and the participant's own attempts."""
-    contest = services.get_contest(slug)
+    contest = get_contest(slug)
     if contest.status == "draft":
         raise NotFoundError(_l("Không tìm thấy cuộc thi này."))
     zone = local_zone()
     participant = _participant(contest)
-    attempts = services.attempts_of(participant) if participant else {}
-    return render_template("contests/home.html", contest=contest, spec=services.contest_spec(contest, zone),
+    attempts = attempts_of(participant) if participant else {}
+    return render_template("contests/home.html", contest=contest, spec=contest_spec(contest, zone),
                            participant=participant, attempts=attempts, now=utcnow())
 
 
@@ -132,30 +138,29 @@ def home(slug: str):
 @limiter.limit(_register_limit, methods=["POST"])
 def register(slug: str):
     """Register for a contest (contest.md §5.2) and sign in."""
-    contest = services.get_contest(slug)
+    contest = get_contest(slug)
     zone = local_zone()
     if contest.status == "draft":
         raise NotFoundError(_l("Không tìm thấy cuộc thi này."))
-    spec = services.contest_spec(contest, zone)
-    units = services.registration_units(contest)
+    spec = contest_spec(contest, zone)
+    units = registration_units(contest)
     context = dict(contest=contest, spec=spec, units=units, errors={}, values={})
     if request.method == "GET":
         return render_template("contests/register.html", **context)
     form = request.form
-    data = services.Registration(
+    data = Registration(
         phone=form.get("phone", ""), full_name=form.get("full_name", ""), birth_date=form.get("birth_date", ""),
         unit_id=form.get("unit_id", ""), group=form.get("group", ""), cccd=form.get("cccd", ""),
         password=form.get("password", ""), password_again=form.get("password_again", ""),
         consent=form.get("consent") == "1",
     )
     try:
-        participant = services.register_participant(contest, data, now=utcnow(), zone=zone,
+        participant = register_participant(contest, data, now=utcnow(), zone=zone,
                                                     secret=current_app.config["SECRET_KEY"])
-    except services.RegistrationInvalid as error:
-        db.session.rollback()
+    except Rejected as error:
+        refused(error)
         values = {key: form.get(key, "") for key in ("phone", "full_name", "birth_date", "unit_id", "group", "cccd")}
-        return render_template("contests/register.html", **dict(context, errors=error.errors, values=values)), 400
-    db.session.commit()
+        return render_template("contests/register.html", **dict(context, errors=error.by_field(), values=values)), 400
     return _sign_in(redirect(url_for(".home", slug=slug), 303), contest, participant)
 
 
@@ -163,14 +168,14 @@ def register(slug: str):
 @limiter.limit(_login_limit, methods=["POST"])
 def login(slug: str):
     """Sign in with the phone number and the password (or the code of a pre-issued account)."""
-    contest = services.get_contest(slug)
+    contest = get_contest(slug)
     if contest.status == "draft":
         raise NotFoundError(_l("Không tìm thấy cuộc thi này."))
     if request.method == "GET":
         return render_template("contests/login.html", contest=contest, error=None, phone="")
-    participant = services.authenticate(contest, request.form.get("phone", ""), request.form.get("password", ""),
+    # A failure is counted (and may lock the account) even though the answer is a 401: the request commits it.
+    participant = authenticate(contest, request.form.get("phone", ""), request.form.get("password", ""),
                                         now=utcnow())
-    db.session.commit()
     if participant is None:
         message = _l("Số điện thoại hoặc mật khẩu không đúng (sai nhiều lần, tài khoản tạm khoá 15 phút).")
         return render_template("contests/login.html", contest=contest, error=message,
@@ -190,31 +195,28 @@ def logout(slug: str):
 @limiter.limit(_answer_limit, key_func=_participant_key)
 def start(slug: str, number: int):
     """Start (or resume) the participant's attempt at a round."""
-    contest = services.get_contest(slug)
+    contest = get_contest(slug)
     participant = _require_participant(contest)
-    round_ = services.get_round(contest, number)
-    attempt = services.start_attempt(contest, round_, participant, now=utcnow(), zone=local_zone(),
+    round_ = get_round(contest, number)
+    attempt = start_attempt(contest, round_, participant, now=utcnow(), zone=local_zone(),
                                      rng=np.random.default_rng(), client_hash=_client_hash())
-    db.session.commit()
     return redirect(url_for(".attempt", slug=slug, attempt_id=attempt.id), 303)
 
 
 @bp.get("/<slug>/bai-thi/<int:attempt_id>")
 def attempt(slug: str, attempt_id: int):
     """Show a running attempt (never the answer keys); a finished or expired one leads to its result."""
-    contest = services.get_contest(slug)
+    contest = get_contest(slug)
     participant = _require_participant(contest)
     now = utcnow()
-    found = services.get_attempt(attempt_id, participant.id)
-    if found.is_active and services.finalise_expired(now, participant_id=participant.id):
-        db.session.commit()
+    found = open_attempt(attempt_id, participant.id, now=now)
     if not found.is_active:
         return redirect(url_for(".result", slug=slug, attempt_id=attempt_id), 303)
     round_ = found.round
-    spec = services.round_spec(contest, round_, local_zone())
+    spec = round_spec(contest, round_, local_zone())
     response = Response(render_template(
         "contests/attempt.html", contest=contest, round=round_, attempt=found, spec=spec,
-        questions=services.attempt_questions(found), saved=request.args.get("da-luu") == "1",
+        questions=attempt_questions(found), saved=request.args.get("da-luu") == "1",
         deadline_ms=int(found.deadline_at.timestamp() * 1000), now_ms=int(now.timestamp() * 1000),
         prediction=_prediction_text(found.prediction),
     ))
@@ -245,14 +247,10 @@ def _answers_from_form() -> tuple[dict[int, list[int]], str | None]:
     return answers, request.form.get("prediction")
 
 
-def _wants_json() -> bool:
-    return request.accept_mimetypes.best == "application/json"
-
-
 def _expired_response(slug: str, attempt_id: int):
     message = _l("Đã hết thời gian làm bài. Bài thi đã được nộp tự động với các câu trả lời đã lưu trước giờ "
                  "kết thúc; câu trả lời gửi sau giờ không được chấp nhận.")
-    if _wants_json():
+    if wants_json():
         return jsonify(error={"status": 409, "message": str(message), "status_code": "expired",
                               "result_url": url_for(".result", slug=slug, attempt_id=attempt_id)}), 409
     return render_template("contests/expired.html", message=message, slug=slug, attempt_id=attempt_id), 409
@@ -263,11 +261,10 @@ def _expired_response(slug: str, attempt_id: int):
 def save(slug: str, attempt_id: int):
     """Save the answers so far (autosave from the page's script, or the "Lưu bài" button without script)."""
     answers, prediction = _answers_from_form()
-    outcome = services.save_answers(attempt_id, _participant_id(), answers, prediction, now=utcnow())
-    db.session.commit()
+    outcome = save_answers(attempt_id, _participant_id(), answers, prediction, now=utcnow())
     if outcome.status == "expired":
         return _expired_response(slug, attempt_id)
-    if _wants_json():
+    if wants_json():
         return jsonify(status="saved")
     return redirect(url_for(".attempt", slug=slug, attempt_id=attempt_id, **{"da-luu": "1"}), 303)
 
@@ -277,11 +274,10 @@ def save(slug: str, attempt_id: int):
 def submit(slug: str, attempt_id: int):
     """Submit the attempt: graded on the server from its snapshot; a replay shows the same result."""
     answers, prediction = _answers_from_form()
-    outcome = services.submit_attempt(attempt_id, _participant_id(), answers, prediction, now=utcnow())
-    db.session.commit()
+    outcome = submit_attempt(attempt_id, _participant_id(), answers, prediction, now=utcnow())
     if outcome.status == "expired":
         return _expired_response(slug, attempt_id)
-    if _wants_json():
+    if wants_json():
         return jsonify(status=outcome.status, score=outcome.score, max_score=outcome.max_score)
     return redirect(url_for(".result", slug=slug, attempt_id=attempt_id), 303)
 
@@ -289,15 +285,15 @@ def submit(slug: str, attempt_id: int):
 @bp.get("/<slug>/bai-thi/<int:attempt_id>/ket-qua")
 def result(slug: str, attempt_id: int):
     """Show a finished attempt: score and time; correct answers only when the round's rules allow it."""
-    contest = services.get_contest(slug)
+    contest = get_contest(slug)
     participant = _require_participant(contest)
-    found = services.get_attempt(attempt_id, participant.id)
+    found = get_attempt(attempt_id, participant.id)
     if found.is_active:
         return redirect(url_for(".attempt", slug=slug, attempt_id=attempt_id), 303)
     zone = local_zone()
-    show_key = services.shows_key(contest, found.round, zone, utcnow())
+    show_key = shows_key(contest, found.round, zone, utcnow())
     response = Response(render_template("contests/result.html", contest=contest, attempt=found, round=found.round,
-                                        questions=services.review_questions(found, show_key), show_key=show_key))
+                                        questions=review_questions(found, show_key), show_key=show_key))
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -305,20 +301,20 @@ def result(slug: str, attempt_id: int):
 @bp.get("/<slug>/xep-hang")
 def leaderboard(slug: str):
     """Show the ranking: final once results are published, otherwise as the leaderboard setting allows."""
-    contest = services.get_contest(slug)
+    contest = get_contest(slug)
     if contest.status == "draft":
         raise NotFoundError(_l("Không tìm thấy cuộc thi này."))
     zone = local_zone()
     number = request.args.get("vong", type=int)
     board = public_board(contest, zone, number, max(1, request.args.get("trang", 1, type=int)))
-    return render_template("contests/leaderboard.html", contest=contest, spec=services.contest_spec(contest, zone),
+    return render_template("contests/leaderboard.html", contest=contest, spec=contest_spec(contest, zone),
                            board=board, number=number)
 
 
 @bp.get("/<slug>/chung-nhan.pdf")
 def certificate(slug: str):
     """Download the signed-in participant's certificate once results are published."""
-    contest = services.get_contest(slug)
+    contest = get_contest(slug)
     participant = _require_participant(contest)
     if not contest.results_public:
         raise NotFoundError(_l("Giấy chứng nhận có sau khi Ban Tổ chức công bố kết quả."))
@@ -345,7 +341,7 @@ def verify(token: str):
     earned = achievements(contest, contest_results(contest, zone), zone) if contest.results_public else {}
     valid = participant.id in earned and not participant.excluded
     return render_template("contests/verify.html", valid=valid, contest=contest, prize=earned.get(participant.id),
-                           name=services.mask_name(participant.full_name), unit=participant.unit.name,
+                           name=mask_name(participant.full_name), unit=participant.unit.name,
                            erased=participant.erased_at is not None), 200 if valid else 410
 
 

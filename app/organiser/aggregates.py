@@ -49,10 +49,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.database import BigIntId, UTCDateTime, insert_for, is_postgresql, raw_cursor, utcnow
 from app.extensions import db
-from app.organiser.imports import Column, ImportProblem, ImportRejected, TableRow
 from app.stats.abuse import BURST_SECONDS, DUPLICATE_SECONDS, response_flags
 from app.surveys.models import InstrumentVersion, SurveyResponse
 from app.units.models import ServiceField, Unit
+from app.uploads import Column, TableRow, not_imported
+from app.validation import Problem
 
 #: Chunks of one (version, unit, month) above which a fold merges them into one row.
 MAX_CHUNKS = 8
@@ -521,7 +522,7 @@ def import_dossier_volumes(root: Unit, rows: Sequence[TableRow]) -> int:
     """Store dossier counts per unit × service field × month (replacing earlier counts of the same cells).
 
     All or nothing: every problem is reported with its row number and nothing is written.
-    :raise ImportRejected: listing each bad row.
+    :raise Rejected: listing each bad row.
     """
     units = dict(db.session.execute(
         sa.select(Unit.code, Unit.id).where(Unit.is_within(root))).all())
@@ -531,27 +532,27 @@ def import_dossier_volumes(root: Unit, rows: Sequence[TableRow]) -> int:
         values = {key: value.strip() for key, value in row.values.items()}
         unit_id, field_id = units.get(values["unit"]), fields.get(values["field"])
         if unit_id is None:
-            problems.append(ImportProblem(row.number, _l("Không có đơn vị “%(code)s” trong phạm vi của bạn.",
-                                                         code=values["unit"])))
+            problems.append(Problem(_l("Không có đơn vị “%(code)s” trong phạm vi của bạn.", code=values["unit"]),
+                                    row=row.number))
         if field_id is None:
-            problems.append(ImportProblem(row.number, _l("Không có lĩnh vực “%(code)s”.", code=values["field"])))
+            problems.append(Problem(_l("Không có lĩnh vực “%(code)s”.", code=values["field"]), row=row.number))
         try:
             month = dt.date.fromisoformat(values["month"] + "-01")
         except ValueError:
             month = None
-            problems.append(ImportProblem(row.number, _l("Tháng “%(month)s” không hợp lệ (dạng 2026-07).",
-                                                         month=values["month"])))
+            problems.append(Problem(_l("Tháng “%(month)s” không hợp lệ (dạng 2026-07).", month=values["month"]),
+                                    row=row.number))
         if not values["dossiers"].isdigit():
-            problems.append(ImportProblem(row.number, _l("Số hồ sơ phải là số nguyên không âm.")))
+            problems.append(Problem(_l("Số hồ sơ phải là số nguyên không âm."), row=row.number))
         key = (unit_id, field_id, month)
         if None not in key and key in seen:
-            problems.append(ImportProblem(row.number, _l("Trùng đơn vị, lĩnh vực và tháng với dòng %(row)d.",
-                                                         row=seen[key])))
+            problems.append(Problem(_l("Trùng đơn vị, lĩnh vực và tháng với dòng %(row)d.", row=seen[key]),
+                                    row=row.number))
         seen.setdefault(key, row.number)
         if None not in key and values["dossiers"].isdigit():
             cells[key] = int(values["dossiers"])
     if problems:
-        raise ImportRejected(problems)
+        raise not_imported(problems)
     for (unit_id, field_id, month), dossiers in cells.items():
         db.session.execute(sa.delete(DossierVolume).where(
             DossierVolume.unit_id == unit_id, DossierVolume.service_field_id == field_id, DossierVolume.month == month))

@@ -10,7 +10,6 @@ text is written as text (``svg.fonttype: none``: selectable, a fraction of the s
 """
 from __future__ import annotations
 
-import functools
 import io
 import textwrap
 import threading
@@ -28,6 +27,7 @@ from matplotlib.ft2font import FT2Font, LoadFlags
 from matplotlib.markers import TICKLEFT
 from matplotlib.transforms import offset_copy
 
+from app import cache
 from app.i18n import percent
 from app.organiser.reports import Estimate, SipasReport
 
@@ -47,7 +47,7 @@ VALUE_AT, VALUE_AXIS_END = 101, 118
 _font_lock = threading.Lock()
 
 
-@functools.cache
+@cache.constants.memoise
 def _font() -> FT2Font:
     """The font the charts are measured with (a private instance: matplotlib's own are shared and resized)."""
     font = FT2Font(findfont(FontProperties(family=FONT)))
@@ -55,7 +55,7 @@ def _font() -> FT2Font:
     return font
 
 
-@functools.cache
+@cache.constants.memoise
 def _advance(char: str) -> float:
     """Advance width of a character in ems (a missing character counts as wide as "n")."""
     with _font_lock:

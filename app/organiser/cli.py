@@ -8,21 +8,21 @@ import json
 from pathlib import Path
 
 import click
+from flask import current_app
 
 from app.cli import fail_on_app_error, open_output, report_group
 from app.database import utcnow
 from app.extensions import db
 from app.i18n import local_zone
 from app.organiser.aggregates import VOLUME_COLUMNS, import_dossier_volumes, refresh_packs
-from app.organiser.imports import ImportRejected, read_table
 from app.organiser.report_files import comment_rows, report_data, write_report_csv, write_report_xlsx
 from app.organiser.reports import TREND_GRANULARITIES, report_for_code
 from app.units.services import get_unit_by_code
+from app.uploads import UploadLimits, not_imported, read_columns
+from app.validation import Rejected
 
-#: Nothing beyond the shared group: listed so that app/cli.py imports (and so attaches) these commands.
+#: Nothing beyond the shared ``report`` group, which create_app adds from app/cli.py.
 COMMANDS = ()
-VOLUME_FILE_MAX_BYTES = 5 * 1024 * 1024
-VOLUME_FILE_MAX_ROWS = 100_000
 
 
 @report_group.command("sipas")
@@ -69,11 +69,15 @@ def report_refresh_command() -> None:
 @fail_on_app_error
 def report_volumes_command(path: str, unit_code: str) -> None:
     """Import dossier counts per unit, service field and month (CSV/XLSX: unit, field, month, dossiers)."""
+    limits = UploadLimits.from_config(current_app.config, "VOLUMES_IMPORT")
     data = Path(path).read_bytes()
     try:
-        rows = read_table(path, data, VOLUME_COLUMNS, max_bytes=VOLUME_FILE_MAX_BYTES, max_rows=VOLUME_FILE_MAX_ROWS)
+        try:
+            rows = read_columns(path, data, VOLUME_COLUMNS, limits)
+        except Rejected as refused:
+            raise not_imported(list(refused.problems)) from None
         stored = import_dossier_volumes(get_unit_by_code(unit_code), rows)
-    except ImportRejected as rejected:
+    except Rejected as rejected:
         db.session.rollback()
         for problem in rejected.problems:
             click.echo(f"dòng {problem.row}: {problem.message}" if problem.row else str(problem.message), err=True)

@@ -1,81 +1,14 @@
-"""Forms of the organiser area: units, service fields, counters, imports, and the GET filters of comments, exports."""
+"""GET forms of the organiser's reading pages: which report to show, which comments, what to export (no CSRF)."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileField, FileRequired
-from wtforms import StringField
-from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
+from wtforms import DateField, StringField
+from wtforms.validators import Length, Optional, ValidationError
 
-from app.auth.forms import choice_list, select_field
-from app.organiser.services import CODE_MESSAGE, CODE_PATTERN, UNIT_KIND_LABELS
+from app.forms import choice_list, select_field
 from app.periods import Period, parse_period
-
-_REQUIRED = _l("Vui lòng điền mục này.")
-_CODE = [DataRequired(_REQUIRED), Regexp(f"^{CODE_PATTERN.pattern}$", message=CODE_MESSAGE)]
-_NAME = [DataRequired(_REQUIRED), Length(max=200, message=_l("Tối đa 200 ký tự."))]
-
-
-def _unit_select(label: str):
-    # Choices list only the organiser's units; the view still loads the chosen id within the subtree (404 else).
-    return select_field(label, coerce=int, validate_choice=False)
-
-
-class UnitEditForm(FlaskForm):
-    """What can change about a unit: name, kind, headcount and block."""
-
-    name = StringField(_l("Tên đơn vị"), validators=_NAME)
-    kind = select_field(_l("Loại đơn vị"), choices=choice_list(UNIT_KIND_LABELS.items()))
-    headcount = StringField(_l("Biên chế"), validators=[
-        Optional(), Regexp(r"^[0-9]{1,8}$", message=_l("Biên chế phải là số nguyên không âm."))])
-    block = StringField(_l("Khối thi đua"), validators=[Optional(), Length(max=32, message=_l("Tối đa 32 ký tự."))])
-
-    @property
-    def headcount_value(self) -> int | None:
-        """Return the headcount as a number, or None when left empty."""
-        return int(self.headcount.data) if self.headcount.data else None
-
-
-class UnitForm(UnitEditForm):
-    """A new unit under a parent of the subtree."""
-
-    parent = _unit_select(_l("Đơn vị cấp trên"))
-    code = StringField(_l("Mã đơn vị"), validators=_CODE)
-
-
-class FieldEditForm(FlaskForm):
-    """A service field's names."""
-
-    name = StringField(_l("Tên lĩnh vực"), validators=_NAME)
-    name_en = StringField(_l("Tên tiếng Anh"), validators=[Optional(), Length(max=200)])
-
-
-class FieldForm(FieldEditForm):
-    """A new service field."""
-
-    code = StringField(_l("Mã lĩnh vực"), validators=_CODE)
-
-
-class CounterEditForm(FlaskForm):
-    """What can change about a counter: name, unit, service fields, instrument."""
-
-    name = StringField(_l("Tên quầy"), validators=_NAME)
-    unit = _unit_select(_l("Đơn vị"))
-    fields = select_field(_l("Lĩnh vực phục vụ"), many=True, coerce=int, validate_choice=False)
-    instrument_code = select_field(_l("Phiếu khảo sát"))
-
-
-class CounterForm(CounterEditForm):
-    """A new counter."""
-
-    code = StringField(_l("Mã quầy"), validators=_CODE)
-
-
-class ImportForm(FlaskForm):
-    """An uploaded CSV or XLSX table."""
-
-    file = FileField(_l("Tệp CSV hoặc XLSX"), validators=[FileRequired(_l("Vui lòng chọn tệp để nhập."))])
-
+from app.units.forms import unit_select
 
 class _PeriodMixin:
     """A period field that accepts 2026-Q3, 2026-H1, 2026-07, 2026 or FROM..TO."""
@@ -102,7 +35,7 @@ class CommentFilterForm(_PeriodMixin, FlaskForm):
         csrf = False
 
     q = StringField(_l("Tìm trong nội dung"), validators=[Optional(), Length(max=200)])
-    unit = _unit_select(_l("Đơn vị"))
+    unit = unit_select(_l("Đơn vị"))
     field = select_field(_l("Lĩnh vực"), default="")
     period = StringField(_l("Kỳ"), validators=[Optional(), Length(max=40)])
     instrument = select_field(_l("Phiếu khảo sát"), default="")
@@ -123,19 +56,54 @@ class ExportForm(_PeriodMixin, FlaskForm):
     class Meta:
         csrf = False
 
-    unit = _unit_select(_l("Đơn vị"))
+    unit = unit_select(_l("Đơn vị"))
     # Any code may be asked for; an unknown one gets the export's own "no such instrument" answer.
     instrument = select_field(_l("Phiếu khảo sát"), default="sipas-counter", validate_choice=False)
     period = StringField(_l("Kỳ (để trống: toàn bộ)"), validators=[Optional(), Length(max=40)])
     format = select_field(_l("Định dạng"), default="csv", choices=choice_list([("csv", "CSV"), ("xlsx", "XLSX")]))
 
 
-class PosterSheetForm(FlaskForm):
-    """Which unit's counters to print, and how many posters to a page (a GET form for a download)."""
+#: Period presets of the form: quarters, halves, the year, or a custom range.
+PRESETS = (("Q1", _l("Quý I")), ("Q2", _l("Quý II")), ("Q3", _l("Quý III")), ("Q4", _l("Quý IV")),
+           ("H1", _l("6 tháng đầu năm")), ("H2", _l("6 tháng cuối năm")), ("Y", _l("Cả năm")),
+           ("custom", _l("Khoảng ngày tùy chọn")))
+YEARS_BACK = 5
+
+
+class ReportForm(FlaskForm):
+    """Which unit, period and instrument version a dashboard or report shows (a GET form: no CSRF token)."""
 
     class Meta:
         csrf = False
 
-    unit = _unit_select(_l("Đơn vị"))
-    per_page = select_field(_l("Số áp phích mỗi trang A4"), coerce=int, default=1,
-                            choices=choice_list([(1, "1"), (2, "2"), (4, "4")]))
+    unit = select_field(_l("Đơn vị"), coerce=int, validate_choice=False)
+    year = select_field(_l("Năm"), coerce=int)
+    preset = select_field(_l("Kỳ"), choices=choice_list(PRESETS))
+    start = DateField(_l("Từ ngày"), validators=[Optional()])
+    end = DateField(_l("Đến ngày"), validators=[Optional()])
+    version = select_field(_l("Phiếu khảo sát"), default="")
+
+    def validate(self, extra_validators=None) -> bool:
+        """Validate the fields, then require an ordered pair of dates for a custom range."""
+        if not super().validate(extra_validators):
+            return False
+        if self.preset.data == "custom":
+            if not self.start.data or not self.end.data:
+                self.end.errors.append(_l("Chọn cả ngày bắt đầu và ngày kết thúc."))
+            elif self.end.data < self.start.data:
+                self.end.errors.append(_l("Ngày kết thúc phải sau ngày bắt đầu."))
+        return not self.end.errors
+
+    @property
+    def period(self) -> Period:
+        """Return the chosen period."""
+        preset, year = self.preset.data, self.year.data
+        if preset == "custom":
+            return parse_period(f"{self.start.data.isoformat()}..{self.end.data.isoformat()}")
+        return parse_period(str(year) if preset == "Y" else f"{year}-{preset}")
+
+    @property
+    def instrument(self) -> tuple[str | None, int | None]:
+        """Return the chosen (instrument code, version), or (None, None) to let the report pick."""
+        code, _, number = (self.version.data or "").rpartition(":")
+        return (code, int(number)) if code and number.isdigit() else (None, None)

@@ -1,411 +1,219 @@
-"""Organiser pages for managing the field: units, service fields, counters and their QR posters, imports, comments,
-raw exports. Every id from the URL or a form is loaded within the signed-in organiser's subtree (404 otherwise)."""
+"""The organiser area's reading pages under /quan-tri: the dashboard and the periodic report with their charts and
+downloads, citizens' comments, raw response exports, and the navigation every organiser page shows.
+
+Every page asks for a unit, loaded within the signed-in organiser's subtree (404 otherwise). A dashboard page and
+its chart images share one computed report: it is cached for a short while per unit, period, options and state of
+the responses (``app.cache.sipas_reports``), so a chart request does not compute the report again.
+"""
 from __future__ import annotations
 
+import datetime as dt
+import io
 import tempfile
+from dataclasses import dataclass
 
-from flask import (Response, current_app, flash, redirect, render_template, request, send_file, stream_with_context,
-                   url_for)
+from flask import (Blueprint, Response, abort, current_app, redirect, render_template, request, send_file,
+                   stream_with_context, url_for)
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
-from app.auth.access import current_organiser, get_visible_unit, organiser_required
-from app.auth.forms import ConfirmForm, choice_list
+from werkzeug.datastructures import MultiDict
+
+from app import cache
+from app.auth.access import ROLE_RANK, current_organiser, get_visible_unit, organiser_required
 from app.database import utcnow
 from app.errors import AppError
 from app.exports import iter_csv, write_xlsx
-from app.extensions import db
+from app.forms import choice_list
 from app.i18n import local_zone
-from app.organiser import bp, has_endpoint
 from app.organiser import services
-from app.organiser.forms import (CommentFilterForm, CounterEditForm, CounterForm, ExportForm, FieldEditForm,
-                                 FieldForm, ImportForm, PosterSheetForm, UnitEditForm, UnitForm)
-from app.organiser.imports import ImportRejected, template_file
-from app.surveys.services import counter_url
-from app.units.services import list_counters
+from app.organiser.charts import CHARTS, available_charts, render_chart
+from app.organiser.forms import YEARS_BACK, CommentFilterForm, ExportForm, ReportForm
+from app.organiser.report_files import comment_rows, flag_text, render_report_pdf, write_report_xlsx
+from app.organiser.reports import SipasReport, sipas_report
+from app.periods import Period, parse_period
+from app.organiser.aggregates import fold_token, refresh_packs
+from app.surveys.services import instrument_codes, sipas_versions
+from app.units.forms import unit_choices
+from app.units.models import Unit
+from app.units.services import list_fields
+from app.web import MIME_TYPES, download, form_page
 
-#: Import tables by the name their URLs use.
-IMPORT_KINDS = {"don-vi": "units", "quay": "counters"}
-MIME_TYPES = {"csv": "text/csv; charset=utf-8", "png": "image/png", "svg": "image/svg+xml", "pdf": "application/pdf",
-              "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
-
-
-def _form_page(template: str, form, error: AppError | None = None, **context):
-    """Render a form page: 200 when shown, 400 (or the refusal's own status) after a refused submission."""
-    status = error.status if error is not None else (400 if request.method == "POST" else 200)
-    return render_template(template, form=form, error=error.message if error is not None else None, **context), status
+bp = Blueprint("organiser", __name__)
 
 
-def _refused(error: AppError) -> AppError:
-    """Undo what a refused service call flushed, and hand the error to the page."""
-    db.session.rollback()
-    return error
+@dataclass(frozen=True)
+class NavEntry:
+    """One link of the organiser navigation, shown from `role` upwards."""
+
+    endpoint: str
+    label: str
+    role: str = "viewer"
 
 
-def unit_choices(organiser, *, active_only: bool = True) -> list[tuple[int, str]]:
-    """Return the units of the organiser's subtree for a select, indented by depth."""
-    return choice_list((row.id, "\u00a0\u00a0" * row.depth + f"{row.name} ({row.code})")
-                       for row in services.unit_tree(organiser.unit) if row.is_active or not active_only)
+#: The navigation of every organiser page, in order. An entry shows only once its endpoint exists, so a
+#: feature can be listed here before its views land.
+NAV = [
+    NavEntry("organiser.dashboard", _l("Tổng quan")),
+    NavEntry("organiser.report", _l("Báo cáo định kỳ")),
+    NavEntry("units.units", _l("Đơn vị")),
+    NavEntry("units.counters", _l("Quầy")),
+    NavEntry("units.fields", _l("Lĩnh vực")),
+    NavEntry("organiser.comments", _l("Ý kiến")),
+    NavEntry("contest_admin.index", _l("Cuộc thi")),
+    NavEntry("organiser.export", _l("Xuất dữ liệu")),
+    NavEntry("auth.accounts", _l("Tài khoản"), "administrator"),
+    NavEntry("auth.audit", _l("Nhật ký"), "administrator"),
+]
 
 
-def _confirm_page(form, *, title: str, message: str, button: str, cancel: str, danger: bool = True,
-                  details: list[str] | None = None):
-    return render_template("organiser/confirm.html", form=form, title=title, message=message, button=button,
-                           cancel=cancel, danger=danger, details=details or [])
+@bp.app_template_global()
+def has_endpoint(endpoint: str) -> bool:
+    """Tell whether a view with this endpoint name is registered (for links to optional features)."""
+    return endpoint in current_app.view_functions
 
 
-def download(data: bytes, fmt: str, name: str, *, attachment: bool = True) -> Response:
-    """Send generated bytes as a named file (or inline, e.g. a QR image shown on the page)."""
-    response = Response(data, mimetype=MIME_TYPES[fmt])
-    disposition = "attachment" if attachment else "inline"
-    response.headers["Content-Disposition"] = f'{disposition}; filename="{name}"'
-    response.headers["Cache-Control"] = "no-store"
-    return response
+@bp.app_template_global()
+def organiser_nav(role: str) -> list[NavEntry]:
+    """Return the navigation entries an organiser with this role may follow."""
+    return [entry for entry in NAV if has_endpoint(entry.endpoint) and ROLE_RANK[role] >= ROLE_RANK[entry.role]]
+
+
+@bp.app_template_global()
+def can(role: str, minimum: str) -> bool:
+    """Tell whether a role reaches `minimum` (viewer < organiser < administrator), to hide forbidden buttons."""
+    return ROLE_RANK.get(role, 0) >= ROLE_RANK[minimum]
 
 
 @bp.get("/")
 @organiser_required
 def home():
-    """Send the organiser to the dashboard, or to the unit list until the dashboard exists."""
-    return redirect(url_for("organiser.dashboard" if has_endpoint("organiser.dashboard") else "organiser.units"))
+    """Send the organiser to the dashboard."""
+    return redirect(url_for(".dashboard"))
 
 
-# --- units -------------------------------------------------------------------------------------------------------
+# --- dashboard and periodic report -------------------------------------------------------------------------------
 
-@bp.get("/don-vi")
-@organiser_required
-def units():
-    """Show the organiser's subtree of units."""
-    return render_template("organiser/units.html", rows=services.unit_tree(current_organiser().unit),
-                           kind_labels=services.UNIT_KIND_LABELS)
+def _report_form(organiser, today: dt.date) -> ReportForm:
+    """Build the selection form with the organiser's units, recent years and SIPAS versions; default: this quarter."""
+    args = MultiDict(request.args)
+    args.setdefault("year", str(today.year))
+    args.setdefault("preset", f"Q{(today.month - 1) // 3 + 1}")
+    form = ReportForm(formdata=args)
+    form.unit.choices = unit_choices(organiser, active_only=False)
+    form.year.choices = choice_list((year, str(year)) for year in range(today.year, today.year - YEARS_BACK - 1, -1))
+    form.version.choices = choice_list([("", _l("Tự chọn (phiên bản mới nhất có phiếu)"))]
+                                       + [(f"{code}:{number}", f"{code} v{number}") for code, number in sipas_versions()])
+    if form.unit.data is None:
+        form.unit.data = organiser.unit.id
+    return form
 
 
-@bp.route("/don-vi/moi", methods=["GET", "POST"])
-@organiser_required("organiser")
-def unit_new():
-    """Create a unit under a unit of the subtree."""
-    organiser = current_organiser()
-    form = UnitForm()
-    form.parent.choices = unit_choices(organiser)
-    if request.method == "GET":
-        form.parent.data = request.args.get("parent", organiser.unit_id, type=int)
-    if not form.validate_on_submit():
-        return _form_page("organiser/unit_form.html", form)
-    parent = get_visible_unit(organiser, form.parent.data or 0)
+def _selection_args(unit: Unit, period: Period, instrument: tuple[str | None, int | None], state: str
+                    ) -> dict[str, str]:
+    """Return the query arguments that name a computed report (for chart and download URLs).
+
+    ``state`` names the packs the page was computed from, so its charts show the same numbers as its tables even
+    when responses arrive in between (and are drawn from the cached report, not from a new computation).
+    """
+    args = {"unit": str(unit.id), "period": period.label, "state": state}
+    if instrument[0]:
+        args["version"] = f"{instrument[0]}:{instrument[1]}"
+    return args
+
+
+def _cached_report(unit: Unit, period: Period, instrument: tuple[str | None, int | None], *, full: bool,
+                   state: str | None = None) -> tuple[SipasReport, str]:
+    """Return the report for this selection and the state of the packs it was computed from.
+
+    A report computed from the given ``state`` is reused as it is; otherwise new responses are folded first and a
+    report of the current state is reused or computed.
+    """
+    locale = str(get_locale())
+    selection = (unit.id, unit.path, period, instrument, locale)
+    if state:
+        report, complete = cache.sipas_reports.get((*selection, state), (None, False))
+        if report is not None and (complete or not full):
+            return report, state
+    now = utcnow()
+    refresh_packs(now)
+    state = "-".join(map(str, fold_token()))
+    report, complete = cache.sipas_reports.get((*selection, state), (None, False))
+    if report is None or (full and not complete):
+        report = sipas_report(unit, period, now=now, instrument_code=instrument[0], version=instrument[1],
+                              locale=locale, full=full, refresh=False)
+        cache.sipas_reports.put((*selection, state), (report, full))
+    return report, state
+
+
+def _selection_from_args(organiser) -> tuple[Unit, Period, tuple[str | None, int | None], str | None]:
+    """Read unit id, period label, version and packs state from a chart or download URL (404 outside scope)."""
+    unit = get_visible_unit(organiser, request.args.get("unit", type=int) or organiser.unit.id)
     try:
-        unit = services.add_unit(organiser, parent, code=form.code.data, name=form.name.data, kind=form.kind.data,
-                                 headcount=form.headcount_value, block=form.block.data, now=utcnow())
-    except AppError as error:
-        return _form_page("organiser/unit_form.html", form, _refused(error))
-    db.session.commit()
-    flash(_("Đã tạo đơn vị %(name)s.", name=unit.name), "info")
-    return redirect(url_for(".units"), 303)
+        period = parse_period(request.args.get("period", ""))
+    except ValueError as error:
+        raise AppError(str(error)) from None
+    code, _, number = request.args.get("version", "").rpartition(":")
+    instrument = (code, int(number)) if code and number.isdigit() else (None, None)
+    return unit, period, instrument, request.args.get("state") or None
 
 
-@bp.route("/don-vi/<int:unit_id>/sua", methods=["GET", "POST"])
-@organiser_required("organiser")
-def unit_edit(unit_id: int):
-    """Change a unit's name, kind, headcount and block."""
+def _page(template: str, *, full: bool):
     organiser = current_organiser()
-    unit = get_visible_unit(organiser, unit_id)
-    form = UnitEditForm(obj=unit if request.method == "GET" else None)
-    if not form.validate_on_submit():
-        return _form_page("organiser/unit_form.html", form, unit=unit)
-    try:
-        services.edit_unit(organiser, unit, name=form.name.data, kind=form.kind.data,
-                           headcount=form.headcount_value, block=form.block.data, now=utcnow())
-    except AppError as error:
-        return _form_page("organiser/unit_form.html", form, _refused(error), unit=unit)
-    db.session.commit()
-    flash(_("Đã lưu đơn vị %(name)s.", name=unit.name), "info")
-    return redirect(url_for(".units"), 303)
-
-
-@bp.route("/don-vi/<int:unit_id>/ngung", methods=["GET", "POST"])
-@organiser_required("organiser")
-def unit_deactivate(unit_id: int):
-    """Deactivate a unit and its subtree, after a confirmation that says what stops."""
-    return _set_unit_active(unit_id, False)
-
-
-@bp.route("/don-vi/<int:unit_id>/kich-hoat", methods=["GET", "POST"])
-@organiser_required("organiser")
-def unit_reactivate(unit_id: int):
-    """Reactivate a unit and its subtree, after confirmation."""
-    return _set_unit_active(unit_id, True)
-
-
-def _set_unit_active(unit_id: int, active: bool):
-    organiser = current_organiser()
-    unit = get_visible_unit(organiser, unit_id)
-    form = ConfirmForm()
-    if not form.validate_on_submit():
-        impact = services.unit_impact(unit)
-        details = [_("Số đơn vị (gồm đơn vị này và các đơn vị trực thuộc): %(n)d", n=impact.units),
-                   _("Số quầy thuộc các đơn vị này: %(n)d", n=impact.counters)]
-        if active:
-            return _confirm_page(form, title=_("Kích hoạt lại đơn vị %(name)s", name=unit.name),
-                                 message=_("Đơn vị và mọi đơn vị trực thuộc sẽ hoạt động trở lại; mã QR của các "
-                                           "quầy đang hoạt động nhận đánh giá trở lại."),
-                                 button=_("Kích hoạt lại"), cancel=url_for(".units"), danger=False, details=details)
-        return _confirm_page(form, title=_("Ngừng hoạt động đơn vị %(name)s", name=unit.name),
-                             message=_("Đơn vị và mọi đơn vị trực thuộc sẽ ngừng hoạt động: mã QR của tất cả quầy "
-                                       "thuộc các đơn vị này sẽ ngừng nhận đánh giá. Dữ liệu đã có được giữ nguyên."),
-                             button=_("Ngừng hoạt động"), cancel=url_for(".units"), details=details)
-    services.set_unit_active(organiser, unit, active, utcnow())
-    db.session.commit()
-    flash(_("Đã kích hoạt lại đơn vị %(name)s.", name=unit.name) if active
-          else _("Đã ngừng hoạt động đơn vị %(name)s.", name=unit.name), "info")
-    return redirect(url_for(".units"), 303)
-
-
-@bp.get("/ap-phich.pdf")
-@organiser_required
-def unit_posters():
-    """Download the A4 poster sheet of a unit's active counters (1, 2 or 4 posters a page)."""
-    organiser = current_organiser()
-    form = PosterSheetForm(request.args)
+    form = _report_form(organiser, utcnow().astimezone(local_zone()).date())
     if not form.validate():
-        raise AppError(_("Vui lòng chọn đơn vị và số áp phích mỗi trang (1, 2 hoặc 4)."))
-    unit = get_visible_unit(organiser, form.unit.data or 0)
-    config = current_app.config
-    data = services.unit_posters(unit, form.per_page.data, config["BASE_URL"], config["SECRET_KEY"])
-    return download(data, "pdf", f"ap-phich-{unit.code}-{form.per_page.data}.pdf")
+        return render_template(template, form=form, report=None, chart_args=None, charts=()), 400
+    unit = get_visible_unit(organiser, form.unit.data)
+    report, state = _cached_report(unit, form.period, form.instrument, full=full)
+    return render_template(template, form=form, report=report, flag_text=flag_text,
+                           chart_args=_selection_args(unit, form.period, form.instrument, state),
+                           charts=available_charts(report))
 
 
-# --- service fields ----------------------------------------------------------------------------------------------
-
-@bp.get("/linh-vuc")
+@bp.get("/tong-quan")
 @organiser_required
-def fields():
-    """List the service fields (shared by the whole tree)."""
-    return render_template("organiser/fields.html", fields=services.list_fields())
+def dashboard():
+    """Show the dashboard of a unit's subtree for a period: indices, trend, children, fields, flags."""
+    return _page("organiser/dashboard.html", full=False)
 
 
-@bp.route("/linh-vuc/moi", methods=["GET", "POST"])
-@organiser_required("organiser")
-def field_new():
-    """Add a service field to the shared list."""
-    form = FieldForm()
-    if not form.validate_on_submit():
-        return _form_page("organiser/field_form.html", form)
-    try:
-        field = services.add_field(current_organiser(), code=form.code.data, name=form.name.data,
-                                   name_en=form.name_en.data, now=utcnow())
-    except AppError as error:
-        return _form_page("organiser/field_form.html", form, _refused(error))
-    db.session.commit()
-    flash(_("Đã thêm lĩnh vực %(name)s.", name=field.name), "info")
-    return redirect(url_for(".fields"), 303)
-
-
-@bp.route("/linh-vuc/<int:field_id>/sua", methods=["GET", "POST"])
-@organiser_required("administrator")
-def field_edit(field_id: int):
-    """Rename a service field (top-level administrators: the list is shared by every unit)."""
-    field = services.get_field(field_id)
-    services.check_field_editor(current_organiser())
-    form = FieldEditForm(obj=field if request.method == "GET" else None)
-    if not form.validate_on_submit():
-        return _form_page("organiser/field_form.html", form, field=field)
-    try:
-        services.edit_field(current_organiser(), field, name=form.name.data, name_en=form.name_en.data, now=utcnow())
-    except AppError as error:
-        return _form_page("organiser/field_form.html", form, _refused(error), field=field)
-    db.session.commit()
-    flash(_("Đã lưu lĩnh vực %(name)s.", name=field.name), "info")
-    return redirect(url_for(".fields"), 303)
-
-
-# --- counters ----------------------------------------------------------------------------------------------------
-
-@bp.get("/quay")
+@bp.get("/bao-cao")
 @organiser_required
-def counters():
-    """List the counters of the subtree (or of one unit's subtree), with the poster sheet form."""
-    organiser = current_organiser()
-    unit_id = request.args.get("unit", type=int)
-    root = get_visible_unit(organiser, unit_id) if unit_id is not None else organiser.unit
-    poster_form = PosterSheetForm(formdata=None, unit=root.id)
-    poster_form.unit.choices = unit_choices(organiser)
-    return render_template("organiser/counters.html", counters=list_counters(root), root=root,
-                           poster_form=poster_form)
+def report():
+    """Show the printable periodic report (with comparison, weighting and the test across child units)."""
+    return _page("organiser/report.html", full=True)
 
 
-def _counter_choices(form, organiser) -> None:
-    form.unit.choices = unit_choices(organiser)
-    form.fields.choices = choice_list((field.id, f"{field.name} ({field.code})") for field in services.list_fields())
-    form.instrument_code.choices = choice_list((code, code) for code in services.instrument_codes("sipas"))
-
-
-@bp.route("/quay/moi", methods=["GET", "POST"])
-@organiser_required("organiser")
-def counter_new():
-    """Create a counter in a unit of the subtree."""
-    organiser = current_organiser()
-    form = CounterForm()
-    _counter_choices(form, organiser)
-    if request.method == "GET":
-        form.unit.data = request.args.get("unit", organiser.unit_id, type=int)
-        form.instrument_code.data = services.DEFAULT_INSTRUMENT
-    if not form.validate_on_submit():
-        return _form_page("organiser/counter_form.html", form)
-    unit = get_visible_unit(organiser, form.unit.data or 0)
-    try:
-        counter = services.add_counter(organiser, unit, code=form.code.data, name=form.name.data,
-                                       field_ids=form.fields.data or [], instrument_code=form.instrument_code.data,
-                                       now=utcnow())
-    except AppError as error:
-        return _form_page("organiser/counter_form.html", form, _refused(error))
-    db.session.commit()
-    flash(_("Đã tạo quầy %(name)s. Hãy tải áp phích mã QR để in.", name=counter.name), "info")
-    return redirect(url_for(".counter", counter_id=counter.id), 303)
-
-
-@bp.get("/quay/<int:counter_id>")
+@bp.get("/bieu-do/<name>.svg")
 @organiser_required
-def counter(counter_id: int):
-    """Show a counter: its QR code, survey address and actions."""
-    counter = services.get_visible_counter(current_organiser(), counter_id)
-    config = current_app.config
-    url = counter_url(config["BASE_URL"], counter.token_nonce, config["SECRET_KEY"])
-    return render_template("organiser/counter.html", counter=counter, survey_url=url)
+def chart(name: str):
+    """Serve one chart of a report as an SVG image (also used when printing)."""
+    if name not in CHARTS:
+        abort(404)
+    unit, period, instrument, state = _selection_from_args(current_organiser())
+    image = render_chart(_cached_report(unit, period, instrument, full=False, state=state)[0], name, "svg")
+    if image is None:
+        abort(404)
+    response = Response(image, mimetype="image/svg+xml")
+    # matplotlib writes style attributes; this image document may use them (it runs no script).
+    response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+    response.headers["Cache-Control"] = "private, max-age=60"
+    return response
 
 
-@bp.route("/quay/<int:counter_id>/sua", methods=["GET", "POST"])
-@organiser_required("organiser")
-def counter_edit(counter_id: int):
-    """Change a counter's name, unit, service fields and instrument."""
-    organiser = current_organiser()
-    counter = services.get_visible_counter(organiser, counter_id)
-    form = CounterEditForm(obj=counter if request.method == "GET" else None)
-    _counter_choices(form, organiser)
-    if request.method == "GET":
-        form.unit.data = counter.unit_id
-        form.fields.data = [field.id for field in counter.service_fields]
-    if not form.validate_on_submit():
-        return _form_page("organiser/counter_form.html", form, counter=counter)
-    unit = get_visible_unit(organiser, form.unit.data or 0)
-    try:
-        services.edit_counter(organiser, counter, name=form.name.data, unit=unit, field_ids=form.fields.data or [],
-                              instrument_code=form.instrument_code.data, now=utcnow())
-    except AppError as error:
-        return _form_page("organiser/counter_form.html", form, _refused(error), counter=counter)
-    db.session.commit()
-    flash(_("Đã lưu quầy %(name)s.", name=counter.name), "info")
-    return redirect(url_for(".counter", counter_id=counter.id), 303)
-
-
-@bp.route("/quay/<int:counter_id>/ngung", methods=["GET", "POST"])
-@organiser_required("organiser")
-def counter_deactivate(counter_id: int):
-    """Deactivate a counter after confirmation: its QR code stops taking ratings."""
-    return _set_counter_active(counter_id, False)
-
-
-@bp.route("/quay/<int:counter_id>/kich-hoat", methods=["GET", "POST"])
-@organiser_required("organiser")
-def counter_reactivate(counter_id: int):
-    """Reactivate a counter after confirmation."""
-    return _set_counter_active(counter_id, True)
-
-
-def _set_counter_active(counter_id: int, active: bool):
-    organiser = current_organiser()
-    counter = services.get_visible_counter(organiser, counter_id)
-    form = ConfirmForm()
-    back = url_for(".counter", counter_id=counter.id)
-    if not form.validate_on_submit():
-        if active:
-            return _confirm_page(form, title=_("Kích hoạt lại quầy %(name)s", name=counter.name),
-                                 message=_("Mã QR đang in của quầy sẽ nhận đánh giá trở lại."),
-                                 button=_("Kích hoạt lại"), cancel=back, danger=False)
-        return _confirm_page(form, title=_("Ngừng hoạt động quầy %(name)s", name=counter.name),
-                             message=_("Mã QR của quầy sẽ ngừng nhận đánh giá; người quét sẽ thấy thông báo quầy đã "
-                                       "ngừng. Dữ liệu đã có được giữ nguyên và có thể kích hoạt lại sau."),
-                             button=_("Ngừng hoạt động"), cancel=back)
-    try:
-        services.set_counter_state(organiser, counter, active, utcnow())
-    except AppError as error:
-        db.session.rollback()
-        flash(str(error.message), "error")
-        return redirect(back, 303)
-    db.session.commit()
-    flash(_("Đã kích hoạt lại quầy %(name)s.", name=counter.name) if active
-          else _("Đã ngừng hoạt động quầy %(name)s.", name=counter.name), "info")
-    return redirect(back, 303)
-
-
-@bp.route("/quay/<int:counter_id>/doi-ma", methods=["GET", "POST"])
-@organiser_required("organiser")
-def counter_rotate(counter_id: int):
-    """Give a counter a new QR token after confirmation: posters printed before stop working."""
-    organiser = current_organiser()
-    counter = services.get_visible_counter(organiser, counter_id)
-    form = ConfirmForm()
-    back = url_for(".counter", counter_id=counter.id)
-    if not form.validate_on_submit():
-        return _confirm_page(form, title=_("Đổi mã QR của quầy %(name)s", name=counter.name),
-                             message=_("Mọi áp phích đã in của quầy này sẽ ngừng hoạt động ngay; cần in và dán áp "
-                                       "phích mới. Dùng khi nghi mã QR bị sao chép hoặc dán đè."),
-                             button=_("Đổi mã QR"), cancel=back)
-    services.rotate_counter_token(organiser, counter, utcnow())
-    db.session.commit()
-    flash(_("Đã đổi mã QR. Hãy tải và in áp phích mới."), "info")
-    return redirect(back, 303)
-
-
-@bp.get("/quay/<int:counter_id>/qr.<any(png, svg):fmt>")
+@bp.get("/bao-cao/tai-ve.<any(pdf, xlsx):fmt>")
 @organiser_required
-def counter_qr(counter_id: int, fmt: str):
-    """Download the counter's QR code as PNG or SVG (SVG also shows inline on the counter page)."""
-    counter = services.get_visible_counter(current_organiser(), counter_id)
-    config = current_app.config
-    data = services.counter_qr(counter, fmt, config["BASE_URL"], config["SECRET_KEY"])
-    return download(data, fmt, f"qr-{counter.code}.{fmt}", attachment=request.args.get("tai") == "1" or fmt == "png")
-
-
-@bp.get("/quay/<int:counter_id>/ap-phich.pdf")
-@organiser_required
-def counter_poster(counter_id: int):
-    """Download the counter's one-page A4 poster."""
-    counter = services.get_visible_counter(current_organiser(), counter_id)
-    config = current_app.config
-    return download(services.counter_poster(counter, config["BASE_URL"], config["SECRET_KEY"]), "pdf",
-                     f"ap-phich-{counter.code}.pdf")
-
-
-# --- imports -----------------------------------------------------------------------------------------------------
-
-@bp.route("/nhap/<any('don-vi', quay):kind>", methods=["GET", "POST"])
-@organiser_required("organiser")
-def import_table(kind: str):
-    """Import units or counters from a CSV/XLSX table: all rows or none, with a row-numbered problem list."""
-    organiser = current_organiser()
-    form = ImportForm()
-    context = dict(kind=kind, columns=services.IMPORTERS[IMPORT_KINDS[kind]][0], problems=())
-    if not form.validate_on_submit():
-        return _form_page("organiser/import.html", form, **context)
-    config = current_app.config
-    upload = form.file.data
-    try:
-        count = services.import_table(organiser, organiser.unit, IMPORT_KINDS[kind], upload.filename or "",
-                                      upload.read(config["IMPORT_MAX_BYTES"] + 1),
-                                      max_bytes=config["IMPORT_MAX_BYTES"], max_rows=config["IMPORT_MAX_ROWS"],
-                                      now=utcnow())
-    except ImportRejected as error:
-        return _form_page("organiser/import.html", form, _refused(error), **{**context, "problems": error.problems})
-    db.session.commit()
-    flash(_("Đã nhập %(n)d dòng.", n=count), "info")
-    return redirect(url_for(".units" if kind == "don-vi" else ".counters"), 303)
-
-
-@bp.get("/nhap/mau/<any('don-vi', quay):kind>.<any(csv, xlsx):fmt>")
-@organiser_required
-def import_template(kind: str, fmt: str):
-    """Download an empty import table with the expected header row."""
-    columns = services.IMPORTERS[IMPORT_KINDS[kind]][0]
-    return download(template_file(columns, fmt), fmt, f"mau-nhap-{kind}.{fmt}")
+def report_download(fmt: str):
+    """Download the periodic report as a PDF (with charts) or an XLSX workbook (with comments)."""
+    unit, period, instrument, state = _selection_from_args(current_organiser())
+    report, _ = _cached_report(unit, period, instrument, full=True, state=state)
+    name = f"bao-cao-{unit.code}-{period.label.replace('..', '_')}.{fmt}"
+    if fmt == "pdf":
+        return download(render_report_pdf(report), "pdf", name)
+    buffer = io.BytesIO()
+    write_report_xlsx(report, comment_rows(unit, report, local_zone(), str(get_locale())), buffer)
+    return download(buffer.getvalue(), "xlsx", name)
 
 
 # --- comments and exports ----------------------------------------------------------------------------------------
@@ -419,8 +227,8 @@ def comments():
     form = CommentFilterForm(request.args)
     form.unit.choices = unit_choices(organiser, active_only=False)
     form.field.choices = choice_list([("", _("Mọi lĩnh vực"))]
-                                     + [(str(f.id), f.label(locale)) for f in services.list_fields()])
-    form.instrument.choices = choice_list([("", _("Mọi phiếu"))] + [(c, c) for c in services.instrument_codes()])
+                                     + [(str(f.id), f.label(locale)) for f in list_fields()])
+    form.instrument.choices = choice_list([("", _("Mọi phiếu"))] + [(c, c) for c in instrument_codes()])
     form.element.choices = choice_list([("", _("Bất kỳ yếu tố nào"))] + services.element_choices(locale))
     if not form.validate():
         return render_template("organiser/comments.html", form=form, page=None, error=None), 400
@@ -435,7 +243,7 @@ def comments():
 def _export_form(organiser) -> ExportForm:
     form = ExportForm(request.args)
     form.unit.choices = unit_choices(organiser, active_only=False)
-    form.instrument.choices = choice_list((code, code) for code in services.instrument_codes())
+    form.instrument.choices = choice_list((code, code) for code in instrument_codes())
     if not request.args:
         form.unit.data = organiser.unit_id
     return form
@@ -445,7 +253,7 @@ def _export_form(organiser) -> ExportForm:
 @organiser_required
 def export():
     """Choose what raw responses to export."""
-    return _form_page("organiser/export.html", _export_form(current_organiser()))
+    return form_page("organiser/export.html", _export_form(current_organiser()))
 
 
 @bp.get("/xuat-du-lieu/tai-ve")
@@ -461,13 +269,9 @@ def export_download():
     fmt = form.format.data
     headers, rows = services.export_responses(organiser, unit, form.instrument.data, period, fmt, local_zone(),
                                               utcnow())
-    db.session.commit()
     name = f"phieu-{form.instrument.data}-{unit.code}-{period.label if period else 'tat-ca'}.{fmt}"
     if fmt == "csv":
-        response = Response(stream_with_context(iter_csv(headers, rows)), mimetype=MIME_TYPES["csv"])
-        response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
-        response.headers["Cache-Control"] = "no-store"
-        return response
+        return download(stream_with_context(iter_csv(headers, rows)), "csv", name)
     spool = tempfile.TemporaryFile()
     write_xlsx([(_("Phiếu trả lời"), headers, rows)], spool)
     spool.seek(0)

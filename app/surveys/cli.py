@@ -1,4 +1,4 @@
-"""`flask instruments …`, `flask qr counter|sheet`, `flask dossier-link`, `flask export responses`."""
+"""`flask instruments …`, `flask dossier-link`, `flask export responses`."""
 from __future__ import annotations
 
 import datetime as dt
@@ -7,7 +7,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
-from app.cli import export_group, fail_on_app_error, open_output, qr_group
+from app.cli import export_group, fail_on_app_error, open_output
 from app.database import utcnow
 from app.exports import write_csv, write_xlsx
 from app.extensions import db
@@ -16,10 +16,9 @@ from app.periods import parse_period
 from app.surveys import services
 from app.surveys.exports import response_table
 from app.surveys.instruments import InstrumentError, load_instrument
-from app.surveys.posters import LAYOUTS, render_posters
-from app.surveys.qr import make_qr_png, make_qr_svg
 from app.surveys.tokens import DossierClaim, dossier_token
-from app.units.services import get_counter_by_code, get_unit_by_code, list_counters
+from app.units.qr import make_qr_png
+from app.units.services import get_counter_by_code, get_unit_by_code
 
 instruments_group = AppGroup("instruments", help="Phiếu khảo sát (định nghĩa trong thư mục surveys/).")
 
@@ -56,44 +55,6 @@ def list_instruments_command() -> None:
     for version in db.session.scalars(sa.select(InstrumentVersion).order_by(InstrumentVersion.code,
                                                                              InstrumentVersion.version)):
         click.echo(f"{version.code:<20} v{version.version:<4} {version.kind:<8} {version.title}")
-
-
-@qr_group.command("counter")
-@click.argument("code")
-@click.option("--format", "fmt", type=click.Choice(["png", "svg"]), default="png", show_default=True,
-              help="Ảnh PNG hay SVG (vector, in sắc nét).")
-@click.option("--out", type=click.Path(dir_okay=False), help="Tệp đích (mặc định: in ra stdout).")
-@fail_on_app_error
-def qr_counter_command(code: str, fmt: str, out: str | None) -> None:
-    """Write the QR code of a counter's survey URL."""
-    config = current_app.config
-    counter = get_counter_by_code(code)
-    url = services.counter_url(config["BASE_URL"], counter.token_nonce, config["SECRET_KEY"])
-    data = make_qr_png(url) if fmt == "png" else make_qr_svg(url).encode()
-    stream = open_output(out, binary=True)
-    stream.write(data)
-    stream.flush()
-    if out:
-        click.echo(f"{out}: {url}", err=True)
-
-
-@qr_group.command("sheet")
-@click.option("--unit", "unit_code", required=True, help="In áp phích cho mọi quầy trong cây con của đơn vị này.")
-@click.option("--out", required=True, type=click.Path(dir_okay=False), help="Tệp PDF đích.")
-@click.option("--per-page", type=click.Choice([str(n) for n in LAYOUTS]), default="1", show_default=True,
-              help="Số áp phích trên một trang A4.")
-@fail_on_app_error
-def qr_sheet_command(unit_code: str, out: str, per_page: str) -> None:
-    """Write a printable A4 PDF of QR posters for a unit's active counters."""
-    config = current_app.config
-    counters = list_counters(get_unit_by_code(unit_code), include_inactive=False)
-    if not counters:
-        raise click.ClickException("Đơn vị này không có quầy nào đang hoạt động.")
-    posters = services.counter_posters(counters, config["BASE_URL"], config["SECRET_KEY"])
-    pdf = render_posters(posters, services.poster_text(), int(per_page))
-    with open_output(out, binary=True) as stream:
-        stream.write(pdf)
-    click.echo(f"Đã ghi {len(posters)} áp phích vào {out}.")
 
 
 @click.command("dossier-link")

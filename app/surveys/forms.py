@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
 
-from app.errors import AppError
 from app.surveys.instruments import Instrument, Item
+from app.validation import Message, Rejected
 
 #: Form fields that are not items: CSRF token, submission key, signed start time, service field, honeypot.
 META_FIELDS = frozenset({"csrf_token", "k", "t", "field", "website"})
@@ -21,13 +21,9 @@ HONEYPOT = "website"
 _CONTROL = {c for c in map(chr, range(32)) if c not in "\n\t"} | {"\x7f"}
 
 
-class SurveyInputError(AppError):
-    """Answers that cannot be accepted; `errors` maps an item code (or "field") to its message."""
-
-    def __init__(self, errors: dict[str, str], message: str | None = None) -> None:
-        super().__init__(message or _l("Phiếu chưa hợp lệ. Vui lòng xem lại các câu được đánh dấu."),
-                         details={"fields": {k: str(v) for k, v in errors.items()}})
-        self.errors = errors
+def _invalid(errors: dict[str, Message]) -> Rejected:
+    """Refuse a submission: each item code (or "field", "form") with its message, shown beside the question."""
+    return Rejected.fields(errors, _l("Phiếu chưa hợp lệ. Vui lòng xem lại các câu được đánh dấu."), key="fields")
 
 
 @dataclass(frozen=True)
@@ -74,11 +70,11 @@ class ResponseForm:
         object.__setattr__(self, "_offered", {str(choice.id): choice.id for choice in self.service_fields})
 
     def validate(self, data: Mapping[str, list[str]]) -> ValidAnswers:
-        """Check every answer against the instrument; raise SurveyInputError listing every problem."""
+        """Check every answer against the instrument; raise Rejected listing every problem, by item code."""
         unknown = sorted(set(data) - self._known)
         if unknown:
-            raise SurveyInputError({"form": _l("Phiếu có câu hỏi không thuộc biểu mẫu: %(codes)s",
-                                               codes=", ".join(unknown)[:200])})
+            raise _invalid({"form": _l("Phiếu có câu hỏi không thuộc biểu mẫu: %(codes)s",
+                                       codes=", ".join(unknown)[:200])})
         errors: dict[str, str] = {}
         scores = bytearray(len(self._positions))
         answers: dict = {}
@@ -109,7 +105,7 @@ class ResponseForm:
                 texts[item.code] = value
         service_field_id = self._check_service_field(data.get("field", []), errors)
         if errors:
-            raise SurveyInputError(errors)
+            raise _invalid(errors)
         return ValidAnswers(bytes(scores), answers, texts, service_field_id)
 
     def _check_service_field(self, values: list[str], errors: dict[str, str]) -> int | None:

@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from cachetools import TTLCache
 from flask_babel import lazy_gettext as _l
 
+from app import cache
 from app.database import DIALECT_INSERTS
 from app.engine import single_statement_connection
 from app.errors import AppError, ConflictError, GoneError, NotFoundError
@@ -17,47 +16,8 @@ from app.extensions import db
 from app.surveys.forms import FieldChoice, ResponseForm, ValidAnswers
 from app.surveys.instruments import Instrument, instrument_from_definition
 from app.surveys.models import InstrumentVersion, SurveyResponse
-from app.surveys.posters import Poster, PosterText
-from app.surveys.tokens import counter_token, nonce_from_token
 from app.units.models import Counter, ServiceField, Unit, counter_service_fields
-
-class SharedCache:
-    """A TTL cache that threads may share: cachetools caches reorder themselves even on reads, so every access locks."""
-
-    def __init__(self, maxsize: int, ttl: float) -> None:
-        self._cache: TTLCache = TTLCache(maxsize=maxsize, ttl=ttl)
-        self._lock = threading.Lock()
-
-    def get(self, key: object) -> object | None:
-        """Return the live entry for `key`, or None."""
-        with self._lock:
-            return self._cache.get(key)
-
-    def put(self, key: object, value: object) -> None:
-        """Store an entry."""
-        with self._lock:
-            self._cache[key] = value
-
-    def clear(self) -> None:
-        """Forget every entry."""
-        with self._lock:
-            self._cache.clear()
-
-
-#: Seconds a counter looked up by its token is kept, so showing its form needs no database at all.
-COUNTER_CACHE_SECONDS = 5
-#: Counter rows by nonce. A change through the ORM (rotation, deactivation, a unit switched off) empties it when it
-#: commits in the process that made it; the other processes (gunicorn workers) may show the old form for at most
-#: COUNTER_CACHE_SECONDS. A submission checks the counter again as it stores (_INSERT_RESPONSE), so a retired
-#: counter's POST is refused at once everywhere.
-_counters = SharedCache(maxsize=8192, ttl=COUNTER_CACHE_SECONDS)
-#: Compiled forms per (counter, its last change); a change bumps counters.updated_at, so entries never go stale.
-_forms = SharedCache(maxsize=4096, ttl=600)
-#: Parsed instruments per version id: versions are immutable once they have responses.
-_instruments = SharedCache(maxsize=256, ttl=3600)
-#: The newest version id per instrument code; short-lived so a newly published version is picked up.
-_current_versions = SharedCache(maxsize=256, ttl=30)
-
+from app.units.tokens import nonce_from_token
 
 @dataclass(frozen=True)
 class CounterRef:
@@ -107,18 +67,18 @@ def _live_counter(nonce: str, row: tuple | sa.Row | None) -> CounterRef:
 def get_counter_for_token(token: str, secret: str) -> CounterRef:
     """Return the active counter a token names; 404 for tampered or unknown tokens, 410 for retired ones.
 
-    A counter looked up in the last COUNTER_CACHE_SECONDS comes from the cache, unless the session has a
+    A counter looked up in the last few seconds comes from ``app.cache.counters``, unless the session has a
     transaction open (it may have changed the counter). A submission checks again, atomically, as it stores.
     """
     nonce = nonce_from_token(token, secret)
     if nonce is None:
         raise NotFoundError(NOT_FOUND_MESSAGE)
     cacheable = not db.session().in_transaction()
-    row = _counters.get(nonce) if cacheable else None
+    row = cache.counters.get(nonce) if cacheable else None
     if row is None:
         row = _counter_row(nonce)
         if cacheable and row is not None:
-            _counters.put(nonce, tuple(row))
+            cache.counters.put(nonce, tuple(row))
     return _live_counter(nonce, row)
 
 
@@ -145,7 +105,7 @@ def _note_bulk_counter_changes(state: sa.orm.ORMExecuteState) -> None:
 def _forget_changed_counters(session: sa.orm.Session) -> None:
     """Empty the counter cache once such a change is committed (in this process; others wait for the TTL)."""
     if session.info.pop("counters_changed", False):
-        _counters.clear()
+        cache.counters.invalidate()
 
 
 @sa.event.listens_for(sa.orm.Session, "after_rollback")
@@ -164,26 +124,42 @@ def get_counter_by_id(counter_id: int) -> CounterRef:
                       counter.instrument_code, counter.updated_at, counter.token_nonce)
 
 
-def counter_url(base_url: str, nonce: str, secret: str) -> str:
-    """Return the survey URL a counter's QR code encodes."""
-    return f"{base_url}/s/{counter_token(nonce, secret)}"
-
-
 def get_instrument(version_id: int) -> Instrument:
     """Return the parsed instrument of a stored version (cached: versions do not change once answered)."""
-    instrument = _instruments.get(version_id)
+    instrument = cache.instruments.get(version_id)
     if instrument is None:
         version = db.session.get(InstrumentVersion, version_id)
         if version is None:
             raise NotFoundError(_l("Không tìm thấy phiếu khảo sát."))
         instrument = instrument_from_definition(version.definition)
-        _instruments.put(version_id, instrument)
+        cache.instruments.put(version_id, instrument)
     return instrument
+
+
+def instrument_codes(kind: str | None = None) -> list[str]:
+    """Return the codes of published instruments (of one kind, e.g. "sipas": those a counter may serve), sorted."""
+    query = sa.select(InstrumentVersion.code).distinct().order_by(InstrumentVersion.code)
+    if kind is not None:
+        query = query.where(InstrumentVersion.kind == kind)
+    return list(db.session.scalars(query))
+
+
+def sipas_versions() -> list[tuple[str, int]]:
+    """Return (code, version) of every version of the SIPAS instruments, newest version first within a code."""
+    sipas = sa.select(InstrumentVersion.code).where(InstrumentVersion.kind == "sipas")
+    return [tuple(row) for row in db.session.execute(
+        sa.select(InstrumentVersion.code, InstrumentVersion.version).where(InstrumentVersion.code.in_(sipas))
+        .order_by(InstrumentVersion.code, InstrumentVersion.version.desc()))]
+
+
+def sipas_instrument_codes() -> list[str]:
+    """Return the codes of the published SIPAS instruments, the ones a counter may serve."""
+    return instrument_codes("sipas")
 
 
 def current_version_id(code: str) -> int:
     """Return the id of the newest published version of an instrument code."""
-    version_id = _current_versions.get(code)
+    version_id = cache.current_versions.get(code)
     if version_id is None:
         version_id = db.session.scalar(
             sa.select(InstrumentVersion.id).where(InstrumentVersion.code == code)
@@ -191,7 +167,7 @@ def current_version_id(code: str) -> int:
         )
         if version_id is None:
             raise GoneError(_l("Quầy này chưa được gắn phiếu khảo sát. Vui lòng báo cán bộ tại quầy."))
-        _current_versions.put(code, version_id)
+        cache.current_versions.put(code, version_id)
     return version_id
 
 
@@ -200,7 +176,7 @@ def get_response_form(counter: CounterRef, instrument_code: str | None = None) -
     code = instrument_code or counter.instrument_code
     version_id = current_version_id(code)
     key = (counter.id, counter.updated_at, version_id)
-    form = _forms.get(key)
+    form = cache.survey_forms.get(key)
     if form is None:
         fields = db.session.execute(
             sa.select(ServiceField.id, ServiceField.name, ServiceField.name_en)
@@ -209,7 +185,7 @@ def get_response_form(counter: CounterRef, instrument_code: str | None = None) -
             .order_by(ServiceField.name)
         ).all()
         form = ResponseForm(version_id, get_instrument(version_id), tuple(FieldChoice(*row) for row in fields))
-        _forms.put(key, form)
+        cache.survey_forms.put(key, form)
     return form
 
 
@@ -334,28 +310,11 @@ def publish_instrument(instrument: Instrument) -> InstrumentVersion:
     version.definition = instrument.definition
     version.checksum = instrument.checksum
     db.session.flush()
-    clear_caches()
+    _forget_published()
     return version
 
 
-def clear_caches() -> None:
-    """Forget counters, compiled forms and instrument lookups (after publishing, and between tests)."""
-    for cache in (_counters, _forms, _instruments, _current_versions):
-        cache.clear()
-
-
-def poster_text() -> PosterText:
-    """Return the poster wording in the current language."""
-    return PosterText(
-        heading=str(_l("ĐÁNH GIÁ SỰ HÀI LÒNG VỀ PHỤC VỤ HÀNH CHÍNH CÔNG")),
-        instruction=str(_l("Quét mã QR bằng camera điện thoại để đánh giá. Phiếu ẩn danh, chưa đến một phút.")),
-        fallback=str(_l("Không quét được mã? Gõ địa chỉ:")),
-        safety=str(_l("Phiếu không hỏi họ tên, số CCCD, mã OTP hay yêu cầu thanh toán. "
-                      "Nếu thấy điều đó, mã QR đã bị dán đè: vui lòng báo cán bộ tại quầy.")),
-    )
-
-
-def counter_posters(counters: list[Counter], base_url: str, secret: str) -> list[Poster]:
-    """Return one poster per counter, pointing at its current token."""
-    return [Poster(counter.unit.name, counter.name, counter_url(base_url, counter.token_nonce, secret))
-            for counter in counters]
+def _forget_published() -> None:
+    """Forget what depends on the published instruments: counters, compiled forms and pages, version lookups."""
+    for name in ("counters", "survey_forms", "survey_pages", "instruments", "current_versions"):
+        cache.caches[name].invalidate()

@@ -1,13 +1,14 @@
-"""`flask units list` and `flask counters list`."""
+"""`flask units list`, `flask counters list`, and `flask qr counter|sheet` (a counter's QR code, posters to print)."""
 from __future__ import annotations
 
 import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from app.cli import echo_json, fail_on_app_error
-from app.surveys.services import counter_url
-from app.units.services import get_unit_by_code, list_counters, list_units
+from app.cli import echo_json, fail_on_app_error, open_output, qr_group
+from app.units.posters import LAYOUTS, counter_posters, poster_text, render_posters
+from app.units.services import counter_qr, get_counter_by_code, get_unit_by_code, list_counters, list_units
+from app.units.tokens import counter_url
 
 units_group = AppGroup("units", help="Đơn vị hành chính.")
 counters_group = AppGroup("counters", help="Quầy một cửa.")
@@ -51,3 +52,40 @@ def list_counters_command(unit_code: str | None, everything: bool, fmt: str) -> 
     for row in rows:
         retired = "" if row.get("active", True) else "  (ngừng)"
         click.echo(f"{row['code']:<16} {row['unit']:<16} {row['url']}  {row['name']}{retired}")
+
+
+@qr_group.command("counter")
+@click.argument("code")
+@click.option("--format", "fmt", type=click.Choice(["png", "svg"]), default="png", show_default=True,
+              help="Ảnh PNG hay SVG (vector, in sắc nét).")
+@click.option("--out", type=click.Path(dir_okay=False), help="Tệp đích (mặc định: in ra stdout).")
+@fail_on_app_error
+def qr_counter_command(code: str, fmt: str, out: str | None) -> None:
+    """Write the QR code of a counter's survey URL."""
+    config = current_app.config
+    counter = get_counter_by_code(code)
+    url = counter_url(config["BASE_URL"], counter.token_nonce, config["SECRET_KEY"])
+    stream = open_output(out, binary=True)
+    stream.write(counter_qr(counter, fmt, config["BASE_URL"], config["SECRET_KEY"]))
+    stream.flush()
+    if out:
+        click.echo(f"{out}: {url}", err=True)
+
+
+@qr_group.command("sheet")
+@click.option("--unit", "unit_code", required=True, help="In áp phích cho mọi quầy trong cây con của đơn vị này.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="Tệp PDF đích.")
+@click.option("--per-page", type=click.Choice([str(n) for n in LAYOUTS]), default="1", show_default=True,
+              help="Số áp phích trên một trang A4.")
+@fail_on_app_error
+def qr_sheet_command(unit_code: str, out: str, per_page: str) -> None:
+    """Write a printable A4 PDF of QR posters for a unit's active counters."""
+    config = current_app.config
+    counters = list_counters(get_unit_by_code(unit_code), include_inactive=False)
+    if not counters:
+        raise click.ClickException("Đơn vị này không có quầy nào đang hoạt động.")
+    posters = counter_posters(counters, config["BASE_URL"], config["SECRET_KEY"])
+    pdf = render_posters(posters, poster_text(), int(per_page))
+    with open_output(out, binary=True) as stream:
+        stream.write(pdf)
+    click.echo(f"Đã ghi {len(posters)} áp phích vào {out}.")

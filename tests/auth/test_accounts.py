@@ -134,16 +134,16 @@ def test_password_reset_ends_sessions_and_lifts_the_lock(app, client, make, logi
 
 
 def test_audit_log_shows_the_subtree_newest_first(app, client, make, login, tree):
-    from app.auth.services import record
+    from app.auth.audit import COMMAND_LINE, record
     from app.extensions import db
 
     admin = make.organiser("T-A", role="administrator")
     start = dt.datetime(2026, 3, 1, 1, 0, tzinfo=dt.timezone.utc)
     with app.app_context():
-        record(None, tree["T-A"], "unit.edit", "unit", 1, {"note": "cũ hơn"}, start)
-        record(None, tree["T-A"], "unit.create", "unit", 2, {"note": "mới hơn"}, start + dt.timedelta(hours=1))
-        record(None, tree["T-B"], "unit.create", "unit", 3, {"note": "xã khác"}, start)
-        record(None, None, "login.failure", "organiser", None, {"email": "la@thu.gov.vn"}, start)
+        record(COMMAND_LINE, tree["T-A"], "unit.edit", "unit", 1, {"note": "cũ hơn"}, start)
+        record(COMMAND_LINE, tree["T-A"], "unit.create", "unit", 2, {"note": "mới hơn"}, start + dt.timedelta(hours=1))
+        record(COMMAND_LINE, tree["T-B"], "unit.create", "unit", 3, {"note": "xã khác"}, start)
+        record(COMMAND_LINE, None, "login.failure", "organiser", None, {"email": "la@thu.gov.vn"}, start)
         db.session.commit()
     login(admin)
     html = client.get("/quan-tri/nhat-ky").get_data(as_text=True)
@@ -152,11 +152,11 @@ def test_audit_log_shows_the_subtree_newest_first(app, client, make, login, tree
 
 
 def test_audit_log_without_unit_is_shown_to_a_root_administrator(app, client, make, login, tree):
-    from app.auth.services import record
+    from app.auth.audit import COMMAND_LINE, record
     from app.extensions import db
 
     with app.app_context():
-        record(None, None, "login.failure", "organiser", None, {"email": "la@thu.gov.vn"},
+        record(COMMAND_LINE, None, "login.failure", "organiser", None, {"email": "la@thu.gov.vn"},
                dt.datetime(2026, 3, 1, tzinfo=dt.timezone.utc))
         db.session.commit()
     login(make.organiser("T", role="administrator"))
@@ -164,14 +164,14 @@ def test_audit_log_without_unit_is_shown_to_a_root_administrator(app, client, ma
 
 
 def test_audit_log_is_paginated(app, client, make, login):
-    from app.auth.services import record
+    from app.auth.audit import COMMAND_LINE, record
     from app.extensions import db
 
     admin = make.organiser(role="administrator")
     start = dt.datetime(2026, 3, 1, tzinfo=dt.timezone.utc)
     with app.app_context():
         for n in range(55):
-            record(None, admin.unit_id, "unit.edit", "unit", n, {"so": f"muc-{n:02d}"}, start + dt.timedelta(minutes=n))
+            record(COMMAND_LINE, admin.unit_id, "unit.edit", "unit", n, {"so": f"muc-{n:02d}"}, start + dt.timedelta(minutes=n))
         db.session.commit()
     login(admin)
     first = client.get("/quan-tri/nhat-ky").get_data(as_text=True)

@@ -11,10 +11,9 @@ from tests.contests.helpers import ZONE, ContestInfo, definition, local, questio
 def _forget_contest_caches():
     """Each test starts with empty caches (ids are reused once tables are emptied)."""
     yield
-    from app.contests import results, services
+    from app.cache import caches
 
-    services.clear_caches()
-    results.clear_cache()
+    caches.clear()
 
 
 @pytest.fixture
@@ -36,14 +35,15 @@ def units(app) -> dict[str, int]:
 @pytest.fixture
 def bank(app, units) -> str:
     """A bank of 30 generated single-choice questions; returns its code."""
+    from app.auth.audit import COMMAND_LINE
+    from app.contests.banks import import_questions
     from app.contests.imports import parse_questions
-    from app.contests.services import import_questions
     from app.extensions import db
-
 
     data = yaml.safe_dump({"questions": question_rows(30)}, allow_unicode=True).encode()
     with app.app_context():
-        import_questions("bank-a", parse_questions("bank.yaml", data), now=local("2026-01-01 08:00"), title="Thử")
+        import_questions("bank-a", parse_questions("bank.yaml", data), actor=COMMAND_LINE, now=local("2026-01-01 08:00"),
+                         title="Thử")
         db.session.commit()
     return "bank-a"
 
@@ -51,16 +51,17 @@ def bank(app, units) -> str:
 @pytest.fixture
 def make_contest(app, units, bank):
     """Build a contest from a definition (see `definition`), optionally opened; return ContestInfo."""
-    from app.contests import services
+    from app.auth.audit import COMMAND_LINE
+    from app.contests import lifecycle
     from app.contests.spec import parse_contest
     from app.extensions import db
 
     def build(open_it: bool = True, **options) -> ContestInfo:
         with app.app_context():
             spec = parse_contest(definition(**options), ZONE)
-            contest, _ = services.save_contest(spec, now=local("2026-01-01 09:00"))
+            contest, _ = lifecycle.save_contest(spec, actor=COMMAND_LINE, now=local("2026-01-01 09:00"))
             if open_it:
-                services.change_status(contest, "open", now=local("2026-01-01 09:00"), zone=ZONE)
+                lifecycle.change_status(contest, "open", actor=COMMAND_LINE, now=local("2026-01-01 09:00"), zone=ZONE)
             db.session.commit()
             return ContestInfo(contest.id, contest.slug, tuple(r.id for r in contest.rounds), units)
 

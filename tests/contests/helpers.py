@@ -55,13 +55,13 @@ def definition(slug: str = "thi-thu", *, opens: dt.datetime, closes: dt.datetime
 def register(app, contest_id: int, phone: str, *, name: str = "Nguyễn Văn An", unit: str = "T-SNV",
              group: str = "cbccvc", units: dict[str, int], now: dt.datetime, cccd: str = "") -> int:
     """Register a participant through the service; return its id."""
-    from app.contests import services
+    from app.contests import participants
     from app.contests.models import Contest
     from app.extensions import db
 
     with app.app_context():
         contest = db.session.get(Contest, contest_id)
-        participant = services.register_participant(contest, services.Registration(
+        participant = participants.register_participant(contest, participants.Registration(
             phone, name, "15/04/1990", str(units[unit]), group, cccd, "mat-khau-1", "mat-khau-1", True),
             now=now, zone=ZONE, secret=app.config["SECRET_KEY"])
         db.session.commit()
@@ -71,7 +71,7 @@ def register(app, contest_id: int, phone: str, *, name: str = "Nguyễn Văn An"
 def answers_for(app, attempt_id: int, right: list[bool]) -> dict[int, list[int]]:
     """Return {question id: [display position]} choosing the key where `right` says so, a wrong option otherwise."""
     from app.contests.models import Attempt
-    from app.contests.services import unpack_ids, unpack_orders
+    from app.contests.attempts import unpack_ids, unpack_orders
     from app.extensions import db
 
     with app.app_context():
@@ -90,13 +90,13 @@ def start(app, contest_id: int, participant_id: int, *, now: dt.datetime, number
     """Start an attempt through the service; return its id."""
     import numpy as np
 
-    from app.contests import services
+    from app.contests import attempts, lifecycle
     from app.contests.models import Contest, Participant
     from app.extensions import db
 
     with app.app_context():
         contest = db.session.get(Contest, contest_id)
-        attempt = services.start_attempt(contest, services.get_round(contest, number),
+        attempt = attempts.start_attempt(contest, lifecycle.get_round(contest, number),
                                          db.session.get(Participant, participant_id), now=now, zone=ZONE,
                                          rng=np.random.default_rng(seed))
         db.session.commit()
@@ -106,11 +106,11 @@ def start(app, contest_id: int, participant_id: int, *, now: dt.datetime, number
 def submit(app, attempt_id: int, participant_id: int, answers: dict, prediction: str | None, *,
            now: dt.datetime):
     """Submit through the service and commit; return the outcome."""
-    from app.contests import services
+    from app.contests import attempts
     from app.extensions import db
 
     with app.app_context():
-        outcome = services.submit_attempt(attempt_id, participant_id, answers, prediction, now=now)
+        outcome = attempts.submit_attempt(attempt_id, participant_id, answers, prediction, now=now)
         db.session.commit()
         return outcome
 

@@ -65,7 +65,7 @@ def test_attempt_page_and_answers_never_carry_the_answer_key(app, browser, live)
 
 
 def test_concurrent_starts_leave_one_attempt(app, make_contest, units):
-    from app.contests import services
+    from app.contests import attempts
     from app.contests.models import Attempt, Contest
     from app.contests.models import Participant as ParticipantRow
     from app.extensions import db
@@ -81,7 +81,7 @@ def test_concurrent_starts_leave_one_attempt(app, make_contest, units):
                 contest_row = db.session.get(Contest, contest.id)
                 person = db.session.get(ParticipantRow, pid)
                 barrier.wait(timeout=10)
-                attempt = services.start_attempt(contest_row, contest_row.rounds[0], person,
+                attempt = attempts.start_attempt(contest_row, contest_row.rounds[0], person,
                                                  now=local("2026-03-02 08:00"), zone=ZONE,
                                                  rng=np.random.default_rng(seed))
                 db.session.commit()
@@ -191,14 +191,15 @@ def test_starting_outside_the_round_window_is_refused_and_stores_nothing(app, cl
 
 
 def test_a_closed_contest_refuses_to_start(app, client, live, units):
-    from app.contests import services
+    from app.auth.audit import COMMAND_LINE
+    from app.contests import lifecycle
     from app.contests.models import Attempt, Contest
     from app.extensions import db
 
     person = Participant(client, live.slug)
     assert person.register("0912000666", units["T-SNV"]).status_code == 303
     with app.app_context():
-        services.change_status(db.session.get(Contest, live.id), "close", now=now_utc(), zone=ZONE)
+        lifecycle.change_status(db.session.get(Contest, live.id), "close", actor=COMMAND_LINE, now=now_utc(), zone=ZONE)
         db.session.commit()
     assert person.start().status_code == 409
     assert count_rows(app, Attempt) == 0

@@ -56,9 +56,10 @@ def mistaken_bank() -> bytes:
 
 def refused_questions(name: str, data: bytes) -> list[str]:
     """Return the problems of reading a question file that must be refused, as the organiser reads them."""
-    from app.contests.imports import ImportRejected, parse_questions
+    from app.contests.imports import parse_questions
+    from app.validation import Rejected
 
-    with pytest.raises(ImportRejected) as error:
+    with pytest.raises(Rejected) as error:
         parse_questions(name, data)
     return [str(problem) for problem in error.value.problems]
 
@@ -95,17 +96,20 @@ def test_a_csv_with_semicolons_and_vietnamese_headings_is_read():
     ("bank.csv", b"x" * (5 * 1024 * 1024 + 1), "Tệp quá lớn"),
 ])
 def test_unreadable_files_are_refused_with_a_clear_message(name, data, message):
-    from app.contests.imports import ImportRejected, parse_questions
+    from app.contests.imports import parse_questions
+    from app.validation import Rejected
 
-    with pytest.raises(ImportRejected) as error:
+    with pytest.raises(Rejected) as error:
         parse_questions(name, data)
     assert message in str(error.value)
 
 
 def test_bank_problems_and_the_template_guide_are_in_the_organisers_language(app, bank, english):
-    from app.contests import services
+    from app.auth.audit import COMMAND_LINE
+    from app.contests import banks
     from app.contests.imports import parse_questions, question_template
     from app.extensions import db
+    from app.validation import Rejected
 
     questions = question_rows(2)
     questions[1]["code"] = questions[0]["code"]
@@ -113,10 +117,10 @@ def test_bank_problems_and_the_template_guide_are_in_the_organisers_language(app
     in_bank = yaml.safe_dump({"questions": question_rows(1)}, allow_unicode=True).encode()
 
     def in_bank_problems() -> list[str]:
-        with pytest.raises(services.FileRejected) as error:
-            services.import_questions(bank, parse_questions("bank.yaml", in_bank), now=now_utc())
+        with pytest.raises(Rejected) as error:
+            banks.import_questions(bank, parse_questions("bank.yaml", in_bank), actor=COMMAND_LINE, now=now_utc())
         db.session.rollback()
-        return error.value.problems
+        return [str(problem) for problem in error.value.problems]
 
     def guide() -> list[tuple[object, ...]]:
         return list(load_workbook(io.BytesIO(question_template()))["huong_dan"].iter_rows(values_only=True))

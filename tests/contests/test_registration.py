@@ -24,16 +24,18 @@ BAD_ACCOUNTS = ("phone,full_name,birth_date,unit,group,cccd\n0912000001,Phạm V
 
 def refused_accounts(contest_id: int, bad: bytes) -> list[str]:
     """Return the row problems of pre-issuing a list of accounts (nothing is created); needs an app context."""
-    from app.contests import services
+    from app.auth.audit import COMMAND_LINE
+    from app.contests import participants
     from app.contests.imports import parse_participants
     from app.contests.models import Contest
     from app.extensions import db
+    from app.validation import Rejected
 
-    with pytest.raises(services.FileRejected) as error:
-        services.preissue_participants(db.session.get(Contest, contest_id), parse_participants("ds.csv", bad),
-                                       now=now_utc(), zone=ZONE, secret="s")
+    with pytest.raises(Rejected) as error:
+        participants.preissue_participants(db.session.get(Contest, contest_id), parse_participants("ds.csv", bad),
+                                       actor=COMMAND_LINE, now=now_utc(), zone=ZONE, secret="s")
     db.session.rollback()
-    return error.value.problems
+    return [str(problem) for problem in error.value.problems]
 
 
 def stored(app):
@@ -133,14 +135,16 @@ def test_registration_is_closed_unless_the_contest_is_open(app, client, make_con
 
 
 def test_preissued_accounts_are_created_all_or_nothing_and_sign_in_with_their_code(app, client, live, units):
-    from app.contests import services
-    from app.contests.imports import ImportRejected, parse_participants
+    from app.auth.audit import COMMAND_LINE
+    from app.contests import participants
+    from app.contests.imports import parse_participants
+    from app.validation import Rejected
     from app.contests.models import Contest
     from app.contests.models import Participant as Row
     from app.extensions import db
 
     with app.app_context():
-        with pytest.raises(ImportRejected) as form_error:
+        with pytest.raises(Rejected) as form_error:
             parse_participants("ds.csv", BAD_ACCOUNTS)
         problems = refused_accounts(live.id, BAD_ACCOUNTS.replace(b"32/01/1990", b"01/01/1990"))
     assert [str(p) for p in form_error.value.problems] == [
@@ -156,8 +160,8 @@ def test_preissued_accounts_are_created_all_or_nothing_and_sign_in_with_their_co
     assert count_rows(app, Row) == 0
     good = "phone,full_name,unit,group\n0912000001,Phạm Văn Dũng,T-SNV,cbccvc\n0912000002,Hồ Thị Em,T-XA,nguoi_dan\n"
     with app.app_context():
-        credentials = services.preissue_participants(db.session.get(Contest, live.id),
-                                                     parse_participants("ds.csv", good.encode()), now=now_utc(),
+        credentials = participants.preissue_participants(db.session.get(Contest, live.id),
+                                                     parse_participants("ds.csv", good.encode()), actor=COMMAND_LINE, now=now_utc(),
                                                      zone=ZONE, secret="s")
         db.session.commit()
     assert [(c.phone, len(c.code)) for c in credentials] == [("0912000001", 8), ("0912000002", 8)]
@@ -184,7 +188,7 @@ def test_preissue_row_problems_are_in_the_organisers_language(app, live, english
 
 
 def test_public_lists_mask_names_and_phones():
-    from app.contests.services import mask_name, mask_phone
+    from app.contests.participants import mask_name, mask_phone
 
     assert mask_name("Nguyễn Văn An") == "Nguyễn V. A."
     assert mask_name("Lê Thị Ánh Tuyết") == "Lê T. Á. T."
@@ -196,13 +200,15 @@ def test_public_lists_mask_names_and_phones():
                                            ("84 912 345 678", "0912345678"), ("0321-234-567", "0321234567"),
                                            ("0112345678", None), ("091234567", None), ("09123456789", None)])
 def test_vietnamese_mobile_numbers_are_normalised(raw, expected):
-    from app.contests.services import normalise_phone
+    from app.contests.participants import normalise_phone
 
     assert normalise_phone(raw) == expected
 
 
 def test_personal_data_is_exported_then_erased_after_the_retention_period(app, client, live, units):
-    from app.contests import services
+    from app.auth.audit import COMMAND_LINE
+    from app.contests import lifecycle, participants
+    from app.errors import ConflictError
     from app.contests.models import Attempt, Contest
     from app.contests.models import Participant as Row
     from app.extensions import db
@@ -213,12 +219,12 @@ def test_personal_data_is_exported_then_erased_after_the_retention_period(app, c
     person.post(attempt_id, "nop", {})
     with app.app_context():
         contest = db.session.get(Contest, live.id)
-        services.change_status(contest, "close", now=now_utc(), zone=ZONE)
-        rows = list(services.personal_data_rows(contest, ZONE))
+        lifecycle.change_status(contest, "close", actor=COMMAND_LINE, now=now_utc(), zone=ZONE)
+        rows = list(participants.personal_data_rows(contest, ZONE))
         assert rows[0][1:3] == ["0912345678", "Trần Thị Bình"]
-        with pytest.raises(services.ConflictError, match="Chưa hết thời hạn lưu trữ"):
-            services.erase_personal_data(contest, now=now_utc(), zone=ZONE)
-        erased = services.erase_personal_data(contest, now=now_utc() + dt.timedelta(days=181), zone=ZONE)
+        with pytest.raises(ConflictError, match="Chưa hết thời hạn lưu trữ"):
+            participants.erase_personal_data(contest, actor=COMMAND_LINE, now=now_utc(), zone=ZONE)
+        erased = participants.erase_personal_data(contest, actor=COMMAND_LINE, now=now_utc() + dt.timedelta(days=181), zone=ZONE)
         db.session.commit()
         row = db.session.scalar(sa.select(Row))
         attempt = db.session.get(Attempt, attempt_id)

@@ -61,14 +61,15 @@ def report(app, contest_id: int, number: int | None = 1) -> dict:
 
 
 def test_ranking_vector_of_contest_md_section_6_comes_out_of_stored_attempts(app, make_contest, units):
-    from app.contests import services
+    from app.auth.audit import COMMAND_LINE
+    from app.contests import lifecycle
     from app.contests.models import Contest
     from app.extensions import db
 
     contest, labels = run_ranking_vector(app, make_contest, units)
     with app.app_context():
         round_ = db.session.get(Contest, contest.id).rounds[0]
-        services.set_prediction_actual(round_, 3.0, now=local("2026-03-02 12:30"))
+        lifecycle.set_prediction_actual(round_, 3.0, actor=COMMAND_LINE, now=local("2026-03-02 12:30"))
         db.session.commit()
     document = report(app, contest.id)
     assert document["prediction_actual"] == 3.0
@@ -122,8 +123,9 @@ def moodle_item_statistics(x: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def test_item_analysis_vector_of_item_analysis_md_section_6_comes_out_of_stored_attempts(app, make_contest, units):
+    from app.auth.audit import COMMAND_LINE
+    from app.contests.banks import import_questions
     from app.contests.imports import parse_questions
-    from app.contests.services import import_questions
     from app.extensions import db
 
     rows = question_rows(6, bank_prefix="Q")
@@ -132,7 +134,7 @@ def test_item_analysis_vector_of_item_analysis_md_section_6_comes_out_of_stored_
     with app.app_context():
         import_questions("six", parse_questions("six.yaml", yaml.safe_dump({"questions": rows},
                                                                            allow_unicode=True).encode()),
-                         now=local("2026-01-01 08:00"))
+                         actor=COMMAND_LINE, now=local("2026-01-01 08:00"))
         db.session.commit()
     contest = make_contest(opens=local("2026-03-02 06:00"), closes=local("2026-03-02 12:00"), bank="six",
                            question_count=6)
@@ -141,7 +143,8 @@ def test_item_analysis_vector_of_item_analysis_md_section_6_comes_out_of_stored_
         attempt = start(app, contest.id, pid, now=local("2026-03-02 07:00"), seed=index)
         with app.app_context():
             from app.contests.models import Attempt
-            from app.contests.services import question_texts, unpack_ids
+            from app.contests.attempts import unpack_ids
+            from app.contests.banks import question_texts
 
             drawn = unpack_ids(db.session.get(Attempt, attempt).question_ids)
             codes = [question_texts(drawn)[qid].code for qid in drawn]
@@ -207,7 +210,8 @@ def test_units_are_ranked_by_participation_rate_against_headcount(app, make_cont
 
 
 def test_excluded_participants_leave_the_ranking_but_not_the_statistics_of_attempts(app, make_contest, units):
-    from app.contests import services
+    from app.auth.audit import COMMAND_LINE
+    from app.contests import participants
     from app.contests.models import Participant
     from app.extensions import db
 
@@ -217,8 +221,8 @@ def test_excluded_participants_leave_the_ranking_but_not_the_statistics_of_attem
         pid, _ = finished_attempt(app, contest.id, f"09123455{index:02d}", 4 - index, units=units, seed=index)
         ids.append(pid)
     with app.app_context():
-        services.set_excluded(db.session.get(Participant, ids[0]), True, "Thành viên Tổ thư ký",
-                              now=local("2026-03-02 13:00"))
+        participants.set_excluded(db.session.get(Participant, ids[0]), True, "Thành viên Tổ thư ký",
+                              actor=COMMAND_LINE, now=local("2026-03-02 13:00"))
         db.session.commit()
     document = report(app, contest.id)
     assert [row["participant_id"] for row in document["ranking"]] == ids[1:]
@@ -240,7 +244,8 @@ def test_best_attempt_counts_when_a_round_allows_two(app, make_contest, units):
 
 def test_the_public_leaderboard_freezes_before_close_but_final_results_count_everything(app, client, make_contest,
                                                                                        units):
-    from app.contests import services
+    from app.auth.audit import COMMAND_LINE
+    from app.contests import lifecycle
     from app.contests.models import Contest
     from app.contests.results import contest_results
     from app.extensions import db
@@ -264,8 +269,8 @@ def test_the_public_leaderboard_freezes_before_close_but_final_results_count_eve
     assert "Nguyễn V. A." in board and "Lê T. B." not in board and "ngừng cập nhật 60 phút" in board
     with app.app_context():
         row = db.session.get(Contest, contest.id)
-        services.change_status(row, "close", now=local("2026-03-02 12:30"), zone=ZONE)
-        services.change_status(row, "publish_results", now=local("2026-03-02 12:31"), zone=ZONE)
+        lifecycle.change_status(row, "close", actor=COMMAND_LINE, now=local("2026-03-02 12:30"), zone=ZONE)
+        lifecycle.change_status(row, "publish_results", actor=COMMAND_LINE, now=local("2026-03-02 12:31"), zone=ZONE)
         db.session.commit()
     final = client.get(f"/thi/{contest.slug}/xep-hang?vong=1").get_data(as_text=True)
     assert final.index("Lê T. B.") < final.index("Nguyễn V. A.")
@@ -286,7 +291,7 @@ def test_attempts_load_in_id_order_with_their_own_columns_and_exact_predictions(
 
     from app.contests.models import Attempt
     from app.contests.results import load_attempts
-    from app.contests.services import unpack_ids
+    from app.contests.attempts import unpack_ids
     from app.extensions import db
 
     contest = make_contest(opens=local("2026-03-02 06:00"), closes=local("2026-03-02 12:00"), question_count=4)

@@ -32,7 +32,7 @@ def test_an_attempt_is_graded_from_its_packed_snapshot():
 
 
 def test_packed_ids_and_option_orders_round_trip():
-    from app.contests.services import pack_ids, pack_orders, unpack_ids, unpack_orders
+    from app.contests.attempts import pack_ids, pack_orders, unpack_ids, unpack_orders
 
     assert unpack_ids(pack_ids([1, 70000, 2**32 - 1])) == (1, 70000, 2**32 - 1)
     assert unpack_orders(pack_orders([[2, 0, 1, 3], [1, 0]])) == [(2, 0, 1, 3), (1, 0)]
@@ -106,14 +106,15 @@ def test_the_example_contest_parses_with_utc_windows_and_reparses_to_the_same_de
 
 
 def test_every_problem_of_a_definition_is_reported_with_its_path():
-    from app.contests.spec import ContestSpecError, parse_contest
+    from app.contests.spec import parse_contest
+    from app.validation import Rejected
 
     data = {"slug": "x", "title": "T", "unit": "U", "rankings": 1, "ranking": {"criteria": ["duration", "score"]},
             "leaderboard": {"visibility": "all"},
             "rounds": [{"opens_at": "2026-03-02 10:00", "closes_at": "2026-03-01 10:00", "bank": "b",
                         "question_count": 5, "draw": {"mode": "blueprint"},
                         "prediction": {"target": "lucky", "required": True, "enabled": False}}]}
-    with pytest.raises(ContestSpecError) as error:
+    with pytest.raises(Rejected) as error:
         parse_contest(data, ZONE)
     assert [str(p) for p in error.value.problems] == [
         "rankings: khoá không được hỗ trợ",

@@ -9,7 +9,7 @@ from tests.contests.helpers import ZONE, count_rows, local
 def test_synthesised_attempts_are_complete_and_reported(app, units, runner):
     from app.contests.models import Attempt, Participant
     from app.contests.reports import contest_report
-    from app.contests.services import get_contest
+    from app.contests.lifecycle import get_contest
     from app.contests.synth import synthesise_attempts
     from app.extensions import db
 

@@ -16,7 +16,7 @@ def post_routes() -> list[str]:
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://", "SECRET_KEY": "x"})
     return sorted({rule.endpoint for rule in app.url_map.iter_rules()
                    if rule.rule.startswith("/quan-tri") and "POST" in rule.methods
-                   and rule.endpoint.split(".")[0] in ("auth", "organiser")})
+                   and rule.endpoint.split(".")[0] in ("auth", "organiser", "units")})
 
 
 ROUTES = post_routes()
@@ -80,5 +80,5 @@ def test_the_same_form_with_its_token_goes_through(app, client, own):
 
 
 def test_every_post_route_is_covered():
-    assert {"auth.login", "auth.logout", "auth.change_password", "organiser.counter_rotate",
-            "organiser.import_table", "auth.account_new"} <= set(ROUTES)
+    assert {"auth.login", "auth.logout", "auth.change_password", "units.counter_rotate",
+            "units.import_table", "auth.account_new"} <= set(ROUTES)

@@ -146,7 +146,7 @@ def test_a_submitted_response_appears_in_the_dashboard_and_the_xlsx_report(app, 
 
 
 def test_charts_are_drawn_from_the_report_of_their_page_even_after_new_responses(app, client, site, monkeypatch):
-    from app.organiser import dashboard
+    from app.organiser import views as dashboard
 
     html = client.get(f"/quan-tri/tong-quan?{Q2}").get_data(as_text=True)
     sources = [src.replace("&amp;", "&") for src in re.findall(r'<img src="([^"]+)"', html)]

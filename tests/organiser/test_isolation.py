@@ -1,7 +1,7 @@
 """Tenant isolation: an administrator of commune A tries every organiser route with commune B's ids.
 
-The routes come from the URL map (blueprints "auth" and "organiser" under /quan-tri), so a route added later is
-tried too. Every answer must be 403/404 (or a page that shows nothing of B), and nothing may change in the database.
+The routes come from the URL map (blueprints "auth", "organiser" and "units" under /quan-tri), so a route added later
+is tried too. Every answer must be 403/404 (or a page that shows nothing of B), and nothing may change in the database.
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from tests.factories import csrf_from
 B_MARKERS = ("Xã Bên Kia", "Thôn Bên Kia", "Quầy Bên Kia", "BÍ MẬT CỦA B", "can-bo-b@ben-kia.vn")
 
 #: Service fields are one list shared by every unit: there is no tenant to cross.
-SHARED = {"organiser.field_new", "organiser.field_edit"}
+SHARED = {"units.field_new", "units.field_edit"}
 #: These POSTs act on the signed-in account itself (sign in, sign out, own password), never on an id.
 OWN_ACCOUNT = {"auth.login", "auth.logout", "auth.change_password"}
 
@@ -28,7 +28,7 @@ def organiser_rules() -> list[tuple[str, str]]:
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://", "SECRET_KEY": "x"})
     pairs = set()
     for rule in app.url_map.iter_rules():
-        if rule.rule.startswith("/quan-tri") and rule.endpoint.split(".")[0] in ("auth", "organiser"):
+        if rule.rule.startswith("/quan-tri") and rule.endpoint.split(".")[0] in ("auth", "organiser", "units"):
             pairs.update((rule.endpoint, method) for method in rule.methods - {"HEAD", "OPTIONS"})
     return sorted((endpoint, method) for endpoint, method in pairs
                   if endpoint not in SHARED and not (method == "POST" and endpoint in OWN_ACCOUNT))
@@ -100,7 +100,7 @@ def test_another_tenants_ids_reach_nothing_and_change_nothing(app, client, tenan
         token = csrf_from(client.get("/quan-tri/doi-mat-khau").get_data(as_text=True))
         response = client.post(url, data=b_form(token, tenants), content_type="multipart/form-data")
     body = response.get_data(as_text=True) if response.mimetype.startswith("text/") else ""
-    if endpoint == "organiser.import_table" and method == "POST":
+    if endpoint == "units.import_table" and method == "POST":
         assert response.status_code == 400 and "phạm vi quản lý của bạn" in body
     elif response.status_code not in (403, 404):
         assert response.status_code in (200, 302, 303), f"{url}: {response.status_code}"
@@ -127,8 +127,8 @@ def test_own_lists_show_nothing_of_the_sibling_tenant(client, tenants):
 
 def test_the_parametrised_routes_cover_the_management_routes():
     endpoints = {endpoint for endpoint, _ in RULES}
-    assert {"organiser.counter_edit", "organiser.counter_rotate", "organiser.unit_deactivate", "organiser.comments",
-            "organiser.export_download", "organiser.unit_posters", "auth.account_reset_password"} <= endpoints
+    assert {"units.counter_edit", "units.counter_rotate", "units.unit_deactivate", "organiser.comments",
+            "organiser.export_download", "units.unit_posters", "auth.account_reset_password"} <= endpoints
 
 
 @pytest.mark.parametrize("path", ["/quan-tri/quay/{big}", "/quan-tri/quay/{big}/qr.png", "/quan-tri/don-vi/{big}/sua",

@@ -60,7 +60,8 @@ def add_contest(app, tenant: Tenant, *, title: str, question_text: str, particip
     import numpy as np
     import yaml
 
-    from app.contests import services
+    from app.auth.audit import COMMAND_LINE
+    from app.contests import attempts, banks, lifecycle, participants
     from app.contests.imports import parse_questions
     from app.contests.spec import parse_contest
     from app.database import utcnow
@@ -82,16 +83,17 @@ def add_contest(app, tenant: Tenant, *, title: str, question_text: str, particip
                               "bank": bank_code, "question_count": 4, "time_limit_minutes": 15}]}
     with app.app_context():
         unit = db.session.get(Unit, tenant.unit_id)
-        services.import_questions(bank_code, parse_questions("bank.yaml", yaml.safe_dump(
-            {"questions": rows}, allow_unicode=True).encode()), now=now, title=f"Ngân hàng {tenant.code}", unit=unit)
-        contest, _ = services.save_contest(parse_contest(definition, ZONE), now=now)
-        services.change_status(contest, "open", now=now, zone=ZONE)
+        banks.import_questions(bank_code, parse_questions("bank.yaml", yaml.safe_dump(
+            {"questions": rows}, allow_unicode=True).encode()), actor=COMMAND_LINE, now=now,
+            title=f"Ngân hàng {tenant.code}", unit=unit)
+        contest, _ = lifecycle.save_contest(parse_contest(definition, ZONE), actor=COMMAND_LINE, now=now)
+        lifecycle.change_status(contest, "open", actor=COMMAND_LINE, now=now, zone=ZONE)
         tenant.phone = "0912345" + str(100 + tenant.unit_id % 900).zfill(3)
-        participant = services.register_participant(contest, services.Registration(
+        participant = participants.register_participant(contest, participants.Registration(
             tenant.phone, participant_name, "15/04/1990", str(unit.id), "cbccvc", "",
             tenant.participant_password, tenant.participant_password, True),
             now=now, zone=ZONE, secret=app.config["SECRET_KEY"])
-        attempt = services.start_attempt(contest, services.get_round(contest, 1), participant, now=now, zone=ZONE,
+        attempt = attempts.start_attempt(contest, lifecycle.get_round(contest, 1), participant, now=now, zone=ZONE,
                                          rng=np.random.default_rng(1))
         db.session.commit()
         tenant.contest_slug, tenant.bank_code = slug, bank_code

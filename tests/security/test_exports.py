@@ -61,13 +61,13 @@ def defused(cells: list[object]) -> list[str]:
 
 def finish_attempts(app, world) -> None:
     """Submit both tenants' attempts, so attempt exports and contest reports have rows."""
-    from app.contests import services
+    from app.contests import attempts
     from app.database import utcnow
     from app.extensions import db
 
     with app.app_context():
         for tenant in (world.a, world.b):
-            services.submit_attempt(tenant.attempt_id, tenant.participant_id, {}, None, now=utcnow())
+            attempts.submit_attempt(tenant.attempt_id, tenant.participant_id, {}, None, now=utcnow())
         db.session.commit()
 
 

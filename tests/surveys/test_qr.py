@@ -59,7 +59,7 @@ def page_count(pdf: bytes) -> int:
 
 
 def test_png_qr_decodes_to_the_url():
-    from app.surveys.qr import make_qr_png
+    from app.units.qr import make_qr_png
 
     png = make_qr_png(URL)
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
@@ -67,7 +67,7 @@ def test_png_qr_decodes_to_the_url():
 
 
 def test_svg_qr_is_one_path_that_draws_a_code_decoding_to_the_url():
-    from app.surveys.qr import make_qr_svg
+    from app.units.qr import make_qr_svg
 
     svg = make_qr_svg(URL)
     root = ET.fromstring(svg)
@@ -79,7 +79,7 @@ def test_svg_qr_is_one_path_that_draws_a_code_decoding_to_the_url():
 @pytest.mark.parametrize("url", ["http://127.0.0.1:5000/s/aaaaaaaaaa-bbbbbbbb",
                                  "https://dichvucong.an-khang.gov.vn/d/" + "W" * 120 + ".sig"])
 def test_short_and_long_urls_both_survive_the_round_trip(url):
-    from app.surveys.qr import make_qr_png
+    from app.units.qr import make_qr_png
 
     assert decode_qr(make_qr_png(url)) == [url]
 
@@ -180,7 +180,7 @@ def test_a_printed_poster_page_scans_to_its_counter(app, runner, five_counters, 
 
 
 def test_render_posters_refuses_an_unknown_layout_and_an_empty_list():
-    from app.surveys.posters import Poster, PosterText, render_posters
+    from app.units.posters import Poster, PosterText, render_posters
 
     text = PosterText("Tiêu đề", "Quét mã", "Gõ địa chỉ:", "An toàn")
     with pytest.raises(ValueError):

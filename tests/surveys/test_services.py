@@ -19,7 +19,7 @@ def test_counter_token_is_the_nonce_and_a_short_keyed_signature():
     import hashlib
     import hmac
 
-    from app.surveys.tokens import counter_token, nonce_from_token
+    from app.units.tokens import counter_token, nonce_from_token
 
     expected = base64.b32encode(hmac.new(b"k", b"counter:abcdefghij", hashlib.sha256).digest()).decode().lower()[:8]
     assert counter_token("abcdefghij", "k") == f"abcdefghij-{expected}"
@@ -30,13 +30,13 @@ def test_counter_token_is_the_nonce_and_a_short_keyed_signature():
 @pytest.mark.parametrize("token", ["", "-", "abcdefghij", "abcdefghij-", "abcdefghij-abcdefgh-x", "ABCDEFGHIJ-abcdefgh",
                                    "abcdefgh1j-abcdefgh", "ảbcdefghij-abcdefgh", "abcdefghij-ảbcdefgh", "a" * 1000])
 def test_malformed_counter_tokens_have_no_nonce(token):
-    from app.surveys.tokens import nonce_from_token
+    from app.units.tokens import nonce_from_token
 
     assert nonce_from_token(token, "k") is None
 
 
 def test_new_nonces_are_ten_lowercase_base32_letters_and_do_not_repeat():
-    from app.surveys.tokens import new_nonce
+    from app.units.tokens import new_nonce
 
     nonces = {new_nonce() for _ in range(2000)}
     assert len(nonces) == 2000
@@ -72,7 +72,7 @@ def test_counter_for_token_is_found_refused_when_unknown_and_gone_when_retired(a
     from app.errors import GoneError, NotFoundError
     from app.extensions import db
     from app.surveys import services
-    from app.surveys.tokens import counter_token, new_nonce
+    from app.units.tokens import counter_token, new_nonce
     from app.units.services import get_counter_by_code, set_counter_active
 
     counter = make.counter(name="Quầy Tư pháp")
@@ -92,8 +92,8 @@ def test_counter_for_token_is_found_refused_when_unknown_and_gone_when_retired(a
 
 def test_rotating_a_token_changes_the_nonce_and_bumps_the_counter(app, make):
     from app.extensions import db
-    from app.surveys import services
     from app.units.services import get_counter_by_code, rotate_token
+    from app.units.tokens import counter_url
 
     counter = make.counter()
     later = dt.datetime(2030, 1, 1, tzinfo=UTC)
@@ -103,7 +103,7 @@ def test_rotating_a_token_changes_the_nonce_and_bumps_the_counter(app, make):
         rotate_token(row, later)
         db.session.commit()
         assert row.token_nonce != old and row.updated_at == later
-        url = services.counter_url("https://hl.example", row.token_nonce, app.config["SECRET_KEY"])
+        url = counter_url("https://hl.example", row.token_nonce, app.config["SECRET_KEY"])
         assert url.startswith(f"https://hl.example/s/{row.token_nonce}-") and len(url.rsplit("/", 1)[1]) == 19
 
 

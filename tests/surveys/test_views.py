@@ -444,7 +444,7 @@ def test_a_link_with_extra_path_segments_gets_the_same_clear_404(client, counter
 
 
 def test_a_well_signed_token_for_an_unknown_counter_gets_404(app, client, counter):
-    from app.surveys.tokens import counter_token, new_nonce
+    from app.units.tokens import counter_token, new_nonce
 
     response = client.get(f"/s/{counter_token(new_nonce(), app.config['SECRET_KEY'])}")
     assert response.status_code == 404
@@ -452,7 +452,7 @@ def test_a_well_signed_token_for_an_unknown_counter_gets_404(app, client, counte
 
 
 def test_a_token_signed_with_another_secret_gets_404(app, client, counter):
-    from app.surveys.tokens import counter_token
+    from app.units.tokens import counter_token
 
     nonce = counter.token.split("-")[0]
     assert client.get(f"/s/{counter_token(nonce, 'another-secret')}").status_code == 404
@@ -502,7 +502,7 @@ def test_rotating_a_token_retires_the_old_url_and_the_new_one_works(app, client,
         assert response.status_code == 404
         assert NOT_FOUND_MESSAGE in text(response)
     with app.app_context():
-        from app.surveys.tokens import counter_token
+        from app.units.tokens import counter_token
         from app.units.services import get_counter_by_code
 
         new_path = f"/s/{counter_token(get_counter_by_code(counter.code).token_nonce, app.config['SECRET_KEY'])}"

@@ -5,10 +5,13 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from flask_babel import lazy_gettext as _l
 from fpdf import FPDF
 
 from app.pdf import add_dejavu
-from app.surveys.qr import make_qr_png
+from app.units.models import Counter
+from app.units.qr import make_qr_png
+from app.units.tokens import counter_url
 
 #: Allowed layouts: posters per A4 page and the grid they sit in (columns, rows).
 LAYOUTS = {1: (1, 1), 2: (1, 2), 4: (2, 2)}
@@ -33,6 +36,22 @@ class PosterText:
     fallback: str
     safety: str
 
+
+def poster_text() -> PosterText:
+    """Return the poster wording in the current language."""
+    return PosterText(
+        heading=str(_l("ĐÁNH GIÁ SỰ HÀI LÒNG VỀ PHỤC VỤ HÀNH CHÍNH CÔNG")),
+        instruction=str(_l("Quét mã QR bằng camera điện thoại để đánh giá. Phiếu ẩn danh, chưa đến một phút.")),
+        fallback=str(_l("Không quét được mã? Gõ địa chỉ:")),
+        safety=str(_l("Phiếu không hỏi họ tên, số CCCD, mã OTP hay yêu cầu thanh toán. "
+                      "Nếu thấy điều đó, mã QR đã bị dán đè: vui lòng báo cán bộ tại quầy.")),
+    )
+
+
+def counter_posters(counters: Sequence[Counter], base_url: str, secret: str) -> list[Poster]:
+    """Return one poster per counter, pointing at its current token."""
+    return [Poster(counter.unit.name, counter.name, counter_url(base_url, counter.token_nonce, secret))
+            for counter in counters]
 
 
 def render_posters(posters: Sequence[Poster], text: PosterText, per_page: int = 1) -> bytes:
