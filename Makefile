@@ -35,10 +35,12 @@ test: $(VENV)/.installed-dev translations check
 	$(PY) -m pytest -q
 	$(PY) -m pytest -q -m database --db postgresql
 
-# Static analysis of app/ (findings reviewed inline as `# nosec BXXX` with the reason beside them) and a dependency
-# audit that says plainly when the vulnerability service is out of reach (see tests/security/audit_dependencies.py).
+# Static analysis of app/ (findings reviewed inline as `# nosec BXXX` with the reason beside them), the layer rules
+# of app/ (import contracts in .importlinter), and a dependency audit that says plainly when the vulnerability service
+# is out of reach (see tests/security/audit_dependencies.py).
 check: $(VENV)/.installed-dev
 	$(VENV)/bin/bandit -q -r app
+	$(VENV)/bin/lint-imports
 	$(PY) tests/security/audit_dependencies.py
 
 bench: $(VENV)/.installed-dev translations

@@ -5,7 +5,6 @@ from pathlib import Path
 
 import numpy as np
 import sqlalchemy as sa
-from flask import current_app
 
 from app.contests.synth import seed_demo_contest
 from app.database import utcnow
@@ -68,7 +67,7 @@ UNITS = (
 
 def surveys_dir() -> Path:
     """Return the top-level surveys/ folder of instrument files."""
-    return Path(current_app.root_path).parent / "surveys"
+    return Path(__file__).resolve().parent.parent / "surveys"
 
 
 def publish_shipped_instruments() -> None:

@@ -8,8 +8,8 @@ import hmac
 from flask import Flask, Response, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-#: Pages whose URL carries a token: never leak it in a Referer header.
-TOKEN_PATH_PREFIXES = ("/s/", "/d/", "/thi/")
+#: First path segments of the pages whose URL carries a token (/s/…, /d/…, /thi/…): never leak it in a Referer header.
+TOKEN_SECTIONS = frozenset({"s", "d", "thi"})
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
@@ -35,7 +35,8 @@ def set_security_headers(response: Response) -> Response:
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-    referrer = "no-referrer" if request.path.startswith(TOKEN_PATH_PREFIXES) else "same-origin"
+    section, slash, _ = request.path[1:].partition("/")
+    referrer = "no-referrer" if section in TOKEN_SECTIONS and slash else "same-origin"
     headers.setdefault("Referrer-Policy", referrer)
     if request.is_secure:
         headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")

@@ -6,10 +6,10 @@ units differ, and about half of the answers are satisfied, like real counter sur
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 import numpy as np
 import sqlalchemy as sa
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from app.database import utcnow
@@ -19,6 +19,8 @@ from app.i18n import local_zone
 from app.surveys.models import SurveyResponse
 from app.surveys.services import current_version_id, get_instrument
 from app.units.models import Counter, Unit, counter_service_fields
+
+_log = logging.getLogger(__name__)
 
 CHUNK = 20_000
 COMMENTS = (
@@ -98,7 +100,7 @@ def synthesise_responses(count: int, rng: np.random.Generator, now: dt.datetime,
             ))
         db.session.execute(table.insert(), rows)
         stored += size
-        current_app.logger.info("synthesised %d/%d responses", stored, count)
+        _log.info("synthesised %d/%d responses", stored, count)
     db.session.flush()
     return stored
 

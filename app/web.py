@@ -38,7 +38,8 @@ def wants_json() -> bool:
 
     Browsers ask for HTML first, and a client that names no preference (or both equally) gets HTML.
     """
-    if request.path.split("/", 2)[1] == "api":
+    section, slash, _ = request.path[1:].partition("/")
+    if section == "api" and slash:
         return True
     accept = request.accept_mimetypes
     return accept.quality("application/json") > accept.quality("text/html")

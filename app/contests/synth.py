@@ -6,11 +6,11 @@ question difficulty) so that scores spread, questions discriminate and item stat
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from pathlib import Path
 
 import numpy as np
 import sqlalchemy as sa
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from app.auth.audit import COMMAND_LINE
@@ -24,6 +24,8 @@ from app.errors import AppError
 from app.extensions import db
 from app.i18n import local_zone
 from app.units.models import Unit
+
+_log = logging.getLogger(__name__)
 
 CHUNK = 20_000
 BANK_FILE = Path(__file__).parent / "banks" / "cchc-demo.yaml"
@@ -140,7 +142,7 @@ def bulk_attempts(contest: Contest, round_: Round, count: int, rng: np.random.Ge
             for i in range(chunk)
         ])
         stored += chunk
-        current_app.logger.info("synthesised %d/%d attempts", stored, count)
+        _log.info("synthesised %d/%d attempts", stored, count)
     db.session.flush()
     return stored
 
