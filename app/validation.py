@@ -8,13 +8,16 @@ nothing is written. Imports nothing from the app but its domain errors.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from types import UnionType
+from typing import Annotated, Literal, NamedTuple, NoReturn, Union, get_args, get_origin
 
 import yaml
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
+from pydantic import BaseModel, ValidationError
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from app.errors import AppError
 
@@ -68,7 +71,7 @@ class Rejected(AppError, ValueError):
 
     def __init__(self, problems: Iterable[Problem], message: Message | None = None, *, status: int | None = None,
                  details: dict | None = None) -> None:
-        self.problems = tuple(problems)
+        self.problems = list(problems)
         summary = message if message is not None else LazyString(self._listing)
         super().__init__(summary, status=status,
                          details=details if details is not None else {"problems": [str(p) for p in self.problems]})
@@ -159,3 +162,161 @@ def read_yaml_file(path: str) -> object:
     except OSError as error:
         raise Rejected([Problem(_l("không đọc được tệp (%(reason)s)", reason=error.strerror), file=path)]) from None
     return read_yaml(data, path)
+
+
+# --- checking a document's shape with pydantic ---------------------------------------------------------------------
+#
+# A definition (an instrument, a contest) is described by pydantic models with strict types; their own validators
+# raise ``refuse(kind, ...)``. pydantic reports every shape problem at once (missing and unknown keys, types, ranges,
+# patterns) with its location; ``shape_problems`` words each one with the checker's own messages, keyed by the error
+# type, and orders them as the document's schema reads: unknown keys first, then missing ones, then the fields in the
+# order the model declares them. Rules that span parts of a document are the checker's own plain functions.
+
+#: A location in a document: keys and list positions, as pydantic reports them.
+Location = tuple[str | int, ...]
+#: Words one pydantic error (its dict: type, loc, input, ctx) in the reader's language.
+Wording = Callable[[dict], Message]
+
+
+def refuse(kind: str, **context: object) -> NoReturn:
+    """Refuse a value in a model's validator; ``kind`` names the checker's message, ``context`` fills it in."""
+    raise PydanticCustomError(kind, kind, context)
+
+
+def describe(value: object) -> Message:
+    """Name a value in a message: “abc” for a string, otherwise its kind (for "…, không phải …")."""
+    if isinstance(value, str):
+        return f"“{value}”"
+    if value is None:
+        return _l("giá trị rỗng")
+    if isinstance(value, bool):
+        return _l("giá trị đúng/sai")
+    if isinstance(value, (int, float)):
+        return _l("số %(value)s", value=value)
+    if isinstance(value, list):
+        return _l("một danh sách")
+    if isinstance(value, dict):
+        return _l("một bảng khoá–giá trị")
+    return type(value).__name__
+
+
+def path_text(location: Location) -> str:
+    """Write a location the way problems show it: ``sections[2].items[1].scale``."""
+    text = ""
+    for part in location:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def location_of(error: dict) -> Location:
+    """Return where a pydantic error points: a dict key's own problem points at the key's entry."""
+    location = tuple(error["loc"])
+    return location[:-1] if location and location[-1] == "[key]" else location
+
+
+class Located(NamedTuple):
+    """A problem found in a document, before it is ordered and worded for the reader."""
+
+    location: Location
+    message: Message
+    #: The pydantic error type, or "rule" for a rule across the document's parts.
+    kind: str = "rule"
+
+
+def shape_problems(model: type[BaseModel], data: object, wording: Mapping[str, Wording],
+                   fallback: Wording) -> tuple[BaseModel | None, list[Located]]:
+    """Validate ``data`` against ``model``; return the instance (None when refused) and the located problems."""
+    try:
+        return model.model_validate(data), []
+    except ValidationError as error:
+        found = error.errors(include_url=False)
+    return None, [Located(location_of(item), wording.get(item["type"], fallback)(item), item["type"]) for item in found]
+
+
+def refusal(model: type[BaseModel], problems: Iterable[Located], file: str = "") -> Rejected:
+    """Refuse a document: its problems in the order of the model's schema (see ``schema_order``)."""
+    ordered = sorted(problems, key=lambda found: schema_order(model, found.location, missing=found.kind == "missing"))
+    return Rejected([Problem(found.message, path=path_text(found.location), file=file) for found in ordered])
+
+
+def field_at(model: type[BaseModel], location: Location) -> tuple[type[BaseModel] | None, object]:
+    """Return the model that holds the last key of ``location`` and that key (None when it is not a model's key).
+
+    Walks the annotations: a model's field, a list's item, a dict's value, Optional and Annotated unwrapped.
+    """
+    current: object = model
+    owner: type[BaseModel] | None = None
+    for part in location:
+        current = _unwrap(current)
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            owner = current
+            field = next((info for name, info in current.model_fields.items() if (info.alias or name) == part), None)
+            current = field.annotation if field is not None else None
+        elif get_origin(current) in (list, tuple) and isinstance(part, int):
+            owner, current = None, get_args(current)[0]
+        elif get_origin(current) is dict:
+            owner, current = None, get_args(current)[1]
+        else:
+            return None, None
+    return owner, location[-1] if location else None
+
+
+def _unwrap(annotation: object) -> object:
+    while True:
+        origin = get_origin(annotation)
+        if origin is Annotated:
+            annotation = get_args(annotation)[0]
+        elif origin in (Union, UnionType):
+            options = [option for option in get_args(annotation) if option is not type(None)]
+            if len(options) != 1:
+                return annotation
+            annotation = options[0]
+        else:
+            return annotation
+
+
+def allowed_keys(model: type[BaseModel], location: Location) -> list[str]:
+    """Return the keys the mapping at ``location`` may hold (its model's fields), in the model's order."""
+    current = _unwrap(model) if not location else None
+    if location:
+        owner, key = field_at(model, location + ("",))
+        current = owner
+    if not (isinstance(current, type) and issubclass(current, BaseModel)):
+        return []
+    return [info.alias or name for name, info in current.model_fields.items()]
+
+
+def schema_order(model: type[BaseModel], location: Location, *, missing: bool = False) -> tuple:
+    """Sort key of a problem at ``location``: at each level unknown keys first, then missing ones, then the fields
+    in the order the model declares them (list positions in order)."""
+    key: list[tuple] = []
+    for depth, part in enumerate(location):
+        if isinstance(part, int):
+            key.append((1, part))
+            continue
+        names = allowed_keys(model, location[:depth])
+        if part not in names:
+            key.append((-1, str(part)))
+        elif missing and depth == len(location) - 1:
+            key.append((0, names.index(part)))
+        else:
+            key.append((1, names.index(part)))
+    return tuple(key)
+
+
+class Refusal(NamedTuple):
+    """One part of a value a validator refuses: where below the value, which message, the part and its context."""
+
+    location: Location
+    kind: str
+    value: object = None
+    context: dict | None = None
+
+
+def refuse_parts(refusals: Iterable[Refusal]) -> None:
+    """Refuse, from one validator, several parts of the value it checks (a wrong language code here, a missing
+    language there): pydantic places each problem at its part. Does nothing when there is nothing to refuse."""
+    details = [InitErrorDetails(type=PydanticCustomError(item.kind, item.kind, item.context or {}),
+                                loc=item.location, input=item.value) for item in refusals]
+    if details:
+        raise ValidationError.from_exception_data("refused", details)

@@ -49,6 +49,8 @@ DOSSIER_SATISFIED = frozenset({2, 3})
 #: Most criteria whose answer codes are encoded in one base-3 pattern (3^6 = 729 patterns per group).
 PATTERN_ITEMS = 6
 
+#: The rules of AggregationRule (an instrument's aggregation section names one of each).
+ELEMENT_RULES = ("mean",)
 OVERALL_RULES = ("mean_of_elements", "mean_of_criteria", "pooled")
 UNIT_RULES = ("pooled", "mean_of_children")
 
@@ -71,8 +73,8 @@ class AggregationRule:
 
     def __post_init__(self) -> None:
         """Reject unknown rule names."""
-        if self.element != "mean":
-            raise ValueError(f"element rule must be 'mean', got {self.element!r}")
+        if self.element not in ELEMENT_RULES:
+            raise ValueError(f"element rule must be one of {ELEMENT_RULES}, got {self.element!r}")
         if self.overall not in OVERALL_RULES:
             raise ValueError(f"overall rule must be one of {OVERALL_RULES}, got {self.overall!r}")
         if self.units not in UNIT_RULES:

@@ -15,9 +15,10 @@ from app.i18n import local_zone
 from app.periods import parse_period
 from app.surveys import services
 from app.surveys.exports import response_table
-from app.surveys.instruments import InstrumentError, load_instrument
+from app.surveys.instruments import load_instrument
 from app.surveys.tokens import DossierClaim, dossier_token
 from app.units.qr import make_qr_png
+from app.validation import Rejected
 from app.units.services import get_counter_by_code, get_unit_by_code
 
 instruments_group = AppGroup("instruments", help="Phiếu khảo sát (định nghĩa trong thư mục surveys/).")
@@ -33,7 +34,7 @@ def load_instruments_command(paths: tuple[str, ...]) -> None:
     for path in paths:
         try:
             parsed.append(load_instrument(path))
-        except InstrumentError as error:
+        except Rejected as error:
             problems.extend(error.problems)
     if problems:
         for problem in problems:

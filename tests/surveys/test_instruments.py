@@ -13,14 +13,9 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.surveys.instruments import (
-    Instrument,
-    InstrumentError,
-    Problem,
-    instrument_from_definition,
-    load_instrument,
-    parse_instrument,
-)
+from app.surveys.instruments import Instrument, instrument_from_definition, load_instrument, parse_instrument
+from app.validation import Problem
+from app.validation import Rejected as InstrumentError
 
 ROOT = Path(__file__).resolve().parents[2]
 SURVEYS = ROOT / "surveys"
@@ -635,7 +630,7 @@ def test_each_problem_is_reported_at_its_path_in_vietnamese(
 
 def test_data_that_is_not_a_mapping_is_reported() -> None:
     assert problems_of(["code", "mini"]) == [
-        Problem("mini.yaml", "", "phải là một bảng khoá–giá trị, không phải một danh sách"),
+        Problem("phải là một bảng khoá–giá trị, không phải một danh sách", file="mini.yaml"),
     ]
 
 
