@@ -170,7 +170,8 @@ def read_yaml_file(path: str) -> object:
 # raise ``refuse(kind, ...)``. pydantic reports every shape problem at once (missing and unknown keys, types, ranges,
 # patterns) with its location; ``shape_problems`` words each one with the checker's own messages, keyed by the error
 # type, and orders them as the document's schema reads: unknown keys first, then missing ones, then the fields in the
-# order the model declares them. Rules that span parts of a document are the checker's own plain functions.
+# order the model declares them. A rule between two keys of one part can be the later key's validator, reading the
+# earlier value (``ValidationInfo.data``); rules that span the whole document are the checker's own plain functions.
 
 #: A location in a document: keys and list positions, as pydantic reports them.
 Location = tuple[str | int, ...]
@@ -178,9 +179,19 @@ Location = tuple[str | int, ...]
 Wording = Callable[[dict], Message]
 
 
+#: The error type of a refusal that carries its own message.
+_STATED = "stated"
+
+
 def refuse(kind: str, **context: object) -> NoReturn:
     """Refuse a value in a model's validator; ``kind`` names the checker's message, ``context`` fills it in."""
     raise PydanticCustomError(kind, kind, context)
+
+
+def refuse_with(message: Message) -> NoReturn:
+    """Refuse a value in a model's validator with its message written there (a rule of one field, worded beside
+    the rule rather than in a table)."""
+    raise PydanticCustomError(_STATED, _STATED, {"message": message})
 
 
 def describe(value: object) -> Message:
@@ -223,14 +234,23 @@ class Located(NamedTuple):
     kind: str = "rule"
 
 
-def shape_problems(model: type[BaseModel], data: object, wording: Mapping[str, Wording],
-                   fallback: Wording) -> tuple[BaseModel | None, list[Located]]:
-    """Validate ``data`` against ``model``; return the instance (None when refused) and the located problems."""
+def shape_problems(model: type[BaseModel], data: object, wording: Mapping[str, Wording], fallback: Wording,
+                   context: dict | None = None) -> tuple[BaseModel | None, list[Located]]:
+    """Validate ``data`` against ``model``; return the instance (None when refused) and the located problems.
+
+    ``context`` is what the validators may read besides the document (``ValidationInfo.context``), e.g. a zone.
+    """
     try:
-        return model.model_validate(data), []
+        return model.model_validate(data, context=context), []
     except ValidationError as error:
         found = error.errors(include_url=False)
-    return None, [Located(location_of(item), wording.get(item["type"], fallback)(item), item["type"]) for item in found]
+    return None, [Located(location_of(item), _wording(item, wording, fallback), item["type"]) for item in found]
+
+
+def _wording(error: dict, wording: Mapping[str, Wording], fallback: Wording) -> Message:
+    if error["type"] == _STATED:
+        return error["ctx"]["message"]
+    return wording.get(error["type"], fallback)(error)
 
 
 def refusal(model: type[BaseModel], problems: Iterable[Located], file: str = "") -> Rejected:
@@ -311,6 +331,11 @@ class Refusal(NamedTuple):
     kind: str
     value: object = None
     context: dict | None = None
+
+    @classmethod
+    def stated(cls, location: Location, message: Message, value: object = None) -> Refusal:
+        """Refuse a part with its message written there (see ``refuse_with``)."""
+        return cls(location, _STATED, value, {"message": message})
 
 
 def refuse_parts(refusals: Iterable[Refusal]) -> None:

@@ -1,8 +1,8 @@
 """Parse and validate a contest definition (YAML, or the organiser's form) into frozen dataclasses; no database.
 
-Every problem is reported at once, in the organiser's language, with the path of the offending value
-(``rounds[1].draw.mode``). Times are written in the contest's local zone ("2026-03-02 10:00", Asia/Ho_Chi_Minh) and
-become aware UTC datetimes.
+The shape of a definition is the pydantic model ``ContestFile``. Every problem is reported at once, in the organiser's
+language, with the path of the offending value (``rounds[1].draw.mode``). Times are written in the contest's local
+zone ("2026-03-02 10:00", Asia/Ho_Chi_Minh) and become aware UTC datetimes.
 The canonical definition (defaults filled in, times as local text) is what the database stores and what
 ``flask contests load`` reads back, so a contest is reproducible from its file. The format is shown by
 ``app/contests/examples/cchc-2026.yaml``.
@@ -13,17 +13,20 @@ import datetime as dt
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated, Any
 from zoneinfo import ZoneInfo
 
 import yaml
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Strict, StrictBool, StrictInt,
+                      ValidationInfo, ValidatorFunctionWrapHandler, WrapValidator, model_validator)
 
 from app import cache
 from app.contests.draw import BlueprintPart, DrawRule
 from app.stats.ranking import CRITERIA, PREDICTION_TARGETS, PRESETS, PrizeTier
-from app.validation import Problem, Rejected, read_yaml
+from app.validation import (Message, Problem, Refusal, Rejected, Wording, describe, read_yaml, refusal, refuse_parts,
+                            refuse_with, shape_problems)
 
 if TYPE_CHECKING:
     from app.contests.models import Contest, Round
@@ -59,19 +62,16 @@ _CODE = re.compile(r"[a-z][a-z0-9_]{0,31}")
 _LOCAL_TIME = re.compile(r"(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2})(?::(\d{2}))?")
 _TIME_FORMAT = "%Y-%m-%d %H:%M"
 
-_TOP_KEYS = {"slug", "title", "unit", "legal_basis", "rules", "audience_groups", "registration", "leaderboard",
-             "ranking", "prizes", "collective", "certificate", "rounds", "timezone"}
-_ROUND_KEYS = {"name", "opens_at", "closes_at", "bank", "question_count", "draw", "time_limit_minutes",
-               "time_limit_seconds", "attempts_allowed", "counts", "shuffle_questions", "shuffle_options",
-               "show_correct", "grace_seconds", "audience_groups", "prediction", "prizes"}
-
-
 @dataclass(frozen=True)
 class Group:
     """An audience group (đối tượng dự thi)."""
 
     code: str
     name: str
+
+
+#: The one audience group of a contest that declares none.
+DEFAULT_GROUP = Group("chung", "Tất cả người dự thi")
 
 
 @dataclass(frozen=True)
@@ -201,13 +201,13 @@ def dump_definition(definition: dict) -> str:
 
 def parse_contest(data: object, zone: ZoneInfo) -> ContestSpec:
     """Validate loaded YAML (or an equivalent dict) and build the spec; raise Rejected listing every problem."""
-    checker = _Checker(zone)
-    spec = checker.contest(data)
-    if checker.problems:
-        raise Rejected(checker.problems)
-    # Narrows the type only: no problems means the checker built a spec.
-    assert spec is not None  # nosec B101
-    return spec
+    if not isinstance(data, dict):
+        raise Rejected([Problem(_l("tệp phải là một bảng khoá: giá trị (slug, title, unit, rounds …)"))])
+    shape, problems = shape_problems(ContestFile, data, _WORDING, _unexpected,
+                                     context={"zone": zone, "groups": _declared_groups(data)})
+    if problems:
+        raise refusal(ContestFile, problems)
+    return _build(shape, zone)
 
 
 def contest_spec(contest: Contest, zone: ZoneInfo) -> ContestSpec:
@@ -226,427 +226,599 @@ def local_text(moment: dt.datetime, zone: ZoneInfo) -> str:
     return moment.astimezone(zone).strftime(_TIME_FORMAT)
 
 
-class _Checker:
-    """Walks a definition, collecting problems and building the canonical form."""
+# --- the shape of a definition ---------------------------------------------------------------------------------------
+#
+# Every key may be left out or written as null: it then takes its default (or is refused when it has none), so every
+# field defaults to None and its validator supplies the real default. A rule between two keys of one part is checked
+# by the later key's validator, which reads the earlier one (``info.data``: present when it was valid); the zone of
+# the times and the audience groups the file declares are the validation's context.
 
-    def __init__(self, zone: ZoneInfo) -> None:
-        self.zone = zone
-        self.problems: list[Problem] = []
 
-    def fail(self, path: str, message: LazyString) -> None:
-        self.problems.append(Problem(message, path=path))
+def _plain_text(value: object) -> str | None:
+    """Return a value usable as text (a string or a number) as NFC text without surrounding space; None otherwise."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        return None
+    return unicodedata.normalize("NFC", str(value)).strip()
 
-    # --- scalars --------------------------------------------------------------------------------------------------
 
-    def mapping(self, value: object, path: str, allowed: set[str]) -> dict:
-        if value is None:
-            return {}
-        if not isinstance(value, dict):
-            self.fail(path, _l("phải là một bảng khoá: giá trị"))
-            return {}
-        for key in value:
-            if key not in allowed:
-                self.fail(f"{path}.{key}" if path else str(key), _l("khoá không được hỗ trợ"))
-        return value
-
-    def text(self, value: object, path: str, *, required: bool = True, max_length: int = 300) -> str:
+def _text(max_length: int, *, required: bool = False) -> object:
+    def check(value: object) -> str:
         if value is None or (isinstance(value, str) and not value.strip()):
             if required:
-                self.fail(path, _l("bắt buộc, không được để trống"))
+                refuse_with(_l("bắt buộc, không được để trống"))
             return ""
-        if not isinstance(value, (str, int, float)) or isinstance(value, bool):
-            self.fail(path, _l("phải là văn bản"))
-            return ""
-        text = unicodedata.normalize("NFC", str(value)).strip()
+        text = _plain_text(value)
+        if text is None:
+            refuse_with(_l("phải là văn bản"))
         if len(text) > max_length:
-            self.fail(path, _l("dài quá %(n)d ký tự", n=max_length))
+            refuse_with(_l("dài quá %(n)d ký tự", n=max_length))
         return text
+    return Annotated[Any, AfterValidator(check)]
 
-    def integer(self, value: object, path: str, default: int | None, low: int, high: int) -> int:
+
+def _absent_is(default: object) -> BeforeValidator:
+    """Let an absent (or null) value take ``default``; refuse it when there is none (the key is required)."""
+    def check(value: object) -> object:
         if value is None:
             if default is None:
-                self.fail(path, _l("bắt buộc"))
-                return low
-            return default
-        if isinstance(value, bool) or not isinstance(value, int):
-            self.fail(path, _l("phải là số nguyên"))
-            return default if default is not None else low
-        if not low <= value <= high:
-            self.fail(path, _l("phải từ %(low)s đến %(high)s", low=low, high=high))
-        return value
-
-    def number(self, value: object, path: str, default: float, low: float, high: float) -> float:
-        if value is None:
-            return default
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            self.fail(path, _l("phải là số"))
-            return default
-        if not low <= value <= high:
-            self.fail(path, _l("phải từ %(low)s đến %(high)s", low=f"{low:g}", high=f"{high:g}"))
-        return float(value)
-
-    def flag(self, value: object, path: str, default: bool) -> bool:
-        if value is None:
-            return default
-        if not isinstance(value, bool):
-            self.fail(path, _l("phải là true hoặc false"))
+                refuse_with(_l("bắt buộc"))
             return default
         return value
+    return BeforeValidator(check)
 
-    def choice(self, value: object, path: str, choices: tuple[str, ...], default: str | None) -> str:
+
+def _between(low: float, high: float) -> AfterValidator:
+    def check(value: float | None) -> float | None:
+        if value is not None and not low <= value <= high:
+            refuse_with(_l("phải từ %(low)s đến %(high)s", low=f"{low:g}", high=f"{high:g}"))
+        return value
+    return AfterValidator(check)
+
+
+def _integer(low: int, high: int, default: int | None = None) -> object:
+    """A whole number from low to high; without a default the key is required."""
+    return Annotated[StrictInt, _absent_is(default), _between(low, high)]
+
+
+def _optional_integer(low: int, high: int) -> object:
+    """A whole number from low to high, or None when left out."""
+    return Annotated[StrictInt | None, _between(low, high)]
+
+
+def _number(low: float, high: float, default: float | None) -> object:
+    """A number (whole or not, kept as a float) from low to high; None as default keeps it None when left out."""
+    if default is None:
+        return Annotated[Annotated[float, Strict()] | None, _between(low, high)]
+    return Annotated[float, Strict(), _absent_is(default), _between(low, high)]
+
+
+def _flag(default: bool) -> object:
+    return Annotated[StrictBool, _absent_is(default)]
+
+
+def _choice(choices: tuple[str, ...], default: str) -> object:
+    def check(value: object) -> str:
         if value is None:
-            if default is None:
-                self.fail(path, _l("bắt buộc, một trong: %(choices)s", choices=", ".join(choices)))
-                return choices[0]
             return default
         if value not in choices:
-            self.fail(path, _l("“%(value)s” không hợp lệ; chọn một trong: %(choices)s", value=value,
-                               choices=", ".join(choices)))
-            return default or choices[0]
+            refuse_with(_l("“%(value)s” không hợp lệ; chọn một trong: %(choices)s", value=value,
+                           choices=", ".join(choices)))
         return str(value)
+    return Annotated[Any, AfterValidator(check)]
 
-    def moment(self, value: object, path: str) -> dt.datetime | None:
-        if isinstance(value, dt.datetime):
-            moment = value if value.tzinfo else value.replace(tzinfo=self.zone)
-            return moment.astimezone(dt.timezone.utc)
-        match = _LOCAL_TIME.fullmatch(str(value).strip()) if isinstance(value, str) else None
-        if match is None:
-            self.fail(path, _l("phải là thời điểm dạng “2026-03-02 10:00” (giờ Việt Nam)"))
-            return None
-        year, month, day, hour, minute, second = (int(part or 0) for part in match.groups())
-        try:
-            local = dt.datetime(year, month, day, hour, minute, second, tzinfo=self.zone)
-        except ValueError:
-            self.fail(path, _l("ngày giờ không tồn tại"))
-            return None
-        return local.astimezone(dt.timezone.utc)
 
-    def code_list(self, value: object, path: str, known: set[str] | None) -> tuple[str, ...] | None:
-        if value is None:
-            return None
-        if not isinstance(value, list) or not value:
-            self.fail(path, _l("phải là danh sách không rỗng"))
-            return None
-        codes = []
-        for index, item in enumerate(value):
-            code = str(item)
-            if known is not None and code not in known:
-                self.fail(f"{path}[{index}]", _l("“%(code)s” không có trong danh sách đối tượng dự thi", code=code))
-            codes.append(code)
-        if len(set(codes)) != len(codes):
-            self.fail(path, _l("có mã bị lặp lại"))
-        return tuple(codes)
+def _section(value: object) -> object:
+    """A part of the definition left out (or null) takes every default."""
+    return {} if value is None else value
 
-    # --- parts ----------------------------------------------------------------------------------------------------
 
-    def contest(self, data: object) -> ContestSpec | None:
-        if not isinstance(data, dict):
-            self.fail("", _l("tệp phải là một bảng khoá: giá trị (slug, title, unit, rounds …)"))
-            return None
-        data = self.mapping(data, "", _TOP_KEYS)
-        slug = self.text(data.get("slug"), "slug", max_length=64)
-        if slug and (not _SLUG.fullmatch(slug) or slug in RESERVED_SLUGS):
-            self.fail("slug", _l("chỉ dùng chữ thường không dấu, chữ số và dấu gạch ngang (vd. cchc-2026)"))
-        if data.get("timezone") not in (None, str(self.zone)):
-            self.fail("timezone", _l("thời gian trong tệp phải theo múi giờ %(zone)s", zone=str(self.zone)))
-        groups = self.groups(data.get("audience_groups"))
-        codes = {group.code for group in groups}
-        registration = self.registration(data.get("registration"))
-        leaderboard = self.leaderboard(data.get("leaderboard"))
-        ranking = self.ranking(data.get("ranking"))
-        prizes = self.mapping(data.get("prizes"), "prizes", {"round", "overall", "overall_aggregation"})
-        round_prizes = self.prize_tables(prizes.get("round"), "prizes.round", codes)
-        overall_prizes = self.prize_tables(prizes.get("overall"), "prizes.overall", codes)
-        aggregation = self.choice(prizes.get("overall_aggregation"), "prizes.overall_aggregation",
-                                  OVERALL_AGGREGATIONS, "sum_of_round_scores")
-        collective = self.collective(data.get("collective"))
-        certificate = self.certificate(data.get("certificate"))
-        rounds = self.rounds(data.get("rounds"), codes)
-        definition = {
-            "slug": slug,
-            "title": self.text(data.get("title"), "title"),
-            "unit": self.text(data.get("unit"), "unit", max_length=32),
-            "legal_basis": self.text(data.get("legal_basis"), "legal_basis", required=False, max_length=2000),
-            "rules": self.text(data.get("rules"), "rules", required=False, max_length=50_000),
-            "timezone": str(self.zone),
-            "audience_groups": [{"code": group.code, "name": group.name} for group in groups],
-            "registration": vars(registration).copy(),
-            "leaderboard": vars(leaderboard).copy(),
-            "ranking": {"criteria": list(ranking.criteria), "prefer_under": ranking.prefer_under},
-            "prizes": {"round": _tables_definition(round_prizes), "overall": _tables_definition(overall_prizes),
-                       "overall_aggregation": aggregation},
-            "collective": _collective_definition(collective),
-            "certificate": vars(certificate).copy(),
-            "rounds": [round_spec.definition for round_spec in rounds],
-        }
-        return ContestSpec(
-            slug=slug, title=definition["title"], unit=definition["unit"], legal_basis=definition["legal_basis"],
-            rules=definition["rules"], groups=groups, registration=registration, leaderboard=leaderboard,
-            ranking=ranking, round_prizes=round_prizes, overall_prizes=overall_prizes,
-            overall_aggregation=aggregation, collective=collective, certificate=certificate, rounds=rounds,
-            definition=definition,
-        )
+def _list_of(message: LazyString, *, empty: bool = True) -> BeforeValidator:
+    def check(value: object) -> object:
+        if not isinstance(value, list) or (not value and not empty):
+            refuse_with(message)
+        return value
+    return BeforeValidator(check)
 
-    def groups(self, value: object) -> tuple[Group, ...]:
-        if value is None:
-            return (Group("chung", "Tất cả người dự thi"),)
-        if not isinstance(value, list) or not value:
-            self.fail("audience_groups", _l("phải là danh sách các đối tượng (code, name)"))
-            return ()
-        groups = []
-        for index, item in enumerate(value):
-            path = f"audience_groups[{index}]"
-            item = self.mapping(item, path, {"code", "name"})
-            code = self.text(item.get("code"), f"{path}.code", max_length=32)
-            if code and not _CODE.fullmatch(code):
-                self.fail(f"{path}.code", _l("dùng chữ thường không dấu, chữ số và “_” (vd. cbccvc)"))
-            groups.append(Group(code, self.text(item.get("name"), f"{path}.name", max_length=200)))
-        if len({group.code for group in groups}) != len(groups):
-            self.fail("audience_groups", _l("có mã đối tượng bị lặp lại"))
-        return tuple(groups)
 
-    def registration(self, value: object) -> Registration:
-        path = "registration"
-        data = self.mapping(value, path, {"min_age", "max_age", "cccd", "consent_text", "retention_days"})
-        min_age = None if data.get("min_age") is None else self.integer(data["min_age"], f"{path}.min_age", None, 0,
-                                                                         120)
-        max_age = None if data.get("max_age") is None else self.integer(data["max_age"], f"{path}.max_age", None, 0,
-                                                                         150)
-        if min_age is not None and max_age is not None and max_age < min_age:
-            self.fail(f"{path}.max_age", _l("phải không nhỏ hơn min_age"))
-        return Registration(
-            min_age=min_age,
-            max_age=max_age,
-            cccd=self.choice(data.get("cccd"), f"{path}.cccd", CCCD_MODES, "optional"),
-            consent_text=self.text(data.get("consent_text"), f"{path}.consent_text", required=False,
-                                   max_length=3000) or DEFAULT_CONSENT,
-            retention_days=self.integer(data.get("retention_days"), f"{path}.retention_days", 180, 1, 3650),
-        )
+def _mapping_of(message: LazyString) -> BeforeValidator:
+    def check(value: object) -> object:
+        if value is not None and not isinstance(value, dict):
+            refuse_with(message)
+        return value
+    return BeforeValidator(check)
 
-    def leaderboard(self, value: object) -> Leaderboard:
-        path = "leaderboard"
-        data = self.mapping(value, path, {"visibility", "top_n", "freeze_minutes"})
-        return Leaderboard(
-            visibility=self.choice(data.get("visibility"), f"{path}.visibility", LEADERBOARD_VISIBILITY, "hidden"),
-            top_n=self.integer(data.get("top_n"), f"{path}.top_n", 10, 1, 1000),
-            freeze_minutes=self.integer(data.get("freeze_minutes"), f"{path}.freeze_minutes", 0, 0, 60 * 24 * 30),
-        )
 
-    def ranking(self, value: object) -> RankingRule:
-        path = "ranking"
-        data = self.mapping(value, path, {"preset", "criteria", "prefer_under"})
-        if data.get("preset") is not None and data.get("criteria") is not None:
-            self.fail(path, _l("chỉ ghi một trong hai: preset hoặc criteria"))
-        criteria: tuple[str, ...] = PRESETS["default"]
-        if data.get("criteria") is not None:
-            raw = data["criteria"]
-            if not isinstance(raw, list) or not raw:
-                self.fail(f"{path}.criteria", _l("phải là danh sách tiêu chí trong: %(criteria)s",
-                                                 criteria=", ".join(CRITERIA)))
-            else:
-                criteria = tuple(str(item) for item in raw)
-                for index, name in enumerate(criteria):
-                    if name not in CRITERIA:
-                        self.fail(f"{path}.criteria[{index}]", _l("“%(name)s” không hợp lệ; dùng: %(criteria)s",
-                                                                    name=name, criteria=", ".join(CRITERIA)))
-                if len(set(criteria)) != len(criteria):
-                    self.fail(f"{path}.criteria", _l("có tiêu chí bị lặp lại"))
-                if criteria[0] != "score":
-                    self.fail(f"{path}.criteria", _l("tiêu chí đầu tiên phải là score (điểm)"))
-        elif data.get("preset") is not None:
-            preset = self.choice(data["preset"], f"{path}.preset", tuple(PRESETS), "default")
-            criteria = PRESETS[preset]
-        prefer_under = self.flag(data.get("prefer_under"), f"{path}.prefer_under", False)
-        if prefer_under and "prediction_distance" not in criteria:
-            self.fail(f"{path}.prefer_under", _l("chỉ dùng khi có tiêu chí prediction_distance"))
-        return RankingRule(tuple(criteria), prefer_under)
+def _moment(value: object, info: ValidationInfo) -> dt.datetime:
+    """Read a local time of the contest's zone ("2026-03-02 10:00", or a YAML timestamp) as an aware UTC time."""
+    zone = info.context["zone"]
+    if isinstance(value, dt.datetime):
+        moment = value if value.tzinfo else value.replace(tzinfo=zone)
+        return moment.astimezone(dt.timezone.utc)
+    match = _LOCAL_TIME.fullmatch(value.strip()) if isinstance(value, str) else None
+    if match is None:
+        refuse_with(_l("phải là thời điểm dạng “2026-03-02 10:00” (giờ Việt Nam)"))
+    year, month, day, hour, minute, second = (int(part or 0) for part in match.groups())
+    try:
+        local = dt.datetime(year, month, day, hour, minute, second, tzinfo=zone)
+    except ValueError:
+        refuse_with(_l("ngày giờ không tồn tại"))
+    return local.astimezone(dt.timezone.utc)
 
-    def prize_tables(self, value: object, path: str, groups: set[str]) -> dict[str, tuple[PrizeTier, ...]]:
-        if value is None:
-            return {}
-        if not isinstance(value, dict):
-            self.fail(path, _l("phải là bảng: mã đối tượng → danh sách giải"))
-            return {}
-        tables = {}
-        for group, tiers in value.items():
-            if str(group) not in groups:
-                self.fail(f"{path}.{group}", _l("không có đối tượng dự thi với mã này"))
-            tables[str(group)] = self.tiers(tiers, f"{path}.{group}")
-        return tables
 
-    def tiers(self, value: object, path: str) -> tuple[PrizeTier, ...]:
-        if not isinstance(value, list):
-            self.fail(path, _l("phải là danh sách giải (label, count, amount)"))
-            return ()
-        tiers = []
-        for index, item in enumerate(value):
-            where = f"{path}[{index}]"
-            item = self.mapping(item, where, {"label", "count", "amount"})
-            tiers.append(PrizeTier(
-                label=self.text(item.get("label"), f"{where}.label", max_length=100),
-                count=self.integer(item.get("count"), f"{where}.count", None, 1, 10_000),
-                value=self.number(item.get("amount"), f"{where}.amount", 0.0, 0, 1e12),
-            ))
-        amounts = [tier.value for tier in tiers]
-        if amounts != sorted(amounts, reverse=True):
-            self.fail(path, _l("các giải phải xếp từ giá trị cao xuống thấp"))
-        return tuple(tiers)
+def _codes(value: object, known: set[str] | None = None) -> tuple[str, ...] | None:
+    """Read a non-empty list of codes without repeats (each one of ``known``, when given); None when left out."""
+    if value is None:
+        return None
+    if not isinstance(value, list) or not value:
+        refuse_with(_l("phải là danh sách không rỗng"))
+    codes = tuple(str(item) for item in value)
+    refusals = [Refusal.stated((index,), _l("“%(code)s” không có trong danh sách đối tượng dự thi", code=code))
+                for index, code in enumerate(codes) if known is not None and code not in known]
+    if len(set(codes)) != len(codes):
+        refusals.append(Refusal.stated((), _l("có mã bị lặp lại")))
+    refuse_parts(refusals)
+    return codes
 
-    def collective(self, value: object) -> Collective:
-        path = "collective"
-        data = self.mapping(value, path, {"enabled", "min_rate", "split_by_block", "points", "prizes"})
-        points: dict[str, float] = {}
-        raw_points = data.get("points")
-        if raw_points is not None:
-            if not isinstance(raw_points, dict):
-                self.fail(f"{path}.points", _l("phải là bảng: tên giải → điểm"))
-            else:
-                points = {str(label): self.number(score, f"{path}.points.{label}", 0.0, 0, 1000)
-                          for label, score in raw_points.items()}
-        return Collective(
-            enabled=self.flag(data.get("enabled"), f"{path}.enabled", value is not None),
-            min_rate=self.number(data.get("min_rate"), f"{path}.min_rate", 70.0, 0, 100),
-            split_by_block=self.flag(data.get("split_by_block"), f"{path}.split_by_block", True),
-            points=points,
-            prizes=self.tiers(data["prizes"], f"{path}.prizes") if data.get("prizes") is not None else (),
-        )
 
-    def certificate(self, value: object) -> Certificate:
-        path = "certificate"
-        data = self.mapping(value, path, {"awarded_to", "min_score_percent", "signer"})
-        return Certificate(
-            awarded_to=self.choice(data.get("awarded_to"), f"{path}.awarded_to", CERTIFICATE_AWARDS, "winners"),
-            min_score_percent=self.number(data.get("min_score_percent"), f"{path}.min_score_percent", 80.0, 0, 100),
-            signer=self.text(data.get("signer"), f"{path}.signer", required=False, max_length=200)
-            or "TRƯỞNG BAN TỔ CHỨC",
-        )
+def _audience(value: object, info: ValidationInfo) -> tuple[str, ...] | None:
+    return _codes(value, info.context["groups"])
 
-    def rounds(self, value: object, groups: set[str]) -> tuple[RoundSpec, ...]:
-        if not isinstance(value, list) or not value:
-            self.fail("rounds", _l("cần ít nhất một vòng thi"))
-            return ()
-        if len(value) > MAX_ROUNDS:
-            self.fail("rounds", _l("tối đa %(n)d vòng", n=MAX_ROUNDS))
-        rounds = [self.round(item, index, groups) for index, item in enumerate(value)]
-        return tuple(round_spec for round_spec in rounds if round_spec is not None)
 
-    def round(self, value: object, index: int, groups: set[str]) -> RoundSpec | None:
-        path = f"rounds[{index}]"
-        if not isinstance(value, dict) or not value:
-            self.fail(path, _l("mỗi vòng thi là một bảng khoá: giá trị (name, opens_at, closes_at, bank …)"))
-            return None
-        data = self.mapping(value, path, _ROUND_KEYS)
-        opens_at = self.moment(data.get("opens_at"), f"{path}.opens_at")
-        closes_at = self.moment(data.get("closes_at"), f"{path}.closes_at")
-        if opens_at and closes_at and closes_at <= opens_at:
-            self.fail(f"{path}.closes_at", _l("phải sau thời điểm mở (opens_at)"))
-        count = self.integer(data.get("question_count"), f"{path}.question_count", None, 1, MAX_QUESTIONS)
-        if data.get("time_limit_minutes") is not None and data.get("time_limit_seconds") is not None:
-            self.fail(path, _l("chỉ ghi một trong hai: time_limit_minutes hoặc time_limit_seconds"))
-        if data.get("time_limit_seconds") is not None:
-            limit = self.integer(data["time_limit_seconds"], f"{path}.time_limit_seconds", None, 0, 86_400)
-        else:
-            limit = 60 * self.integer(data.get("time_limit_minutes"), f"{path}.time_limit_minutes", 15, 0, 1440)
-        draw = self.draw(data.get("draw"), f"{path}.draw", count)
-        audience = self.code_list(data.get("audience_groups"), f"{path}.audience_groups", groups)
-        prediction = self.prediction(data.get("prediction"), f"{path}.prediction")
-        prizes = None
-        if data.get("prizes") is not None:
-            prizes = self.prize_tables(data["prizes"], f"{path}.prizes", groups)
-        attempts = self.integer(data.get("attempts_allowed"), f"{path}.attempts_allowed", 1, 0, 100)
-        spec = dict(
-            number=index + 1,
-            name=self.text(data.get("name"), f"{path}.name", required=False, max_length=200) or f"Vòng {index + 1}",
-            opens_at=opens_at or dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc),
-            closes_at=closes_at or dt.datetime(2000, 1, 2, tzinfo=dt.timezone.utc),
-            bank=self.text(data.get("bank"), f"{path}.bank", max_length=64),
-            question_count=count,
-            draw=draw,
-            time_limit_seconds=limit,
-            attempts_allowed=attempts,
-            counts=self.choice(data.get("counts"), f"{path}.counts", WHICH_COUNTS, "best"),
-            shuffle_questions=self.flag(data.get("shuffle_questions"), f"{path}.shuffle_questions", True),
-            shuffle_options=self.flag(data.get("shuffle_options"), f"{path}.shuffle_options", True),
-            show_correct=self.choice(data.get("show_correct"), f"{path}.show_correct", SHOW_CORRECT,
-                                     "after_round_close"),
-            grace_seconds=self.integer(data.get("grace_seconds"), f"{path}.grace_seconds", 10, 0, 600),
-            audience_groups=audience,
-            prediction=prediction,
-            prizes=prizes,
-        )
-        definition = {
-            "name": spec["name"],
-            "opens_at": local_text(spec["opens_at"], self.zone),
-            "closes_at": local_text(spec["closes_at"], self.zone),
-            "bank": spec["bank"],
-            "question_count": count,
-            "draw": _draw_definition(draw),
-            "time_limit_seconds": limit,
-            "attempts_allowed": attempts,
-            "counts": spec["counts"],
-            "shuffle_questions": spec["shuffle_questions"],
-            "shuffle_options": spec["shuffle_options"],
-            "show_correct": spec["show_correct"],
-            "grace_seconds": spec["grace_seconds"],
-            "audience_groups": list(audience) if audience else None,
-            "prediction": vars(prediction).copy(),
-            "prizes": _tables_definition(prizes) if prizes is not None else None,
-        }
-        return RoundSpec(**spec, definition=definition)
+def _declared_groups(data: dict) -> set[str]:
+    """Return the audience group codes a definition declares (valid or not), which its rounds and prizes may name."""
+    declared = data.get("audience_groups")
+    if declared is None:
+        return {DEFAULT_GROUP.code}
+    if not isinstance(declared, list):
+        return set()
+    return {code for item in declared if isinstance(item, dict) and (code := _plain_text(item.get("code")))}
 
-    def draw(self, value: object, path: str, count: int) -> DrawRule:
-        data = self.mapping(value, path, {"mode", "topics", "difficulties", "blueprint"})
-        mode = self.choice(data.get("mode"), f"{path}.mode", DRAW_MODES, "random")
-        topics = self.code_list(data.get("topics"), f"{path}.topics", None)
-        difficulties = None
-        if data.get("difficulties") is not None:
-            raw = data["difficulties"]
-            if not isinstance(raw, list) or not raw or any(item not in (1, 2, 3) for item in raw):
-                self.fail(f"{path}.difficulties", _l("phải là danh sách các mức độ 1, 2, 3"))
-            else:
-                difficulties = tuple(sorted(set(raw)))
-        parts: list[BlueprintPart] = []
-        blueprint = data.get("blueprint")
-        if mode == "blueprint":
-            if not isinstance(blueprint, list) or not blueprint:
-                self.fail(f"{path}.blueprint", _l("chế độ blueprint cần danh sách phần (topic/difficulty, count)"))
-            else:
-                for index, item in enumerate(blueprint):
-                    where = f"{path}.blueprint[{index}]"
-                    item = self.mapping(item, where, {"topic", "difficulty", "count"})
-                    difficulty = item.get("difficulty")
-                    if difficulty is not None and difficulty not in (1, 2, 3):
-                        self.fail(f"{where}.difficulty", _l("phải là 1, 2 hoặc 3"))
-                    topic = item.get("topic")
-                    if topic is None and difficulty is None:
-                        self.fail(where, _l("cần topic hoặc difficulty"))
-                    parts.append(BlueprintPart(self.integer(item.get("count"), f"{where}.count", None, 1,
-                                                            MAX_QUESTIONS),
-                                               None if topic is None else str(topic), difficulty))
-                if sum(part.count for part in parts) > count:
-                    self.fail(f"{path}.blueprint", _l("tổng số câu các phần vượt quá question_count (%(n)d)", n=count))
-        elif blueprint is not None:
-            self.fail(f"{path}.blueprint", _l("chỉ dùng khi mode: blueprint"))
-        return DrawRule(mode, topics, difficulties, tuple(parts))
 
-    def prediction(self, value: object, path: str) -> Prediction:
-        data = self.mapping(value, path, {"enabled", "required", "target", "question", "max_value", "decimals"})
-        target = self.choice(data.get("target"), f"{path}.target", PREDICTION_TARGETS, "persons_full_marks")
-        percent = target.startswith("percent")
-        enabled = self.flag(data.get("enabled"), f"{path}.enabled", True)
-        required = self.flag(data.get("required"), f"{path}.required", False)
-        if required and not enabled:
-            self.fail(f"{path}.required", _l("câu dự đoán đang tắt (enabled: false)"))
-        return Prediction(
-            enabled=enabled,
-            required=required,
-            target=target,
-            question=self.text(data.get("question"), f"{path}.question", required=False, max_length=500)
-            or DEFAULT_PREDICTION_QUESTION[target],
-            max_value=self.number(data.get("max_value"), f"{path}.max_value", 100.0 if percent else 10_000_000.0, 0,
-                                  1e12),
-            decimals=self.integer(data.get("decimals"), f"{path}.decimals", 5 if percent else 0, 0, 9),
-        )
+def _known_group(code: object, info: ValidationInfo) -> str:
+    if str(code) not in info.context["groups"]:
+        refuse_with(_l("không có đối tượng dự thi với mã này"))
+    return str(code)
+
+
+def _slug(slug: str) -> str:
+    if not _SLUG.fullmatch(slug) or slug in RESERVED_SLUGS:
+        refuse_with(_l("chỉ dùng chữ thường không dấu, chữ số và dấu gạch ngang (vd. cchc-2026)"))
+    return slug
+
+
+def _group_code(code: str) -> str:
+    if not _CODE.fullmatch(code):
+        refuse_with(_l("dùng chữ thường không dấu, chữ số và “_” (vd. cbccvc)"))
+    return code
+
+
+def _same_zone(value: object, info: ValidationInfo) -> str:
+    zone = str(info.context["zone"])
+    if value not in (None, zone):
+        refuse_with(_l("thời gian trong tệp phải theo múi giờ %(zone)s", zone=zone))
+    return zone
+
+
+_STRICT = ConfigDict(extra="forbid", validate_default=True)
+
+
+class TierEntry(BaseModel):
+    """A line of a prize table: ``count`` prizes called ``label`` worth ``amount``."""
+
+    model_config = _STRICT
+    label: _text(100, required=True) = None
+    count: _integer(1, 10_000) = None
+    amount: _number(0, 1e12, 0.0) = None
+
+
+def _descending(tiers: list[TierEntry]) -> list[TierEntry]:
+    amounts = [tier.amount for tier in tiers]
+    if amounts != sorted(amounts, reverse=True):
+        refuse_with(_l("các giải phải xếp từ giá trị cao xuống thấp"))
+    return tiers
+
+
+Tiers = Annotated[list[TierEntry], _list_of(_l("phải là danh sách giải (label, count, amount)")),
+                  AfterValidator(_descending)]
+#: Prize tables by audience group.
+PrizeTables = Annotated[dict[Annotated[Any, AfterValidator(_known_group)], Tiers],
+                        _mapping_of(_l("phải là bảng: mã đối tượng → danh sách giải"))]
+
+
+class GroupEntry(BaseModel):
+    """An audience group: its code and name."""
+
+    model_config = _STRICT
+    code: Annotated[_text(32, required=True), AfterValidator(_group_code)] = None
+    name: _text(200, required=True) = None
+
+
+def _groups_or_default(value: object) -> object:
+    if value is None:
+        return [{"code": DEFAULT_GROUP.code, "name": DEFAULT_GROUP.name}]
+    if not isinstance(value, list) or not value:
+        refuse_with(_l("phải là danh sách các đối tượng (code, name)"))
+    return value
+
+
+def _distinct_groups(groups: list[GroupEntry]) -> list[GroupEntry]:
+    if len({group.code for group in groups}) != len(groups):
+        refuse_with(_l("có mã đối tượng bị lặp lại"))
+    return groups
+
+
+def _not_below_min_age(max_age: int | None, info: ValidationInfo) -> int | None:
+    min_age = info.data.get("min_age")
+    if max_age is not None and min_age is not None and max_age < min_age:
+        refuse_with(_l("phải không nhỏ hơn min_age"))
+    return max_age
+
+
+class RegistrationEntry(BaseModel):
+    """Who may register and what they consent to."""
+
+    model_config = _STRICT
+    min_age: _optional_integer(0, 120) = None
+    max_age: Annotated[_optional_integer(0, 150), AfterValidator(_not_below_min_age)] = None
+    cccd: _choice(CCCD_MODES, "optional") = None
+    consent_text: _text(3000) = None
+    retention_days: _integer(1, 3650, 180) = None
+
+
+class LeaderboardEntry(BaseModel):
+    """What the public sees before results are published."""
+
+    model_config = _STRICT
+    visibility: _choice(LEADERBOARD_VISIBILITY, "hidden") = None
+    top_n: _integer(1, 1000, 10) = None
+    freeze_minutes: _integer(0, 60 * 24 * 30, 0) = None
+
+
+def _criteria(value: object) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list) or not value:
+        refuse_with(_l("phải là danh sách tiêu chí trong: %(criteria)s", criteria=", ".join(CRITERIA)))
+    criteria = tuple(str(item) for item in value)
+    refusals = [Refusal.stated((index,), _l("“%(name)s” không hợp lệ; dùng: %(criteria)s", name=name,
+                                            criteria=", ".join(CRITERIA)))
+                for index, name in enumerate(criteria) if name not in CRITERIA]
+    if len(set(criteria)) != len(criteria):
+        refusals.append(Refusal.stated((), _l("có tiêu chí bị lặp lại")))
+    if criteria[0] != "score":
+        refusals.append(Refusal.stated((), _l("tiêu chí đầu tiên phải là score (điểm)")))
+    refuse_parts(refusals)
+    return criteria
+
+
+def _preset(value: object, info: ValidationInfo) -> str | None:
+    if value is None:
+        return None
+    if info.data.get("criteria") is not None:
+        refuse_with(_l("chỉ ghi một trong hai: preset hoặc criteria"))
+    if value not in tuple(PRESETS):
+        refuse_with(_l("“%(value)s” không hợp lệ; chọn một trong: %(choices)s", value=value,
+                       choices=", ".join(PRESETS)))
+    return str(value)
+
+
+def _needs_prediction_distance(prefer_under: bool, info: ValidationInfo) -> bool:
+    if prefer_under and "criteria" in info.data and "preset" in info.data \
+            and "prediction_distance" not in _ranking_criteria(info.data["criteria"], info.data["preset"]):
+        refuse_with(_l("chỉ dùng khi có tiêu chí prediction_distance"))
+    return prefer_under
+
+
+def _ranking_criteria(criteria: tuple[str, ...] | None, preset: str | None) -> tuple[str, ...]:
+    return criteria if criteria is not None else PRESETS[preset or "default"]
+
+
+class RankingEntry(BaseModel):
+    """The ranking criteria: a list of its own, or a preset."""
+
+    model_config = _STRICT
+    criteria: Annotated[Any, AfterValidator(_criteria)] = None
+    preset: Annotated[Any, AfterValidator(_preset)] = None
+    prefer_under: Annotated[_flag(False), AfterValidator(_needs_prediction_distance)] = None
+
+
+class PrizesEntry(BaseModel):
+    """The prize tables of every round and of the whole contest."""
+
+    model_config = _STRICT
+    round: PrizeTables | None = None
+    overall: PrizeTables | None = None
+    overall_aggregation: _choice(OVERALL_AGGREGATIONS, "sum_of_round_scores") = None
+
+
+def _switched_off(value: object) -> object:
+    """Collective prizes left out (or null) are switched off; a collective part written at all is on by default."""
+    return {"enabled": False} if value is None else value
+
+
+class CollectiveEntry(BaseModel):
+    """Unit prizes by participation rate."""
+
+    model_config = _STRICT
+    points: Annotated[dict[Annotated[Any, AfterValidator(str)], _number(0, 1000, 0.0)],
+                      _mapping_of(_l("phải là bảng: tên giải → điểm")), BeforeValidator(_section)] = None
+    enabled: _flag(True) = None
+    min_rate: _number(0, 100, 70.0) = None
+    split_by_block: _flag(True) = None
+    prizes: Tiers | None = None
+
+
+class CertificateEntry(BaseModel):
+    """Who receives a certificate, and who signs it."""
+
+    model_config = _STRICT
+    awarded_to: _choice(CERTIFICATE_AWARDS, "winners") = None
+    min_score_percent: _number(0, 100, 80.0) = None
+    signer: _text(200) = None
+
+
+def _difficulty(value: object) -> object:
+    if value is not None and value not in (1, 2, 3):
+        refuse_with(_l("phải là 1, 2 hoặc 3"))
+    return value
+
+
+class BlueprintEntry(BaseModel):
+    """A part of a blueprint draw: ``count`` questions of a topic and/or a difficulty."""
+
+    model_config = _STRICT
+    topic: Annotated[Any, AfterValidator(lambda topic: None if topic is None else str(topic))] = None
+    difficulty: Annotated[Any, AfterValidator(_difficulty)] = None
+    count: _integer(1, MAX_QUESTIONS) = None
+
+    @model_validator(mode="after")
+    def _names_its_questions(self) -> BlueprintEntry:
+        if self.topic is None and self.difficulty is None:
+            refuse_with(_l("cần topic hoặc difficulty"))
+        return self
+
+
+def _difficulties(value: object) -> tuple[int, ...] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list) or not value or any(item not in (1, 2, 3) for item in value):
+        refuse_with(_l("phải là danh sách các mức độ 1, 2, 3"))
+    return tuple(sorted(set(value)))
+
+
+def _blueprint_for_mode(value: object, handler: ValidatorFunctionWrapHandler, info: ValidationInfo) -> object:
+    """A blueprint is what a blueprint draw needs, and nothing the other modes use."""
+    if info.data.get("mode", "random") != "blueprint":
+        if value is not None:
+            refuse_with(_l("chỉ dùng khi mode: blueprint"))
+        return None
+    if not isinstance(value, list) or not value:
+        refuse_with(_l("chế độ blueprint cần danh sách phần (topic/difficulty, count)"))
+    return handler(value)
+
+
+class DrawEntry(BaseModel):
+    """Which questions a round draws."""
+
+    model_config = _STRICT
+    mode: _choice(DRAW_MODES, "random") = None
+    topics: Annotated[Any, AfterValidator(_codes)] = None
+    difficulties: Annotated[Any, AfterValidator(_difficulties)] = None
+    blueprint: Annotated[list[BlueprintEntry] | None, WrapValidator(_blueprint_for_mode)] = None
+
+
+def _prediction_on(required: bool, info: ValidationInfo) -> bool:
+    if required and info.data.get("enabled") is False:
+        refuse_with(_l("câu dự đoán đang tắt (enabled: false)"))
+    return required
+
+
+class PredictionEntry(BaseModel):
+    """The tie-break question of a round."""
+
+    model_config = _STRICT
+    target: _choice(PREDICTION_TARGETS, "persons_full_marks") = None
+    enabled: _flag(True) = None
+    required: Annotated[_flag(False), AfterValidator(_prediction_on)] = None
+    question: _text(500) = None
+    #: Left out, these two depend on the target (a percentage or a count).
+    max_value: _number(0, 1e12, None) = None
+    decimals: _optional_integer(0, 9) = None
+
+
+def _after_opening(closes_at: dt.datetime, info: ValidationInfo) -> dt.datetime:
+    opens_at = info.data.get("opens_at")
+    if opens_at is not None and closes_at <= opens_at:
+        refuse_with(_l("phải sau thời điểm mở (opens_at)"))
+    return closes_at
+
+
+def _one_time_limit(seconds: int | None, info: ValidationInfo) -> int | None:
+    if seconds is not None and info.data.get("time_limit_minutes") is not None:
+        refuse_with(_l("chỉ ghi một trong hai: time_limit_minutes hoặc time_limit_seconds"))
+    return seconds
+
+
+def _blueprint_fits(draw: DrawEntry, info: ValidationInfo) -> DrawEntry:
+    count = info.data.get("question_count")
+    if count is not None and draw.blueprint and sum(part.count for part in draw.blueprint) > count:
+        refuse_parts([Refusal.stated(("blueprint",), _l("tổng số câu các phần vượt quá question_count (%(n)d)",
+                                                        n=count))])
+    return draw
+
+
+def _round_mapping(value: object) -> object:
+    if not isinstance(value, dict) or not value:
+        refuse_with(_l("mỗi vòng thi là một bảng khoá: giá trị (name, opens_at, closes_at, bank …)"))
+    return value
+
+
+class RoundEntry(BaseModel):
+    """A round, its keys in the order their problems are reported."""
+
+    model_config = _STRICT
+    opens_at: Annotated[Any, AfterValidator(_moment)] = None
+    closes_at: Annotated[Any, AfterValidator(_moment), AfterValidator(_after_opening)] = None
+    question_count: _integer(1, MAX_QUESTIONS) = None
+    time_limit_minutes: _optional_integer(0, 1440) = None
+    time_limit_seconds: Annotated[_optional_integer(0, 86_400), AfterValidator(_one_time_limit)] = None
+    draw: Annotated[DrawEntry, BeforeValidator(_section), AfterValidator(_blueprint_fits)] = None
+    audience_groups: Annotated[Any, AfterValidator(_audience)] = None
+    prediction: Annotated[PredictionEntry, BeforeValidator(_section)] = None
+    prizes: PrizeTables | None = None
+    attempts_allowed: _integer(0, 100, 1) = None
+    name: _text(200) = None
+    bank: _text(64, required=True) = None
+    counts: _choice(WHICH_COUNTS, "best") = None
+    shuffle_questions: _flag(True) = None
+    shuffle_options: _flag(True) = None
+    show_correct: _choice(SHOW_CORRECT, "after_round_close") = None
+    grace_seconds: _integer(0, 600, 10) = None
+
+
+def _rounds(value: object) -> object:
+    if not isinstance(value, list) or not value:
+        refuse_with(_l("cần ít nhất một vòng thi"))
+    if len(value) > MAX_ROUNDS:
+        refuse_with(_l("tối đa %(n)d vòng", n=MAX_ROUNDS))
+    return value
+
+
+class ContestFile(BaseModel):
+    """A contest definition, its keys in the order their problems are reported (the format of
+    ``app/contests/examples/cchc-2026.yaml``)."""
+
+    model_config = _STRICT
+    slug: Annotated[_text(64, required=True), AfterValidator(_slug)] = None
+    timezone: Annotated[Any, AfterValidator(_same_zone)] = None
+    audience_groups: Annotated[list[GroupEntry], BeforeValidator(_groups_or_default),
+                               AfterValidator(_distinct_groups)] = None
+    registration: Annotated[RegistrationEntry, BeforeValidator(_section)] = None
+    leaderboard: Annotated[LeaderboardEntry, BeforeValidator(_section)] = None
+    ranking: Annotated[RankingEntry, BeforeValidator(_section)] = None
+    prizes: Annotated[PrizesEntry, BeforeValidator(_section)] = None
+    collective: Annotated[CollectiveEntry, BeforeValidator(_switched_off)] = None
+    certificate: Annotated[CertificateEntry, BeforeValidator(_section)] = None
+    rounds: Annotated[list[Annotated[RoundEntry, BeforeValidator(_round_mapping)]], BeforeValidator(_rounds)] = None
+    title: _text(300, required=True) = None
+    unit: _text(32, required=True) = None
+    legal_basis: _text(2000) = None
+    rules: _text(50_000) = None
+
+
+_WORDING: dict[str, Wording] = {
+    "extra_forbidden": lambda error: _l("khoá không được hỗ trợ"),
+    "model_type": lambda error: _l("phải là một bảng khoá: giá trị"),
+    "model_attributes_type": lambda error: _l("phải là một bảng khoá: giá trị"),
+    "int_type": lambda error: _l("phải là số nguyên"),
+    "float_type": lambda error: _l("phải là số"),
+    "bool_type": lambda error: _l("phải là true hoặc false"),
+}
+
+
+def _unexpected(error: dict) -> Message:
+    return _l("giá trị %(value)s không hợp lệ", value=describe(error.get("input")))
+
+
+# --- the spec and its canonical definition ---------------------------------------------------------------------------
+
+
+def _tiers(entries: list[TierEntry] | None) -> tuple[PrizeTier, ...]:
+    return tuple(PrizeTier(label=tier.label, count=tier.count, value=tier.amount) for tier in entries or ())
+
+
+def _tables(tables: dict[str, list[TierEntry]] | None) -> dict[str, tuple[PrizeTier, ...]]:
+    return {group: _tiers(entries) for group, entries in (tables or {}).items()}
+
+
+def _prediction(entry: PredictionEntry) -> Prediction:
+    percent = entry.target.startswith("percent")
+    return Prediction(
+        enabled=entry.enabled,
+        required=entry.required,
+        target=entry.target,
+        question=entry.question or DEFAULT_PREDICTION_QUESTION[entry.target],
+        max_value=entry.max_value if entry.max_value is not None else (100.0 if percent else 10_000_000.0),
+        decimals=entry.decimals if entry.decimals is not None else (5 if percent else 0),
+    )
+
+
+def _round(entry: RoundEntry, number: int, zone: ZoneInfo) -> RoundSpec:
+    parts = tuple(BlueprintPart(part.count, part.topic, part.difficulty) for part in entry.draw.blueprint or ())
+    draw = DrawRule(entry.draw.mode, entry.draw.topics, entry.draw.difficulties, parts)
+    if entry.time_limit_seconds is not None:
+        limit = entry.time_limit_seconds
+    else:
+        limit = 60 * (entry.time_limit_minutes if entry.time_limit_minutes is not None else 15)
+    prediction = _prediction(entry.prediction)
+    prizes = _tables(entry.prizes) if entry.prizes is not None else None
+    spec = dict(
+        number=number, name=entry.name or f"Vòng {number}", opens_at=entry.opens_at, closes_at=entry.closes_at,
+        bank=entry.bank, question_count=entry.question_count, draw=draw, time_limit_seconds=limit,
+        attempts_allowed=entry.attempts_allowed, counts=entry.counts, shuffle_questions=entry.shuffle_questions,
+        shuffle_options=entry.shuffle_options, show_correct=entry.show_correct, grace_seconds=entry.grace_seconds,
+        audience_groups=entry.audience_groups, prediction=prediction, prizes=prizes,
+    )
+    definition = {
+        "name": spec["name"],
+        "opens_at": local_text(entry.opens_at, zone),
+        "closes_at": local_text(entry.closes_at, zone),
+        "bank": entry.bank,
+        "question_count": entry.question_count,
+        "draw": _draw_definition(draw),
+        "time_limit_seconds": limit,
+        "attempts_allowed": entry.attempts_allowed,
+        "counts": entry.counts,
+        "shuffle_questions": entry.shuffle_questions,
+        "shuffle_options": entry.shuffle_options,
+        "show_correct": entry.show_correct,
+        "grace_seconds": entry.grace_seconds,
+        "audience_groups": list(entry.audience_groups) if entry.audience_groups else None,
+        "prediction": vars(prediction).copy(),
+        "prizes": _tables_definition(prizes) if prizes is not None else None,
+    }
+    return RoundSpec(**spec, definition=definition)
+
+
+def _build(shape: ContestFile, zone: ZoneInfo) -> ContestSpec:
+    groups = tuple(Group(group.code, group.name) for group in shape.audience_groups)
+    entry = shape.registration
+    registration = Registration(min_age=entry.min_age, max_age=entry.max_age, cccd=entry.cccd,
+                                consent_text=entry.consent_text or DEFAULT_CONSENT,
+                                retention_days=entry.retention_days)
+    leaderboard = Leaderboard(shape.leaderboard.visibility, shape.leaderboard.top_n, shape.leaderboard.freeze_minutes)
+    ranking = RankingRule(_ranking_criteria(shape.ranking.criteria, shape.ranking.preset), shape.ranking.prefer_under)
+    round_prizes, overall_prizes = _tables(shape.prizes.round), _tables(shape.prizes.overall)
+    collective = Collective(enabled=shape.collective.enabled, min_rate=shape.collective.min_rate,
+                            split_by_block=shape.collective.split_by_block, points=dict(shape.collective.points),
+                            prizes=_tiers(shape.collective.prizes))
+    certificate = Certificate(awarded_to=shape.certificate.awarded_to,
+                              min_score_percent=shape.certificate.min_score_percent,
+                              signer=shape.certificate.signer or "TRƯỞNG BAN TỔ CHỨC")
+    rounds = tuple(_round(entry, index + 1, zone) for index, entry in enumerate(shape.rounds))
+    definition = {
+        "slug": shape.slug,
+        "title": shape.title,
+        "unit": shape.unit,
+        "legal_basis": shape.legal_basis,
+        "rules": shape.rules,
+        "timezone": shape.timezone,
+        "audience_groups": [{"code": group.code, "name": group.name} for group in groups],
+        "registration": vars(registration).copy(),
+        "leaderboard": vars(leaderboard).copy(),
+        "ranking": {"criteria": list(ranking.criteria), "prefer_under": ranking.prefer_under},
+        "prizes": {"round": _tables_definition(round_prizes), "overall": _tables_definition(overall_prizes),
+                   "overall_aggregation": shape.prizes.overall_aggregation},
+        "collective": _collective_definition(collective),
+        "certificate": vars(certificate).copy(),
+        "rounds": [round_spec.definition for round_spec in rounds],
+    }
+    return ContestSpec(
+        slug=shape.slug, title=shape.title, unit=shape.unit, legal_basis=shape.legal_basis, rules=shape.rules,
+        groups=groups, registration=registration, leaderboard=leaderboard, ranking=ranking,
+        round_prizes=round_prizes, overall_prizes=overall_prizes, overall_aggregation=shape.prizes.overall_aggregation,
+        collective=collective, certificate=certificate, rounds=rounds, definition=definition,
+    )
 
 
 def _draw_definition(rule: DrawRule) -> dict:
