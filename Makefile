@@ -29,6 +29,7 @@ translations: $(VENV)/.installed-run $(COMPILED)
 run: $(VENV)/.installed-run translations
 	$(FLASK) init-db
 	$(FLASK) seed-demo
+	$(FLASK) report refresh
 	$(VENV)/bin/gunicorn --workers 2 --bind 127.0.0.1:$(PORT) --access-logfile - "app:create_app()"
 
 test: $(VENV)/.installed-dev translations check

@@ -25,18 +25,30 @@ class Period:
     def days(self) -> int:
         return (self.end - self.start).days + 1
 
+    @classmethod
+    def of_months(cls, start: dt.date, months: int) -> Period:
+        """Return the calendar month (1), quarter (3), half (6) or year (12) that begins on ``start``, labelled as
+        ``parse_period`` reads it."""
+        return _month_range(start.year, start.month, months, _label_for(start, months))
+
     def previous(self) -> Period:
         """Return the period of the same kind just before this one (same length for custom ranges)."""
         for pattern, months in ((_QUARTER, 3), (_HALF, 6), (_MONTH, 1), (_YEAR, 12)):
             if pattern.match(self.label):
-                start = _add_months(self.start, -months)
-                return parse_period(_label_for(start, months))
+                return Period.of_months(_add_months(self.start, -months), months)
         end = self.start - dt.timedelta(days=1)
         start = end - dt.timedelta(days=self.days - 1)
         return Period(start, end, f"{start.isoformat()}..{end.isoformat()}")
 
     def contains(self, day: dt.date) -> bool:
         return self.start <= day <= self.end
+
+
+def trailing_periods(day: dt.date, months: int, count: int) -> tuple[Period, ...]:
+    """Return ``count`` consecutive calendar periods of ``months`` months (1 or 3), oldest first, the last one
+    holding ``day``."""
+    first = dt.date(day.year, (day.month - 1) // months * months + 1, 1)
+    return tuple(Period.of_months(_add_months(first, -step * months), months) for step in range(count - 1, -1, -1))
 
 
 def _add_months(day: dt.date, months: int) -> dt.date:

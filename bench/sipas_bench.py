@@ -2,8 +2,8 @@
 
 The province (bench/setup_db.py: 500 child units, one counter each) gets its responses from `flask synth
 --responses 1000000 --seed 1 --days 365` and the aggregates are folded once with `flask report refresh` (the fold
-belongs to ingestion: the application folds as responses arrive). Then, each in a fresh child process whose peak
-RSS the parent reads with wait4():
+belongs to ingestion: run periodically, it keeps the responses a report reads beside the packs few). Then, each in
+a fresh child process whose peak RSS the parent reads with wait4():
 
 * the report: report_for_code() over every day of data + its JSON document, timed in the child (interpreter start
   and imports excluded; the whole `flask report sipas` command is timed once for the note);
@@ -555,7 +555,7 @@ def child_loop(url: str, secret: str, unit: str, period: str) -> dict:
     from app.database import utcnow
     from app.extensions import db
     from app.organiser.report_files import report_data
-    from app.organiser.reports import _trend_buckets, report_for_code
+    from app.organiser.reports import report_for_code, trend_periods
     from app.periods import parse_period
     from app.surveys.models import SurveyResponse
     from app.surveys.services import current_version_id, get_instrument
@@ -567,7 +567,7 @@ def child_loop(url: str, secret: str, unit: str, period: str) -> dict:
         document = report_data(report)
         root = db.session.scalar(sa.select(Unit).where(Unit.code == unit))
         units = db.session.execute(sa.select(Unit.id, Unit.code, Unit.path, Unit.parent_id)
-                                   .where(Unit.path.startswith(root.path))).all()
+                                   .where(Unit.is_within(root))).all()
         depth = len(root.path.strip("/").split("/"))
         codes = sorted(row.code for row in units if row.parent_id == root.id) + [root.code]
         position = {code: index for index, code in enumerate(codes)}
@@ -592,7 +592,7 @@ def child_loop(url: str, secret: str, unit: str, period: str) -> dict:
             z=statistics.NormalDist().inv_cdf(0.975), group_of=group_of, group_codes=tuple(codes),
             own_group=len(codes) - 1, period=(chosen.start, chosen.end), previous=(before.start, before.end),
             buckets=tuple((bucket.start, bucket.end) for bucket in
-                          _trend_buckets(chosen, "month" if chosen.days <= 184 else "quarter")),
+                          trend_periods(chosen, "month" if chosen.days <= 184 else "quarter")),
             field_codes=dict(db.session.execute(sa.select(ServiceField.id, ServiceField.code)).all()),
             counter_codes=dict(db.session.execute(sa.select(Counter.id, Counter.code)).all()),
         )

@@ -25,13 +25,17 @@ responses (day of month, review flags, service field, counter, one byte per scal
 of its months and unit subtree in one query and filters days in numpy; custom ranges need no other grain.
 
 Keeping packs current: ``refresh_packs`` folds the responses stored since the last fold (a watermark on the
-response id), and runs before every report, so reports are never stale; it also runs from
-``flask report refresh`` (after bulk loads such as ``flask synth``: folding 1 M rows at once reads them all and
-costs ~6–7 s of CPU, 0.4–0.7 GB; a fold with nothing new costs ~0.1 s, the guard's count). Folding appends a chunk per (version, unit, month) touched; a key with more than ``MAX_CHUNKS`` chunks
-is merged into one. Guards: ids below the watermark that were missing at a fold (a transaction still open on
-PostgreSQL, whose sequence hands out ids before commit) are remembered for ``PENDING_SECONDS`` and folded when
-they appear; a count of the responses below the watermark that differs from the folded count (deleted rows, an
-id that appeared after it was given up) rebuilds every pack. Two folds at once cannot both win: the watermark is
+response id). It runs from ``flask report refresh`` (after bulk loads such as ``flask synth``, and periodically:
+folding 1 M rows at once reads them all and costs ~6–7 s of CPU, 0.4–0.7 GB; a fold with nothing new costs
+~0.1 s, the guard's count) and before ``flask report sipas``. A report read on the web writes nothing: it reads
+the packs and, beside them, the responses not folded yet (``Unfolded``: the same guard, then the rows a fold would
+read, their review flags decided as the fold will decide them), so it is current whenever it runs; the fold only
+keeps that unfolded part small. Folding appends a chunk per (version, unit, month) touched; a key with more than
+``MAX_CHUNKS`` chunks is merged into one. Guards: ids below the watermark that were missing at a fold (a
+transaction still open on PostgreSQL, whose sequence hands out ids before commit) are remembered for
+``PENDING_SECONDS`` and folded when they appear; a count of the responses below the watermark that differs from
+the folded count (deleted rows, an id that appeared after it was given up) rebuilds every pack (and until then
+makes reports read every response). Two folds at once cannot both win: the watermark is
 advanced by a compare-and-set update, and the loser adds nothing. Review flags (``app.stats.abuse``) are decided
 at the fold from the response and the earlier ones at its counter, so they never change afterwards.
 """
@@ -175,18 +179,39 @@ def month_start(day: dt.date) -> dt.date:
 # --- folding ------------------------------------------------------------------------------------------------------
 
 
-def refresh_packs(now: dt.datetime) -> FoldResult:
-    """Fold every response stored since the last fold into the packs (rebuilding them when the guard fails).
+@dataclass(frozen=True)
+class _Position:
+    """Where the last fold left off."""
 
-    Runs in the caller's transaction and flushes; the caller commits. See the module docstring for the guards.
-    """
+    #: The fold state row as read (None before the first fold): a fold moves it by compare-and-set.
+    state: sa.Row | None
+    watermark: int
+    folded: int
+    #: [[response id, unix time first missed], …]: the ids below the watermark still awaited at ``now``.
+    pending: list[list[int]]
+
+    @property
+    def pending_ids(self) -> list[int]:
+        return [entry[0] for entry in self.pending]
+
+
+def _position(now: dt.datetime) -> _Position:
     state = db.session.execute(
         sa.select(FoldState.last_response_id, FoldState.folded, FoldState.pending).where(FoldState.id == 1)
     ).first()
     watermark, folded, pending = (0, 0, []) if state is None else (state[0], state[1], list(state[2] or []))
     moment = int(now.timestamp())
-    pending = [entry for entry in pending if moment - entry[1] <= PENDING_SECONDS]
-    pending_ids = [entry[0] for entry in pending]
+    return _Position(state, watermark, folded, [entry for entry in pending if moment - entry[1] <= PENDING_SECONDS])
+
+
+def refresh_packs(now: dt.datetime) -> FoldResult:
+    """Fold every response stored since the last fold into the packs (rebuilding them when the guard fails).
+
+    Runs in the caller's transaction and flushes; the caller commits. See the module docstring for the guards.
+    """
+    position = _position(now)
+    state, watermark, folded, pending = position.state, position.watermark, position.folded, position.pending
+    pending_ids, moment = position.pending_ids, int(now.timestamp())
     rebuild, nothing_new = False, False
     if watermark > 0:
         stored, highest = _folded_below(watermark, pending_ids)
@@ -218,12 +243,6 @@ def refresh_packs(now: dt.datetime) -> FoldResult:
     _store_packs(rows, _review_flags(rows, watermark, devices))
     db.session.flush()
     return FoldResult(int(ids.size), rebuild, True)
-
-
-def fold_token() -> tuple[int, int]:
-    """Return (highest folded response id, responses folded): it changes whenever the packs change."""
-    state = db.session.execute(sa.select(FoldState.last_response_id, FoldState.folded).where(FoldState.id == 1)).first()
-    return (0, 0) if state is None else (int(state[0]), int(state[1]))
 
 
 def _folded_below(watermark: int, pending_ids: list[int]) -> tuple[int, int]:
@@ -459,25 +478,98 @@ def _subtree_ids(root: Unit) -> sa.BindParameter:
     return sa.bindparam("subtree_ids", sorted(ids), expanding=True, literal_execute=True)
 
 
-def versions_with_responses(root: Unit, start: dt.date, end: dt.date) -> list[VersionCount]:
-    """Return the instrument versions with packed responses in the subtree and months, newest version first."""
-    rows = db.session.execute(
-        sa.select(InstrumentVersion.id, InstrumentVersion.code, InstrumentVersion.version, InstrumentVersion.kind,
-                  sa.func.sum(ResponsePack.n))
-        .join(ResponsePack, ResponsePack.instrument_version_id == InstrumentVersion.id)
-        .where(ResponsePack.unit_id.in_(_subtree_ids(root)),
-               ResponsePack.month.between(month_start(start), month_start(end)))
-        .group_by(InstrumentVersion.id, InstrumentVersion.code, InstrumentVersion.version, InstrumentVersion.kind)
-        .order_by(InstrumentVersion.code, InstrumentVersion.version.desc())
-    ).all()
-    return [VersionCount(*row[:4], int(row[4])) for row in rows]
+@dataclass(frozen=True)
+class Unfolded:
+    """The stored responses a report reads besides the packs, without folding them: a report writes nothing.
 
-
-def load_responses(version_id: int, width: int, root: Unit, start: dt.date, end: dt.date) -> ResponseData:
-    """Return the responses of one instrument version in the unit's subtree from ``start`` to ``end`` (inclusive).
-
-    One query over the packs of the months touching the range; days outside it are dropped in numpy.
+    Normally the responses above the watermark and the awaited ids below it, their review flags decided as the
+    next fold will decide them. When the packs fail the guard (a response deleted below the watermark, an id
+    given up that appeared), the packs are left out and every stored response is read, until a fold rebuilds them.
     """
+
+    #: Whether the packs are read (they hold exactly the responses folded).
+    packs: bool
+    #: The flags of the unfolded responses are decided against the responses up to this id (0: none).
+    watermark: int
+    pending: tuple[int, ...]
+    #: How many stored responses are read besides the packs.
+    size: int
+    #: Changes whenever what a report reads changes: the packs, or the responses beyond them.
+    token: str
+
+    def condition(self) -> sa.ColumnElement[bool]:
+        """Select the unfolded responses of ``survey_responses``."""
+        if not self.packs:
+            return sa.true()
+        response = SurveyResponse.__table__
+        above = response.c.id > self.watermark
+        return sa.or_(above, response.c.id.in_(self.pending)) if self.pending else above
+
+
+def unfolded_responses(now: dt.datetime) -> Unfolded:
+    """Find what the packs do not hold yet (reading only): the guard of a fold, then a count of the rest."""
+    position = _position(now)
+    stored, highest = _folded_below(position.watermark, position.pending_ids)
+    packs = stored == position.folded
+    watermark, pending = (position.watermark, tuple(position.pending_ids)) if packs else (0, ())
+    size = 0
+    # Nothing above the watermark and no id awaited: skip counting (a range on the id may scan the table).
+    if highest > watermark or pending:
+        beyond = Unfolded(packs, watermark, pending, 0, "").condition()
+        size = db.session.scalar(sa.select(sa.func.count()).select_from(SurveyResponse.__table__).where(beyond))
+    token = f"{position.watermark}-{position.folded}-{stored}-{highest}-{size}"
+    return Unfolded(packs, watermark, pending, size, token)
+
+
+def versions_with_responses(root: Unit, start: dt.date, end: dt.date, unfolded: Unfolded) -> list[VersionCount]:
+    """Return the instrument versions with responses in the subtree and months, packed or not, newest first."""
+    counts: dict[tuple[int, str, int, str], int] = {}
+    version = InstrumentVersion
+    described = (version.id, version.code, version.version, version.kind)
+    if unfolded.packs:
+        rows = db.session.execute(
+            sa.select(*described, sa.func.sum(ResponsePack.n))
+            .join(ResponsePack, ResponsePack.instrument_version_id == version.id)
+            .where(ResponsePack.unit_id.in_(_subtree_ids(root)),
+                   ResponsePack.month.between(month_start(start), month_start(end)))
+            .group_by(*described)
+        ).all()
+        counts.update({tuple(row[:4]): int(row[4]) for row in rows})
+    if unfolded.size:
+        response = SurveyResponse.__table__
+        rows = db.session.execute(
+            sa.select(*described, sa.func.count())
+            .join(response, response.c.instrument_version_id == version.id)
+            .where(unfolded.condition(), response.c.unit_id.in_(_subtree_ids(root)),
+                   response.c.local_day >= month_start(start), response.c.local_day < _next_month(end))
+            .group_by(*described)
+        ).all()
+        for row in rows:
+            counts[tuple(row[:4])] = counts.get(tuple(row[:4]), 0) + int(row[4])
+    ordered = sorted(counts.items(), key=lambda item: (item[0][1], -item[0][2]))
+    return [VersionCount(*key, responses) for key, responses in ordered]
+
+
+def _next_month(day: dt.date) -> dt.date:
+    return (month_start(day) + dt.timedelta(days=32)).replace(day=1)
+
+
+def load_responses(version_id: int, width: int, root: Unit, start: dt.date, end: dt.date,
+                   unfolded: Unfolded) -> ResponseData:
+    """Return the responses of one instrument version in the unit's subtree from ``start`` to ``end`` (inclusive):
+    the packs of the months touching the range in one query, and the unfolded responses; days outside the range
+    are dropped in numpy."""
+    parts = []
+    if unfolded.packs:
+        parts.append(_packed(version_id, width, root, start, end))
+    if unfolded.size:
+        parts.append(_unfolded(version_id, width, root, unfolded))
+    data = _concatenated(parts, width)
+    inside = (data.days >= day_number(start)) & (data.days <= day_number(end))
+    return data if inside.all() else data.take(inside)
+
+
+def _packed(version_id: int, width: int, root: Unit, start: dt.date, end: dt.date) -> ResponseData:
     pack = ResponsePack.__table__
     query = (sa.select(pack.c.unit_id, pack.c.month, pack.c.n, pack.c.records)
              .where(pack.c.instrument_version_id == version_id,
@@ -495,17 +587,46 @@ def load_responses(version_id: int, width: int, root: Unit, start: dt.date, end:
         units = np.repeat(np.array(unit_ids, dtype=np.int64), counts)
         # SQLite returns the month as ISO text, PostgreSQL as a date: numpy reads both.
         months = np.repeat(np.array(month_list, dtype="datetime64[D]").astype(np.int64), counts)
-    days = months + records["day"] - 1
-    data = ResponseData(
+    return ResponseData(
         scores=np.asfortranarray(records["scores"].reshape(records.shape[0], width)),
         unit_ids=units,
-        days=days,
+        days=months + records["day"] - 1,
         fields=records["field"].astype(np.int64),
         counters=records["counter"].astype(np.int64),
         flags=records["flags"].copy(),
     )
-    inside = (days >= day_number(start)) & (days <= day_number(end))
-    return data if inside.all() else data.take(inside)
+
+
+def _unfolded(version_id: int, width: int, root: Unit, unfolded: Unfolded) -> ResponseData:
+    """Read the unfolded responses of one version in the subtree, every day of them: their flags depend on the
+    responses just before them at their counter, whatever the report's range."""
+    response = SurveyResponse.__table__
+    devices: dict[str, int] = {}
+    rows = _read_rows(unfolded.condition(), devices, sa.and_(response.c.instrument_version_id == version_id,
+                                                             response.c.unit_id.in_(_subtree_ids(root))))
+    if not rows.size:
+        return _concatenated([], width)
+    columns = rows.columns
+    return ResponseData(
+        scores=np.asfortranarray(rows.scores[version_id]),
+        unit_ids=columns["unit"].copy(),
+        days=columns["day"].copy(),
+        fields=columns["field"].copy(),
+        counters=columns["counter"].copy(),
+        flags=_review_flags(rows, unfolded.watermark, devices),
+    )
+
+
+def _concatenated(parts: list[ResponseData], width: int) -> ResponseData:
+    """Join responses read in parts (none: no responses, of ``width`` scale items)."""
+    if len(parts) == 1:
+        return parts[0]
+    if not parts:
+        return ResponseData(np.zeros((0, width), dtype=np.uint8, order="F"),
+                            *(np.zeros(0, dtype=np.uint8 if name == "flags" else np.int64)
+                              for name in _DATA_FIELDS[1:]))
+    return ResponseData(np.asfortranarray(np.concatenate([part.scores for part in parts])),
+                        *(np.concatenate([getattr(part, name) for part in parts]) for name in _DATA_FIELDS[1:]))
 
 
 # --- dossier volumes ----------------------------------------------------------------------------------------------

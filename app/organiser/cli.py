@@ -37,6 +37,8 @@ COMMANDS = ()
 def report_sipas_command(unit_code: str, period: str, fmt: str, out: str | None, instrument_code: str | None,
                          version: int | None, trend: str | None) -> None:
     """Report SIPAS indices with intervals, alpha, child-unit ranking, comparison and trend (JSON, CSV or XLSX)."""
+    refresh_packs(utcnow())
+    db.session.commit()  # a command may write: it folds what is waiting first, as `report refresh` does
     report = report_for_code(unit_code, period, now=utcnow(), instrument_code=instrument_code, version=version,
                              trend=trend)
     if fmt == "xlsx":
@@ -50,13 +52,12 @@ def report_sipas_command(unit_code: str, period: str, fmt: str, out: str | None,
         else:
             write_report_csv(report, stream)
     stream.flush()
-    db.session.commit()  # the packs folded on the way
 
 
 @report_group.command("refresh")
 @fail_on_app_error
 def report_refresh_command() -> None:
-    """Fold the responses stored since the last fold into the report aggregates (run after bulk loads)."""
+    """Fold the responses stored since the last fold into the report aggregates (after bulk loads, and periodically)."""
     result = refresh_packs(utcnow())
     db.session.commit()
     click.echo(f"Đã cập nhật {result.folded} phiếu vào dữ liệu tổng hợp"

@@ -3,8 +3,9 @@
 One report never mixes instrument versions or kinds: the SIPAS indices come from one version of one instrument of
 kind "sipas" (by default the newest version of the instrument with the most responses in the period), and the
 per-dossier rating is reported apart (``DossierResult``). Responses are read from the packs of
-``app.organiser.aggregates`` (refreshed first, so nothing stored is left out), once for the whole span the report
-needs (the period, the period before it, the trend window); every statistic comes from ``app.stats``.
+``app.organiser.aggregates`` and, beside them, those not folded yet (so nothing stored is left out, and a report
+writes nothing), once for the whole span the report needs (the period, the period before it, the trend window).
+A report loads everything first, then computes (every statistic comes from ``app.stats``) and presents.
 """
 from __future__ import annotations
 
@@ -17,12 +18,13 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from numpy.typing import NDArray
 
+from app import cache
 from app.errors import AppError, NotFoundError
 from app.extensions import db
-from app.organiser.aggregates import (FLAG_BURST, FLAG_DUPLICATE, FLAG_FAST, DossierVolume, ResponseData,
-                                      day_number, load_responses, month_start, refresh_packs,
+from app.organiser.aggregates import (FLAG_BURST, FLAG_DUPLICATE, FLAG_FAST, DossierVolume, ResponseData, Unfolded,
+                                      VersionCount, day_number, load_responses, month_start, unfolded_responses,
                                       versions_with_responses)
-from app.periods import Period, parse_period
+from app.periods import Period, parse_period, trailing_periods
 from app.stats.abuse import BURST_SECONDS, BURST_SIZE, DUPLICATE_SECONDS, FAST_MS
 from app.stats.compare import (index_ranking, index_trend, period_difference, respondent_mean_scores,
                                score_comparison, share_comparison)
@@ -325,43 +327,40 @@ class SipasReport:
 
 def sipas_report(root: Unit, period: Period, *, now: dt.datetime, instrument_code: str | None = None,
                  version: int | None = None, trend: str | None = None, locale: str = "vi",
-                 full: bool = True, refresh: bool = True) -> SipasReport:
-    """Compute the SIPAS report of a unit's subtree for a period (folding new responses into the packs first).
+                 full: bool = True, unfolded: Unfolded | None = None) -> SipasReport:
+    """Compute the SIPAS report of a unit's subtree for a period; reads only (the packs and what is not folded yet).
+
+    Everything the report needs is read first (``_load``), then computed and presented; no query runs between
+    two statistics.
 
     :param instrument_code: a SIPAS instrument code; default the one with the most responses in the period.
     :param version: a version of that instrument; default its newest version with responses in the period.
     :param trend: "month" or "quarter"; default month for periods up to 6 months, quarter for longer ones.
     :param full: False leaves out the slower parts a dashboard does not show (the test across child units and
         the volume-weighted variant).
-    :param refresh: False when the caller has just called ``refresh_packs`` itself.
+    :param unfolded: what the packs do not hold yet, when the caller has just looked (``unfolded_responses``).
     :raise NotFoundError: when the instrument or version asked for does not exist.
     """
-    if refresh:
-        refresh_packs(now)
     granularity = trend or ("month" if period.days <= MONTHLY_TREND_MAX_DAYS else "quarter")
     if granularity not in TREND_GRANULARITIES:
         raise ValueError(f"trend must be one of {TREND_GRANULARITIES}")
     previous = period.previous()
-    buckets = _trend_buckets(period, granularity)
+    buckets = trend_periods(period, granularity)
     first_day = min(previous.start, buckets[0].start)
-    counted = versions_with_responses(root, period.start, period.end)
-    chosen, others = _choose_version(counted, instrument_code, version)
-    instrument = get_instrument(chosen.id) if chosen is not None else None
-    span = (load_responses(chosen.id, len(instrument.scale_items), root, first_day, period.end)
-            if instrument is not None else None)
-    days = span.days if span is not None else np.zeros(0, dtype=np.int64)
-    current = span.take(_between(days, period)) if span is not None else None
-    units = _Subtree.load(root)
-    dossier = _dossier_result(root, period, counted, locale)
+    inputs = _load(root, period, first_day, instrument_code, version, full=full,
+                   unfolded=unfolded if unfolded is not None else unfolded_responses(now))
+    instrument, span = inputs.instrument, inputs.span
+    current = span.take(_between(span.days, period)) if span is not None else None
     info = PeriodInfo(period.label, period.start, period.end)
     daily = _daily(current, period)
-    abuse = _abuse(current)
+    abuse = _abuse(current, inputs.counters)
+    dossier = _dossier_result(inputs.dossier, locale)
     if instrument is None or current is None:
-        return SipasReport(root.code, root.name, info, now, None, others, 0, _empty(), (), (), (), None, None,
+        return SipasReport(root.code, root.name, info, now, None, inputs.others, 0, _empty(), (), (), (), None, None,
                            Trend(granularity, tuple(TrendPoint(b.label, b.start, b.end, _empty()) for b in buckets),
                                  None, None, None),
                            None, (), daily, abuse, dossier, None)
-    setup = _Setup(instrument, units)
+    setup = _Setup(instrument, inputs.units)
     indices = setup.indices(current)
     total = indices.total
     alpha = cronbach_alpha(current.scores, instrument.element_columns).total
@@ -377,19 +376,19 @@ def sipas_report(root: Unit, period: Period, *, now: dt.datetime, instrument_cod
                         _rounded(total.criteria_mean.mean[column_of[item.code]], 2))
         for section in instrument.elements for item in section.items if item.type == "scale"
     )
-    previous_data = span.take(_between(days, previous))
+    previous_data = span.take(_between(span.days, previous))
     return SipasReport(
         unit_code=root.code, unit_name=root.name, period=info, generated_at=now,
         instrument=InstrumentInfo(instrument.code, instrument.version, instrument.kind,
                                   _text(instrument.title, locale), len(current)),
-        other_versions=others,
+        other_versions=inputs.others,
         responses=len(current), overall=_estimate(total.overall), elements=elements, criteria=criteria,
         children=setup.children(indices, current),
         children_test=setup.children_test(current) if full else None,
         comparison=setup.comparison(indices, previous_data, previous),
         trend=setup.trend(span, buckets, granularity),
-        weighted=setup.weighted(current, root, period) if full else None,
-        fields=setup.fields(current, locale),
+        weighted=setup.weighted(current, inputs.volumes) if full else None,
+        fields=setup.fields(current, inputs.fields, locale),
         daily=daily, abuse=abuse, dossier=dossier,
         method=Method(
             instrument_code=instrument.code, instrument_version=instrument.version,
@@ -399,6 +398,28 @@ def sipas_report(root: Unit, period: Period, *, now: dt.datetime, instrument_cod
             survey=str(SURVEY_LABEL),
         ),
     )
+
+
+def current_report(root: Unit, period: Period, instrument: tuple[str | None, int | None], *, now: dt.datetime,
+                   locale: str, full: bool, state: str | None = None) -> tuple[SipasReport, str]:
+    """Return the report of a selection and the state of the responses it was computed from, computing it only when
+    the responses changed since it was last computed (a dashboard, its charts and downloads share it).
+
+    A report of the ``state`` asked for (the state a page's charts and downloads were given) is reused as it is,
+    so they show what the page shows; otherwise the report of the current state is reused or computed.
+    """
+    selection = (root.id, root.path, period, instrument, locale)
+    if state:
+        report, complete = cache.sipas_reports.get((*selection, state), (None, False))
+        if report is not None and (complete or not full):
+            return report, state
+    unfolded = unfolded_responses(now)
+    report, complete = cache.sipas_reports.get((*selection, unfolded.token), (None, False))
+    if report is None or (full and not complete):
+        report = sipas_report(root, period, now=now, instrument_code=instrument[0], version=instrument[1],
+                              locale=locale, full=full, unfolded=unfolded)
+        cache.sipas_reports.put((*selection, unfolded.token), (report, full))
+    return report, unfolded.token
 
 
 def report_for_code(unit_code: str, period_text: str, *, now: dt.datetime, scope: Unit | None = None,
@@ -412,6 +433,67 @@ def report_for_code(unit_code: str, period_text: str, *, now: dt.datetime, scope
     except ValueError as error:
         raise AppError(str(error)) from None
     return sipas_report(unit, period, now=now, **options)
+
+
+# --- loading ------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Inputs:
+    """Everything one report reads from the database."""
+
+    units: _Subtree
+    instrument: Instrument | None
+    #: Other SIPAS versions with responses in the period.
+    others: tuple[InstrumentInfo, ...]
+    #: The chosen version's responses from the first day the report needs (period before, trend) to the period's end.
+    span: ResponseData | None
+    #: Dossiers per (unit id, service field id) in the period's months; None when the report leaves weighting out.
+    volumes: list[tuple[int, int, int]] | None
+    fields: dict[int, ServiceField]
+    #: The subtree's counters by id: code, name and unit code.
+    counters: dict[int, sa.Row]
+    #: The per-dossier rating reported apart: its instrument and its responses in the period.
+    dossier: tuple[Instrument, ResponseData] | None
+
+
+def _load(root: Unit, period: Period, first_day: dt.date, instrument_code: str | None, version: int | None, *,
+          full: bool, unfolded: Unfolded) -> _Inputs:
+    counted = versions_with_responses(root, period.start, period.end, unfolded)
+    chosen, others = _choose_version(counted, instrument_code, version)
+    instrument = get_instrument(chosen.id) if chosen is not None else None
+    span = (load_responses(chosen.id, len(instrument.scale_items), root, first_day, period.end, unfolded)
+            if instrument is not None else None)
+    volumes = None
+    if full and instrument is not None:
+        volumes = [tuple(row) for row in db.session.execute(
+            sa.select(DossierVolume.unit_id, DossierVolume.service_field_id, sa.func.sum(DossierVolume.dossiers))
+            .join(Unit, Unit.id == DossierVolume.unit_id)
+            .where(Unit.is_within(root),
+                   DossierVolume.month.between(month_start(period.start), month_start(period.end)))
+            .group_by(DossierVolume.unit_id, DossierVolume.service_field_id)
+        )]
+    counters = {row.id: row for row in db.session.execute(
+        sa.select(Counter.id, Counter.code, Counter.name, Unit.code.label("unit"))
+        .join(Unit, Unit.id == Counter.unit_id).where(Unit.is_within(root))
+    )}
+    return _Inputs(
+        units=_Subtree.load(root), instrument=instrument, others=others, span=span, volumes=volumes,
+        fields={row.id: row for row in db.session.scalars(sa.select(ServiceField))}, counters=counters,
+        dossier=_load_dossier(root, period, counted, unfolded),
+    )
+
+
+def _load_dossier(root: Unit, period: Period, counted: list[VersionCount], unfolded: Unfolded
+                  ) -> tuple[Instrument, ResponseData] | None:
+    """Read the newest dossier version with ratings in the period, and its responses."""
+    dossier = [entry for entry in counted if entry.kind == "dossier"]
+    if not dossier:
+        return None
+    entry = max(dossier, key=lambda candidate: (candidate.responses, candidate.version))
+    instrument = get_instrument(entry.version_id)
+    data = load_responses(entry.version_id, len(instrument.scale_items), root, period.start, period.end, unfolded)
+    return instrument, data
 
 
 # --- pieces -------------------------------------------------------------------------------------------------------
@@ -466,29 +548,14 @@ def _choose_version(counted, instrument_code: str | None, version: int | None
     return _Chosen(chosen_id, responses), others
 
 
-@dataclass(frozen=True)
-class _Bucket:
-    label: str
-    start: dt.date
-    end: dt.date
+def trend_periods(period: Period, granularity: str) -> tuple[Period, ...]:
+    """Return the months (12) or quarters (8) of a report's trend, ending with the one that holds its last day."""
+    if granularity == "month":
+        return trailing_periods(period.end, 1, TREND_MONTHS)
+    return trailing_periods(period.end, 3, TREND_QUARTERS)
 
 
-def _trend_buckets(period: Period, granularity: str) -> tuple[_Bucket, ...]:
-    """Return the months (12) or quarters (8) ending with the one that holds the period's last day."""
-    months = 1 if granularity == "month" else 3
-    count = TREND_MONTHS if granularity == "month" else TREND_QUARTERS
-    last = period.end.year * 12 + (period.end.month - 1) // months * months
-    buckets = []
-    for step in range(count - 1, -1, -1):
-        index = last - step * months
-        label = (f"{index // 12}-{index % 12 + 1:02d}" if months == 1
-                 else f"{index // 12}-Q{index % 12 // 3 + 1}")
-        bucket = parse_period(label)
-        buckets.append(_Bucket(label, bucket.start, bucket.end))
-    return tuple(buckets)
-
-
-def _between(days: NDArray[np.int64], period: Period | _Bucket) -> NDArray[np.bool_]:
+def _between(days: NDArray[np.int64], period: Period) -> NDArray[np.bool_]:
     return (days >= day_number(period.start)) & (days <= day_number(period.end))
 
 
@@ -600,7 +667,7 @@ class _Setup:
                                    _rounded(counts.statistic, 4), _rounded(counts.p_value, 6)))
         return Comparison(info, len(previous_data), overall, elements, tuple(criteria))
 
-    def trend(self, span: ResponseData, buckets: tuple[_Bucket, ...], granularity: str) -> Trend:
+    def trend(self, span: ResponseData, buckets: tuple[Period, ...], granularity: str) -> Trend:
         """Overall index per month or quarter; slope by weighted least squares on the linearised errors."""
         labels = np.full(len(span), -1, dtype=np.intp)
         for position, bucket in enumerate(buckets):
@@ -626,15 +693,8 @@ class _Setup:
         totals = [self.indices(data.take(labels == label)).total for label in range(count)]
         return _stack_sets(totals)
 
-    def weighted(self, data: ResponseData, root: Unit, period: Period) -> WeightedResult | None:
+    def weighted(self, data: ResponseData, volumes: list[tuple[int, int, int]]) -> WeightedResult | None:
         """Post-stratify by unit × service field when dossier volumes are known for the period's months."""
-        volumes = db.session.execute(
-            sa.select(DossierVolume.unit_id, DossierVolume.service_field_id, sa.func.sum(DossierVolume.dossiers))
-            .join(Unit, Unit.id == DossierVolume.unit_id)
-            .where(Unit.is_within(root),
-                   DossierVolume.month.between(month_start(period.start), month_start(period.end)))
-            .group_by(DossierVolume.unit_id, DossierVolume.service_field_id)
-        ).all()
         if not volumes or not len(data):
             return None
         # Strata: the unit × field cells with a known volume, then the answered cells without one (volume 0).
@@ -658,11 +718,10 @@ class _Setup:
             unweighted_responses=stratified.unweighted_responses,
         )
 
-    def fields(self, data: ResponseData, locale: str) -> tuple[FieldResult, ...]:
+    def fields(self, data: ResponseData, known: dict[int, ServiceField], locale: str) -> tuple[FieldResult, ...]:
         """Overall index per service field named by the respondent (most responses first)."""
         if not len(data):
             return ()
-        known = {row.id: row for row in db.session.scalars(sa.select(ServiceField))}
         field_ids, labels = _dense_labels(data.fields)
         table = self.totals_by(data, labels, field_ids.size).overall
         results = []
@@ -708,7 +767,7 @@ def _daily(data: ResponseData | None, period: Period) -> tuple[DayCount, ...]:
     return tuple(DayCount(period.start + dt.timedelta(days=offset), int(count)) for offset, count in enumerate(counts))
 
 
-def _abuse(data: ResponseData | None) -> AbuseSummary:
+def _abuse(data: ResponseData | None, names: dict[int, sa.Row]) -> AbuseSummary:
     """Count the review flags, overall and at the most flagged counters."""
     thresholds = dict(fast_seconds=FAST_MS / 1000, burst_size=BURST_SIZE, burst_minutes=BURST_SECONDS / 60,
                       duplicate_minutes=DUPLICATE_SECONDS / 60)
@@ -724,10 +783,6 @@ def _abuse(data: ResponseData | None) -> AbuseSummary:
     per_counter["responses"] = np.bincount(positions, minlength=counter_ids.size)
     worst = [int(i) for i in np.argsort(-per_counter["flagged"], kind="stable")[:FLAGGED_COUNTERS]
              if per_counter["flagged"][i] > 0]
-    names = {row.id: row for row in db.session.execute(
-        sa.select(Counter.id, Counter.code, Counter.name, Unit.code.label("unit"))
-        .join(Unit, Unit.id == Counter.unit_id).where(Counter.id.in_([int(counter_ids[i]) for i in worst]))
-    )}
     counters = tuple(
         CounterFlags(names[int(counter_ids[i])].code, names[int(counter_ids[i])].name, names[int(counter_ids[i])].unit,
                      *(int(per_counter[name][i]) for name in ("responses", "fast", "burst", "duplicate", "flagged")))
@@ -737,16 +792,11 @@ def _abuse(data: ResponseData | None) -> AbuseSummary:
                         **thresholds)
 
 
-def _dossier_result(root: Unit, period: Period, counted, locale: str) -> DossierResult | None:
+def _dossier_result(dossier: tuple[Instrument, ResponseData] | None, locale: str) -> DossierResult | None:
     """Shares of the 3-level per-dossier rating from the newest dossier version with ratings in the period."""
-    dossier = [entry for entry in counted if entry.kind == "dossier"]
-    if not dossier:
+    if dossier is None or not len(dossier[1]):
         return None
-    entry = max(dossier, key=lambda candidate: (candidate.responses, candidate.version))
-    instrument = get_instrument(entry.version_id)
-    data = load_responses(entry.version_id, len(instrument.scale_items), root, period.start, period.end)
-    if not len(data):
-        return None
+    instrument, data = dossier
     rated = instrument.scale_items[0]
     shares = dossier_rating_shares(data.scores[:, 0], min_n=instrument.aggregation.min_n, confidence=CONFIDENCE)
     total = shares.total

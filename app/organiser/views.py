@@ -20,7 +20,6 @@ from flask_babel import lazy_gettext as _l
 
 from werkzeug.datastructures import MultiDict
 
-from app import cache
 from app.auth.access import ROLE_RANK, current_organiser, get_visible_unit, organiser_required
 from app.database import utcnow
 from app.errors import AppError
@@ -31,9 +30,8 @@ from app.organiser import services
 from app.organiser.charts import CHARTS, available_charts, render_chart
 from app.organiser.forms import YEARS_BACK, CommentFilterForm, ExportForm, ReportForm
 from app.organiser.report_files import comment_rows, flag_text, render_report_pdf, write_report_xlsx
-from app.organiser.reports import SipasReport, sipas_report
+from app.organiser.reports import SipasReport, current_report
 from app.periods import Period, parse_period
-from app.organiser.aggregates import fold_token, refresh_packs
 from app.surveys.services import instrument_codes, sipas_versions
 from app.units.forms import unit_choices
 from app.units.models import Unit
@@ -114,7 +112,7 @@ def _selection_args(unit: Unit, period: Period, instrument: tuple[str | None, in
                     ) -> dict[str, str]:
     """Return the query arguments that name a computed report (for chart and download URLs).
 
-    ``state`` names the packs the page was computed from, so its charts show the same numbers as its tables even
+    ``state`` names the responses the page was computed from, so its charts show the same numbers as its tables even
     when responses arrive in between (and are drawn from the cached report, not from a new computation).
     """
     args = {"unit": str(unit.id), "period": period.label, "state": state}
@@ -123,28 +121,9 @@ def _selection_args(unit: Unit, period: Period, instrument: tuple[str | None, in
     return args
 
 
-def _cached_report(unit: Unit, period: Period, instrument: tuple[str | None, int | None], *, full: bool,
-                   state: str | None = None) -> tuple[SipasReport, str]:
-    """Return the report for this selection and the state of the packs it was computed from.
-
-    A report computed from the given ``state`` is reused as it is; otherwise new responses are folded first and a
-    report of the current state is reused or computed.
-    """
-    locale = str(get_locale())
-    selection = (unit.id, unit.path, period, instrument, locale)
-    if state:
-        report, complete = cache.sipas_reports.get((*selection, state), (None, False))
-        if report is not None and (complete or not full):
-            return report, state
-    now = utcnow()
-    refresh_packs(now)
-    state = "-".join(map(str, fold_token()))
-    report, complete = cache.sipas_reports.get((*selection, state), (None, False))
-    if report is None or (full and not complete):
-        report = sipas_report(unit, period, now=now, instrument_code=instrument[0], version=instrument[1],
-                              locale=locale, full=full, refresh=False)
-        cache.sipas_reports.put((*selection, state), (report, full))
-    return report, state
+def _report(unit: Unit, period: Period, instrument: tuple[str | None, int | None], *, full: bool,
+            state: str | None = None) -> tuple[SipasReport, str]:
+    return current_report(unit, period, instrument, now=utcnow(), locale=str(get_locale()), full=full, state=state)
 
 
 def _selection_from_args(organiser) -> tuple[Unit, Period, tuple[str | None, int | None], str | None]:
@@ -165,7 +144,7 @@ def _page(template: str, *, full: bool):
     if not form.validate():
         return render_template(template, form=form, report=None, chart_args=None, charts=()), 400
     unit = get_visible_unit(organiser, form.unit.data)
-    report, state = _cached_report(unit, form.period, form.instrument, full=full)
+    report, state = _report(unit, form.period, form.instrument, full=full)
     return render_template(template, form=form, report=report, flag_text=flag_text,
                            chart_args=_selection_args(unit, form.period, form.instrument, state),
                            charts=available_charts(report))
@@ -192,7 +171,7 @@ def chart(name: str):
     if name not in CHARTS:
         abort(404)
     unit, period, instrument, state = _selection_from_args(current_organiser())
-    image = render_chart(_cached_report(unit, period, instrument, full=False, state=state)[0], name, "svg")
+    image = render_chart(_report(unit, period, instrument, full=False, state=state)[0], name, "svg")
     if image is None:
         abort(404)
     response = Response(image, mimetype="image/svg+xml")
@@ -207,7 +186,7 @@ def chart(name: str):
 def report_download(fmt: str):
     """Download the periodic report as a PDF (with charts) or an XLSX workbook (with comments)."""
     unit, period, instrument, state = _selection_from_args(current_organiser())
-    report, _ = _cached_report(unit, period, instrument, full=True, state=state)
+    report, _ = _report(unit, period, instrument, full=True, state=state)
     name = f"bao-cao-{unit.code}-{period.label.replace('..', '_')}.{fmt}"
     if fmt == "pdf":
         return download(render_report_pdf(report), "pdf", name)

@@ -146,7 +146,7 @@ def test_a_submitted_response_appears_in_the_dashboard_and_the_xlsx_report(app, 
 
 
 def test_charts_are_drawn_from_the_report_of_their_page_even_after_new_responses(app, client, site, monkeypatch):
-    from app.organiser import views as dashboard
+    from app.organiser import reports as dashboard
 
     html = client.get(f"/quan-tri/tong-quan?{Q2}").get_data(as_text=True)
     sources = [src.replace("&amp;", "&") for src in re.findall(r'<img src="([^"]+)"', html)]
@@ -158,3 +158,29 @@ def test_charts_are_drawn_from_the_report_of_their_page_even_after_new_responses
 
     monkeypatch.setattr(dashboard, "sipas_report", no_new_computation)
     assert all(client.get(src).status_code == 200 for src in sources)
+
+
+def test_the_dashboard_writes_nothing_and_shows_responses_stored_since_it_was_last_computed(app, client, site):
+    import sqlalchemy as sa
+
+    from app.extensions import db
+
+    written = []
+
+    def watch(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().split(None, 1)[0].upper() in ("INSERT", "UPDATE", "DELETE"):
+            written.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", watch)
+    try:
+        assert "59,09" in client.get(f"/quan-tri/tong-quan?{Q2}").get_data(as_text=True)
+        assert written == []
+        store_many(app, site["B"], vector(5), 4, day=MAY, field="HO_TICH")
+        written.clear()
+        html = client.get(f"/quan-tri/tong-quan?{Q2}").get_data(as_text=True)
+        assert written == []
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", watch)
+    assert "65,38" in html  # 17 of 26 satisfied: the new responses are read although nothing folded them

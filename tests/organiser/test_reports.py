@@ -284,38 +284,76 @@ def test_review_flags_count_hurried_bursts_and_repeated_vectors(app, make):
                                    "duplicate_minutes": 10.0}
 
 
-def test_responses_stored_after_a_report_are_folded_into_the_next(app, site):
-    assert data(app)["responses"] == 22
-    store(app, site["B"], vector(5), day=MAY, field="HO_TICH")
-    assert data(app)["responses"] == 23
+def fold(app) -> None:
+    """Fold what is waiting into the packs, as `flask report refresh` does."""
+    from app.database import utcnow
+    from app.extensions import db
+    from app.organiser.aggregates import refresh_packs
+
+    with app.app_context():
+        refresh_packs(utcnow())
+        db.session.commit()
+
+
+def packed(app) -> int | None:
     from app.extensions import db
     from app.organiser.aggregates import ResponsePack
 
     with app.app_context():
-        assert db.session.scalar(sa.select(sa.func.sum(ResponsePack.n))) == 33
+        return db.session.scalar(sa.select(sa.func.sum(ResponsePack.n)))
+
+
+def test_responses_stored_after_a_report_are_folded_into_the_next(app, site):
+    assert data(app)["responses"] == 22
+    store(app, site["B"], vector(5), day=MAY, field="HO_TICH")
+    assert data(app)["responses"] == 23
+    assert packed(app) is None  # a report reads what is not folded yet, and writes nothing
+    fold(app)
+    assert packed(app) == 33
+    assert data(app)["responses"] == 23
+
+
+def test_a_report_reads_the_same_figures_before_and_after_its_responses_are_folded(app, site, make):
+    make.unit("P-F", parent="P")
+    counter = make.counter("P-F", code="QF")
+    start = dt.datetime(2026, 5, 4, 2, 0, tzinfo=UTC)
+    store(app, counter, vector(5), day=MAY, at=start, client="abc")
+    store(app, counter, vector(4), day=MAY, at=start + dt.timedelta(minutes=1), client="abc")
+    fold(app)
+    # flagged against the folded responses just before them: a device's burst, a repeated vector, a hurried one
+    store(app, counter, vector(4), day=MAY, at=start + dt.timedelta(minutes=2), client="abc")
+    store(app, counter, vector(5), day=MAY, at=start + dt.timedelta(minutes=3))
+    store(app, counter, vector(3), day=MAY, at=start + dt.timedelta(hours=2), duration_ms=4_000)
+    before = data(app)
+    assert before["review_flags"]["flagged"] == 3 and packed(app) == 34
+    fold(app)
+    assert packed(app) == 37
+    assert data(app) == before
 
 
 def test_a_late_commit_below_the_watermark_is_awaited_and_a_deleted_response_rebuilds(app, make):
-    from app.database import utcnow
     from app.extensions import db
-    from app.organiser.aggregates import FoldState, refresh_packs
+    from app.organiser.aggregates import FoldState
     from app.surveys.models import SurveyResponse
 
     make.unit("G")
     counter = make.counter("G", code="QG")
     first = store(app, counter, vector(5), day=APRIL)
     store(app, counter, vector(4), day=APRIL, response_id=first + 2)  # id first + 1 is "still in flight"
+    fold(app)
     with app.app_context():
-        refresh_packs(utcnow())
-        db.session.commit()
         state = db.session.get(FoldState, 1)
         assert (state.last_response_id, state.folded, [entry[0] for entry in state.pending]) == (first + 2, 2, [first + 1])
     store(app, counter, vector(3), day=APRIL, response_id=first + 1)
     assert data(app, "G", "2026-04")["responses"] == 3
+    fold(app)
     with app.app_context():
         assert db.session.get(FoldState, 1).pending == []
         db.session.execute(sa.delete(SurveyResponse).where(SurveyResponse.id == first))
         db.session.commit()
+    assert data(app, "G", "2026-04")["responses"] == 2
+    fold(app)
+    assert packed(app) == 2
     assert data(app, "G", "2026-04")["responses"] == 2
 
 
