@@ -89,13 +89,14 @@ def register_blueprints(app: Flask) -> None:
 
 def register_commands(app: Flask) -> None:
     """Attach the `flask` commands: the shared ones and every feature's."""
-    from app import backup, cli
+    from app import backup, cli, commands
     from app.api import cli as api_cli
+    from app.auth import cli as auth_cli
     from app.contests import cli as contests_cli
     from app.organiser import cli as organiser_cli
     from app.surveys import cli as surveys_cli
     from app.units import cli as units_cli
 
-    for module in (cli, units_cli, surveys_cli, api_cli, backup, contests_cli, organiser_cli):
+    for module in (cli, commands, auth_cli, units_cli, surveys_cli, api_cli, backup, contests_cli, organiser_cli):
         for command in module.COMMANDS:
             app.cli.add_command(command)

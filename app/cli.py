@@ -1,7 +1,8 @@
-"""The `flask` command line: the commands that span features, the groups features add their commands to (export,
-report, qr), and what every command shares (JSON output, output files, clear refusals).
+"""What every `flask` command shares: the groups features add their commands to (export, report, qr), JSON output,
+output files, clear refusals; and `flask init-db`.
 
-Imports no feature at module level: the features' cli modules import this one, and create_app registers them all.
+Imports no feature: the features' cli modules (and app/commands.py, the commands that span features) import this
+one, and create_app registers them all.
 """
 from __future__ import annotations
 
@@ -62,56 +63,5 @@ def init_db_command() -> None:
     click.echo("Cơ sở dữ liệu đã ở phiên bản mới nhất.")
 
 
-@click.command("seed-demo")
-@click.option("--responses", default=3000, show_default=True, help="Số phiếu khảo sát mẫu.")
-@click.option("--seed", default=2026, show_default=True, help="Hạt giống ngẫu nhiên.")
-@with_appcontext
-@fail_on_app_error
-def seed_demo_command(responses: int, seed: int) -> None:
-    """Load the demo province once (units, counters, instruments, contest, synthetic responses)."""
-    from app.demo import seed_demo
-
-    created = seed_demo(responses=responses, seed=seed)
-    db.session.commit()
-    click.echo("Đã tạo dữ liệu mẫu." if created else "Dữ liệu mẫu đã có sẵn, không tạo lại.")
-
-
-@click.command("synth")
-@click.option("--responses", default=0, show_default=True, help="Số phiếu khảo sát tổng hợp.")
-@click.option("--attempts", default=0, show_default=True, help="Số lượt thi tổng hợp.")
-@click.option("--seed", default=1, show_default=True, help="Hạt giống ngẫu nhiên.")
-@click.option("--days", default=365, show_default=True, help="Rải đều trong bao nhiêu ngày gần nhất.")
-@with_appcontext
-@fail_on_app_error
-def synth_command(responses: int, attempts: int, seed: int, days: int) -> None:
-    """Add synthetic survey responses and contest attempts (for benchmarks and demos)."""
-    from app.synth import synthesise
-
-    counts = synthesise(responses=responses, attempts=attempts, seed=seed, days=days)
-    db.session.commit()
-    click.echo(", ".join(f"{name}: {value}" for name, value in counts.items()))
-
-
-@click.command("create-organiser")
-@click.option("--email", required=True, help="Email đăng nhập của tài khoản.")
-@click.option("--unit", "unit_code", required=True, help="Mã đơn vị gốc của tài khoản.")
-@click.option("--role", type=click.Choice(["administrator", "organiser", "viewer"]), default="organiser",
-              show_default=True, help="Vai trò: quản trị, tổ chức hay chỉ xem báo cáo.")
-@click.option("--name", default="", help="Họ tên hiển thị.")
-@click.password_option(help="Mật khẩu (ít nhất 12 ký tự); hỏi khi không truyền vào.")
-@with_appcontext
-@fail_on_app_error
-def create_organiser_command(email: str, unit_code: str, role: str, name: str, password: str) -> None:
-    """Create an organiser account scoped to a unit's subtree."""
-    from app.auth.services import create_organiser
-    from app.database import utcnow
-    from app.units.services import get_unit_by_code
-
-    organiser = create_organiser(email, name, get_unit_by_code(unit_code), role, password, utcnow())
-    db.session.commit()
-    click.echo(f"Đã tạo tài khoản {organiser.email} ({organiser.role}) cho đơn vị {unit_code}.")
-
-
 #: The commands of this module; create_app adds them with every feature's own (each feature's cli module).
-COMMANDS = (init_db_command, seed_demo_command, synth_command, create_organiser_command, export_group, report_group,
-            qr_group)
+COMMANDS = (init_db_command, export_group, report_group, qr_group)
