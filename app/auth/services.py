@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from app.auth.access import load_by_id
 from app import cache
+from app.auth.access import load_by_id
 from app.auth.audit import VISITOR, record
 from app.auth.models import ROLES, Organiser
 from app.errors import AppError, ConflictError, NotFoundError, PermissionDeniedError

@@ -12,10 +12,10 @@ from app.auth.audit import COMMAND_LINE
 from app.cli import echo_json, export_group, fail_on_app_error, open_output, report_group
 from app.contests.attempts import finalise_expired
 from app.contests.banks import import_questions
-from app.contests.lifecycle import change_status, contests_for, get_contest, save_contest
-from app.contests.participants import preissue_participants
 from app.contests.imports import parse_participants, parse_questions, question_template
+from app.contests.lifecycle import change_status, contests_for, get_contest, save_contest
 from app.contests.models import CONTEST_TRANSITIONS
+from app.contests.participants import preissue_participants
 from app.contests.reports import attempt_table, contest_report, report_tables
 from app.contests.spec import load_contest_file
 from app.database import utcnow

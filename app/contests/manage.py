@@ -12,10 +12,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from app.auth.access import current_organiser, organiser_required
-from app.contests.banks import banks_for, get_bank, import_questions, may_import_into
 from app.contests import lifecycle
-from app.contests.participants import (PERSONAL_DATA_COLUMNS, erase_personal_data, export_personal_data,
-                                       preissue_participants, retention_ends, set_excluded)
+from app.contests.banks import banks_for, get_bank, import_questions, may_import_into
 from app.contests.certificates import achievements, certificate_data, render_certificates
 from app.contests.forms import (
     BankUploadForm,
@@ -28,6 +26,8 @@ from app.contests.forms import (
 )
 from app.contests.imports import parse_participants, parse_questions, participant_template, question_template
 from app.contests.models import CONTEST_TRANSITIONS, STATUS_LABELS, Contest, Participant, QuestionBank
+from app.contests.participants import (PERSONAL_DATA_COLUMNS, erase_personal_data, export_personal_data,
+                                       preissue_participants, retention_ends, set_excluded)
 from app.contests.reports import export_contest, people
 from app.contests.results import contest_results, integrity_report, item_report
 from app.contests.spec import contest_spec, dump_definition, parse_contest, starter_definition

@@ -16,7 +16,9 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from app.auth.audit import Actor, record
+from app.contests.lifecycle import get_round
 from app.contests.models import Contest, Participant
+from app.contests.participants import mask_name, mask_phone
 from app.contests.results import (
     AwardLine,
     ContestResults,
@@ -26,8 +28,6 @@ from app.contests.results import (
     item_report,
     no_cycle_collection,
 )
-from app.contests.lifecycle import get_round
-from app.contests.participants import mask_name, mask_phone
 from app.contests.spec import contest_spec
 from app.extensions import db
 from app.units.models import Unit

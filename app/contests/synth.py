@@ -15,9 +15,9 @@ from flask_babel import lazy_gettext as _l
 
 from app.auth.audit import COMMAND_LINE
 from app.contests.banks import bank_pool, import_questions
-from app.contests.lifecycle import save_contest
 from app.contests.grading import MAX_OPTIONS
 from app.contests.imports import parse_questions
+from app.contests.lifecycle import save_contest
 from app.contests.models import Contest, Participant, QuestionBank, Round
 from app.contests.spec import load_contest_file, local_text, parse_contest
 from app.errors import AppError

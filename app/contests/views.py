@@ -14,10 +14,10 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from app.contests.attempts import (attempt_questions, attempts_of, get_attempt, open_attempt, review_questions,
                                    save_answers, shows_key, start_attempt, submit_attempt)
-from app.contests.lifecycle import get_contest, get_round
-from app.contests.participants import Registration, authenticate, mask_name, register_participant, registration_units
 from app.contests.certificates import achievements, certificate_data, read_certificate_token, render_certificates
+from app.contests.lifecycle import get_contest, get_round
 from app.contests.models import Contest, Participant
+from app.contests.participants import Registration, authenticate, mask_name, register_participant, registration_units
 from app.contests.reports import public_board
 from app.contests.results import contest_results
 from app.contests.spec import contest_spec, round_spec

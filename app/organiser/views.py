@@ -101,8 +101,8 @@ def _report_form(organiser, today: dt.date) -> ReportForm:
     form = ReportForm(formdata=args)
     form.unit.choices = unit_choices(organiser, active_only=False)
     form.year.choices = choice_list((year, str(year)) for year in range(today.year, today.year - YEARS_BACK - 1, -1))
-    form.version.choices = choice_list([("", _l("Tự chọn (phiên bản mới nhất có phiếu)"))]
-                                       + [(f"{code}:{number}", f"{code} v{number}") for code, number in sipas_versions()])
+    versions = [(f"{code}:{number}", f"{code} v{number}") for code, number in sipas_versions()]
+    form.version.choices = choice_list([("", _l("Tự chọn (phiên bản mới nhất có phiếu)")), *versions])
     if form.unit.data is None:
         form.unit.data = organiser.unit.id
     return form

@@ -18,8 +18,8 @@ from app.surveys.exports import response_table
 from app.surveys.instruments import load_instrument
 from app.surveys.tokens import DossierClaim, dossier_token
 from app.units.qr import make_qr_png
-from app.validation import Rejected
 from app.units.services import get_counter_by_code, get_unit_by_code
+from app.validation import Rejected
 
 instruments_group = AppGroup("instruments", help="Phiếu khảo sát (định nghĩa trong thư mục surveys/).")
 

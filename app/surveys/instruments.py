@@ -229,10 +229,11 @@ def _one_of(allowed: tuple[str, ...], what: str) -> Callable[[object], str]:
     return check
 
 
-def _mapping(kind: str) -> Callable[[object], object]:
-    """Refuse anything but a mapping with the message of ``kind`` (before its entries are checked)."""
+def _instance_of(expected: type, kind: str) -> Callable[[object], object]:
+    """Refuse anything but a mapping or a list (``expected``) with the message of ``kind``, before its entries are
+    checked."""
     def check(value: object) -> object:
-        if not isinstance(value, dict):
+        if not isinstance(value, expected):
             refuse(kind)
         return value
     return check
@@ -281,14 +282,6 @@ def _texts(value: object) -> dict[str, str]:
                  for language in REQUIRED_LANGUAGES if language not in value]
     refuse_parts(refusals)
     return {language: unicodedata.normalize("NFC", text).strip() for language, text in value.items()}
-
-
-def _list(kind: str) -> Callable[[object], object]:
-    def check(value: object) -> object:
-        if not isinstance(value, list):
-            refuse(kind)
-        return value
-    return check
 
 
 def _is_value_list(value: object) -> bool:
@@ -348,7 +341,7 @@ class ItemEntry(BaseModel):
     required_if: Annotated[Any, AfterValidator(_condition), WrapValidator(_optional)] = None
     scale: Any = None
     # Absent, these take their type's default; written as null, they are refused like any other wrong value.
-    options: Annotated[list[OptionPoint], BeforeValidator(_list("points"))] = None
+    options: Annotated[list[OptionPoint], BeforeValidator(_instance_of(list, "points"))] = None
     max_choices: StrictInt = None
     max_length: Annotated[StrictInt, AfterValidator(_within(1, MAX_TEXT_LENGTH, "max_length"))] = None
 
@@ -384,8 +377,8 @@ class InstrumentFile(BaseModel):
     title: Text
     intro: Text
     scales: Annotated[dict[Annotated[Any, AfterValidator(_code(_SCALE_NAME, "scale"))],
-                           Annotated[list[ScalePoint], BeforeValidator(_list("points"))]],
-                      BeforeValidator(_mapping("scales"))]
+                           Annotated[list[ScalePoint], BeforeValidator(_instance_of(list, "points"))]],
+                      BeforeValidator(_instance_of(dict, "scales"))]
     sections: Annotated[list[SectionEntry], BeforeValidator(_non_empty_list("sections", "sections"))]
     aggregation: AggregationRules
 
@@ -636,7 +629,8 @@ def _check_structure(top: dict, clean: Callable[[Location], bool]) -> tuple[list
     sections = _raw_sections(top)
     items = [(location, item) for section_location, section in sections
              for location, item in _raw_items(section_location, section)]
-    points = [problem for name, entries in raw_scales.items() for problem in _check_points(entries, ("scales", name), 1)]
+    points = [problem for name, entries in raw_scales.items()
+              for problem in _check_points(entries, ("scales", name), 1)]
     points += [problem for location, item in items if item.get("type") in ("choice", "multi")
                for problem in _check_points(item.get("options"), location + ("options",), 0)]
     refused = {location for location, _ in points}
@@ -645,7 +639,8 @@ def _check_structure(top: dict, clean: Callable[[Location], bool]) -> tuple[list
         return clean(location) and not any(place[:len(location)] == location for place in refused)
 
     declared = {name for name in raw_scales if isinstance(name, str)}
-    scales = {name: entries for name, entries in raw_scales.items() if isinstance(name, str) and valid(("scales", name))}
+    scales = {name: entries for name, entries in raw_scales.items()
+              if isinstance(name, str) and valid(("scales", name))}
     problems, misplaced = _check_item_keys(items, declared, valid)
     problems += points
     problems += _check_unique(sections, "section") + _check_unique(items, "item")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Iterator
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -19,7 +19,7 @@ from app.units.models import Counter, Unit
 from app.units.services import (CODE_MESSAGE, CODE_PATTERN, DEFAULT_INSTRUMENT, UNIT_KIND_LABELS, create_counter,
                                 create_unit, list_fields, list_units)
 from app.uploads import Column, TableRow, UploadLimits, not_imported, read_columns
-from app.validation import Problem, Rejected
+from app.validation import Message, Problem, Rejected
 
 UNIT_COLUMNS = (
     Column("code", "Mã đơn vị", True, _l("Mã duy nhất: chữ không dấu, số, dấu chấm, gạch ngang, gạch dưới; "
@@ -70,16 +70,9 @@ def import_units(actor: Organiser, root: Unit, rows: list[TableRow], now: dt.dat
     :raise Rejected: listing every problem found; nothing is written.
     """
     visible = {unit.code: unit for unit in list_units(root)}
-    taken = _existing_codes(Unit, [row.values.get("code", "") for row in rows])
-    problems: list[Problem] = []
-    seen: dict[str, int] = {}
+    checked = _CheckedRows(Unit, rows)
     planned = []
-    for row in rows:
-        def fail(message) -> None:
-            problems.append(Problem(message, row=row.number))
-
-        code = _check_row_code(row, seen, taken, fail)
-        name = _check_row_name(row, fail)
+    for row, code, name, fail in checked:
         kind = _unit_kind(row.values.get("kind", ""))
         if kind is None:
             fail(_l("Loại đơn vị “%(kind)s” không hợp lệ.", kind=row.values["kind"][:40]))
@@ -88,7 +81,7 @@ def import_units(actor: Organiser, root: Unit, rows: list[TableRow], now: dt.dat
             fail(_l("Thiếu mã đơn vị cấp trên."))
         elif parent in visible and not visible[parent].is_active:
             fail(_l("Đơn vị cấp trên “%(code)s” đang ngừng hoạt động.", code=parent))
-        elif parent not in visible and not (parent in seen and seen[parent] < row.number):
+        elif parent not in visible and not (parent in checked.seen and checked.seen[parent] < row.number):
             fail(_l("Không tìm thấy đơn vị cấp trên “%(code)s” trong phạm vi quản lý của bạn (đơn vị cấp trên phải có "
                     "sẵn hoặc nằm ở dòng phía trên).", code=parent[:40]))
         headcount_text = row.values.get("headcount", "")
@@ -99,15 +92,12 @@ def import_units(actor: Organiser, root: Unit, rows: list[TableRow], now: dt.dat
         if block and len(block) > 32:
             fail(_l("Khối dài tối đa 32 ký tự."))
         planned.append((code, name, kind, parent, headcount, block))
-    if problems:
-        raise not_imported(problems)
+    checked.refuse_if_wrong()
     units = dict(visible)
     for code, name, kind, parent, headcount, block in planned:
         units[code] = create_unit(code, name, kind=kind, parent=units[parent], headcount=headcount, block=block)
         units[code].created_at = now
-    record(actor, root.id, "import.units", "unit", None,
-           {"count": len(planned), "codes": [plan[0] for plan in planned[:50]]}, now)
-    return len(planned)
+    return _imported(actor, root, "unit", [plan[0] for plan in planned], now)
 
 
 def import_counters(actor: Organiser, root: Unit, rows: list[TableRow], instruments: Collection[str],
@@ -117,17 +107,10 @@ def import_counters(actor: Organiser, root: Unit, rows: list[TableRow], instrume
     :raise Rejected: listing every problem found; nothing is written.
     """
     visible = {unit.code: unit for unit in list_units(root)}
-    taken = _existing_codes(Counter, [row.values.get("code", "") for row in rows])
     fields = {field.code: field for field in list_fields()}
-    problems: list[Problem] = []
-    seen: dict[str, int] = {}
+    checked = _CheckedRows(Counter, rows)
     planned = []
-    for row in rows:
-        def fail(message) -> None:
-            problems.append(Problem(message, row=row.number))
-
-        code = _check_row_code(row, seen, taken, fail)
-        name = _check_row_name(row, fail)
+    for row, code, name, fail in checked:
         unit_code = row.values.get("unit", "")
         unit = visible.get(unit_code)
         if not unit_code:
@@ -144,41 +127,68 @@ def import_counters(actor: Organiser, root: Unit, rows: list[TableRow], instrume
         if unknown:
             fail(_l("Không có lĩnh vực mã: %(codes)s.", codes=", ".join(c[:40] for c in unknown[:10])))
         planned.append((code, name, unit, instrument, [fields[c] for c in dict.fromkeys(field_codes) if c in fields]))
-    if problems:
-        raise not_imported(problems)
+    checked.refuse_if_wrong()
     for code, name, unit, instrument, service_fields in planned:
         create_counter(code, name, unit, now=now, service_fields=service_fields, instrument_code=instrument)
-    record(actor, root.id, "import.counters", "counter", None,
-           {"count": len(planned), "codes": [plan[0] for plan in planned[:50]]}, now)
-    return len(planned)
+    return _imported(actor, root, "counter", [plan[0] for plan in planned], now)
 
 
-def _existing_codes(model: type[Unit] | type[Counter], codes: list[str]) -> set[str]:
-    return set(db.session.scalars(sa.select(model.code).where(model.code.in_(codes)))) if codes else set()
+#: Reports a problem of the row being checked.
+Fail = Callable[[Message], None]
 
 
-def _check_row_code(row: TableRow, seen: dict[str, int], taken: set[str], fail) -> str:
-    code = row.values.get("code", "")
-    if not code:
-        fail(_l("Thiếu mã."))
-    elif not CODE_PATTERN.fullmatch(code):
-        fail(_l("Mã “%(code)s” không hợp lệ: %(rule)s", code=code[:40], rule=CODE_MESSAGE))
-    elif code in seen:
-        fail(_l("Mã “%(code)s” trùng với dòng %(row)d.", code=code, row=seen[code]))
-    elif code in taken:
-        fail(_l("Mã “%(code)s” đã có trong hệ thống.", code=code))
-    else:
-        seen[code] = row.number
-    return code
+class _CheckedRows:
+    """The rows of an import table, each with what every table has checked (a new code, a name) and a way to
+    report its own problems; the problems of every row are kept, so that the file is refused with all of them."""
+
+    def __init__(self, model: type[Unit] | type[Counter], rows: list[TableRow]) -> None:
+        self.rows = rows
+        codes = [row.values.get("code", "") for row in rows]
+        self.taken = set(db.session.scalars(sa.select(model.code).where(model.code.in_(codes)))) if codes else set()
+        #: Code → the row that first used it.
+        self.seen: dict[str, int] = {}
+        self.problems: list[Problem] = []
+
+    def __iter__(self) -> Iterator[tuple[TableRow, str, str, Fail]]:
+        for row in self.rows:
+            def fail(message: Message, number: int = row.number) -> None:
+                self.problems.append(Problem(message, row=number))
+
+            yield row, self._code(row, fail), self._name(row, fail), fail
+
+    def refuse_if_wrong(self) -> None:
+        """:raise Rejected: when some row has a problem (all of them listed)."""
+        if self.problems:
+            raise not_imported(self.problems)
+
+    def _code(self, row: TableRow, fail: Fail) -> str:
+        code = row.values.get("code", "")
+        if not code:
+            fail(_l("Thiếu mã."))
+        elif not CODE_PATTERN.fullmatch(code):
+            fail(_l("Mã “%(code)s” không hợp lệ: %(rule)s", code=code[:40], rule=CODE_MESSAGE))
+        elif code in self.seen:
+            fail(_l("Mã “%(code)s” trùng với dòng %(row)d.", code=code, row=self.seen[code]))
+        elif code in self.taken:
+            fail(_l("Mã “%(code)s” đã có trong hệ thống.", code=code))
+        else:
+            self.seen[code] = row.number
+        return code
+
+    @staticmethod
+    def _name(row: TableRow, fail: Fail) -> str:
+        name = " ".join(row.values.get("name", "").split())
+        if not name:
+            fail(_l("Thiếu tên."))
+        elif len(name) > 200:
+            fail(_l("Tên dài quá 200 ký tự."))
+        return name
 
 
-def _check_row_name(row: TableRow, fail) -> str:
-    name = " ".join(row.values.get("name", "").split())
-    if not name:
-        fail(_l("Thiếu tên."))
-    elif len(name) > 200:
-        fail(_l("Tên dài quá 200 ký tự."))
-    return name
+def _imported(actor: Organiser, root: Unit, entity: str, codes: list[str], now: dt.datetime) -> int:
+    """Record an import in the audit log (the first 50 codes) and return how many rows it created."""
+    record(actor, root.id, f"import.{entity}s", entity, None, {"count": len(codes), "codes": codes[:50]}, now)
+    return len(codes)
 
 
 def _unit_kind(text: str) -> str | None:

@@ -16,6 +16,8 @@ from app.units.tokens import counter_url
 #: Allowed layouts: posters per A4 page and the grid they sit in (columns, rows).
 LAYOUTS = {1: (1, 1), 2: (1, 2), 4: (2, 2)}
 PAGE_W, PAGE_H, MARGIN = 210.0, 297.0, 10.0
+#: The blue of the poster's frame and heading.
+BLUE = (11, 83, 148)
 
 
 @dataclass(frozen=True)
@@ -80,36 +82,29 @@ def render_posters(posters: Sequence[Poster], text: PosterText, per_page: int = 
 def _draw_poster(pdf: FPDF, poster: Poster, text: PosterText, x: float, y: float, w: float, h: float) -> None:
     scale = min(w / (PAGE_W - 2 * MARGIN), h / (PAGE_H - 2 * MARGIN))
     pad = 6 * scale
-    pdf.set_draw_color(11, 83, 148)
+    inner_w = w - 2 * pad
+
+    def write(content: str, style: str, size: float, smallest: float, height: float,
+              colour: tuple[int, int, int] = (0, 0, 0)) -> None:
+        """Write centred lines across the poster from the current height (the size scaled, at least ``smallest``)."""
+        pdf.set_x(x + pad)
+        pdf.set_font("DejaVu", style, max(smallest, size * scale))
+        pdf.set_text_color(*colour)
+        pdf.multi_cell(inner_w, height * scale, content, align="C")
+
+    pdf.set_draw_color(*BLUE)
     pdf.set_line_width(0.6)
     pdf.rect(x + 1, y + 1, w - 2, h - 2)
-    inner_w = w - 2 * pad
-    pdf.set_xy(x + pad, y + pad)
-    pdf.set_font("DejaVu", "B", max(9, 13 * scale))
-    pdf.set_text_color(11, 83, 148)
-    pdf.multi_cell(inner_w, 7 * scale, text.heading, align="C")
-    pdf.set_text_color(0, 0, 0)
-    pdf.set_x(x + pad)
-    pdf.set_font("DejaVu", "B", max(11, 22 * scale))
-    pdf.multi_cell(inner_w, 10 * scale, poster.unit_name, align="C")
-    pdf.set_x(x + pad)
-    pdf.set_font("DejaVu", "", max(10, 17 * scale))
-    pdf.multi_cell(inner_w, 8 * scale, poster.counter_name, align="C")
-    pdf.set_x(x + pad)
-    pdf.set_font("DejaVu", "", max(8, 13 * scale))
-    pdf.multi_cell(inner_w, 6.5 * scale, text.instruction, align="C")
+    pdf.set_y(y + pad)
+    write(text.heading, "B", 13, 9, 7, colour=BLUE)
+    write(poster.unit_name, "B", 22, 11, 10)
+    write(poster.counter_name, "", 17, 10, 8)
+    write(text.instruction, "", 13, 8, 6.5)
     footer_h = 34 * scale
     qr_size = min(inner_w, (y + h - pad - footer_h) - (pdf.get_y() + 2))
     qr_x = x + (w - qr_size) / 2
     pdf.image(io.BytesIO(make_qr_png(poster.url, box_size=8)), x=qr_x, y=pdf.get_y() + 1, w=qr_size, h=qr_size)
-    pdf.set_xy(x + pad, y + h - pad - footer_h + 2)
-    pdf.set_font("DejaVu", "", max(7, 11 * scale))
-    pdf.multi_cell(inner_w, 5.5 * scale, text.fallback, align="C")
-    pdf.set_x(x + pad)
-    pdf.set_font("DejaVu", "B", max(7, 11 * scale))
-    pdf.multi_cell(inner_w, 5.5 * scale, poster.url, align="C")
-    pdf.set_x(x + pad)
-    pdf.set_font("DejaVu", "", max(6, 9 * scale))
-    pdf.set_text_color(60, 60, 60)
-    pdf.multi_cell(inner_w, 4.5 * scale, text.safety, align="C")
-    pdf.set_text_color(0, 0, 0)
+    pdf.set_y(y + h - pad - footer_h + 2)
+    write(text.fallback, "", 11, 7, 5.5)
+    write(poster.url, "B", 11, 7, 5.5)
+    write(text.safety, "", 9, 6, 4.5, colour=(60, 60, 60))

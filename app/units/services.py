@@ -161,7 +161,7 @@ def unit_impact(unit: Unit) -> UnitImpact:
     return UnitImpact(units, counters)
 
 
-# --- building rows ------------------------------------------------------------------------------------------------------
+# --- building rows ----------------------------------------------------------------------------------------------------
 
 
 def create_unit(code: str, name: str, *, kind: str = "other", parent: Unit | None = None,
@@ -331,7 +331,8 @@ def _touch_counters(counter_ids: sa.Select, now: dt.datetime) -> None:
 def _fields_by_ids(field_ids: list[int]) -> list[ServiceField]:
     ids = sorted(set(field_ids))
     in_range = all(0 < field_id <= MAX_ID for field_id in ids)
-    fields = list(db.session.scalars(sa.select(ServiceField).where(ServiceField.id.in_(ids)))) if ids and in_range else []
+    fields = (list(db.session.scalars(sa.select(ServiceField).where(ServiceField.id.in_(ids))))
+              if ids and in_range else [])
     if len(fields) != len(ids):
         raise AppError(_l("Có lĩnh vực không hợp lệ; vui lòng tải lại trang."))
     return fields
@@ -387,7 +388,7 @@ def rotate_counter_token(actor: Organiser, counter: Counter, now: dt.datetime) -
     record(actor, counter.unit_id, "counter.rotate_token", "counter", counter.id, {"code": counter.code}, now)
 
 
-# --- QR codes and posters -------------------------------------------------------------------------------------------------
+# --- QR codes and posters ---------------------------------------------------------------------------------------------
 
 
 def counter_qr(counter: Counter, fmt: str, base_url: str, secret: str) -> bytes:

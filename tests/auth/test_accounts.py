@@ -171,7 +171,8 @@ def test_audit_log_is_paginated(app, client, make, login):
     start = dt.datetime(2026, 3, 1, tzinfo=dt.timezone.utc)
     with app.app_context():
         for n in range(55):
-            record(COMMAND_LINE, admin.unit_id, "unit.edit", "unit", n, {"so": f"muc-{n:02d}"}, start + dt.timedelta(minutes=n))
+            record(COMMAND_LINE, admin.unit_id, "unit.edit", "unit", n, {"so": f"muc-{n:02d}"},
+                   start + dt.timedelta(minutes=n))
         db.session.commit()
     login(admin)
     first = client.get("/quan-tri/nhat-ky").get_data(as_text=True)

@@ -42,8 +42,8 @@ def bank(app, units) -> str:
 
     data = yaml.safe_dump({"questions": question_rows(30)}, allow_unicode=True).encode()
     with app.app_context():
-        import_questions("bank-a", parse_questions("bank.yaml", data), actor=COMMAND_LINE, now=local("2026-01-01 08:00"),
-                         title="Thử")
+        import_questions("bank-a", parse_questions("bank.yaml", data), actor=COMMAND_LINE,
+                         now=local("2026-01-01 08:00"), title="Thử")
         db.session.commit()
     return "bank-a"
 

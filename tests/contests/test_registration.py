@@ -161,8 +161,8 @@ def test_preissued_accounts_are_created_all_or_nothing_and_sign_in_with_their_co
     good = "phone,full_name,unit,group\n0912000001,Phạm Văn Dũng,T-SNV,cbccvc\n0912000002,Hồ Thị Em,T-XA,nguoi_dan\n"
     with app.app_context():
         credentials = participants.preissue_participants(db.session.get(Contest, live.id),
-                                                     parse_participants("ds.csv", good.encode()), actor=COMMAND_LINE, now=now_utc(),
-                                                     zone=ZONE, secret="s")
+                                                     parse_participants("ds.csv", good.encode()), actor=COMMAND_LINE,
+                                                     now=now_utc(), zone=ZONE, secret="s")
         db.session.commit()
     assert [(c.phone, len(c.code)) for c in credentials] == [("0912000001", 8), ("0912000002", 8)]
     person = Participant(client, live.slug)
@@ -224,7 +224,8 @@ def test_personal_data_is_exported_then_erased_after_the_retention_period(app, c
         assert rows[0][1:3] == ["0912345678", "Trần Thị Bình"]
         with pytest.raises(ConflictError, match="Chưa hết thời hạn lưu trữ"):
             participants.erase_personal_data(contest, actor=COMMAND_LINE, now=now_utc(), zone=ZONE)
-        erased = participants.erase_personal_data(contest, actor=COMMAND_LINE, now=now_utc() + dt.timedelta(days=181), zone=ZONE)
+        erased = participants.erase_personal_data(contest, actor=COMMAND_LINE, now=now_utc() + dt.timedelta(days=181),
+                                                  zone=ZONE)
         db.session.commit()
         row = db.session.scalar(sa.select(Row))
         attempt = db.session.get(Attempt, attempt_id)
