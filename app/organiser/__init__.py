@@ -1,6 +1,7 @@
-"""What organisers read under /quan-tri: the dashboard and periodic SIPAS reports (aggregates, statistics, charts,
-PDF/XLSX files), citizens' comments and raw response exports, and the navigation of the organiser area.
+"""What organisers read under /quan-tri (blueprint ``organiser``): the dashboard and periodic SIPAS reports
+(aggregates: the packed responses and their fold; reports: load, compute, present; charts; PDF/XLSX files),
+citizens' comments and raw response exports, and the navigation of the organiser area; `flask report`.
 
 May import: the shared modules of app/, app.stats, and the features it reads (units, surveys, auth); never their
-views. Nothing imports it but create_app and the command line.
+views. Imported by create_app, the command line, and the JSON API (the report service).
 """
