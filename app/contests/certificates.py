@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from fpdf import FPDF
 from itsdangerous import BadSignature, URLSafeSerializer
@@ -13,6 +14,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from app.contests.models import Contest, Participant
 from app.contests.results import ContestResults
 from app.contests.spec import contest_spec
+from app.extensions import db
 from app.pdf import add_dejavu
 from app.units.qr import make_qr_png
 
@@ -82,6 +84,16 @@ def certificate_data(contest: Contest, participant: Participant, prize: str | No
         signer=contest_spec(contest, zone).certificate.signer, verify_label=str(_l("Kiểm tra giấy chứng nhận tại:")),
         verify_url=f"{base_url}/thi/chung-nhan/{certificate_token(contest.id, participant.id, secret)}",
     )
+
+
+def certificates_pdf(contest: Contest, earned: dict[int, str | None], zone: ZoneInfo, *, base_url: str,
+                     secret: str) -> bytes:
+    """Return the certificates of the participants in ``earned`` (id → prize, None for completing), by id."""
+    participants = {participant.id: participant for participant in db.session.scalars(
+        sa.select(Participant).where(Participant.id.in_(list(earned))))}
+    return render_certificates([certificate_data(contest, participants[pid], prize, zone, base_url=base_url,
+                                                 secret=secret)
+                                for pid, prize in sorted(earned.items()) if pid in participants])
 
 
 def render_certificates(certificates: Sequence[CertificateData]) -> bytes:

@@ -67,14 +67,20 @@ _FROZEN_ROUND_FIELDS = ("bank", "question_count", "draw", "time_limit_seconds", 
                         "shuffle_questions", "shuffle_options", "prediction")
 
 
-def save_contest(spec: ContestSpec, *, actor: Actor, now: dt.datetime, scope: Unit | None = None
-                 ) -> tuple[Contest, bool]:
+def save_contest(spec: ContestSpec, *, actor: Actor, now: dt.datetime, scope: Unit | None = None,
+                 must_be_new: bool = False) -> tuple[Contest, bool]:
     """Create the contest a spec describes, or update it in place; return (contest, created).
 
-    Checks what the parser cannot: the unit exists (inside `scope` when given), banks exist and can supply every
-    draw, the contest is not finished, and rounds that already have attempts keep their draw and grading settings.
-    :raise Rejected: listing every problem.
+    Checks what the parser cannot: the slug is free (or the contest's own, inside `scope` when given), the unit
+    exists (inside `scope`), banks exist and can supply every draw, the contest is not finished, and rounds that
+    already have attempts keep their draw and grading settings.
+    :raise Rejected: listing every problem; 409 alone when the slug is taken (by any contest when ``must_be_new``).
     """
+    contest = db.session.scalar(sa.select(Contest).where(Contest.slug == spec.slug))
+    if contest is not None and must_be_new:
+        raise Rejected([Problem(_l("slug: mã cuộc thi “%(slug)s” đã được dùng.", slug=spec.slug))], status=409)
+    if contest is not None and scope is not None and not contest.unit.is_within(scope):
+        raise Rejected([Problem(_l("slug: mã cuộc thi này đã được dùng bởi đơn vị khác."))], status=409)
     problems: list[Problem] = []
     unit = db.session.scalar(sa.select(Unit).where(Unit.code == spec.unit))
     if unit is None:
@@ -100,14 +106,11 @@ def save_contest(spec: ContestSpec, *, actor: Actor, now: dt.datetime, scope: Un
         for shortfall in shortfalls(pool, round_spec_.question_count, round_spec_.draw):
             problems.append(Problem(_l("ngân hàng không đủ câu hỏi (%(detail)s)",
                                                        detail=_shortfall_text(shortfall)), path=f"{path}.draw"))
-    contest = db.session.scalar(sa.select(Contest).where(Contest.slug == spec.slug))
     created = contest is None
     if contest is not None:
         if contest.status in ("results_published", "archived"):
             problems.append(Problem(_l("Cuộc thi đã công bố kết quả hoặc đã lưu trữ nên không thể sửa định "
                                            "nghĩa.")))
-        if scope is not None and not contest.unit.is_within(scope):
-            problems.append(Problem(_l("mã cuộc thi này đã được dùng bởi một đơn vị khác"), path="slug"))
         problems.extend(_frozen_round_changes(contest, spec))
     if problems:
         raise Rejected(problems, _l("Định nghĩa cuộc thi chưa hợp lệ; chưa có gì được lưu."))

@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import json
 
-import sqlalchemy as sa
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -14,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 from app.auth.access import current_organiser, organiser_required
 from app.contests import lifecycle
 from app.contests.banks import banks_for, get_bank, import_questions, may_import_into
-from app.contests.certificates import achievements, certificate_data, render_certificates
+from app.contests.certificates import achievements, certificates_pdf
 from app.contests.forms import (
     BankUploadForm,
     DefinitionForm,
@@ -38,7 +37,7 @@ from app.extensions import db
 from app.i18n import local_zone
 from app.units.services import list_units
 from app.uploads import UploadLimits
-from app.validation import MAX_YAML_BYTES, Message, Problem, Rejected, read_yaml
+from app.validation import MAX_YAML_BYTES, Problem, Rejected, read_yaml
 from app.web import ConfirmPage, confirm_then, download, refused
 
 bp = Blueprint("contest_admin", __name__)
@@ -104,10 +103,6 @@ def _problems_page(template: str, error: Rejected, **context):
     return render_template(template, problems=refused(error).problems, **context), error.status
 
 
-def _slug_taken(message: Message) -> Rejected:
-    return Rejected([Problem(message)], status=409)
-
-
 # --- contests ----------------------------------------------------------------------------------------------------
 
 
@@ -148,15 +143,9 @@ def _save_definition(data: object, template: str, *, must_be_new: bool = False, 
         spec = parse_contest(data, zone)
     except Rejected as error:
         return _problems_page(template, error, **context)
-    existing = db.session.scalar(sa.select(Contest).where(Contest.slug == spec.slug))
-    if must_be_new and existing is not None:
-        return _problems_page(template, _slug_taken(_l("slug: mã cuộc thi “%(slug)s” đã được dùng.", slug=spec.slug)),
-                              **context)
-    if existing is not None and not existing.unit.is_within(organiser.unit):
-        return _problems_page(template, _slug_taken(_l("slug: mã cuộc thi này đã được dùng bởi đơn vị khác.")),
-                              **context)
     try:
-        contest, created = lifecycle.save_contest(spec, actor=organiser, now=utcnow(), scope=organiser.unit)
+        contest, created = lifecycle.save_contest(spec, actor=organiser, now=utcnow(), scope=organiser.unit,
+                                                  must_be_new=must_be_new)
     except Rejected as error:
         return _problems_page(template, error, **context)
     flash(_("Đã tạo cuộc thi.") if created else _("Đã lưu định nghĩa cuộc thi."), "info")
@@ -331,11 +320,8 @@ def certificates(slug: str):
     earned = achievements(found, contest_results(found, zone), zone)
     if not earned:
         raise NotFoundError(_l("Chưa có ai được cấp giấy chứng nhận."))
-    participants = {p.id: p for p in db.session.query(Participant).filter(Participant.id.in_(list(earned)))}
-    pdf = render_certificates([certificate_data(found, participants[pid], prize, zone,
-                                                base_url=current_app.config["BASE_URL"],
-                                                secret=current_app.config["SECRET_KEY"])
-                               for pid, prize in sorted(earned.items()) if pid in participants])
+    pdf = certificates_pdf(found, earned, zone, base_url=current_app.config["BASE_URL"],
+                           secret=current_app.config["SECRET_KEY"])
     return download(pdf, "pdf", f"{slug}-chung-nhan.pdf")
 
 

@@ -14,7 +14,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from app.contests.attempts import (attempt_questions, attempts_of, get_attempt, open_attempt, review_questions,
                                    save_answers, shows_key, start_attempt, submit_attempt)
-from app.contests.certificates import achievements, certificate_data, read_certificate_token, render_certificates
+from app.contests.certificates import achievements, certificates_pdf, read_certificate_token
 from app.contests.lifecycle import get_contest, get_round
 from app.contests.models import Contest, Participant
 from app.contests.participants import Registration, authenticate, mask_name, register_participant, registration_units
@@ -322,9 +322,8 @@ def certificate(slug: str):
     earned = achievements(contest, contest_results(contest, zone), zone)
     if participant.id not in earned:
         raise NotFoundError(_l("Bạn không thuộc danh sách được cấp giấy chứng nhận của cuộc thi này."))
-    pdf = render_certificates([certificate_data(contest, participant, earned[participant.id], zone,
-                                                base_url=current_app.config["BASE_URL"],
-                                                secret=current_app.config["SECRET_KEY"])])
+    pdf = certificates_pdf(contest, {participant.id: earned[participant.id]}, zone,
+                           base_url=current_app.config["BASE_URL"], secret=current_app.config["SECRET_KEY"])
     return Response(pdf, mimetype="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="chung-nhan-{slug}.pdf"'})
 
