@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable, Iterator
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Session
+from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.dml import Insert
 
 #: Named constraints let Alembic create and drop them predictably (Indico's convention).
@@ -105,99 +107,97 @@ def raw_cursor(connection: Connection, statement: sa.Executable) -> Iterator:
         result.close()
 
 
-class epoch_ms(sa.sql.functions.FunctionElement):
+class _PerDialect(sa.sql.functions.FunctionElement):
+    """A SQL function each backend writes its own way: a subclass gives its type and, for "sqlite" and
+    "postgresql", a static method that writes the SQL from its compiled arguments."""
+
+    inherit_cache = True
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.inherit_cache = True
+        for dialect in ("sqlite", "postgresql"):
+            compiles(cls, dialect)(functools.partial(_write_sql, getattr(cls, dialect)))
+
+
+def _write_sql(write: Callable[..., str], element: _PerDialect, compiler: SQLCompiler, **kw: object) -> str:
+    return write(*(compiler.process(argument, **kw) for argument in element.clauses))
+
+
+class epoch_ms(_PerDialect):
     """Milliseconds since 1970 of a timestamp column, computed by the database (no per-row datetime objects)."""
 
     type = sa.BigInteger()
-    inherit_cache = True
 
+    @staticmethod
+    def sqlite(column: str) -> str:
+        return f"CAST(ROUND((julianday({column}) - 2440587.5) * 86400000.0) AS INTEGER)"
 
-@compiles(epoch_ms, "sqlite")
-def _epoch_ms_sqlite(element, compiler, **kw) -> str:
-    return f"CAST(ROUND((julianday({compiler.process(element.clauses, **kw)}) - 2440587.5) * 86400000.0) AS INTEGER)"
-
-
-@compiles(epoch_ms, "postgresql")
-def _epoch_ms_postgresql(element, compiler, **kw) -> str:
-    return f"CAST(ROUND(EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)}) * 1000) AS BIGINT)"
+    @staticmethod
+    def postgresql(column: str) -> str:
+        return f"CAST(ROUND(EXTRACT(EPOCH FROM {column}) * 1000) AS BIGINT)"
 
 
 # Aggregates that return a whole column of the selected rows as one value, every row in the same (scan) order:
 # a report reads 200,000 rows as a dozen values instead of millions of per-row driver objects.
 
 
-class packed_integers(sa.sql.functions.FunctionElement):
+class packed_integers(_PerDialect):
     """Integer columns of every row as 64-bit big-endian values, row after row (NULL counts as 0).
 
     PostgreSQL sends them as bytea; SQLite, which has no binary encoding of integers, as hex text.
     """
 
     type = sa.LargeBinary()
-    inherit_cache = True
+
+    @staticmethod
+    def sqlite(*columns: str) -> str:
+        return f"group_concat(printf('{'%016x' * len(columns)}', {', '.join(columns)}), '')"
+
+    @staticmethod
+    def postgresql(*columns: str) -> str:
+        return f"string_agg({' || '.join(f'int8send(CAST({column} AS BIGINT))' for column in columns)}, ''::bytea)"
 
 
-@compiles(packed_integers, "sqlite")
-def _packed_integers_sqlite(element, compiler, **kw) -> str:
-    columns = [compiler.process(column, **kw) for column in element.clauses]
-    return f"group_concat(printf('{'%016x' * len(columns)}', {', '.join(columns)}), '')"
-
-
-@compiles(packed_integers, "postgresql")
-def _packed_integers_postgresql(element, compiler, **kw) -> str:
-    columns = [compiler.process(column, **kw) for column in element.clauses]
-    return f"string_agg({' || '.join(f'int8send(CAST({column} AS BIGINT))' for column in columns)}, ''::bytea)"
-
-
-class packed_floats(sa.sql.functions.FunctionElement):
+class packed_floats(_PerDialect):
     """A float column of every row, exactly, NULL as nan: float8 bytea (PostgreSQL) or 17-digit text (SQLite)."""
 
     type = sa.LargeBinary()
-    inherit_cache = True
+
+    @staticmethod
+    def sqlite(column: str) -> str:
+        # Whole numbers (most predictions) go out as integers: exact, and half the cost of printf's 17 digits.
+        return (f"group_concat(CASE WHEN {column} IS NULL THEN 'nan' WHEN {column} = CAST({column} AS INTEGER) "
+                f"THEN CAST({column} AS INTEGER) ELSE printf('%!.17g', {column}) END, ',')")
+
+    @staticmethod
+    def postgresql(column: str) -> str:
+        return f"string_agg(COALESCE(float8send({column}), '\\x7ff8000000000000'::bytea), ''::bytea)"
 
 
-@compiles(packed_floats, "sqlite")
-def _packed_floats_sqlite(element, compiler, **kw) -> str:
-    column = compiler.process(element.clauses, **kw)
-    # Whole numbers (most predictions) go out as integers: exact, and half the cost of printf's 17 digits.
-    return (f"group_concat(CASE WHEN {column} IS NULL THEN 'nan' WHEN {column} = CAST({column} AS INTEGER) "
-            f"THEN CAST({column} AS INTEGER) ELSE printf('%!.17g', {column}) END, ',')")
-
-
-@compiles(packed_floats, "postgresql")
-def _packed_floats_postgresql(element, compiler, **kw) -> str:
-    column = compiler.process(element.clauses, **kw)
-    return f"string_agg(COALESCE(float8send({column}), '\\x7ff8000000000000'::bytea), ''::bytea)"
-
-
-class joined_text(sa.sql.functions.FunctionElement):
+class joined_text(_PerDialect):
     """A text column of every row, joined by the unit separator (U+001F)."""
 
     type = sa.Text()
-    inherit_cache = True
+
+    @staticmethod
+    def sqlite(column: str) -> str:
+        return f"group_concat({column}, char(31))"
+
+    @staticmethod
+    def postgresql(column: str) -> str:
+        return f"string_agg({column}, chr(31))"
 
 
-@compiles(joined_text, "sqlite")
-def _joined_text_sqlite(element, compiler, **kw) -> str:
-    return f"group_concat({compiler.process(element.clauses, **kw)}, char(31))"
-
-
-@compiles(joined_text, "postgresql")
-def _joined_text_postgresql(element, compiler, **kw) -> str:
-    return f"string_agg({compiler.process(element.clauses, **kw)}, chr(31))"
-
-
-class joined_bytes(sa.sql.functions.FunctionElement):
+class joined_bytes(_PerDialect):
     """A binary column of every row, concatenated."""
 
     type = sa.LargeBinary()
-    inherit_cache = True
 
+    @staticmethod
+    def sqlite(column: str) -> str:
+        return f"CAST(group_concat({column}, '') AS BLOB)"
 
-@compiles(joined_bytes, "sqlite")
-def _joined_bytes_sqlite(element, compiler, **kw) -> str:
-    return f"CAST(group_concat({compiler.process(element.clauses, **kw)}, '') AS BLOB)"
-
-
-@compiles(joined_bytes, "postgresql")
-def _joined_bytes_postgresql(element, compiler, **kw) -> str:
-    return f"string_agg({compiler.process(element.clauses, **kw)}, ''::bytea)"
+    @staticmethod
+    def postgresql(column: str) -> str:
+        return f"string_agg({column}, ''::bytea)"
