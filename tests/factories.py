@@ -115,7 +115,7 @@ class Factories:
         import datetime as dt
 
         from app.database import utcnow
-        from app.surveys.tokens import DossierClaim, dossier_token
+        from app.units.tokens import DossierClaim, dossier_token
 
         expires = (utcnow() + dt.timedelta(days=days)).replace(microsecond=0)
         return "/d/" + dossier_token(DossierClaim(dossier_code, counter.id, expires), self.app.config["SECRET_KEY"])

@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from app.api.models import ApiToken
 from app.errors import AppError, NotFoundError
 from app.extensions import db
-from app.surveys.tokens import DossierClaim, dossier_token
+from app.units.tokens import DossierClaim, dossier_token
 from app.units.models import Counter, Unit
 
 #: The public prefix of every token (not a secret).

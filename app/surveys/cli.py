@@ -16,7 +16,7 @@ from app.periods import parse_period
 from app.surveys import services
 from app.surveys.exports import response_table
 from app.surveys.instruments import load_instrument
-from app.surveys.tokens import DossierClaim, dossier_token
+from app.units.tokens import DossierClaim, dossier_token
 from app.units.qr import make_qr_png
 from app.units.services import get_counter_by_code, get_unit_by_code
 from app.validation import Rejected

@@ -175,7 +175,7 @@ def test_a_link_signed_with_another_secret_answers_404(app, client, counter):
     import datetime as dt
 
     from app.database import utcnow
-    from app.surveys.tokens import DossierClaim, dossier_token
+    from app.units.tokens import DossierClaim, dossier_token
 
     token = dossier_token(DossierClaim("HS-1", counter.id, utcnow() + dt.timedelta(days=1)), "another-secret")
     assert client.get(f"/d/{token}").status_code == 404

@@ -44,7 +44,7 @@ def test_new_nonces_are_ten_lowercase_base32_letters_and_do_not_repeat():
 
 
 def test_dossier_token_round_trips_its_claim_and_expires_at_the_second():
-    from app.surveys.tokens import DossierClaim, dossier_token, read_dossier_token
+    from app.units.tokens import DossierClaim, dossier_token, read_dossier_token
 
     expires = dt.datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
     claim = read_dossier_token(dossier_token(DossierClaim("HS-Đ/01", 7, expires), "k"), "k")
@@ -58,7 +58,7 @@ def test_dossier_token_round_trips_its_claim_and_expires_at_the_second():
 def test_a_well_signed_dossier_token_with_a_wrong_shape_is_refused(payload):
     from itsdangerous import URLSafeSerializer
 
-    from app.surveys.tokens import read_dossier_token
+    from app.units.tokens import read_dossier_token
 
     token = URLSafeSerializer("k", salt="dossier-link").dumps(payload)
     assert read_dossier_token(token, "k") is None
