@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from flask import Flask
+from flask.testing import FlaskClient
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -50,6 +51,24 @@ class OrganiserInfo:
     unit_id: int
     unit_code: str
     role: str
+
+class BrowserLikeClient(FlaskClient):
+    """The test client, following the citizen's "see the form again" redirect as a browser does.
+
+    A refused survey submission is answered 303 to the form it was sent from, which shows the answers kept with what to
+    fix (and a 4xx status); this client returns that page, so a test reads the refusal as the citizen does. Every
+    other response comes back as it is (tests/surveys/test_views.py checks the redirect itself).
+    """
+
+    def open(self, *args, **kwargs):
+        response = super().open(*args, **kwargs)
+        request = response.request
+        if (request.method == "POST" and response.status_code == 303 and request.path.startswith(("/s/", "/d/"))
+                and response.location == request.path):
+            return super().open(response.location, method="GET", headers={
+                key: value for key, value in (kwargs.get("headers") or {}).items() if key.lower() != "content-type"})
+        return response
+
 
 class Factories:
     """Builders for the rows tests need, committed and returned as plain values."""

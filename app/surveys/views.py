@@ -54,6 +54,8 @@ DRAFT_SECONDS = 4 * 3600
 #: Answers longer than this (in characters, as JSON) are re-shown in the answer itself, not kept in the session
 #: cookie (browsers cap a cookie near 4 KB).
 DRAFT_MAX_CHARS = 1800
+#: The status of the page that shows refused answers again (a refusal stays a 4xx, also through the redirect).
+REASON_STATUS = {"invalid": 400, "stale": 400, "rate": 429, "replaced": 200}
 #: Why a refused submission is shown again, as the form explains it above the answers.
 REASONS = {
     "invalid": None,  # the summary of the questions to fix says it
@@ -227,15 +229,15 @@ def _keep_draft(counter_id: int, data: dict[str, list[str]], reason: str) -> boo
 def _show_form(counter, form: ResponseForm, action: str, thanks_url: str | None, *, dossier_code: str | None = None):
     """The form as this visitor should see it: recorded already, with refused answers to finish, or new."""
     if request.args.get("moi") != "1":
-        recorded = _recorded(counter.id)
-        if recorded is not None and thanks_url is not None:
+        recorded, draft = _recorded(counter.id), _draft(counter.id)
+        if recorded is not None and thanks_url is not None and (draft is None or draft["at"] < recorded[1]):
             return _thanks_page(counter, recorded_at=dt.datetime.fromtimestamp(recorded[1], dt.timezone.utc))
-        draft = _draft(counter.id)
         if draft is not None:
             values = draft["v"]
             errors = _problems(form, values) if draft["r"] == "invalid" else {}
-            return _form_page(counter, form, action, errors=errors, values=values, message=REASONS.get(draft["r"]),
+            page = _form_page(counter, form, action, errors=errors, values=values, message=REASONS.get(draft["r"]),
                               dossier_code=dossier_code)
+            return page, REASON_STATUS.get(draft["r"], 400)
     return _form_page(counter, form, action, dossier_code=dossier_code)
 
 

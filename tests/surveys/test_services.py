@@ -120,7 +120,8 @@ def _edited(instrument, title: str):
 def _shipped(code: str):
     from app.surveys.instruments import load_instrument
 
-    return load_instrument(ROOT / "surveys" / f"{code}-v1.yaml")
+    newest = max((ROOT / "surveys").glob(f"{code}-v*.yaml"), key=lambda path: int(path.stem.rsplit("-v", 1)[1]))
+    return load_instrument(newest)
 
 
 def _versions(app) -> list[tuple]:
@@ -166,8 +167,8 @@ def test_a_version_with_responses_is_never_changed_and_the_message_asks_for_a_ne
     with app.app_context():
         with pytest.raises(AppError) as raised:
             publish_instrument(_edited(_shipped("sipas-counter"), "Phiếu đã sửa"))
-    assert str(raised.value.message) == ("Phiên bản sipas-counter v1 đã có 1 phiếu trả lời nên không thể sửa. "
-                                         "Hãy tạo phiên bản mới (sipas-counter-v2.yaml).")
+    assert str(raised.value.message) == ("Phiên bản sipas-counter v2 đã có 1 phiếu trả lời nên không thể sửa. "
+                                         "Hãy tạo phiên bản mới (sipas-counter-v3.yaml).")
     assert _versions(app) == before
 
 
@@ -178,9 +179,9 @@ def test_a_new_version_serves_new_forms_while_old_responses_keep_theirs(app, mak
 
     counter = make.counter()
     submit(app, counter, "answered-on-version-1")
-    definition = {**_shipped("sipas-counter").definition, "version": 2}
+    definition = {**_shipped("sipas-counter").definition, "version": 3}
     with app.app_context():
-        v2 = services.publish_instrument(parse_instrument(definition, "sipas-counter-v2.yaml"))
+        v2 = services.publish_instrument(parse_instrument(definition, "sipas-counter-v3.yaml"))
         db.session.commit()
         assert services.current_version_id("sipas-counter") == v2.id
     submit(app, counter, "answered-on-version-2")
