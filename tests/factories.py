@@ -207,6 +207,16 @@ def form_fields(html: str) -> dict[str, str]:
     return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', html))
 
 
+def new_visit_page(client, path: str, **kwargs) -> str:
+    """Return the form of a new visit at a counter: a client that has just sent a response is shown that its visit was
+    recorded, and follows the page's "rate another visit" link, as a citizen would."""
+    html = client.get(path, **kwargs).get_data(as_text=True)
+    again = re.search(r'<p class="again"><a href="([^"]+)"', html)
+    if again is None:
+        return html
+    return client.get(again[1].replace("&amp;", "&"), **kwargs).get_data(as_text=True)
+
+
 def full_answers(html: str, value: str = "4") -> dict[str, str]:
     """Fill every radio question of a rendered form with `value` (or its first option) and pick a field."""
     data = form_fields(html)

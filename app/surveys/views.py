@@ -228,8 +228,11 @@ def _keep_draft(counter_id: int, data: dict[str, list[str]], reason: str) -> boo
 
 def _show_form(counter, form: ResponseForm, action: str, thanks_url: str | None, *, dossier_code: str | None = None):
     """The form as this visitor should see it: recorded already, with refused answers to finish, or new."""
-    if request.args.get("moi") != "1":
-        recorded, draft = _recorded(counter.id), _draft(counter.id)
+    recorded, draft = _recorded(counter.id), _draft(counter.id)
+    # "Rate another visit" carries the start of the recorded visit's key: once that visit is sent too, going Back to
+    # the link no longer opens a new form.
+    another = recorded is not None and request.args.get("moi") == recorded[0][:8]
+    if not another:
         if recorded is not None and thanks_url is not None and (draft is None or draft["at"] < recorded[1]):
             return _thanks_page(counter, recorded_at=dt.datetime.fromtimestamp(recorded[1], dt.timezone.utc))
         if draft is not None:
@@ -355,9 +358,10 @@ def submit(token: str):
 def _thanks_page(counter, *, recorded_at: dt.datetime | None = None) -> str:
     token = request.view_args.get("token", "")
     steps = current_app.extensions["surveys.next_steps"](counter.unit_id)
+    recorded = _recorded(counter.id) if recorded_at else None
     return render_template("surveys/thanks.html", counter=counter, steps=steps,
                            recorded_at=local_time(recorded_at, "HH:mm dd/MM/yyyy") if recorded_at else None,
-                           again_url=url_for(".fill", token=token, moi=1) if recorded_at else None)
+                           again_url=url_for(".fill", token=token, moi=recorded[0][:8]) if recorded else None)
 
 
 @bp.get("/s/<token>/cam-on")

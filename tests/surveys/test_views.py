@@ -8,7 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.factories import concurrent_posts, count_responses, form_fields, full_answers, stored_responses
+from tests.factories import (concurrent_posts, count_responses, form_fields, full_answers, new_visit_page,
+                             stored_responses)
 
 SUBMISSION_KEY_MESSAGE = "Mã gửi phiếu không hợp lệ. Vui lòng tải lại trang và gửi lại."
 CSRF_MESSAGE = ("Phiên làm việc đã hết hạn hoặc biểu mẫu không hợp lệ. Các câu trả lời vẫn còn bên dưới: "
@@ -25,10 +26,9 @@ def counter(make):
 def answers(client, path: str, **changes) -> dict:
     """Load a new visit's form and answer every radio question with 4, then apply `changes` (None removes a field).
 
-    ``?moi=1`` is the link the thanks page offers for another visit: without it, a client that has just sent a
-    response would be told that its visit was recorded.
+    A client that has just sent a response follows the "rate another visit" link (new_visit_page).
     """
-    data = full_answers(client.get(path + "?moi=1").get_data(as_text=True))
+    data = full_answers(new_visit_page(client, path))
     for name, value in changes.items():
         if value is None:
             data.pop(name, None)
