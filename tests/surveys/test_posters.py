@@ -38,8 +38,8 @@ def test_each_poster_format_scans_to_the_survey_and_its_typed_address_opens_it(
     codes = decode_qr(image)
     assert set(codes) == {"http://hailong.test" + counter.path}
     assert len(codes) == (2 if paper == "tent" else 1)  # a tent's two faces each carry the code
-    words = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True,
-                           timeout=60).stdout
+    words = " ".join(subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True,
+                                    timeout=60).stdout.split())
     assert "ĐÁNH GIÁ SỰ HÀI LÒNG" in words and "XÃ HOÀ AN" in words and "ỦY BAN NHÂN DÂN TỈNH THỬ NGHIỆM" in words
     assert all(step in words for step in ("Mở camera điện thoại", "Chọn mức hài lòng", "Gửi đánh giá"))
     typed = re.search(r"hailong\.test/q/([23456789A-HJ-NP-Z]{7})", words)[1]
