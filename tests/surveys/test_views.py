@@ -200,7 +200,8 @@ def test_rejected_form_is_shown_again_with_the_answers_kept_and_the_problem_mark
     html = text(client.post(counter.path, data=data))
     assert 'class="q invalid scale" id="q-TC2"' in html
     assert 'name="TC3" value="5" checked' in html
-    assert '<a href="#q-TC2">Trang thiết bị phục vụ người dân đầy đủ</a>: Vui lòng trả lời câu này.' in html
+    assert '<li><a href="#q-TC2">Trang thiết bị phục vụ người dân đầy đủ</a></li>' in html  # unanswered: named only
+    assert '<p class="err" id="e-TC2">Vui lòng trả lời câu này.</p>' in html
 
 
 def test_more_choices_than_allowed_are_rejected(app, client, counter):
