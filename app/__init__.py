@@ -10,7 +10,7 @@ The map (each package's docstring says what lives there and what it may import):
   auth (organisers, roles, scoping, audit log), api (JSON API v1);
 - stats: pure statistics on numpy arrays;
 - above the features: models (every model, for the metadata), demo and synth (sample data), commands (the
-  commands that span features), backup.
+  commands that span features), backup, next_steps (where a citizen goes after the survey).
 """
 from __future__ import annotations
 
@@ -68,7 +68,7 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """Mount every feature at its URL prefix (the prefixes are all visible here)."""
-    from app import health
+    from app import health, next_steps
     from app.api import views as api
     from app.auth import views as auth
     from app.contests import manage as contest_admin
@@ -79,7 +79,8 @@ def register_blueprints(app: Flask) -> None:
     from app.units import views as units
 
     app.register_blueprint(health.bp)
-    app.register_blueprint(surveys.bp)  # /s/<token>, /d/<token>: the citizen's pages
+    # /s/<token>, /q/<code>, /d/<token>: the citizen's pages; the thanks page leads to other features' pages.
+    app.register_blueprint(surveys.bp, next_steps=next_steps.after_survey)
     app.register_blueprint(api.bp, url_prefix="/api/v1")
     app.register_blueprint(auth.bp, url_prefix="/quan-tri")
     # Counters serve the instruments the surveys feature publishes; units cannot import it, so it is told here.

@@ -33,6 +33,8 @@ class Config:
     #: (organiser changes, contest answers) always waits.
     SURVEY_WAIT_FOR_FLUSH = False
     DOSSIER_LINK_DAYS = 30
+    #: After a counter's QR code is rotated, a form fetched before the rotation is still accepted this long.
+    SURVEY_ROTATION_GRACE_MINUTES = 30
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

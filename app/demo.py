@@ -65,6 +65,10 @@ UNITS = (
 )
 
 
+#: Demo counters that serve the quick instrument (one statement per SIPAS element) instead of the full one.
+QUICK_COUNTERS = frozenset({"AK-XLT-Q1"})
+
+
 def surveys_dir() -> Path:
     """Return the top-level surveys/ folder of instrument files."""
     return Path(__file__).resolve().parent.parent / "surveys"
@@ -88,8 +92,12 @@ def seed_demo(*, responses: int, seed: int) -> bool:
         units[code] = create_unit(code, name, kind=kind, parent=units.get(parent), headcount=headcount, block=block)
         for counter_code, counter_name, field_codes in counters:
             create_counter(counter_code, counter_name, units[code], now=now,
-                           service_fields=[fields[f] for f in field_codes])
+                           service_fields=[fields[f] for f in field_codes],
+                           instrument_code="sipas-quick" if counter_code in QUICK_COUNTERS else "sipas-counter")
     if responses:
-        synthesise_responses(responses, np.random.default_rng(seed), now, days=270)
+        rng = np.random.default_rng(seed)
+        quick = max(1, responses // 10)
+        synthesise_responses(responses - quick, rng, now, days=270)
+        synthesise_responses(quick, rng, now, days=270, instrument_code="sipas-quick")
     seed_demo_contest(now, np.random.default_rng(seed))
     return True

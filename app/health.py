@@ -1,5 +1,5 @@
-"""Liveness and readiness probes for load balancers and operators."""
-from flask import Blueprint, jsonify
+"""Liveness and readiness probes for load balancers and operators, and the icon browsers ask for at the root."""
+from flask import Blueprint, current_app, jsonify
 from sqlalchemy import text
 
 from app.extensions import db
@@ -22,3 +22,11 @@ def readyz():
         db.session.rollback()
         return jsonify(status="unavailable", database=False), 503
     return jsonify(status="ok", database=True)
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    """Serve the site icon where browsers look for it without being told (pages name the SVG one)."""
+    response = current_app.send_static_file("favicon.ico")
+    response.cache_control.max_age = 7 * 86400
+    return response

@@ -1,6 +1,6 @@
 """Bench-only set-up of a fresh database: migrate, publish the shipped instruments, build a province.
 
-Usage: python bench/setup_db.py DATABASE_URL SECRET_KEY --units N
+Usage: python bench/setup_db.py DATABASE_URL SECRET_KEY --units N [--quick M]
 Prints JSON: {"province": CODE, "counters": [{"code": …, "unit": …, "token": …}, …]}. Everything goes through the
 application's own services (app.units.services), so the rows are exactly what organisers would create.
 """
@@ -18,8 +18,9 @@ SERVICE_FIELDS = (("HO_TICH", "Hộ tịch", "Civil status"), ("DAT_DAI", "Đấ
                   ("CHUNG_THUC", "Chứng thực", "Certification"))
 
 
-def build(url: str, secret: str, units: int) -> dict:
-    """Migrate the database at `url` and create a province with `units` child units, one counter each."""
+def build(url: str, secret: str, units: int, quick: int = 0) -> dict:
+    """Migrate the database at `url` and create a province with `units` child units, one counter each; the last
+    `quick` counters serve the quick instrument (sipas-quick), the others the full one."""
     import logging
 
     from flask_migrate import upgrade
@@ -43,10 +44,11 @@ def build(url: str, secret: str, units: int) -> dict:
         for number in range(1, units + 1):
             unit = create_unit(f"{PROVINCE}-{number:03d}", f"Xã Đo Hiệu Năng {number}", kind="commune",
                                parent=province, headcount=30)
+            instrument = "sipas-quick" if number > units - quick else "sipas-counter"
             counter = create_counter(f"{PROVINCE}-Q{number:03d}", "Bộ phận Một cửa", unit, now=now,
-                                     service_fields=fields[: 1 + number % len(fields)])
-            counters.append({"code": counter.code, "unit": unit.code,
-                             "token": counter_token(counter.token_nonce, secret)})
+                                     service_fields=fields[: 1 + number % len(fields)], instrument_code=instrument)
+            counters.append({"code": counter.code, "unit": unit.code, "instrument": instrument,
+                             "fields": 1 + number % len(fields), "token": counter_token(counter.token_nonce, secret)})
         db.session.commit()
     return {"province": PROVINCE, "counters": counters}
 
@@ -57,8 +59,9 @@ def main() -> None:
     parser.add_argument("url")
     parser.add_argument("secret")
     parser.add_argument("--units", type=int, default=1)
+    parser.add_argument("--quick", type=int, default=0, help="how many of the last counters serve sipas-quick")
     args = parser.parse_args()
-    print(json.dumps(build(args.url, args.secret, args.units)))
+    print(json.dumps(build(args.url, args.secret, args.units, args.quick)))
 
 
 if __name__ == "__main__":

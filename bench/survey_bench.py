@@ -33,6 +33,8 @@ GET_TARGET = 0.30
 POST_TARGET = 0.15
 P99_TARGET_MS = 100
 BACKENDS = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
+#: The instruments measured, with the label their figures carry (the full survey keeps the names it always had).
+INSTRUMENTS = {"sipas-counter": "survey", "sipas-quick": "quick survey"}
 #: Cells of the PostgreSQL POSTs that wait for the WAL flush (measured for comparison, no target).
 FLUSH_CELL = "postgresql-flush"
 COMMENTS = ("Cán bộ hướng dẫn tận tình.", "Chỗ ngồi chờ còn chật.", "Thủ tục nhanh gọn hơn trước.")
@@ -56,22 +58,28 @@ class Cells:
 
 @dataclass(frozen=True)
 class Site:
-    """One prepared database and the counter whose survey is measured."""
+    """One prepared database and a counter whose survey is measured (one per instrument)."""
 
     kind: str
     url: str
     path: str
     expected_radios: int
+    instrument: str = "sipas-counter"
+
+    @property
+    def cell(self) -> tuple[str, str]:
+        return self.kind, self.instrument
 
 
-def expected_radio_inputs(service_fields: int) -> int:
+def expected_radio_inputs(instrument_code: str, service_fields: int) -> int:
     """Radio inputs the counter's page must show: every option of scale and choice items, plus service fields."""
     import sys
 
     sys.path.insert(0, str(ROOT))
     from app.surveys.instruments import load_instrument
 
-    instrument = load_instrument(ROOT / "surveys" / "sipas-counter-v1.yaml")
+    newest = max((ROOT / "surveys").glob(f"{instrument_code}-v*.yaml"), key=lambda path: int(path.stem.split("-v")[-1]))
+    instrument = load_instrument(newest)
     return sum(len(item.choices) for item in instrument.items if item.type in ("scale", "choice")) + service_fields
 
 
@@ -195,14 +203,13 @@ def post_run(server: Server, site: Site, page: str, seconds: float, expected_rat
     return result.rate
 
 
-def prepare_site(kind: str, url: str, secret: str) -> Site:
-    """Migrate the fresh database and create the measured counter (bench/setup_db.py)."""
+def prepare_sites(kind: str, url: str, secret: str) -> list[Site]:
+    """Migrate the fresh database and create the measured counters, one per instrument (bench/setup_db.py)."""
     import json
 
-    created = json.loads(run_python(["bench/setup_db.py", url, secret, "--units", "1"]))
-    token = created["counters"][0]["token"]
-    # Counter 1 of bench/setup_db.py offers 2 service fields.
-    return Site(kind, url, f"/s/{token}", expected_radio_inputs(service_fields=2))
+    created = json.loads(run_python(["bench/setup_db.py", url, secret, "--units", "2", "--quick", "1"]))
+    return [Site(kind, url, f"/s/{counter['token']}", expected_radio_inputs(counter["instrument"], counter["fields"]),
+                 counter["instrument"]) for counter in created["counters"]]
 
 
 def app_env(site: Site, secret: str) -> dict:
@@ -221,9 +228,9 @@ def run(rounds: int, seconds: float, warmup: float) -> list[Entry]:
         kinds.remove("postgresql")
     hello_rates: list[float] = []
     hello_p99: list[float] = []
-    cells = {kind: Cells() for kind in kinds}
-    post_estimate = {kind: 0.0 for kind in kinds}
-    get_estimate = {kind: 0.0 for kind in kinds}
+    cells = {(kind, code): Cells() for kind in kinds for code in INSTRUMENTS}
+    post_estimate = {cell: 0.0 for cell in cells}
+    get_estimate = {cell: 0.0 for cell in cells}
     with _sites(kinds, secret) as sites:
         for number in range(rounds):
             print(f"  survey round {number + 1}/{rounds}", flush=True)
@@ -236,7 +243,7 @@ def run(rounds: int, seconds: float, warmup: float) -> list[Entry]:
                 hello_rates.append(result.rate)
                 hello_p99.append(result.p99_ms)
             for site in sites:
-                measured = cells[site.kind]
+                measured = cells[site.cell]
                 helpers = (lambda url=site.url: postgres_backend_pids(url)) if site.kind == "postgresql" else None
                 with serve(f"app-{site.kind}", "app:create_app()", app_env(site, secret), site.path,
                            helper_pids=helpers) as server:
@@ -249,16 +256,16 @@ def run(rounds: int, seconds: float, warmup: float) -> list[Entry]:
                     measured.get_rates.append(result.rate)
                     measured.get_p99.append(result.p99_ms)
                     measured.foreign.append(result.foreign_cores)
-                    get_estimate[site.kind] = result.rate
-                    if not post_estimate[site.kind]:
-                        post_estimate[site.kind] = post_run(server, site, page, warmup, median(hello_rates) * 0.6,
+                    get_estimate[site.cell] = result.rate
+                    if not post_estimate[site.cell]:
+                        post_estimate[site.cell] = post_run(server, site, page, warmup, median(hello_rates) * 0.6,
                                                             result.rate, rng, None)
                     # A 2 s warm-up underestimates; a fifth of the reference is a floor that rarely needs a retry.
-                    expected = max(post_estimate[site.kind], 0.2 * median(hello_rates))
-                    post_estimate[site.kind] = max(post_estimate[site.kind], post_run(
+                    expected = max(post_estimate[site.cell], 0.2 * median(hello_rates))
+                    post_estimate[site.cell] = max(post_estimate[site.cell], post_run(
                         server, site, page, seconds, expected, result.rate, rng, measured))
                     server.check_alive()
-                if site.kind == "postgresql":
+                if site.kind == "postgresql" and site.instrument == "sipas-counter":
                     # For comparison (no target): every response waits for its WAL flush (SURVEY_WAIT_FOR_FLUSH).
                     flushed = cells.setdefault(FLUSH_CELL, Cells())
                     with serve(f"app-{site.kind}-flush", "app:create_app()",
@@ -266,7 +273,7 @@ def run(rounds: int, seconds: float, warmup: float) -> list[Entry]:
                                helper_pids=helpers) as server:
                         page = check_page(server, site)
                         run_wrk(server, site.path, "get.lua", warmup, measured=False)
-                        post_run(server, site, page, seconds, post_estimate[site.kind], get_estimate[site.kind], rng,
+                        post_run(server, site, page, seconds, post_estimate[site.cell], get_estimate[site.cell], rng,
                                  flushed)
                         server.check_alive()
     return _entries(hello_rates, hello_p99, cells, unavailable)
@@ -276,38 +283,40 @@ def run(rounds: int, seconds: float, warmup: float) -> list[Entry]:
 def _sites(kinds: list[str], secret: str) -> Iterator[list[Site]]:
     """Fresh databases (SQLite file, PostgreSQL database) prepared for the run, removed afterwards."""
     with contextlib.ExitStack() as stack:
-        yield [prepare_site(kind, stack.enter_context(database(kind, "survey")), secret) for kind in kinds]
+        yield [site for kind in kinds
+               for site in prepare_sites(kind, stack.enter_context(database(kind, "survey")), secret)]
 
 
-def _entries(hello_rates: list[float], hello_p99: list[float], cells: dict[str, Cells],
+def _entries(hello_rates: list[float], hello_p99: list[float], cells: dict,
              unavailable: str | None) -> list[Entry]:
     hello = median(hello_rates)
     entries = [entry("bare Flask /hello (reference), gunicorn 2 sync workers", hello, "req/s",
                      note=f"{spread(hello_rates)}; p99 {median(hello_p99):.1f} ms at 32 clients")]
     flushed = cells.get(FLUSH_CELL)
-    for kind, label in BACKENDS.items():
-        if kind not in cells:
-            entries += [failed_entry(f"survey {what}, {label}", unit, target, unavailable or "not measured")
+    for (kind, code), label, name in ((cell, BACKENDS[cell[0]], INSTRUMENTS[cell[1]])
+                                      for cell in [(k, c) for k in BACKENDS for c in INSTRUMENTS]):
+        if (kind, code) not in cells:
+            entries += [failed_entry(f"{name} {what}, {label}", unit, target, unavailable or "not measured")
                         for what, unit, target in (("GET throughput", "req/s", f"ratio >= {GET_TARGET}"),
                                                    ("POST throughput", "req/s", f"ratio >= {POST_TARGET}"))]
             continue
-        measured = cells[kind]
+        measured = cells[(kind, code)]
         machine = quiet_machine_note(measured.foreign)
         get_rate, post_rate = median(measured.get_rates), median(measured.post_rates)
         entries += [
-            entry(f"survey GET throughput, {label}", get_rate, "req/s", reference=hello,
+            entry(f"{name} GET throughput, {label}", get_rate, "req/s", reference=hello,
                   ratio=throughput_ratio(get_rate, hello), target=f"ratio >= {GET_TARGET}",
                   note="; ".join(filter(None, [spread(measured.get_rates), machine]))),
-            entry(f"survey POST throughput, {label}", post_rate, "req/s", reference=hello,
+            entry(f"{name} POST throughput, {label}", post_rate, "req/s", reference=hello,
                   ratio=throughput_ratio(post_rate, hello), target=f"ratio >= {POST_TARGET}",
                   note="; ".join(filter(None, [spread(measured.post_rates),
                                                f"wrk used {median(measured.client):.2f} core", machine]))),
-            entry(f"survey GET p99 at 32 clients, {label}", median(measured.get_p99), "ms",
+            entry(f"{name} GET p99 at 32 clients, {label}", median(measured.get_p99), "ms",
                   target=f"value < {P99_TARGET_MS}", note=spread(measured.get_p99, "{:.1f}")),
-            entry(f"survey POST p99 at 32 clients, {label}", median(measured.post_p99), "ms",
+            entry(f"{name} POST p99 at 32 clients, {label}", median(measured.post_p99), "ms",
                   target=f"value < {P99_TARGET_MS}", note=spread(measured.post_p99, "{:.1f}")),
         ]
-        if kind == "postgresql" and flushed is not None:
+        if kind == "postgresql" and code == "sipas-counter" and flushed is not None:
             flushed_rate = median(flushed.post_rates)
             entries.append(entry(
                 f"survey POST throughput, {label}, each response waiting for its WAL flush", flushed_rate, "req/s",
@@ -319,7 +328,7 @@ def _entries(hello_rates: list[float], hello_p99: list[float], cells: dict[str, 
                              anomalies=measured.anomalies + flushed.anomalies,
                              accepted=measured.accepted + flushed.accepted, stored=measured.stored + flushed.stored)
         entries.append(entry(
-            f"survey errors + lost or duplicate responses, {label}", measured.anomalies, "count", target="value == 0",
+            f"{name} errors + lost or duplicate responses, {label}", measured.anomalies, "count", target="value == 0",
             note="; ".join(measured.problems) or f"{measured.accepted:,} POSTs accepted, {measured.stored:,} "
                                                  "responses stored (extra = in flight when wrk stopped)"))
     return entries

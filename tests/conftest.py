@@ -70,6 +70,9 @@ def app_session(database_url: str, tmp_path_factory: pytest.TempPathFactory):
     })
     with app.app_context():
         upgrade()
+    from tests.factories import BrowserLikeClient
+
+    app.test_client_class = BrowserLikeClient
     return app
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from flask import Flask
+from flask.testing import FlaskClient
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -50,6 +51,24 @@ class OrganiserInfo:
     unit_id: int
     unit_code: str
     role: str
+
+class BrowserLikeClient(FlaskClient):
+    """The test client, following the citizen's "see the form again" redirect as a browser does.
+
+    A refused survey submission is answered 303 to the form it was sent from, which shows the answers kept with what to
+    fix (and a 4xx status); this client returns that page, so a test reads the refusal as the citizen does. Every
+    other response comes back as it is (tests/surveys/test_views.py checks the redirect itself).
+    """
+
+    def open(self, *args, **kwargs):
+        response = super().open(*args, **kwargs)
+        request = response.request
+        if (request.method == "POST" and response.status_code == 303 and request.path.startswith(("/s/", "/d/"))
+                and response.location == request.path):
+            return super().open(response.location, method="GET", headers={
+                key: value for key, value in (kwargs.get("headers") or {}).items() if key.lower() != "content-type"})
+        return response
+
 
 class Factories:
     """Builders for the rows tests need, committed and returned as plain values."""
@@ -115,7 +134,7 @@ class Factories:
         import datetime as dt
 
         from app.database import utcnow
-        from app.surveys.tokens import DossierClaim, dossier_token
+        from app.units.tokens import DossierClaim, dossier_token
 
         expires = (utcnow() + dt.timedelta(days=days)).replace(microsecond=0)
         return "/d/" + dossier_token(DossierClaim(dossier_code, counter.id, expires), self.app.config["SECRET_KEY"])
@@ -186,6 +205,16 @@ class Factories:
 def form_fields(html: str) -> dict[str, str]:
     """Return the hidden fields of a rendered survey form (csrf_token, k, t)."""
     return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', html))
+
+
+def new_visit_page(client, path: str, **kwargs) -> str:
+    """Return the form of a new visit at a counter: a client that has just sent a response is shown that its visit was
+    recorded, and follows the page's "rate another visit" link, as a citizen would."""
+    html = client.get(path, **kwargs).get_data(as_text=True)
+    again = re.search(r'<p class="again"><a href="([^"]+)"', html)
+    if again is None:
+        return html
+    return client.get(again[1].replace("&amp;", "&"), **kwargs).get_data(as_text=True)
 
 
 def full_answers(html: str, value: str = "4") -> dict[str, str]:

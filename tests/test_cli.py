@@ -1,6 +1,8 @@
 """The `flask` command line of issue 2: units, counters, instruments, seed-demo and init-db, as DESIGN.md says."""
 from __future__ import annotations
 
+import re
+
 import json
 import shutil
 
@@ -45,8 +47,9 @@ def test_units_list_json_gives_code_name_and_parent_code_with_null_for_the_root(
     ]
 
 
-def test_counters_list_json_gives_code_name_unit_and_survey_url(runner, tree):
-    assert invoke_json(runner, "counters", "list") == [
+def test_counters_list_json_gives_code_name_unit_survey_url_and_short_url(runner, tree):
+    rows = invoke_json(runner, "counters", "list")
+    assert [{key: row[key] for key in ("code", "name", "unit", "url")} for row in rows] == [
         {"code": "Q-P1", "name": "Quầy Phòng CCHC", "unit": "TINH-SNV-P1",
          "url": f"http://hailong.test{tree['TINH-SNV-P1'].path}"},
         {"code": "Q-SNV", "name": "Bộ phận Một cửa Sở Nội vụ", "unit": "TINH-SNV",
@@ -54,6 +57,9 @@ def test_counters_list_json_gives_code_name_unit_and_survey_url(runner, tree):
         {"code": "Q-XA", "name": "Quầy xã Hoà An", "unit": "TINH-XA",
          "url": f"http://hailong.test{tree['TINH-XA'].path}"},
     ]
+    for row in rows:
+        assert re.fullmatch(r"http://hailong\.test/q/[23456789ABCDEFGHJKMNPQRSTUVWXYZ]{7}", row["short_url"])
+        assert row["instrument"] == "sipas-counter"
 
 
 def test_counters_list_for_a_unit_covers_its_whole_subtree(runner, tree):
@@ -140,13 +146,13 @@ def test_changing_a_published_version_that_has_responses_is_refused(app, runner,
     counter = make.counter()
     submit(app, counter, "answered-before-edit-01")
     before = _published(app)
-    edited = tmp_path / "sipas-counter-v1.yaml"
-    text = (ROOT / "surveys" / "sipas-counter-v1.yaml").read_text(encoding="utf-8")
+    edited = tmp_path / "sipas-counter-v2.yaml"
+    text = (ROOT / "surveys" / "sipas-counter-v2.yaml").read_text(encoding="utf-8")
     edited.write_text(text.replace("Nơi ngồi chờ có đủ chỗ ngồi", "Nơi ngồi chờ rộng rãi"), encoding="utf-8")
     result = runner.invoke(args=["instruments", "load", str(edited)])
     assert result.exit_code != 0
     assert "đã có 1 phiếu trả lời nên không thể sửa" in result.output
-    assert "Hãy tạo phiên bản mới (sipas-counter-v2.yaml)" in result.output
+    assert "Hãy tạo phiên bản mới (sipas-counter-v3.yaml)" in result.output
     assert _published(app) == before
 
 

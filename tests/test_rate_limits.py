@@ -4,10 +4,11 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import unavailable
-from tests.factories import Factories, count_responses, full_answers, separate_app
+from tests.factories import Factories, count_responses, full_answers, new_visit_page, separate_app
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
-LIMIT_MESSAGE = "Bạn thao tác quá nhanh. Vui lòng chờ một lát rồi thử lại."
+#: A citizen's refused submission comes back with the answers and this message (other routes say HTTP_MESSAGES[429]).
+LIMIT_MESSAGE = "Có quá nhiều lượt gửi từ thiết bị này trong ít phút. Các câu trả lời vẫn còn bên dưới"
 
 
 def redis_or_skip():
@@ -39,7 +40,7 @@ def limited(request, tmp_path):
 def post_from(client, path: str, address: str):
     """Load the form and send a full response as the client at `address` (seen through the proxy)."""
     headers = {"X-Forwarded-For": address}
-    data = full_answers(client.get(path, headers=headers).get_data(as_text=True))
+    data = full_answers(new_visit_page(client, path, headers=headers))
     return client.post(path, data=data, headers=headers)
 
 
@@ -90,7 +91,7 @@ def test_dossier_links_share_the_limit_of_their_counter(limited):
     headers = {"X-Forwarded-For": "203.0.113.9"}
 
     def rate(path: str) -> int:
-        html = client.get(path, headers=headers).get_data(as_text=True)
+        html = new_visit_page(client, path, headers=headers)
         data = full_answers(html, "3")
         return client.post(path, data=data, headers=headers).status_code
 

@@ -39,7 +39,10 @@ def openapi_document(base_url: str) -> dict:
                     "application/json": {"schema": {"type": "object", "properties": {"counters": {
                         "type": "array", "items": {"type": "object", "properties": {
                             "code": {"type": "string"}, "name": {"type": "string"}, "unit": {"type": "string"},
-                            "active": {"type": "boolean"}, "url": {"type": "string"}}}}}}}}},
+                            "active": {"type": "boolean"}, "url": {"type": "string"},
+                            "short_url": {"type": "string", "description": "Địa chỉ ngắn in dưới mã QR (gõ được, "
+                                                                           "không phân biệt hoa thường)."},
+                            "instrument": {"type": "string"}}}}}}}}},
                               **_errors(401, 429)}}},
             "/reports/sipas": {"get": {
                 "summary": "Báo cáo chỉ số hài lòng SIPAS của một đơn vị trong phạm vi token, theo kỳ",
@@ -71,10 +74,14 @@ def openapi_document(base_url: str) -> dict:
                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
                     "type": "object", "required": ["counter", "dossier_code"],
                     "properties": {"counter": {"type": "string"}, "dossier_code": {"type": "string", "maxLength": 64},
-                                   "days": {"type": "integer", "minimum": 1, "maximum": 365}}}}}},
+                                   "days": {"type": "integer", "minimum": 1, "maximum": 365},
+                                   "service_field": {"type": "string", "description": "Không bắt buộc: mã lĩnh vực "
+                                                     "của hồ sơ (một lĩnh vực của quầy); khi có, người dân không "
+                                                     "phải chọn lại."}}}}}},
                 "responses": {"201": {"description": "Liên kết đã tạo", "content": {"application/json": {"schema": {
                     "type": "object", "properties": {"url": {"type": "string"}, "dossier_code": {"type": "string"},
                                                      "counter": {"type": "string"},
+                                                     "service_field": {"type": ["string", "null"]},
                                                      "expires_at": {"type": "string", "format": "date-time"}}}}}},
                               **_errors(400, 401, 404, 409, 415, 429)}}},
         },

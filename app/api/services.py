@@ -4,7 +4,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
-from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -12,8 +11,9 @@ from flask_babel import lazy_gettext as _l
 from app.api.models import ApiToken
 from app.errors import AppError, NotFoundError
 from app.extensions import db
-from app.surveys.tokens import DossierClaim, dossier_token
 from app.units.models import Counter, Unit
+from app.units.services import DossierLink
+from app.units.services import mint_dossier_link as mint_counter_dossier_link
 
 #: The public prefix of every token (not a secret).
 TOKEN_PREFIX = "hl_"  # nosec B105
@@ -53,32 +53,15 @@ def revoke_token(token: ApiToken, now: dt.datetime) -> None:
     db.session.flush()
 
 
-@dataclass(frozen=True)
-class DossierLink:
-    """A minted one-time rating link."""
-
-    url: str
-    dossier_code: str
-    counter_code: str
-    expires_at: dt.datetime
-
-
-def mint_dossier_link(scope: Unit, counter_code: str, dossier_code: str, days: int, *, now: dt.datetime,
-                      base_url: str, secret: str) -> DossierLink:
+def mint_dossier_link(scope: Unit, counter_code: str, dossier_code: str, days: int, *,
+                      service_field_code: str | None = None, now: dt.datetime, base_url: str,
+                      secret: str) -> DossierLink:
     """Sign a one-time rating link for a returned dossier at a counter inside the token's subtree."""
-    dossier_code = dossier_code.strip()
-    if not dossier_code or len(dossier_code) > 64:
-        raise AppError(_l("Mã hồ sơ phải có từ 1 đến 64 ký tự."))
-    if not 1 <= days <= 365:
-        raise AppError(_l("Thời hạn liên kết phải từ 1 đến 365 ngày."))
     counter = db.session.scalar(
         sa.select(Counter).join(Unit, Unit.id == Counter.unit_id)
         .where(Counter.code == counter_code, Unit.is_within(scope))
     )
     if counter is None:
         raise NotFoundError(_l("Không tìm thấy quầy “%(code)s” trong phạm vi của token.", code=counter_code))
-    if not counter.is_active:
-        raise AppError(_l("Quầy “%(code)s” đã ngừng hoạt động.", code=counter_code), status=409)
-    expires = (now + dt.timedelta(days=days)).replace(microsecond=0)
-    token = dossier_token(DossierClaim(dossier_code, counter.id, expires), secret)
-    return DossierLink(f"{base_url}/d/{token}", dossier_code, counter.code, expires)
+    return mint_counter_dossier_link(counter, dossier_code, days, service_field_code=service_field_code, now=now,
+                                     base_url=base_url, secret=secret)

@@ -13,7 +13,7 @@ from app.errors import AppError
 from app.extensions import csrf, limiter
 from app.organiser.report_files import report_data
 from app.organiser.reports import report_for_code
-from app.units.services import list_counters, list_units
+from app.units.services import counter_short_url, list_counters, list_units
 from app.units.tokens import counter_url
 
 bp = Blueprint("api", __name__)
@@ -71,7 +71,8 @@ def counters():
     """List the counters of the token's subtree with their survey URLs."""
     config = current_app.config
     return jsonify(counters=[{"code": c.code, "name": c.name, "unit": c.unit.code, "active": c.is_active,
-                              "url": counter_url(config["BASE_URL"], c.token_nonce, config["SECRET_KEY"])}
+                              "url": counter_url(config["BASE_URL"], c.token_nonce, config["SECRET_KEY"]),
+                              "short_url": counter_short_url(c, config["BASE_URL"]), "instrument": c.instrument_code}
                              for c in list_counters(g.api_token.unit)])
 
 
@@ -83,13 +84,16 @@ def dossier_links():
     body = _json_body()
     counter, dossier = body.get("counter"), body.get("dossier_code")
     days = body.get("days", current_app.config["DOSSIER_LINK_DAYS"])
+    field = body.get("service_field")
     if not isinstance(counter, str) or not isinstance(dossier, str) or not isinstance(days, int) \
-            or isinstance(days, bool):
-        raise AppError(_l("Cần “counter” (chuỗi), “dossier_code” (chuỗi) và “days” (số nguyên, không bắt buộc)."))
-    link = services.mint_dossier_link(g.api_token.unit, counter, dossier, days, now=utcnow(),
-                                      base_url=current_app.config["BASE_URL"], secret=current_app.config["SECRET_KEY"])
+            or isinstance(days, bool) or not (field is None or isinstance(field, str)):
+        raise AppError(_l("Cần “counter” (chuỗi), “dossier_code” (chuỗi), và không bắt buộc “days” (số nguyên), "
+                          "“service_field” (mã lĩnh vực)."))
+    link = services.mint_dossier_link(g.api_token.unit, counter, dossier, days, service_field_code=field or None,
+                                      now=utcnow(), base_url=current_app.config["BASE_URL"],
+                                      secret=current_app.config["SECRET_KEY"])
     return jsonify(url=link.url, dossier_code=link.dossier_code, counter=link.counter_code,
-                   expires_at=link.expires_at.isoformat()), 201
+                   service_field=link.service_field_code, expires_at=link.expires_at.isoformat()), 201
 
 
 @bp.get("/reports/sipas")

@@ -1,8 +1,6 @@
 """`flask instruments …`, `flask dossier-link`, `flask export responses`."""
 from __future__ import annotations
 
-import datetime as dt
-
 import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
@@ -16,9 +14,8 @@ from app.periods import parse_period
 from app.surveys import services
 from app.surveys.exports import response_table
 from app.surveys.instruments import load_instrument
-from app.surveys.tokens import DossierClaim, dossier_token
 from app.units.qr import make_qr_png
-from app.units.services import get_counter_by_code, get_unit_by_code
+from app.units.services import get_counter_by_code, get_unit_by_code, mint_dossier_link
 from app.validation import Rejected
 
 instruments_group = AppGroup("instruments", help="Phiếu khảo sát (định nghĩa trong thư mục surveys/).")
@@ -63,18 +60,18 @@ def list_instruments_command() -> None:
 @click.option("--counter", "counter_code", required=True, help="Mã quầy đã trả kết quả hồ sơ.")
 @click.option("--dossier", "dossier_code", required=True, help="Mã hồ sơ đã trả kết quả.")
 @click.option("--days", type=click.IntRange(1, 365), help="Hiệu lực (ngày); mặc định DOSSIER_LINK_DAYS.")
+@click.option("--field", "field_code", help="Mã lĩnh vực của hồ sơ (một lĩnh vực của quầy): người dân không phải "
+                                         "chọn lại.")
 @click.option("--qr", "qr_path", type=click.Path(dir_okay=False), help="Ghi thêm mã QR (PNG) của liên kết.")
 @fail_on_app_error
-def dossier_link_command(counter_code: str, dossier_code: str, days: int | None, qr_path: str | None) -> None:
+def dossier_link_command(counter_code: str, dossier_code: str, days: int | None, field_code: str | None,
+                         qr_path: str | None) -> None:
     """Print a one-time rating link for a returned dossier (and optionally its QR code)."""
     config = current_app.config
-    counter = get_counter_by_code(counter_code)
-    dossier_code = dossier_code.strip()
-    if not dossier_code or len(dossier_code) > 64:
-        raise click.ClickException("Mã hồ sơ phải có từ 1 đến 64 ký tự.")
-    expires = utcnow() + dt.timedelta(days=days or config["DOSSIER_LINK_DAYS"])
-    token = dossier_token(DossierClaim(dossier_code, counter.id, expires.replace(microsecond=0)), config["SECRET_KEY"])
-    url = f"{config['BASE_URL']}/d/{token}"
+    link = mint_dossier_link(get_counter_by_code(counter_code), dossier_code, days or config["DOSSIER_LINK_DAYS"],
+                             service_field_code=field_code, now=utcnow(), base_url=config["BASE_URL"],
+                             secret=config["SECRET_KEY"])
+    url = link.url
     if qr_path:
         with open_output(qr_path, binary=True) as stream:
             stream.write(make_qr_png(url))

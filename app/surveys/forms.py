@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
 
-from app.surveys.instruments import Instrument, Item
+from app.surveys.instruments import Effort, Instrument, Item
 from app.validation import Message, Rejected
 
 #: Form fields that are not items: CSRF token, submission key, signed start time, service field, honeypot.
@@ -50,11 +50,13 @@ class ValidAnswers:
 
 @dataclass(frozen=True)
 class ResponseForm:
-    """A counter's form: the instrument version and the service fields offered."""
+    """A counter's form: the instrument version and the service fields offered (or the one field already known, for a
+    dossier link minted with it: then the citizen is not asked)."""
 
     instrument_version_id: int
     instrument: Instrument
     service_fields: tuple[FieldChoice, ...] = ()
+    fixed_field_id: int | None = None
     _positions: dict = field(init=False, repr=False, compare=False)
     _known: frozenset = field(init=False, repr=False, compare=False)
     _allowed: dict = field(init=False, repr=False, compare=False)
@@ -68,6 +70,11 @@ class ResponseForm:
         allowed = {item.code: {str(choice.value): choice.value for choice in item.choices} for item in items}
         object.__setattr__(self, "_allowed", allowed)
         object.__setattr__(self, "_offered", {str(choice.id): choice.id for choice in self.service_fields})
+
+    @property
+    def effort(self) -> Effort:
+        """Return what the form asks: the instrument's questions, and the service field when it is asked."""
+        return self.instrument.effort(1 if self.service_fields else 0)
 
     def validate(self, data: Mapping[str, list[str]]) -> ValidAnswers:
         """Check every answer against the instrument; raise Rejected listing every problem, by item code."""
@@ -110,7 +117,7 @@ class ResponseForm:
 
     def _check_service_field(self, values: list[str], errors: dict[str, str]) -> int | None:
         if not self.service_fields:
-            return None
+            return self.fixed_field_id
         if len(values) != 1 or values[0] not in self._offered:
             errors["field"] = _l("Vui lòng chọn lĩnh vực thủ tục Ông/Bà vừa thực hiện.")
             return None

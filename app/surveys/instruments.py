@@ -68,6 +68,12 @@ class Item:
     required_if: tuple[str, tuple[int, ...]] | None
     help: dict[str, str] | None
 
+    @property
+    def numbered(self) -> bool:
+        """Tell whether the item is a scale of 4 to 7 points valued 1, 2, … in order, shown as a row of numbers."""
+        values = [choice.value for choice in self.choices]
+        return self.type == "scale" and 4 <= len(values) <= 7 and values == list(range(1, len(values) + 1))
+
 
 @dataclass(frozen=True)
 class Section:
@@ -88,6 +94,34 @@ class Aggregation:
     overall_rule: str
     unit_rule: str
     min_n: int
+
+
+#: Seconds a citizen takes, by item type, for the time estimate shown on the form (about 6 s to read a short
+#: statement and tap a point; longer for ticking several options). Optional free text is not counted: it is asked,
+#: not expected. A required text counts TEXT_SECONDS.
+ITEM_SECONDS = {"scale": 6, "choice": 6, "multi": 10, "text": 0}
+TEXT_SECONDS = 30
+#: Reading the title and introduction.
+READING_SECONDS = 10
+
+
+@dataclass(frozen=True)
+class Effort:
+    """What filling in a form asks of a citizen: questions that must be answered, optional ones, an estimated time."""
+
+    required: int
+    optional: int
+    seconds: int
+
+    @property
+    def minutes(self) -> int:
+        """Return the estimate in whole minutes (at least 1), rounded to the nearest."""
+        return max(1, round(self.seconds / 60))
+
+    @property
+    def under_a_minute(self) -> bool:
+        """Tell whether the form takes at most a minute."""
+        return self.seconds <= 60
 
 
 @dataclass(frozen=True)
@@ -119,6 +153,24 @@ class Instrument:
     def item(self, code: str) -> Item:
         """Return the item with this code; raise KeyError if there is none."""
         return self._items_by_code[code]
+
+    def condition_labels(self, item: Item, language: str) -> list[str]:
+        """Return the labels of the answers that make ``item`` required (its required_if), in the language given."""
+        if item.required_if is None:
+            return []
+        code, values = item.required_if
+        return [choice.label.get(language) or choice.label["vi"] for choice in self.item(code).choices
+                if choice.value in values]
+
+    def effort(self, extra_required: int = 0) -> Effort:
+        """Count the required and optional questions and estimate the time they take (see ITEM_SECONDS).
+
+        :param extra_required: questions the form adds to the instrument's (the service field), each a single choice.
+        """
+        required = [item for item in self.items if item.required]
+        seconds = READING_SECONDS + extra_required * ITEM_SECONDS["choice"] + sum(
+            TEXT_SECONDS if item.type == "text" and item.required else ITEM_SECONDS[item.type] for item in self.items)
+        return Effort(len(required) + extra_required, len(self.items) - len(required), seconds)
 
     @cached_property
     def scale_items(self) -> tuple[Item, ...]:

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from app import cache
-from app.database import DIALECT_INSERTS
+from app.database import DIALECT_INSERTS, UTCDateTime
 from app.engine import single_statement_connection
 from app.errors import AppError, ConflictError, GoneError, NotFoundError
 from app.extensions import db
@@ -17,7 +17,7 @@ from app.surveys.forms import FieldChoice, ResponseForm, ValidAnswers
 from app.surveys.instruments import Instrument, instrument_from_definition
 from app.surveys.models import InstrumentVersion, SurveyResponse
 from app.units.models import Counter, ServiceField, Unit, counter_service_fields
-from app.units.tokens import nonce_from_token
+from app.units.tokens import counter_token, nonce_from_token
 
 @dataclass(frozen=True)
 class CounterRef:
@@ -30,21 +30,37 @@ class CounterRef:
     unit_name: str
     instrument_code: str
     updated_at: dt.datetime
+    #: When the token was last rotated (None: never).
+    rotated_at: dt.datetime | None
     nonce: str
+    #: False when the token names the counter's token before its last rotation (see accepts_submissions).
+    current: bool = True
+
+    def accepts_submissions(self, now: dt.datetime, grace: dt.timedelta) -> bool:
+        """Tell whether a form sent to this token may be stored: always with the current token; with the token
+        before the last rotation, for ``grace`` after the rotation (a form fetched just before it keeps its answers).
+        """
+        return self.current or (self.rotated_at is not None and now - self.rotated_at <= grace)
 
 
 #: The instrument every one-time dossier link serves.
 DOSSIER_INSTRUMENT = "dossier-rating"
 
 NOT_FOUND_MESSAGE = _l("Mã QR hoặc đường dẫn không hợp lệ. Vui lòng quét lại mã tại quầy hoặc hỏi cán bộ hướng dẫn.")
+REPLACED_MESSAGE = _l("Mã QR này đã được quầy thay bằng mã mới. Vui lòng quét mã QR đang dán tại quầy.")
 
 
-#: The counter a token names and what its pages show, built once so each request only binds the nonce.
+class ReplacedTokenError(GoneError):
+    """The token was rotated away (and, for a submission, its grace period is over)."""
+
+
+#: The counter a token names (its current token, or the one before its last rotation) and what its pages show, built
+#: once so each request only binds the nonce.
 _COUNTER_BY_NONCE = (
     sa.select(Counter.id, Counter.code, Counter.name, Counter.unit_id, Unit.name, Counter.instrument_code,
-              Counter.updated_at, Counter.is_active, Unit.is_active)
+              Counter.updated_at, Counter.rotated_at, Counter.is_active, Unit.is_active, Counter.token_nonce)
     .join(Unit, Unit.id == Counter.unit_id)
-    .where(Counter.token_nonce == sa.bindparam("nonce"))
+    .where(sa.or_(Counter.token_nonce == sa.bindparam("nonce"), Counter.previous_token_nonce == sa.bindparam("nonce")))
 )
 
 
@@ -59,13 +75,16 @@ def _live_counter(nonce: str, row: tuple | sa.Row | None) -> CounterRef:
     """The counter of a looked-up row; 404 when there is none, 410 when it (or its unit) was switched off."""
     if row is None:
         raise NotFoundError(NOT_FOUND_MESSAGE)
-    if not (row[7] and row[8]):
+    if not (row[8] and row[9]):
         raise GoneError(_l("Quầy này đã ngừng nhận đánh giá qua mã QR. Xin cảm ơn Ông/Bà."))
-    return CounterRef(*row[:7], nonce=nonce)
+    return CounterRef(*row[:8], nonce=nonce, current=row[10] == nonce)
 
 
 def get_counter_for_token(token: str, secret: str) -> CounterRef:
     """Return the active counter a token names; 404 for tampered or unknown tokens, 410 for retired ones.
+
+    The token before the counter's last rotation still names it, with ``current`` False: the form is no longer
+    served there, but a form fetched before the rotation is accepted for a grace period.
 
     A counter looked up in the last few seconds comes from ``app.cache.counters``, unless the session has a
     transaction open (it may have changed the counter). A submission checks again, atomically, as it stores.
@@ -113,6 +132,18 @@ def _drop_counter_changes(session: sa.orm.Session) -> None:
     session.info.pop("counters_changed", None)
 
 
+def token_for_short_code(code: str, secret: str) -> str | None:
+    """Return the counter token a short code stands for (the token before the last rotation for the short code
+    before it), or None when no counter has it."""
+    row = db.session.execute(
+        sa.select(Counter.short_code, Counter.token_nonce, Counter.previous_token_nonce)
+        .where(sa.or_(Counter.short_code == code, Counter.previous_short_code == code))
+    ).first()
+    if row is None:
+        return None
+    return counter_token(row.token_nonce if row.short_code == code else row.previous_token_nonce, secret)
+
+
 def get_counter_by_id(counter_id: int) -> CounterRef:
     """Return an active counter by id (for dossier links); 410 when it was retired."""
     counter = db.session.get(Counter, counter_id)
@@ -121,7 +152,7 @@ def get_counter_by_id(counter_id: int) -> CounterRef:
     if not (counter.is_active and counter.unit.is_active):
         raise GoneError(_l("Quầy này đã ngừng nhận đánh giá. Xin cảm ơn Ông/Bà."))
     return CounterRef(counter.id, counter.code, counter.name, counter.unit_id, counter.unit.name,
-                      counter.instrument_code, counter.updated_at, counter.token_nonce)
+                      counter.instrument_code, counter.updated_at, counter.rotated_at, counter.token_nonce)
 
 
 def get_instrument(version_id: int) -> Instrument:
@@ -171,11 +202,16 @@ def current_version_id(code: str) -> int:
     return version_id
 
 
-def get_response_form(counter: CounterRef, instrument_code: str | None = None) -> ResponseForm:
-    """Return the compiled form of a counter, built once per change of the counter."""
+def get_response_form(counter: CounterRef, instrument_code: str | None = None, *,
+                      fixed_field_id: int | None = None) -> ResponseForm:
+    """Return the compiled form of a counter, built once per change of the counter.
+
+    :param fixed_field_id: the service field already known (a dossier link minted with it): the form does not ask
+        for one. It must be among the counter's fields, or the form asks as usual.
+    """
     code = instrument_code or counter.instrument_code
     version_id = current_version_id(code)
-    key = (counter.id, counter.updated_at, version_id)
+    key = (counter.id, counter.updated_at, version_id, fixed_field_id)
     form = cache.survey_forms.get(key)
     if form is None:
         fields = db.session.execute(
@@ -184,7 +220,11 @@ def get_response_form(counter: CounterRef, instrument_code: str | None = None) -
             .where(counter_service_fields.c.counter_id == counter.id)
             .order_by(ServiceField.name)
         ).all()
-        form = ResponseForm(version_id, get_instrument(version_id), tuple(FieldChoice(*row) for row in fields))
+        choices = tuple(FieldChoice(*row) for row in fields)
+        if fixed_field_id is not None and any(choice.id == fixed_field_id for choice in choices):
+            form = ResponseForm(version_id, get_instrument(version_id), (), fixed_field_id)
+        else:
+            form = ResponseForm(version_id, get_instrument(version_id), choices)
         cache.survey_forms.put(key, form)
     return form
 
@@ -200,7 +240,10 @@ _BOUND = ("instrument_version_id", "service_field_id", "submission_key", "dossie
 _LIVE_COUNTER = (
     sa.select(*(sa.bindparam(name, type_=_RESPONSES.c[name].type) for name in _BOUND), Counter.id, Counter.unit_id)
     .join(Unit, Unit.id == Counter.unit_id)
-    .where(Counter.id == sa.bindparam("counter_id"), Counter.token_nonce == sa.bindparam("nonce"),
+    .where(Counter.id == sa.bindparam("counter_id"),
+           sa.or_(Counter.token_nonce == sa.bindparam("nonce"),
+                  sa.and_(Counter.previous_token_nonce == sa.bindparam("nonce"),
+                          Counter.rotated_at >= sa.bindparam("rotated_since", type_=UTCDateTime))),
            Counter.is_active, Unit.is_active)
 )
 #: PostgreSQL, unless the flush is awaited: commit this statement's transaction without waiting for the WAL flush
@@ -228,6 +271,7 @@ def submit_response(
     client_hash: str | None,
     dossier_code: str | None = None,
     wait_for_flush: bool = True,
+    rotation_grace: dt.timedelta = dt.timedelta(0),
 ) -> bool:
     """Store one response; return False when this submission key was already stored (a replay).
 
@@ -237,7 +281,9 @@ def submit_response(
 
     :param wait_for_flush: False lets PostgreSQL acknowledge the response before its WAL record is on disk (see
         SURVEY_WAIT_FOR_FLUSH); SQLite's own setting applies there.
-    :raise NotFoundError, GoneError: when the counter's token was rotated or the counter (or its unit) switched off.
+    :param rotation_grace: how long after a rotation the token before it is still accepted.
+    :raise NotFoundError, GoneError: when the counter's token was rotated (ReplacedTokenError past the grace period)
+        or the counter (or its unit) switched off.
     """
     values = dict(
         instrument_version_id=form.instrument_version_id,
@@ -253,13 +299,16 @@ def submit_response(
         client_hash=client_hash,
         counter_id=counter.id,
         nonce=counter.nonce,
+        rotated_since=now - rotation_grace,
     )
     with single_statement_connection() as connection:
         insert = _INSERT_RESPONSE[connection.dialect.name, wait_for_flush]
         if connection.execute(insert, values).first() is not None:
             return True
         # Nothing stored: the counter is no longer live, or the key (or dossier) was used before.
-        _live_counter(counter.nonce, connection.execute(_COUNTER_BY_NONCE, {"nonce": counter.nonce}).first())
+        live = _live_counter(counter.nonce, connection.execute(_COUNTER_BY_NONCE, {"nonce": counter.nonce}).first())
+        if not live.accepts_submissions(now, rotation_grace):
+            raise ReplacedTokenError(REPLACED_MESSAGE)
         stored = connection.execute(
             sa.select(SurveyResponse.counter_id, SurveyResponse.dossier_code)
             .where(SurveyResponse.submission_key == submission_key)

@@ -1,12 +1,23 @@
-"""The citizen's pages: the counter survey /s/<token>, one-time dossier links /d/<token>, and thanks."""
+"""The citizen's pages: the counter survey /s/<token> (and its short address /q/<code>), one-time dossier links
+/d/<token>, and thanks.
+
+Never doubled, never lost. A successful submission is remembered in the visitor's session (counter, submission key,
+time): going Back or reloading the form shows the thanks page with a notice that this visit was recorded, and sending
+a form of that visit again stores nothing (its key is stored already). A refused submission (answers missing or
+invalid, an expired session, a QR code replaced too long ago) keeps the answers in the session, keyed by counter, and
+sends the browser to the form (303), which shows them again with what to fix; so Back and reload never meet the
+browser's "resubmit the form?" page, and a citizen who scans the counter's new QR code finds the answers there.
+"""
 from __future__ import annotations
 
+import datetime as dt
+import json
 import re
 import secrets
 import time
 from urllib.parse import parse_qsl
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import generate_csrf, validate_csrf
 from itsdangerous import BadSignature, Signer
@@ -17,13 +28,13 @@ from app import cache
 from app.database import utcnow
 from app.errors import AppError, ConflictError, GoneError, NotFoundError
 from app.extensions import csrf, limiter
-from app.i18n import local_zone, select_locale
+from app.i18n import local_time, local_zone, select_locale
 from app.security import client_address, client_hash
 from app.surveys import services
-from app.surveys.forms import HONEYPOT
-from app.surveys.tokens import read_dossier_token
+from app.surveys.forms import HONEYPOT, ResponseForm
+from app.units.tokens import read_dossier_token, read_short_code
 from app.validation import Rejected
-from app.web import wants_json
+from app.web import HTTP_MESSAGES, error_response, wants_json
 
 bp = Blueprint("surveys", __name__)
 
@@ -33,10 +44,36 @@ _SLOTS = re.compile("\x00(csrf|key|start)\x00")
 _KEY = re.compile(r"[A-Za-z0-9_-]{16,40}")
 #: A form has a few dozen fields; a body with far more is not from our page.
 MAX_FIELDS = 500
+#: Session keys: the last recorded visit [counter id, submission key, epoch seconds], and the answers of a refused
+#: submission {"c": counter id, "v": answers, "r": reason, "at": epoch seconds}.
+DONE, DRAFT = "survey_done", "survey_draft"
+#: How long Back or a reload of the form shows "this visit was recorded" instead of a new form.
+RECORDED_SECONDS = 2 * 3600
+#: How long refused answers wait in the session for the citizen to send them again.
+DRAFT_SECONDS = 4 * 3600
+#: Answers longer than this (in characters, as JSON) are re-shown in the answer itself, not kept in the session
+#: cookie (browsers cap a cookie near 4 KB).
+DRAFT_MAX_CHARS = 1800
+#: The status of the page that shows refused answers again (a refusal stays a 4xx, also through the redirect).
+REASON_STATUS = {"invalid": 400, "stale": 400, "rate": 429, "replaced": 200}
+#: Why a refused submission is shown again, as the form explains it above the answers.
+REASONS = {
+    "invalid": None,  # the summary of the questions to fix says it
+    "stale": _l("Phiên làm việc đã hết hạn hoặc biểu mẫu không hợp lệ. Các câu trả lời vẫn còn bên dưới: "
+                "vui lòng bấm “Gửi đánh giá” lần nữa."),
+    "replaced": _l("Mã QR Ông/Bà quét trước đó đã được thay. Các câu trả lời vẫn còn bên dưới: vui lòng kiểm tra "
+                   "rồi bấm “Gửi đánh giá”."),
+    "rate": _l("Có quá nhiều lượt gửi từ thiết bị này trong ít phút. Các câu trả lời vẫn còn bên dưới: vui lòng chờ "
+               "một lát rồi bấm “Gửi đánh giá” lần nữa."),
+}
 
 
 def _survey_limit() -> str:
     return current_app.config["SURVEY_RATE_LIMIT"]
+
+
+def _grace() -> dt.timedelta:
+    return dt.timedelta(minutes=current_app.config["SURVEY_ROTATION_GRACE_MINUTES"])
 
 
 def _client_at_counter() -> str:
@@ -57,29 +94,44 @@ def _signer(secret: str) -> Signer:
     return Signer(secret, salt="survey-form-start")
 
 
-def _form_page(counter, form, action: str, *, errors=None, values=None, dossier: bool = False) -> str:
+def _signed_start() -> str:
+    return _start_signer().sign(str(int(time.time() * 1000))).decode()
+
+
+def _form_page(counter, form: ResponseForm, action: str, *, errors=None, values=None, message=None,
+               dossier_code: str | None = None) -> str:
     """Render the form; the clean page is cached per counter and language, only the tokens change per visit."""
     # The babel selector itself: babel's get_locale() would also parse a Locale (a file-system check) per visit.
     locale = select_locale()
-    context = dict(counter=counter, form=form, action=action, locale=locale, dossier=dossier)
-    if errors is not None or dossier:
-        return render_template("surveys/fill.html", errors=errors or {}, values=values or {},
-                               csrf_value=generate_csrf(), submission_key=_new_key(),
-                               start_value=_start_signer().sign(str(int(time.time() * 1000))).decode(), **context)
+    context = dict(counter=counter, form=form, action=action, locale=locale, dossier_code=dossier_code,
+                   masked_dossier=_masked(dossier_code) if dossier_code else None)
+    if errors is not None or values is not None or dossier_code is not None:
+        values = values or {}
+        key = (values.get("k") or [""])[0]
+        return render_template("surveys/fill.html", errors=errors or {}, values=values, message=message,
+                               csrf_value=generate_csrf(), submission_key=key if _KEY.fullmatch(key) else _new_key(),
+                               start_value=(values.get("t") or [""])[0] or _signed_start(), **context)
     key = (counter.id, counter.updated_at, form.instrument_version_id, locale, action)
     pieces = cache.survey_pages.get(key)
     if pieces is None:
         # Markup of the constant slot markers only (replaced per visit by generated tokens), never of user text.
-        page = render_template("surveys/fill.html", errors={}, values={},
+        page = render_template("surveys/fill.html", errors={}, values={}, message=None,
                                csrf_value=Markup(_SLOT % "csrf"),  # nosec B704
                                submission_key=Markup(_SLOT % "key"),  # nosec B704
                                start_value=Markup(_SLOT % "start"), **context)  # nosec B704
         pieces = tuple(_SLOTS.split(page))
         cache.survey_pages.put(key, pieces)
-    tokens = {"csrf": generate_csrf(), "key": _new_key(),
-              "start": _start_signer().sign(str(int(time.time() * 1000))).decode()}
+    tokens = {"csrf": generate_csrf(), "key": _new_key(), "start": _signed_start()}
     # pieces alternate page text and slot names: text, "csrf", text, "key", text, "start", text.
     return "".join(tokens[piece] if index % 2 else piece for index, piece in enumerate(pieces))
+
+
+def _masked(dossier_code: str) -> str:
+    """Show a dossier code with all but its last four letters or digits hidden (the citizen recognises it; a
+    passer-by reading the screen learns little)."""
+    shown = 4 if len(dossier_code) > 6 else 2
+    return "".join("•" if index < len(dossier_code) - shown and char.isalnum() else char
+                   for index, char in enumerate(dossier_code))
 
 
 def _new_key() -> str:
@@ -122,14 +174,12 @@ def _read_form_body() -> dict[str, list[str]]:
     return data
 
 
-def _csrf_problem(data: dict[str, list[str]]) -> str | None:
-    """Return the message for a missing or stale CSRF token, or None when it is valid."""
+def _csrf_is_valid(data: dict[str, list[str]]) -> bool:
     try:
         validate_csrf((data.get("csrf_token") or [""])[0])
     except ValidationError:
-        return _l("Phiên làm việc đã hết hạn hoặc biểu mẫu không hợp lệ. Các câu trả lời vẫn còn bên dưới: "
-                  "vui lòng bấm “Gửi đánh giá” lần nữa.")
-    return None
+        return False
+    return True
 
 
 def _submission_key(data: dict[str, list[str]]) -> str:
@@ -147,19 +197,90 @@ def _duration_ms(data: dict[str, list[str]], now_ms: int) -> int | None:
     return max(0, min(now_ms - started, 86_400_000))
 
 
-def _receive(counter, form, action: str, thanks_url: str, dossier_code: str | None = None):
+# --- what the session remembers of this visitor ----------------------------------------------------------------------
+
+
+def _recorded(counter_id: int) -> tuple[str, float] | None:
+    """Return (submission key, when) of this visitor's recent recorded visit at the counter, if any."""
+    done = session.get(DONE)
+    if isinstance(done, list) and len(done) == 3 and done[0] == counter_id and time.time() - done[2] < RECORDED_SECONDS:
+        return done[1], done[2]
+    return None
+
+
+def _draft(counter_id: int) -> dict | None:
+    """Return the refused answers this visitor left at the counter, if recent."""
+    draft = session.get(DRAFT)
+    if isinstance(draft, dict) and draft.get("c") == counter_id and time.time() - draft.get("at", 0) < DRAFT_SECONDS:
+        return draft
+    return None
+
+
+def _keep_draft(counter_id: int, data: dict[str, list[str]], reason: str) -> bool:
+    """Keep refused answers in the session; False when they are too long for a cookie (then shown in the answer)."""
+    values = {name: value for name, value in data.items() if name not in ("csrf_token", HONEYPOT)}
+    if len(json.dumps(values, ensure_ascii=False)) > DRAFT_MAX_CHARS:
+        session.pop(DRAFT, None)
+        return False
+    session[DRAFT] = {"c": counter_id, "v": values, "r": reason, "at": int(time.time())}
+    return True
+
+
+def _show_form(counter, form: ResponseForm, action: str, thanks_url: str | None, *, dossier_code: str | None = None):
+    """The form as this visitor should see it: recorded already, with refused answers to finish, or new."""
+    recorded, draft = _recorded(counter.id), _draft(counter.id)
+    # "Rate another visit" carries the start of the recorded visit's key: once that visit is sent too, going Back to
+    # the link no longer opens a new form.
+    another = recorded is not None and request.args.get("moi") == recorded[0][:8]
+    if not another:
+        if recorded is not None and thanks_url is not None and (draft is None or draft["at"] < recorded[1]):
+            return _thanks_page(counter, recorded_at=dt.datetime.fromtimestamp(recorded[1], dt.timezone.utc))
+        if draft is not None:
+            values = draft["v"]
+            errors = _problems(form, values) if draft["r"] == "invalid" else {}
+            page = _form_page(counter, form, action, errors=errors, values=values, message=REASONS.get(draft["r"]),
+                              dossier_code=dossier_code)
+            return page, REASON_STATUS.get(draft["r"], 400)
+    return _form_page(counter, form, action, dossier_code=dossier_code)
+
+
+def _problems(form: ResponseForm, values: dict[str, list[str]]) -> dict:
+    try:
+        form.validate(values)
+    except Rejected as error:
+        return error.by_field()
+    return {}
+
+
+def _refuse(counter, form: ResponseForm, action: str, data: dict[str, list[str]], reason: str, *,
+            dossier_code: str | None = None, status: int = 400):
+    """Keep the answers and show them again through a GET (303), or in this answer when they cannot be kept."""
+    if _keep_draft(counter.id, data, reason):
+        return redirect(action, 303)
+    errors = _problems(form, data) if reason == "invalid" else {}
+    return _form_page(counter, form, action, errors=errors, values=data, message=REASONS.get(reason),
+                      dossier_code=dossier_code), status
+
+
+def _receive(counter, form: ResponseForm, action: str, thanks_url: str, dossier_code: str | None = None):
     """Validate and store one submission, then send the citizen to the thanks page (303)."""
     data = _read_form_body()
-    stale = _csrf_problem(data)
-    if stale is not None:
+    if not _csrf_is_valid(data):
         if wants_json():
-            raise AppError(stale)
-        # Keep the citizen's answers: a stale session must not cost them the whole form.
-        return _form_page(counter, form, action, errors={"form": stale}, values=data,
-                          dossier=dossier_code is not None), 400
+            raise AppError(REASONS["stale"])
+        return _refuse(counter, form, action, data, "stale", dossier_code=dossier_code)
     if any(v.strip() for v in data.get(HONEYPOT, [])):
         return redirect(thanks_url, 303)  # silently dropped: tell a bot nothing
     key = _submission_key(data)
+    recorded = _recorded(counter.id)
+    if recorded is not None and recorded[0] == key:
+        return redirect(thanks_url, 303)  # this visit is stored already: Back, then send again
+    now = utcnow()
+    if not counter.accepts_submissions(now, _grace()):
+        _keep_draft(counter.id, data, "replaced")
+        raise services.ReplacedTokenError(_l("Mã QR này đã được thay bằng mã mới. Các câu trả lời của Ông/Bà vẫn được "
+                                             "giữ trên điện thoại này: vui lòng quét mã QR đang dán tại quầy, phiếu "
+                                             "sẽ hiện lại các câu trả lời để gửi."))
     if dossier_code is not None:
         rated_with = services.dossier_submission_key(dossier_code)
         if rated_with == key:
@@ -168,30 +289,60 @@ def _receive(counter, form, action: str, thanks_url: str, dossier_code: str | No
             raise ConflictError(services.DOSSIER_RATED_MESSAGE)
     try:
         answers = form.validate(data)
-    except Rejected as error:
+    except Rejected:
         if wants_json():
             raise
-        page = _form_page(counter, form, action, errors=error.by_field(), values=data, dossier=dossier_code is not None)
-        return page, 400
-    now = utcnow()
+        return _refuse(counter, form, action, data, "invalid", dossier_code=dossier_code)
     zone = local_zone()
-    services.submit_response(
-        counter, form, answers, submission_key=key, now=now, zone=zone,
-        duration_ms=_duration_ms(data, int(now.timestamp() * 1000)),
-        client_hash=client_hash(current_app.config["SECRET_KEY"], client_address(),
-                                request.user_agent.string, now.astimezone(zone).date()),
-        dossier_code=dossier_code,
-        wait_for_flush=current_app.config["SURVEY_WAIT_FOR_FLUSH"],
-    )
+    try:
+        services.submit_response(
+            counter, form, answers, submission_key=key, now=now, zone=zone,
+            duration_ms=_duration_ms(data, int(now.timestamp() * 1000)),
+            client_hash=client_hash(current_app.config["SECRET_KEY"], client_address(),
+                                    request.user_agent.string, now.astimezone(zone).date()),
+            dossier_code=dossier_code,
+            wait_for_flush=current_app.config["SURVEY_WAIT_FOR_FLUSH"],
+            rotation_grace=_grace(),
+        )
+    except services.ReplacedTokenError:
+        _keep_draft(counter.id, data, "replaced")
+        raise
+    session[DONE] = [counter.id, key, int(now.timestamp())]
+    session.pop(DRAFT, None)
     return redirect(thanks_url, 303)
+
+
+@bp.errorhandler(429)
+def too_many_submissions(error):
+    """Show the answers again with the rate limit's message (nothing is stored; the citizen sends again later)."""
+    if request.method != "POST" or wants_json() or request.endpoint not in ("surveys.submit", "surveys.submit_dossier"):
+        return error_response(429, HTTP_MESSAGES[429])
+    token = request.view_args["token"]
+    try:
+        data = _read_form_body()
+        if request.endpoint == "surveys.submit":
+            counter = services.get_counter_for_token(token, current_app.config["SECRET_KEY"])
+            form = services.get_response_form(counter)
+            action, dossier_code = url_for(".submit", token=token), None
+        else:
+            claim = _dossier_claim(token)
+            counter = services.get_counter_by_id(claim.counter_id)
+            form = _dossier_form(counter, claim)
+            action, dossier_code = url_for(".submit_dossier", token=token), claim.dossier_code
+    except AppError:
+        return error_response(429, HTTP_MESSAGES[429])
+    page = _form_page(counter, form, action, values=data, message=REASONS["rate"], dossier_code=dossier_code)
+    return page, 429
 
 
 @bp.get("/s/<token>")
 def fill(token: str):
-    """Show a counter's survey form."""
+    """Show a counter's survey form (410 on the token before the counter's last rotation)."""
     counter = services.get_counter_for_token(token, current_app.config["SECRET_KEY"])
+    if not counter.current:
+        raise services.ReplacedTokenError(services.REPLACED_MESSAGE)
     form = services.get_response_form(counter)
-    return _form_page(counter, form, url_for(".submit", token=token))
+    return _show_form(counter, form, url_for(".submit", token=token), url_for(".thanks", token=token))
 
 
 @bp.post("/s/<token>")
@@ -204,11 +355,37 @@ def submit(token: str):
     return _receive(counter, form, url_for(".submit", token=token), url_for(".thanks", token=token))
 
 
+def _thanks_page(counter, *, recorded_at: dt.datetime | None = None) -> str:
+    token = request.view_args.get("token", "")
+    steps = current_app.extensions["surveys.next_steps"](counter.unit_id)
+    recorded = _recorded(counter.id) if recorded_at else None
+    return render_template("surveys/thanks.html", counter=counter, steps=steps,
+                           recorded_at=local_time(recorded_at, "HH:mm dd/MM/yyyy") if recorded_at else None,
+                           again_url=url_for(".fill", token=token, moi=recorded[0][:8]) if recorded else None)
+
+
 @bp.get("/s/<token>/cam-on")
 def thanks(token: str):
-    """Thank the citizen (also shown for a replayed submission)."""
+    """Thank the citizen (also shown for a replayed submission) and point to what comes next."""
     counter = services.get_counter_for_token(token, current_app.config["SECRET_KEY"])
-    return render_template("surveys/thanks.html", counter=counter, again_url=url_for(".fill", token=token))
+    return _thanks_page(counter)
+
+
+@bp.get("/q/<code>")
+@bp.get("/q/<code>/")
+def short(code: str):
+    """Open the survey from the short address typed from a poster, in any letter case, with or without a slash."""
+    found = read_short_code(code)
+    token = services.token_for_short_code(found, current_app.config["SECRET_KEY"]) if found else None
+    if token is None:
+        raise NotFoundError(services.NOT_FOUND_MESSAGE)
+    return redirect(url_for(".fill", token=token), 302)
+
+
+@bp.record_once
+def _take_next_steps(state) -> None:
+    """Keep the function that lists where the thanks page leads (given at registration by create_app)."""
+    state.app.extensions["surveys.next_steps"] = state.options["next_steps"]
 
 
 def _dossier_claim(token: str):
@@ -220,6 +397,10 @@ def _dossier_claim(token: str):
     return claim
 
 
+def _dossier_form(counter, claim) -> ResponseForm:
+    return services.get_response_form(counter, services.DOSSIER_INSTRUMENT, fixed_field_id=claim.service_field_id)
+
+
 @bp.get("/d/<token>")
 def rate_dossier(token: str):
     """Show the one-time rating form of a returned dossier."""
@@ -227,8 +408,8 @@ def rate_dossier(token: str):
     if services.dossier_submission_key(claim.dossier_code) is not None:
         raise GoneError(services.DOSSIER_RATED_MESSAGE)
     counter = services.get_counter_by_id(claim.counter_id)
-    form = services.get_response_form(counter, services.DOSSIER_INSTRUMENT)
-    return _form_page(counter, form, url_for(".submit_dossier", token=token), dossier=True)
+    return _show_form(counter, _dossier_form(counter, claim), url_for(".submit_dossier", token=token), None,
+                      dossier_code=claim.dossier_code)
 
 
 @bp.post("/d/<token>")
@@ -238,8 +419,7 @@ def submit_dossier(token: str):
     """Store the rating of a dossier, once."""
     claim = _dossier_claim(token)
     counter = services.get_counter_by_id(claim.counter_id)
-    form = services.get_response_form(counter, services.DOSSIER_INSTRUMENT)
-    return _receive(counter, form, url_for(".submit_dossier", token=token),
+    return _receive(counter, _dossier_form(counter, claim), url_for(".submit_dossier", token=token),
                     url_for(".dossier_thanks", token=token), dossier_code=claim.dossier_code)
 
 
@@ -249,12 +429,12 @@ def dossier_thanks(token: str):
     claim = read_dossier_token(token, current_app.config["SECRET_KEY"])
     if claim is None:
         raise NotFoundError(services.NOT_FOUND_MESSAGE)
-    counter = services.get_counter_by_id(claim.counter_id)
-    return render_template("surveys/thanks.html", counter=counter, again_url=None)
+    return _thanks_page(services.get_counter_by_id(claim.counter_id))
 
 
 @bp.get("/s/<path:anything>")
 @bp.get("/d/<path:anything>")
+@bp.get("/q/<path:anything>")
 def mangled_link(anything: str):
     """Explain a link with extra path segments (a damaged or retyped QR) like a tampered token."""
     raise NotFoundError(services.NOT_FOUND_MESSAGE)

@@ -4,9 +4,9 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import StringField
+from wtforms import IntegerField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional, Regexp
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
 from app.auth.models import Organiser
 from app.forms import choice_list, select_field
@@ -15,6 +15,8 @@ from app.units.services import CODE_MESSAGE, CODE_PATTERN, UNIT_KIND_LABELS, uni
 _REQUIRED = _l("Vui lòng điền mục này.")
 _CODE = [DataRequired(_REQUIRED), Regexp(f"^{CODE_PATTERN.pattern}$", message=CODE_MESSAGE)]
 _NAME = [DataRequired(_REQUIRED), Length(max=200, message=_l("Tối đa 200 ký tự."))]
+#: The poster formats as organisers read them.
+PAPER_LABELS = {"a4": _l("A4 (dán tường)"), "a5": _l("A5 (dán quầy)"), "tent": _l("Bảng để bàn (A4 gấp đôi)")}
 
 
 def unit_select(label: str):
@@ -94,5 +96,17 @@ class PosterSheetForm(FlaskForm):
         csrf = False
 
     unit = unit_select(_l("Đơn vị"))
-    per_page = select_field(_l("Số áp phích mỗi trang A4"), coerce=int, default=1,
+    paper = select_field(_l("Khổ in"), default="a4", choices=choice_list(PAPER_LABELS.items()))
+    per_page = select_field(_l("Số áp phích mỗi trang (khổ A4)"), coerce=int, default=1,
                             choices=choice_list([(1, "1"), (2, "2"), (4, "4")]))
+
+
+
+class DossierLinkForm(FlaskForm):
+    """A one-time rating link for a dossier returned at the counter."""
+
+    dossier_code = StringField(_l("Mã hồ sơ"), validators=[
+        DataRequired(_REQUIRED), Length(max=64, message=_l("Tối đa 64 ký tự."))])
+    service_field = select_field(_l("Lĩnh vực của hồ sơ"), default="")
+    days = IntegerField(_l("Hiệu lực (ngày)"), default=30, validators=[
+        DataRequired(_REQUIRED), NumberRange(1, 365, message=_l("Từ 1 đến 365 ngày."))])

@@ -94,6 +94,14 @@ class Counter(db.Model):
     instrument_code: Mapped[str] = mapped_column(sa.String(64), default="sipas-counter")
     #: Random part of the public token; rotating it invalidates every printed poster.
     token_nonce: Mapped[str] = mapped_column(sa.String(16), unique=True)
+    #: The code of the short address printed under the QR code (/q/<code>), typed in any case; rotated with the token.
+    short_code: Mapped[str] = mapped_column(sa.String(12), unique=True)
+    #: The nonce and short code before the last rotation: a form fetched before it is still accepted for a grace
+    #: period, and the old address explains that the QR code was replaced (410) instead of calling it invalid.
+    previous_token_nonce: Mapped[str | None] = mapped_column(sa.String(16), unique=True)
+    previous_short_code: Mapped[str | None] = mapped_column(sa.String(12), unique=True)
+    #: When the token was last rotated (None: never).
+    rotated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     #: Bumped by every change that alters the citizen's form (name, fields, instrument, token).

@@ -18,14 +18,14 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from app.auth.access import MAX_ID, load_by_id
-from app.auth.audit import record
+from app.auth.audit import Actor, record
 from app.auth.models import Organiser
 from app.errors import AppError, ConflictError, NotFoundError, PermissionDeniedError
 from app.extensions import db
 from app.units.models import UNIT_KINDS, Counter, ServiceField, Unit, counter_service_fields
-from app.units.posters import LAYOUTS, counter_posters, poster_text, render_posters
+from app.units.posters import LAYOUTS, PAPERS, counter_posters, poster_text, render_posters
 from app.units.qr import make_qr_png, make_qr_svg
-from app.units.tokens import counter_url, new_nonce
+from app.units.tokens import DossierClaim, counter_url, dossier_token, new_nonce, new_short_code, short_url
 
 #: Codes of units, counters and service fields: what URLs, files and the CLI can carry without quoting.
 CODE_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,31}")
@@ -195,15 +195,22 @@ def create_counter(code: str, name: str, unit: Unit, *, now: dt.datetime,
     if db.session.scalar(sa.select(Counter.id).where(Counter.code == code)) is not None:
         raise ConflictError(_l("Mã quầy “%(code)s” đã tồn tại.", code=code))
     counter = Counter(code=code, name=name, unit=unit, instrument_code=instrument_code, token_nonce=new_nonce(),
-                      service_fields=list(service_fields), created_at=now, updated_at=now)
+                      short_code=new_short_code(), service_fields=list(service_fields), created_at=now,
+                      updated_at=now)
     db.session.add(counter)
     db.session.flush()
     return counter
 
 
 def rotate_token(counter: Counter, now: dt.datetime) -> None:
-    """Give the counter a new token: every poster printed before stops working."""
-    counter.token_nonce = new_nonce()
+    """Give the counter a new token and short code: every poster printed before stops working.
+
+    The old ones are kept until the next rotation: a form fetched before this moment is still accepted for a grace
+    period (SURVEY_ROTATION_GRACE_MINUTES), and the old address says that the QR code was replaced.
+    """
+    counter.previous_token_nonce, counter.previous_short_code = counter.token_nonce, counter.short_code
+    counter.token_nonce, counter.short_code = new_nonce(), new_short_code()
+    counter.rotated_at = now
     counter.updated_at = now
     db.session.flush()
 
@@ -382,13 +389,67 @@ def set_counter_state(actor: Organiser, counter: Counter, active: bool, now: dt.
            counter.id, {"code": counter.code}, now)
 
 
-def rotate_counter_token(actor: Organiser, counter: Counter, now: dt.datetime) -> None:
+def set_counter_instrument(actor: Actor, counter: Counter, instrument_code: str, instruments: Collection[str],
+                           now: dt.datetime) -> None:
+    """Make a counter serve another published SIPAS instrument (its reports follow the instrument, never mixed)."""
+    before = counter.instrument_code
+    counter.instrument_code = check_instrument(instrument_code, instruments)
+    counter.updated_at = now
+    record(actor, counter.unit_id, "counter.edit", "counter", counter.id,
+           {"code": counter.code, "before": {"instrument": before}}, now)
+    db.session.flush()
+
+
+def rotate_counter_token(actor: Actor, counter: Counter, now: dt.datetime) -> None:
     """Give a counter a new QR token: every poster printed before stops working."""
     rotate_token(counter, now)
     record(actor, counter.unit_id, "counter.rotate_token", "counter", counter.id, {"code": counter.code}, now)
 
 
-# --- QR codes and posters ---------------------------------------------------------------------------------------------
+# --- addresses, QR codes and posters ------------------------------------------------------------------------------
+
+
+def counter_short_url(counter: Counter, base_url: str) -> str:
+    """Return the short address printed under the counter's QR code."""
+    return short_url(base_url, counter.short_code)
+
+
+@dataclass(frozen=True)
+class DossierLink:
+    """A minted one-time rating link."""
+
+    url: str
+    dossier_code: str
+    counter_code: str
+    service_field_code: str | None
+    expires_at: dt.datetime
+
+
+def mint_dossier_link(counter: Counter, dossier_code: str, days: int, *, service_field_code: str | None,
+                      now: dt.datetime, base_url: str, secret: str) -> DossierLink:
+    """Sign a one-time rating link for a dossier returned at an active counter, optionally naming the service field
+    it belongs to (the citizen is then not asked for it).
+
+    :raise AppError: a dossier code that is empty or over 64 characters, days outside 1–365, a field the counter
+        does not offer; 409 for a counter that was switched off.
+    """
+    dossier_code = (dossier_code or "").strip()
+    if not dossier_code or len(dossier_code) > 64:
+        raise AppError(_l("Mã hồ sơ phải có từ 1 đến 64 ký tự."))
+    if not 1 <= days <= 365:
+        raise AppError(_l("Thời hạn liên kết phải từ 1 đến 365 ngày."))
+    if not (counter.is_active and counter.unit.is_active):
+        raise AppError(_l("Quầy “%(code)s” đã ngừng hoạt động.", code=counter.code), status=409)
+    field_id = None
+    if service_field_code:
+        offered = {field.code: field.id for field in counter.service_fields}
+        if service_field_code not in offered:
+            raise AppError(_l("Quầy “%(counter)s” không phục vụ lĩnh vực “%(field)s”.", counter=counter.code,
+                              field=service_field_code[:40]))
+        field_id = offered[service_field_code]
+    expires = (now + dt.timedelta(days=days)).replace(microsecond=0)
+    token = dossier_token(DossierClaim(dossier_code, counter.id, expires, field_id), secret)
+    return DossierLink(f"{base_url}/d/{token}", dossier_code, counter.code, service_field_code or None, expires)
 
 
 def counter_qr(counter: Counter, fmt: str, base_url: str, secret: str) -> bytes:
@@ -397,16 +458,20 @@ def counter_qr(counter: Counter, fmt: str, base_url: str, secret: str) -> bytes:
     return make_qr_png(url) if fmt == "png" else make_qr_svg(url).encode()
 
 
-def counter_poster(counter: Counter, base_url: str, secret: str) -> bytes:
-    """Return a one-page A4 PDF poster of one counter."""
-    return render_posters(counter_posters([counter], base_url, secret), poster_text(), 1)
+def counter_poster(counter: Counter, paper: str, base_url: str, secret: str) -> bytes:
+    """Return the poster of one counter on A4, on A5, or as a folded table tent (``paper``: a4, a5, tent)."""
+    if paper not in PAPERS:
+        raise NotFoundError(_l("Không có khổ áp phích này."))
+    return render_posters(counter_posters([counter], base_url, secret), poster_text(), 1, paper)
 
 
-def unit_posters(unit: Unit, per_page: int, base_url: str, secret: str) -> bytes:
-    """Return the A4 poster sheet of the active counters of a unit's subtree, `per_page` posters a page."""
-    if per_page not in LAYOUTS:
-        raise AppError(_l("Số áp phích mỗi trang phải là 1, 2 hoặc 4."))
+def unit_posters(unit: Unit, per_page: int, base_url: str, secret: str, paper: str = "a4") -> bytes:
+    """Return the poster sheet of the active counters of a unit's subtree: on A4 `per_page` posters a page, on A5
+    or as table tents one a sheet."""
+    if per_page not in LAYOUTS or paper not in PAPERS or (paper != "a4" and per_page != 1):
+        raise AppError(_l("Số áp phích mỗi trang phải là 1, 2 hoặc 4 (khổ A4); khổ A5 và bảng để bàn in mỗi tờ "
+                          "một áp phích."))
     counters = list_counters(unit, include_inactive=False)
     if not counters:
         raise NotFoundError(_l("Đơn vị này không có quầy nào đang hoạt động để in áp phích."))
-    return render_posters(counter_posters(counters, base_url, secret), poster_text(), per_page)
+    return render_posters(counter_posters(counters, base_url, secret), poster_text(), per_page, paper)

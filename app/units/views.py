@@ -7,6 +7,7 @@ that lists them (``instruments=…`` at registration), so this package never imp
 """
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
@@ -17,8 +18,9 @@ from app.database import utcnow
 from app.errors import AppError
 from app.forms import choice_list
 from app.units import imports, services
-from app.units.forms import (CounterEditForm, CounterForm, FieldEditForm, FieldForm, ImportForm, PosterSheetForm,
-                             UnitEditForm, UnitForm, unit_choices)
+from app.units.forms import (PAPER_LABELS, CounterEditForm, CounterForm, DossierLinkForm, FieldEditForm, FieldForm,
+                             ImportForm, PosterSheetForm, UnitEditForm, UnitForm, unit_choices)
+from app.units.qr import make_qr_svg
 from app.units.tokens import counter_url
 from app.uploads import UploadLimits, template_file
 from app.validation import Rejected
@@ -137,11 +139,12 @@ def unit_posters():
     organiser = current_organiser()
     form = PosterSheetForm(request.args)
     if not form.validate():
-        raise AppError(_("Vui lòng chọn đơn vị và số áp phích mỗi trang (1, 2 hoặc 4)."))
+        raise AppError(_("Vui lòng chọn đơn vị, khổ in và số áp phích mỗi trang (1, 2 hoặc 4)."))
     unit = get_visible_unit(organiser, form.unit.data or 0)
     config = current_app.config
-    data = services.unit_posters(unit, form.per_page.data, config["BASE_URL"], config["SECRET_KEY"])
-    return download(data, "pdf", f"ap-phich-{unit.code}-{form.per_page.data}.pdf")
+    per_page = form.per_page.data if form.paper.data == "a4" else 1
+    data = services.unit_posters(unit, per_page, config["BASE_URL"], config["SECRET_KEY"], form.paper.data)
+    return download(data, "pdf", f"ap-phich-{unit.code}-{form.paper.data}-{per_page}.pdf")
 
 
 # --- service fields ----------------------------------------------------------------------------------------------
@@ -239,7 +242,8 @@ def counter(counter_id: int):
     counter = services.get_visible_counter(current_organiser(), counter_id)
     config = current_app.config
     url = counter_url(config["BASE_URL"], counter.token_nonce, config["SECRET_KEY"])
-    return render_template("units/counter.html", counter=counter, survey_url=url)
+    return render_template("units/counter.html", counter=counter, survey_url=url, papers=PAPER_LABELS,
+                           short_url=services.counter_short_url(counter, config["BASE_URL"]))
 
 
 @bp.route("/quay/<int:counter_id>/sua", methods=["GET", "POST"])
@@ -326,11 +330,34 @@ def counter_qr(counter_id: int, fmt: str):
 @bp.get("/quay/<int:counter_id>/ap-phich.pdf")
 @organiser_required
 def counter_poster(counter_id: int):
-    """Download the counter's one-page A4 poster."""
+    """Download the counter's poster: A4 by default, ``?kho=a5`` or ``?kho=tent`` (a folded table tent)."""
     counter = services.get_visible_counter(current_organiser(), counter_id)
     config = current_app.config
-    return download(services.counter_poster(counter, config["BASE_URL"], config["SECRET_KEY"]), "pdf",
-                    f"ap-phich-{counter.code}.pdf")
+    paper = request.args.get("kho", "a4")
+    return download(services.counter_poster(counter, paper, config["BASE_URL"], config["SECRET_KEY"]), "pdf",
+                    f"ap-phich-{counter.code}-{paper}.pdf")
+
+
+@bp.route("/quay/<int:counter_id>/lien-ket-ho-so", methods=["GET", "POST"])
+@organiser_required("organiser")
+def dossier_link(counter_id: int):
+    """Make a one-time rating link (and its QR code) for a dossier returned at the counter."""
+    counter = services.get_visible_counter(current_organiser(), counter_id)
+    form = DossierLinkForm()
+    form.service_field.choices = choice_list([("", _("Không ghi (người dân tự chọn)"))] + [
+        (field.code, field.name) for field in counter.service_fields])
+    if not form.validate_on_submit():
+        return form_page("units/dossier_link.html", form, counter=counter, link=None)
+    config = current_app.config
+    try:
+        link = services.mint_dossier_link(counter, form.dossier_code.data, form.days.data,
+                                          service_field_code=form.service_field.data or None, now=utcnow(),
+                                          base_url=config["BASE_URL"], secret=config["SECRET_KEY"])
+    except AppError as error:
+        return form_page("units/dossier_link.html", form, refused(error), counter=counter, link=None)
+    qr = base64.b64encode(make_qr_svg(link.url, box_size=6).encode()).decode()
+    return render_template("units/dossier_link.html", form=form, counter=counter, link=link, error=None,
+                           qr_src=f"data:image/svg+xml;base64,{qr}")
 
 
 # --- imports -----------------------------------------------------------------------------------------------------

@@ -119,7 +119,7 @@ def test_rotating_the_token_retires_printed_posters(app, client, make, login, tr
     assert "Mọi áp phích đã in" in client.get(path).get_data(as_text=True)
     assert client.get(counter.path).status_code == 200
     assert post_form(client, path, {}).status_code == 303
-    assert client.get(counter.path).status_code == 404
+    assert client.get(counter.path).status_code == 410  # the old QR says it was replaced
     new_url = decode_qr(client.get(f"/quan-tri/quay/{counter.id}/qr.png").data)[0]
     assert new_url.startswith("http://hailong.test/s/") and new_url != "http://hailong.test" + counter.path
     assert client.get(new_url.removeprefix("http://hailong.test")).status_code == 200

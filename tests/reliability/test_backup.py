@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.factories import count_responses, full_answers
+from tests.factories import count_responses, full_answers, new_visit_page
 
 
 def table_rows(path: Path) -> dict[str, list[tuple]]:
@@ -24,7 +24,7 @@ def submit_surveys(app, counter, count: int) -> None:
     """Post `count` complete survey responses through HTTP."""
     client = app.test_client()
     for _ in range(count):
-        data = full_answers(client.get(counter.path).get_data(as_text=True))
+        data = full_answers(new_visit_page(client, counter.path))
         assert client.post(counter.path, data=data).status_code == 303
 
 

@@ -70,8 +70,25 @@ def test_every_instrument_file_in_surveys_loads_and_is_named_after_its_code_and_
     assert path.name == f"{instrument.code}-v{instrument.version}.yaml"
 
 
-def test_the_surveys_folder_holds_the_two_instruments() -> None:
-    assert sorted(path.name for path in SURVEYS.glob("*.yaml")) == ["dossier-rating-v1.yaml", "sipas-counter-v1.yaml"]
+def test_the_surveys_folder_holds_the_shipped_instruments() -> None:
+    assert sorted(path.name for path in SURVEYS.glob("*.yaml")) == [
+        "dossier-rating-v1.yaml", "sipas-counter-v1.yaml", "sipas-counter-v2.yaml", "sipas-quick-v1.yaml"]
+
+
+def test_version_2_of_the_counter_survey_asks_what_version_1_asked_in_the_same_order() -> None:
+    first, second = (load_instrument(SURVEYS / f"sipas-counter-v{n}.yaml") for n in (1, 2))
+    assert [(item.code, item.type, item.text, item.choices, item.required) for item in first.items] == \
+        [(item.code, item.type, item.text, item.choices, item.required) for item in second.items]
+    assert "một phút" not in second.intro["vi"] and "minute" not in second.intro["en"]
+
+
+def test_the_quick_instrument_has_one_criterion_per_sipas_element_then_overall_and_a_comment() -> None:
+    full, quick = (load_instrument(SURVEYS / name) for name in ("sipas-counter-v2.yaml", "sipas-quick-v1.yaml"))
+    assert [section.code for section in quick.elements] == [section.code for section in full.elements]
+    assert [len(section.items) for section in quick.elements] == [1] * 5
+    assert [(item.code, item.required) for item in quick.items[5:]] == [("HL_CHUNG", True), ("Y_KIEN", False)]
+    assert quick.item("PHAN_ANH").required is False  # like the feedback element of the full survey
+    assert quick.aggregation == full.aggregation
 
 
 def test_the_example_in_the_readme_is_a_valid_instrument() -> None:

@@ -182,8 +182,13 @@ def test_a_printed_poster_page_scans_to_its_counter(app, runner, five_counters, 
 def test_render_posters_refuses_an_unknown_layout_and_an_empty_list():
     from app.units.posters import Poster, PosterText, render_posters
 
-    text = PosterText("Tiêu đề", "Quét mã", "Gõ địa chỉ:", "An toàn")
+    text = PosterText("Tiêu đề", ("Quét", "Chọn", "Gửi"), "Gõ địa chỉ:", "An toàn", "Gấp")
+    poster = Poster("Tỉnh A", "Xã A", "Quầy 1", URL, "http://hailong.test/q/ABCDEFG")
     with pytest.raises(ValueError):
-        render_posters([Poster("Xã A", "Quầy 1", URL)], text, per_page=3)
+        render_posters([poster], text, per_page=3)
+    with pytest.raises(ValueError):
+        render_posters([poster], text, per_page=2, paper="a5")
+    with pytest.raises(ValueError):
+        render_posters([poster], text, paper="a3")
     with pytest.raises(ValueError):
         render_posters([], text)

@@ -44,7 +44,7 @@ def test_new_nonces_are_ten_lowercase_base32_letters_and_do_not_repeat():
 
 
 def test_dossier_token_round_trips_its_claim_and_expires_at_the_second():
-    from app.surveys.tokens import DossierClaim, dossier_token, read_dossier_token
+    from app.units.tokens import DossierClaim, dossier_token, read_dossier_token
 
     expires = dt.datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
     claim = read_dossier_token(dossier_token(DossierClaim("HS-Đ/01", 7, expires), "k"), "k")
@@ -58,7 +58,7 @@ def test_dossier_token_round_trips_its_claim_and_expires_at_the_second():
 def test_a_well_signed_dossier_token_with_a_wrong_shape_is_refused(payload):
     from itsdangerous import URLSafeSerializer
 
-    from app.surveys.tokens import read_dossier_token
+    from app.units.tokens import read_dossier_token
 
     token = URLSafeSerializer("k", salt="dossier-link").dumps(payload)
     assert read_dossier_token(token, "k") is None
@@ -120,7 +120,8 @@ def _edited(instrument, title: str):
 def _shipped(code: str):
     from app.surveys.instruments import load_instrument
 
-    return load_instrument(ROOT / "surveys" / f"{code}-v1.yaml")
+    newest = max((ROOT / "surveys").glob(f"{code}-v*.yaml"), key=lambda path: int(path.stem.rsplit("-v", 1)[1]))
+    return load_instrument(newest)
 
 
 def _versions(app) -> list[tuple]:
@@ -166,8 +167,8 @@ def test_a_version_with_responses_is_never_changed_and_the_message_asks_for_a_ne
     with app.app_context():
         with pytest.raises(AppError) as raised:
             publish_instrument(_edited(_shipped("sipas-counter"), "Phiếu đã sửa"))
-    assert str(raised.value.message) == ("Phiên bản sipas-counter v1 đã có 1 phiếu trả lời nên không thể sửa. "
-                                         "Hãy tạo phiên bản mới (sipas-counter-v2.yaml).")
+    assert str(raised.value.message) == ("Phiên bản sipas-counter v2 đã có 1 phiếu trả lời nên không thể sửa. "
+                                         "Hãy tạo phiên bản mới (sipas-counter-v3.yaml).")
     assert _versions(app) == before
 
 
@@ -178,9 +179,9 @@ def test_a_new_version_serves_new_forms_while_old_responses_keep_theirs(app, mak
 
     counter = make.counter()
     submit(app, counter, "answered-on-version-1")
-    definition = {**_shipped("sipas-counter").definition, "version": 2}
+    definition = {**_shipped("sipas-counter").definition, "version": 3}
     with app.app_context():
-        v2 = services.publish_instrument(parse_instrument(definition, "sipas-counter-v2.yaml"))
+        v2 = services.publish_instrument(parse_instrument(definition, "sipas-counter-v3.yaml"))
         db.session.commit()
         assert services.current_version_id("sipas-counter") == v2.id
     submit(app, counter, "answered-on-version-2")
