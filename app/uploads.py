@@ -5,12 +5,18 @@ The features match the header row against their own columns and check each row; 
 header and the non-blank rows with their spreadsheet numbers (the header is row 1). Every refusal is a
 ``Rejected`` with one file-level problem, in the uploader's language. Limits come from the configuration
 (``*_MAX_BYTES``, ``*_MAX_ROWS`` and ``UPLOAD_MAX_INFLATED``).
+
+An XLSX is checked before anything in it is materialised: the archive's entries (count, unpacked size, compression
+ratio), then one streaming pass over the first sheet's XML counting its rows and cells (with a cap on each, and a
+time budget) while keeping nothing. Rows are then read as the sheet stores them: a declared dimension
+(``A1:XFD1048576``) or a far cell (row 1.048.576) is never padded into millions of empty rows or columns.
 """
 from __future__ import annotations
 
 import csv
 import datetime as dt
 import io
+import time
 import unicodedata
 import zipfile
 from collections.abc import Iterator, Mapping
@@ -25,6 +31,18 @@ TABLE_FORMATS = ("csv", "xlsx")
 #: Columns read from a worksheet: every table format here has far fewer.
 MAX_COLUMNS = 40
 _ZIP_MAGIC = b"PK\x03\x04"
+#: Entries an XLSX archive may hold (a workbook from Excel or LibreOffice has a dozen or two).
+MAX_ZIP_ENTRIES = 200
+#: An entry unpacking to more than this many times its packed size is a bomb, not a spreadsheet (real sheets: < 30).
+MAX_COMPRESSION_RATIO = 200
+#: Entries smaller than this unpacked are not checked for their ratio (tiny XML parts compress very well).
+_RATIO_FLOOR = 256 * 1024
+#: Cells (of any column) one sheet row may hold; Excel itself stops at 16.384 columns.
+MAX_ROW_CELLS = 16_384
+#: Blank ``<row>`` elements tolerated beyond the data rows (formatting leaves some).
+BLANK_ROW_ALLOWANCE = 10_000
+#: Seconds the checking pass over a sheet may take before the file is refused.
+SCAN_SECONDS = 3.0
 
 
 @dataclass(frozen=True)
@@ -85,10 +103,10 @@ def read_table(filename: str, data: bytes, limits: UploadLimits) -> Table:
     check_size(data, limits)
     if not data.strip():
         raise _refuse(_l("Tệp trống."))
-    grid = _csv_rows(data) if kind == "csv" else _xlsx_rows(data, limits)
+    grid = enumerate(_csv_rows(data), start=1) if kind == "csv" else _xlsx_rows(data, limits)
     header: list[object] | None = None
     rows: list[tuple[int, list[object]]] = []
-    for number, cells in enumerate(grid, start=1):
+    for number, cells in grid:
         if all(cell is None or (isinstance(cell, str) and not cell.strip()) for cell in cells):
             continue
         if header is None:
@@ -120,32 +138,92 @@ def _csv_rows(data: bytes) -> Iterator[list[str]]:
         raise _refuse(_l("Tệp CSV không đọc được: %(error)s", error=str(error))) from None
 
 
-def _xlsx_rows(data: bytes, limits: UploadLimits) -> Iterator[list[object]]:
+def _xlsx_rows(data: bytes, limits: UploadLimits) -> Iterator[tuple[int, list[object]]]:
     from openpyxl import load_workbook
+    from openpyxl.worksheet._reader import WorkSheetParser
 
     broken = _l("Không đọc được tệp XLSX: tệp không phải là bảng tính Excel .xlsx hợp lệ.")
     if not data.startswith(_ZIP_MAGIC):
         raise _refuse(broken)
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            names = archive.namelist()
-            unpacked = sum(info.file_size for info in archive.infolist())
-        if "xl/workbook.xml" not in names:
-            raise _refuse(broken)
-        if unpacked > limits.max_inflated:
-            raise _refuse(_l("Tệp XLSX giải nén quá lớn."))
+            _check_archive(archive, limits)
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Rejected:
         raise
     except Exception:  # openpyxl and zipfile raise many kinds of errors for files that are not workbooks
         raise _refuse(broken) from None
     try:
-        for values in book.worksheets[0].iter_rows(values_only=True, max_col=MAX_COLUMNS):
-            yield list(values)
+        if not book.worksheets:
+            raise _refuse(broken)
+        sheet = book.worksheets[0]
+        with sheet._get_source() as source:
+            _check_sheet(source, limits)
+        with sheet._get_source() as source:
+            parser = WorkSheetParser(source, sheet._shared_strings, data_only=True, epoch=book.epoch,
+                                     date_formats=book._date_formats, timedelta_formats=book._timedelta_formats)
+            for number, cells in parser.parse():
+                values: list[object] = [None] * MAX_COLUMNS
+                width = 0
+                for cell in cells:
+                    column = cell["column"]
+                    if 1 <= column <= MAX_COLUMNS:
+                        values[column - 1] = cell["value"]
+                        width = max(width, column)
+                yield number, values[:width]
+    except Rejected:
+        raise
     except Exception:  # a damaged sheet fails while it is read, not when it is opened
         raise _refuse(broken) from None
     finally:
         book.close()
+
+
+def _check_archive(archive: zipfile.ZipFile, limits: UploadLimits) -> None:
+    """Refuse an archive with too many entries, too many bytes once unpacked, or an entry that inflates like a bomb.
+
+    The sizes are the ones the archive declares; zipfile checks them while unpacking, so a lying entry fails there.
+    """
+    entries = archive.infolist()
+    if len(entries) > MAX_ZIP_ENTRIES or "xl/workbook.xml" not in {entry.filename for entry in entries}:
+        raise _refuse(_l("Không đọc được tệp XLSX: tệp không phải là bảng tính Excel .xlsx hợp lệ."))
+    unpacked = sum(entry.file_size for entry in entries)
+    bomb = any(entry.file_size > _RATIO_FLOOR
+               and entry.file_size > MAX_COMPRESSION_RATIO * max(entry.compress_size, 1) for entry in entries)
+    if unpacked > limits.max_inflated or bomb:
+        raise _refuse(_l("Tệp XLSX giải nén quá lớn."))
+
+
+def _check_sheet(source, limits: UploadLimits) -> None:
+    """Stream the sheet's XML once, keeping nothing, and refuse it when it has more rows or cells than an import
+    may read, a row with more cells than Excel allows, or takes longer than SCAN_SECONDS to go through."""
+    from lxml import etree
+
+    too_many = _l("Trang tính có quá nhiều dòng hoặc ô; mỗi lần nhập tối đa %(max)d dòng dữ liệu, hãy chia nhỏ tệp.",
+                  max=limits.max_rows)
+    max_rows = limits.max_rows + 1 + BLANK_ROW_ALLOWANCE
+    max_cells = (limits.max_rows + 1) * MAX_COLUMNS + MAX_ROW_CELLS
+    rows = cells = row_cells = 0
+    deadline = time.monotonic() + SCAN_SECONDS
+    for _, element in etree.iterparse(source, events=("end",), resolve_entities=False, no_network=True,
+                                      huge_tree=False, remove_comments=True, remove_pis=True):
+        name = element.tag.rsplit("}", 1)[-1]
+        if name == "c":
+            cells += 1
+            row_cells += 1
+            if cells > max_cells or row_cells > MAX_ROW_CELLS:
+                raise _refuse(too_many)
+        elif name == "row":
+            rows += 1
+            row_cells = 0
+            if rows > max_rows:
+                raise _refuse(too_many)
+            if rows % 256 == 0 and time.monotonic() > deadline:
+                raise _refuse(too_many)
+            element.clear(keep_tail=False)
+            parent = element.getparent()
+            while parent is not None and element.getprevious() is not None:
+                del parent[0]
 
 
 # --- tables with named columns (the organiser's imports: units, counters, dossier volumes) ----------------------------

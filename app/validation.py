@@ -27,6 +27,15 @@ Message = str | LazyString
 Place = Literal["row", "question"]
 #: Definition files larger than this are refused before they are parsed.
 MAX_YAML_BYTES = 1_000_000
+#: How deeply a definition may nest lists and tables (real ones: under 10).
+MAX_YAML_DEPTH = 64
+#: Nodes (scalars, lists, tables) a definition may have once its aliases are expanded: aliases are allowed (the
+#: SIPAS instruments share help texts that way), but a few bytes of nested aliases must not grow into gigabytes.
+MAX_YAML_NODES = 200_000
+#: Characters of scalar text a definition may have once its aliases are expanded.
+MAX_YAML_CHARS = 4 * MAX_YAML_BYTES
+#: Characters of a value quoted back in a message; longer values are cut with "…".
+MAX_QUOTED = 80
 
 
 def place_name(place: Place, number: int) -> LazyString:
@@ -104,6 +113,19 @@ class _StrictLoader(yaml.SafeLoader):
         self.problems = problems
         self.source = source
 
+    depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node:
+        self.depth += 1
+        try:
+            if self.depth > MAX_YAML_DEPTH:
+                mark = self.peek_event().start_mark
+                raise _TooLarge(_l("dòng %(line)d: lồng nhau quá sâu (tối đa %(n)d cấp)", line=mark.line + 1,
+                                   n=MAX_YAML_DEPTH))
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
         seen: set[str] = set()
         for key_node, _ in node.value:
@@ -116,8 +138,53 @@ class _StrictLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep)
 
 
+class _TooLarge(Exception):
+    """A definition that nests too deeply or expands too far; carries the message for the reader."""
+
+    def __init__(self, message: Message) -> None:
+        super().__init__(str(message))
+        self.message = message
+
+
+def _check_expansion(root: yaml.Node | None) -> None:
+    """Refuse a node graph whose expansion (every alias replaced by what it names) is too large or cyclic.
+
+    Each distinct node is measured once (aliases share their node), so this costs the size of the file, not of
+    the expansion.
+    """
+    sizes: dict[int, tuple[int, int]] = {}
+    visiting: set[int] = set()
+    too_large = _l("định nghĩa quá lớn khi mở rộng các tham chiếu (alias); tối đa %(n)d phần tử", n=MAX_YAML_NODES)
+
+    def measure(node: yaml.Node) -> tuple[int, int]:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in visiting:
+            raise _TooLarge(_l("định nghĩa có tham chiếu (alias) vòng tròn"))
+        if isinstance(node, yaml.ScalarNode):
+            size = (1, len(node.value))
+        else:
+            visiting.add(key)
+            children = node.value if isinstance(node, yaml.SequenceNode) else [n for pair in node.value for n in pair]
+            nodes, chars = 1, 0
+            for child in children:
+                child_nodes, child_chars = measure(child)
+                nodes, chars = nodes + child_nodes, chars + child_chars
+                if nodes > MAX_YAML_NODES or chars > MAX_YAML_CHARS:
+                    raise _TooLarge(too_large)
+            visiting.discard(key)
+            size = (nodes, chars)
+        sizes[key] = size
+        return size
+
+    if root is not None:
+        measure(root)
+
+
 def read_yaml(data: bytes, source: str = "") -> object:
-    """Return the data of a YAML definition (UTF-8, at most MAX_YAML_BYTES, no duplicated keys).
+    """Return the data of a YAML definition (UTF-8, at most MAX_YAML_BYTES, no duplicated keys, nested at most
+    MAX_YAML_DEPTH deep, at most MAX_YAML_NODES nodes and MAX_YAML_CHARS characters once aliases are expanded).
 
     :raise Rejected: the file is too large, not UTF-8, not valid YAML, or repeats a key (with the line).
     """
@@ -134,7 +201,15 @@ def read_yaml(data: bytes, source: str = "") -> object:
     problems: list[Problem] = []
     loader = _StrictLoader(text, problems, source)
     try:
-        loaded = loader.get_single_data()
+        root = loader.get_single_node()
+        _check_expansion(root)
+        loaded = loader.construct_document(root) if root is not None else None
+    except _TooLarge as error:
+        raise refuse(error.message) from None
+    except RecursionError:
+        raise refuse(_l("lồng nhau quá sâu (tối đa %(n)d cấp)", n=MAX_YAML_DEPTH)) from None
+    except ValueError:  # a number with more digits than Python converts (sys.get_int_max_str_digits)
+        raise refuse(_l("có một số quá lớn")) from None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         # PyYAML describes the fault in English only; it is quoted as it is.
@@ -194,16 +269,26 @@ def refuse_with(message: Message) -> NoReturn:
     raise PydanticCustomError(_STATED, _STATED, {"message": message})
 
 
+def quoted(value: object) -> str:
+    """Return a value as a message may quote it: at most MAX_QUOTED characters (cut with "…"), never failing (a
+    number with more digits than Python prints is named by its length)."""
+    try:
+        text = value if isinstance(value, str) else str(value)
+    except ValueError:  # an int beyond sys.get_int_max_str_digits
+        return f"…({value.bit_length()} bit)" if isinstance(value, int) else "…"
+    return text if len(text) <= MAX_QUOTED else text[:MAX_QUOTED - 1] + "…"
+
+
 def describe(value: object) -> Message:
     """Name a value in a message: “abc” for a string, otherwise its kind (for "…, không phải …")."""
     if isinstance(value, str):
-        return f"“{value}”"
+        return f"“{quoted(value)}”"
     if value is None:
         return _l("giá trị rỗng")
     if isinstance(value, bool):
         return _l("giá trị đúng/sai")
     if isinstance(value, (int, float)):
-        return _l("số %(value)s", value=value)
+        return _l("số %(value)s", value=quoted(value))
     if isinstance(value, list):
         return _l("một danh sách")
     if isinstance(value, dict):

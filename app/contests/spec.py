@@ -25,8 +25,8 @@ from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, St
 from app import cache
 from app.contests.draw import BlueprintPart, DrawRule
 from app.stats.ranking import CRITERIA, PREDICTION_TARGETS, PRESETS, PrizeTier
-from app.validation import (Message, Problem, Refusal, Rejected, Wording, describe, read_yaml, refusal, refuse_parts,
-                            refuse_with, shape_problems)
+from app.validation import (Message, Problem, Refusal, Rejected, Wording, describe, quoted, read_yaml, refusal,
+                            refuse_parts, refuse_with, shape_problems)
 
 if TYPE_CHECKING:
     from app.contests.models import Contest, Round
@@ -301,7 +301,7 @@ def _choice(choices: tuple[str, ...], default: str) -> object:
         if value is None:
             return default
         if value not in choices:
-            refuse_with(_l("“%(value)s” không hợp lệ; chọn một trong: %(choices)s", value=value,
+            refuse_with(_l("“%(value)s” không hợp lệ; chọn một trong: %(choices)s", value=quoted(value),
                            choices=", ".join(choices)))
         return str(value)
     return Annotated[Any, AfterValidator(check)]
@@ -480,7 +480,7 @@ def _criteria(value: object) -> tuple[str, ...] | None:
     if not isinstance(value, list) or not value:
         refuse_with(_l("phải là danh sách tiêu chí trong: %(criteria)s", criteria=", ".join(CRITERIA)))
     criteria = tuple(str(item) for item in value)
-    refusals = [Refusal.stated((index,), _l("“%(name)s” không hợp lệ; dùng: %(criteria)s", name=name,
+    refusals = [Refusal.stated((index,), _l("“%(name)s” không hợp lệ; dùng: %(criteria)s", name=quoted(name),
                                             criteria=", ".join(CRITERIA)))
                 for index, name in enumerate(criteria) if name not in CRITERIA]
     if len(set(criteria)) != len(criteria):
@@ -497,7 +497,7 @@ def _preset(value: object, info: ValidationInfo) -> str | None:
     if info.data.get("criteria") is not None:
         refuse_with(_l("chỉ ghi một trong hai: preset hoặc criteria"))
     if value not in tuple(PRESETS):
-        refuse_with(_l("“%(value)s” không hợp lệ; chọn một trong: %(choices)s", value=value,
+        refuse_with(_l("“%(value)s” không hợp lệ; chọn một trong: %(choices)s", value=quoted(value),
                        choices=", ".join(PRESETS)))
     return str(value)
 
