@@ -41,7 +41,7 @@ def authenticate_token(secret: str, now: dt.datetime) -> ApiToken | None:
     if not secret.startswith(TOKEN_PREFIX) or len(secret) > 100:
         return None
     token = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == _digest(secret)))
-    if token is None or token.revoked_at is not None or not token.unit.is_active:
+    if token is None or token.revoked_at is not None or not token.unit.in_service:
         return None
     token.last_used_at = now
     return token

@@ -25,6 +25,8 @@ def load_organiser(session_id: str):
     organiser = db.session.get(Organiser, int(organiser_id))
     if organiser is None or organiser.session_version != int(version) or not organiser.is_active_account:
         return None
+    if not organiser.unit.in_service:  # the unit (or one above it) was switched off: the session ends with it
+        return None
     return organiser
 
 

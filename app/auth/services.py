@@ -105,6 +105,9 @@ def authenticate(email: str, password: str, now: dt.datetime, zone: ZoneInfo,
     if not organiser.is_active_account:
         record(organiser, organiser.unit_id, "login.inactive", "organiser", organiser.id, {}, now)
         raise LoginError(_l("Tài khoản này đã bị vô hiệu hoá. Vui lòng liên hệ quản trị viên."))
+    if not organiser.unit.in_service:
+        record(organiser, organiser.unit_id, "login.unit_inactive", "organiser", organiser.id, {}, now)
+        raise LoginError(_l("Đơn vị của tài khoản này đang ngừng hoạt động. Vui lòng liên hệ đơn vị cấp trên."))
     organiser.failed_logins = 0
     organiser.locked_until = None
     record(organiser, organiser.unit_id, "login.success", "organiser", organiser.id, {}, now)

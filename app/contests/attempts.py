@@ -17,7 +17,7 @@ import numpy as np
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
-from app.contests.banks import bank_pool, question_texts
+from app.contests.banks import bank_pool, is_borrowed, question_texts
 from app.contests.draw import DrawError, draw_questions, option_order
 from app.contests.grading import MAX_OPTIONS, MULTI_SELECT, QUESTION_TYPES, grade_attempt, to_mask
 from app.contests.models import Attempt, Contest, Participant, Round
@@ -206,8 +206,11 @@ def review_questions(attempt: Attempt, show_key: bool) -> list[ReviewedQuestion]
 def shows_key(contest: Contest, round_: Round, zone: ZoneInfo, now: dt.datetime) -> bool:
     """Tell whether a finished attempt's page may show correct answers now (the round's show_correct rule).
 
-    A round counts as closed once its window has ended or the whole contest has stopped taking attempts.
+    A round counts as closed once its window has ended or the whole contest has stopped taking attempts. A round
+    drawing from a borrowed bank (a parent's, a sibling's, or a shared one below the top level) never shows keys.
     """
+    if is_borrowed(round_.bank, contest.unit):
+        return False
     rule = round_spec(contest, round_, zone).show_correct
     closed = now >= round_.closes_at or contest.status not in ("draft", "open")
     return rule == "immediately" or (rule == "after_round_close" and closed)

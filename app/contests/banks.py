@@ -14,12 +14,12 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from app import cache
-from app.auth.audit import Actor, record
+from app.auth.audit import Actor, Unsigned, record
 from app.contests.draw import PoolQuestion
 from app.contests.grading import QUESTION_TYPES, to_mask
 from app.contests.imports import QuestionRow
 from app.contests.models import Question, QuestionBank
-from app.errors import AppError, NotFoundError
+from app.errors import AppError, NotFoundError, PermissionDeniedError
 from app.extensions import db
 from app.units.models import Unit
 from app.validation import Problem, Rejected
@@ -41,15 +41,32 @@ def banks_for(unit: Unit | None) -> list[QuestionBank]:
     return list(db.session.scalars(query))
 
 
-def may_import_into(code: str, unit: Unit, is_administrator: bool) -> bool:
-    """Tell whether an organiser of `unit` may import into the bank with this code: a new bank, one of the subtree,
-    or (administrators only) a shared bank."""
-    bank = db.session.scalar(sa.select(QuestionBank).where(QuestionBank.code == code))
+def may_write(bank: QuestionBank | None, unit: Unit, is_administrator: bool) -> bool:
+    """Tell whether an organiser of ``unit`` may add questions to ``bank`` (docs/permissions.md, "Question banks").
+
+    A new bank (None) is anyone's to create; a unit's bank belongs to that unit and its ancestors; a shared bank
+    (no owner unit) is used by every unit, so only an administrator of a top-level unit may change it.
+    """
     if bank is None:
         return True
     if bank.unit is None:
-        return is_administrator
+        return is_administrator and unit.parent_id is None
     return bank.unit.is_within(unit)
+
+
+def may_import_into(code: str, unit: Unit, is_administrator: bool) -> bool:
+    """Tell whether an organiser of ``unit`` may import into the bank with this code (see ``may_write``)."""
+    return may_write(db.session.scalar(sa.select(QuestionBank).where(QuestionBank.code == code)), unit,
+                     is_administrator)
+
+
+def is_borrowed(bank: QuestionBank, unit: Unit) -> bool:
+    """Tell whether a contest of ``unit`` uses ``bank`` without owning it: the bank belongs to an ancestor or a
+    sibling, or it is shared and the unit is not top-level. Such a contest never shows answer keys, since they are
+    the keys of other units' contests too."""
+    if bank.unit is None:
+        return unit.parent_id is not None
+    return not bank.unit.is_within(unit)
 
 
 def import_questions(bank_code: str, rows: Sequence[QuestionRow], *, actor: Actor, now: dt.datetime,
@@ -60,6 +77,8 @@ def import_questions(bank_code: str, rows: Sequence[QuestionRow], *, actor: Acto
     :raise Rejected: a row's code or text already exists in the bank (listed with row numbers).
     """
     bank = db.session.scalar(sa.select(QuestionBank).where(QuestionBank.code == bank_code))
+    if not isinstance(actor, Unsigned) and not may_write(bank, actor.unit, actor.role == "administrator"):
+        raise PermissionDeniedError(_l("Bạn không có quyền thêm câu hỏi vào ngân hàng này."))
     if bank is None:
         if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,63}", bank_code):
             raise AppError(_l("Mã ngân hàng chỉ gồm chữ thường không dấu, chữ số và “-” (vd. cchc-2026)."))

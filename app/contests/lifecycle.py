@@ -16,10 +16,10 @@ from flask_babel.speaklater import LazyString
 
 from app.auth.audit import Actor, record
 from app.contests.attempts import finalise_expired
-from app.contests.banks import bank_pool
+from app.contests.banks import bank_pool, is_borrowed
 from app.contests.draw import shortfalls
 from app.contests.models import Attempt, Contest, Participant, QuestionBank, Round
-from app.contests.results import freeze_prediction_actuals
+from app.contests.results import freeze_headcounts, freeze_prediction_actuals
 from app.contests.spec import ContestSpec, contest_spec
 from app.errors import AppError, ConflictError, NotFoundError
 from app.extensions import db
@@ -101,6 +101,10 @@ def save_contest(spec: ContestSpec, *, actor: Actor, now: dt.datetime, scope: Un
                 bank.unit.is_within(scope) or scope.is_within(bank.unit)):
             problems.append(Problem(_l("ngân hàng “%(code)s” thuộc đơn vị khác", code=bank.code),
                                     path=f"{path}.bank"))
+        if unit is not None and round_spec_.show_correct == "immediately" and is_borrowed(bank, unit):
+            problems.append(Problem(_l("ngân hàng “%(code)s” là của đơn vị khác hoặc dùng chung: không được hiện đáp "
+                                       "án ngay (show_correct: immediately); đáp án của ngân hàng mượn không bao "
+                                       "giờ được hiện", code=bank.code), path=f"{path}.show_correct"))
         banks[bank.code] = bank
         pool = [entry.question for entry in bank_pool(bank.id)]
         for shortfall in shortfalls(pool, round_spec_.question_count, round_spec_.draw):
@@ -204,6 +208,7 @@ def change_status(contest: Contest, transition: str, *, actor: Actor, now: dt.da
         # Nobody can go on once results are out: attempts still running are submitted with their saved answers.
         finalise_expired(now, contest_id=contest.id, cut_all=True)
         freeze_prediction_actuals(contest, zone)
+        freeze_headcounts(contest)
     db.session.flush()
     record(actor, contest.unit_id, f"contest.{transition}", "contest", contest.id, {}, now)
 

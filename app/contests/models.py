@@ -115,6 +115,9 @@ class Contest(db.Model):
     results_published_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     archived_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     personal_data_erased_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    #: {unit id (text): headcount} of the subtree's units, frozen when results are published: unit prizes never
+    #: move afterwards, whatever a unit's headcount becomes (None while results are not published).
+    unit_headcounts: Mapped[dict | None] = mapped_column(sa.JSON)
 
     unit: Mapped[Unit] = relationship()
     rounds: Mapped[list[Round]] = relationship(back_populates="contest", order_by="Round.number",

@@ -12,6 +12,7 @@ import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -412,11 +413,18 @@ def _awards(spec: ContestSpec, rounds: tuple[RoundResult, ...], overall: Standin
 
 def _units(contest: Contest, spec: ContestSpec, overall: Standing, awards: tuple[AwardLine, ...]
            ) -> tuple[UnitLine, ...]:
-    """Rank units with a headcount in the contest's subtree by participation rate (contest.md §5.6)."""
-    units = list(db.session.execute(
-        sa.select(Unit.id, Unit.code, Unit.name, Unit.block, Unit.headcount, Unit.path)
-        .where(Unit.is_within(contest.unit), Unit.headcount > 0).order_by(Unit.path)
-    ))
+    """Rank units with a headcount in the contest's subtree by participation rate (contest.md §5.6).
+
+    Once results are published, the headcounts frozen then are used (``freeze_headcounts``), not today's.
+    """
+    query = (sa.select(Unit.id, Unit.code, Unit.name, Unit.block, Unit.headcount, Unit.path)
+             .where(Unit.is_within(contest.unit)).order_by(Unit.path))
+    frozen = contest.unit_headcounts
+    if frozen is None:
+        units = list(db.session.execute(query.where(Unit.headcount > 0)))
+    else:
+        units = [SimpleNamespace(**{**row._asdict(), "headcount": frozen[str(row.id)]})
+                 for row in db.session.execute(query) if frozen.get(str(row.id), 0) > 0]
     if not units:
         return ()
     # A participant counts for the nearest unit above (or at) their own that has a headcount.
@@ -462,6 +470,13 @@ def _units(contest: Contest, spec: ContestSpec, overall: Standing, awards: tuple
                  float(ranking.winners_points[i]), bool(ranking.eligible[i]), int(ranking.rank[i]), prizes.get(i))
         for i, row in enumerate(units)
     )
+
+
+def freeze_headcounts(contest: Contest) -> None:
+    """Keep the subtree's headcounts as they are at publication: the published unit ranking never moves."""
+    contest.unit_headcounts = {str(unit_id): int(headcount) for unit_id, headcount in db.session.execute(
+        sa.select(Unit.id, Unit.headcount).where(Unit.is_within(contest.unit), Unit.headcount > 0))}
+    cache.contest_results.invalidate()
 
 
 def freeze_prediction_actuals(contest: Contest, zone: ZoneInfo) -> None:

@@ -336,7 +336,8 @@ def unit_ranking(
 ) -> UnitRanking:
     """Rank units for collective prizes by participation rate, mean score and winners' points, per block.
 
-    Rate = 100 · distinct completers / eligible headcount, rounded half up to 2 decimals; a unit is eligible
+    Rate = 100 · distinct completers / eligible headcount, rounded half up to 2 decimals and capped at 100 (more
+    completers than the headcount is full participation, not more); a unit is eligible
     when ``rate >= min_rate`` (e.g. 70); eligible units rank by rate desc, mean counted score desc, sum of prize
     points desc, full ties share a rank and are listed by unit id (contest.md §5.6, ward Party rule in §2.9).
     One row per completer: its id (must be unique), unit (one of ``unit_ids``), counted score and prize points
@@ -370,7 +371,8 @@ def unit_ranking(
         raise ValueError(f"participant_units contains {unknown!r}, which is not in unit_ids")
 
     completers = np.bincount(unit_of_person, minlength=unit_count).astype(np.int64)
-    rate = _percent_half_up(completers, headcount.astype(np.int64), 2)
+    # More completers than the headcount (a stale or understated headcount) is full participation, never more.
+    rate = np.minimum(_percent_half_up(completers, headcount.astype(np.int64), 2), 100.0)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean_score = np.bincount(unit_of_person, weights=score, minlength=unit_count) / completers
     winners_points = np.bincount(unit_of_person, weights=points, minlength=unit_count)

@@ -45,8 +45,9 @@ class SurveyResponse(db.Model):
     service_field_id: Mapped[int | None] = mapped_column(sa.ForeignKey("service_fields.id"))
     #: Generated into the form: a double tap or a retry carries the same key and stores nothing new.
     submission_key: Mapped[str] = mapped_column(sa.String(40), unique=True)
-    #: Set for one-time dossier links; unique, so a dossier is rated once.
-    dossier_code: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    #: Set for one-time dossier links; unique per issuing unit (two units may number dossiers alike), so a dossier
+    #: is rated once.
+    dossier_code: Mapped[str | None] = mapped_column(sa.String(64))
     submitted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     #: Calendar day in the display time zone, the grain of every report.
     local_day: Mapped[dt.date] = mapped_column(sa.Date)
@@ -65,4 +66,5 @@ class SurveyResponse(db.Model):
     __table_args__ = (
         sa.Index("ix_survey_responses_report", "instrument_version_id", "local_day", "unit_id"),
         sa.Index("ix_survey_responses_counter_time", "counter_id", "submitted_at"),
+        sa.UniqueConstraint("unit_id", "dossier_code", name="uq_survey_responses_unit_dossier_code"),
     )

@@ -323,10 +323,12 @@ def submit_response(
 DOSSIER_RATED_MESSAGE = _l("Hồ sơ này đã được đánh giá. Cảm ơn Ông/Bà đã góp ý.")
 
 
-def dossier_submission_key(dossier_code: str) -> str | None:
-    """Return the submission key of a dossier's rating, or None while it is not rated."""
+def dossier_submission_key(unit_id: int, dossier_code: str) -> str | None:
+    """Return the submission key of a dossier's rating in the unit that issued it, or None while it is not rated
+    (dossier codes are unique per issuing unit, not across units)."""
     return db.session.scalar(
-        sa.select(SurveyResponse.submission_key).where(SurveyResponse.dossier_code == dossier_code)
+        sa.select(SurveyResponse.submission_key).where(SurveyResponse.unit_id == unit_id,
+                                                       SurveyResponse.dossier_code == dossier_code)
     )
 
 

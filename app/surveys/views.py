@@ -282,7 +282,7 @@ def _receive(counter, form: ResponseForm, action: str, thanks_url: str, dossier_
                                              "giữ trên điện thoại này: vui lòng quét mã QR đang dán tại quầy, phiếu "
                                              "sẽ hiện lại các câu trả lời để gửi."))
     if dossier_code is not None:
-        rated_with = services.dossier_submission_key(dossier_code)
+        rated_with = services.dossier_submission_key(counter.unit_id, dossier_code)
         if rated_with == key:
             return redirect(thanks_url, 303)  # a retry of the rating that was stored
         if rated_with is not None:
@@ -405,9 +405,9 @@ def _dossier_form(counter, claim) -> ResponseForm:
 def rate_dossier(token: str):
     """Show the one-time rating form of a returned dossier."""
     claim = _dossier_claim(token)
-    if services.dossier_submission_key(claim.dossier_code) is not None:
-        raise GoneError(services.DOSSIER_RATED_MESSAGE)
     counter = services.get_counter_by_id(claim.counter_id)
+    if services.dossier_submission_key(counter.unit_id, claim.dossier_code) is not None:
+        raise GoneError(services.DOSSIER_RATED_MESSAGE)
     return _show_form(counter, _dossier_form(counter, claim), url_for(".submit_dossier", token=token), None,
                       dossier_code=claim.dossier_code)
 

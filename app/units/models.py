@@ -62,6 +62,17 @@ class Unit(db.Model):
         # Paths hold digits and slashes only; escaping keeps the prefix literal whatever they ever hold.
         return cls.path.startswith(other.path, autoescape=True)
 
+    @property
+    def in_service(self) -> bool:
+        """Tell whether this unit and every unit above it are switched on (a switched-off ancestor stops all below,
+        even a unit whose own flag is still on)."""
+        unit: Unit | None = self
+        while unit is not None:
+            if not unit.is_active:
+                return False
+            unit = unit.parent
+        return True
+
     def __repr__(self) -> str:
         return f"<Unit {self.code}>"
 

@@ -270,6 +270,10 @@ def edit_unit(actor: Organiser, unit: Unit, *, name: str, kind: str, headcount: 
     kind, headcount, block = _clean_unit_fields(kind, headcount, block)
     after = {"name": clean_name(name), "kind": kind, "headcount": headcount, "block": block}
     changes = {key: [getattr(unit, key), value] for key, value in after.items() if getattr(unit, key) != value}
+    if ({"headcount", "block"} & changes.keys()) and unit.id == actor.unit_id and unit.parent_id is not None:
+        # Contests of the units above rank this unit by its headcount and block: only they may set them.
+        raise PermissionDeniedError(_l("Biên chế và khối thi đua của đơn vị do đơn vị cấp trên đặt; bạn chỉ sửa được "
+                                       "tên và loại đơn vị."))
     for key, (_, value) in changes.items():
         setattr(unit, key, value)
     if changes:
@@ -285,6 +289,8 @@ def set_unit_active(actor: Organiser, unit: Unit, active: bool, now: dt.datetime
     """
     if unit.id == actor.unit_id and not active:
         raise PermissionDeniedError(_l("Không thể ngừng hoạt động đơn vị gốc của tài khoản bạn."))
+    if active and not (unit.is_within(actor.unit) and unit.id != actor.unit_id):
+        raise PermissionDeniedError(_l("Chỉ đơn vị cấp trên mới được kích hoạt lại đơn vị này."))
     if active and unit.parent is not None and not unit.parent.is_active:
         raise AppError(_l("Đơn vị cấp trên đang ngừng hoạt động: hãy kích hoạt đơn vị cấp trên trước."))
     changed = db.session.execute(

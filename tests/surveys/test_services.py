@@ -253,9 +253,28 @@ def test_a_dossier_is_rated_once_whatever_the_key(app, make):
     with pytest.raises(ConflictError):
         submit(app, counter, "dossier-other-key-0001", dossier="HS-9", value="2")
     with app.app_context():
-        assert services.dossier_submission_key("HS-9") == "dossier-first-key-0001"
-        assert services.dossier_submission_key("HS-10") is None
+        assert services.dossier_submission_key(counter.unit_id, "HS-9") == "dossier-first-key-0001"
+        assert services.dossier_submission_key(counter.unit_id, "HS-10") is None
     assert count_responses(app) == 1
+
+
+def test_dossier_codes_are_unique_per_issuing_unit_not_across_units(app, make):
+    """Issue 17: two units numbering dossiers alike each get their rating (before: the second citizen was told
+    "Hồ sơ này đã được đánh giá")."""
+    from app.errors import ConflictError
+    from app.surveys import services
+
+    make.unit("DV-A", name="Đơn vị A")
+    make.unit("DV-B", name="Đơn vị B")
+    first, second = make.counter("DV-A"), make.counter("DV-B")
+    assert submit(app, first, "dossier-unit-a-key-01", dossier="HS-2026-1", value="3") is True
+    assert submit(app, second, "dossier-unit-b-key-01", dossier="HS-2026-1", value="2") is True
+    with pytest.raises(ConflictError):
+        submit(app, second, "dossier-unit-b-key-02", dossier="HS-2026-1", value="2")
+    with app.app_context():
+        assert services.dossier_submission_key(first.unit_id, "HS-2026-1") == "dossier-unit-a-key-01"
+        assert services.dossier_submission_key(second.unit_id, "HS-2026-1") == "dossier-unit-b-key-01"
+    assert count_responses(app) == 2
 
 
 def test_the_client_hash_is_keyed_rotates_daily_and_hides_the_address():
