@@ -19,10 +19,11 @@ from flask import Flask
 
 def create_app(config: dict | None = None) -> Flask:
     """Build the application: configuration, extensions, blueprints, errors, commands. No database work."""
-    from app.web import commit_each_request, register_error_handlers
+    from app.web import commit_each_request, guard_inputs, register_error_handlers
 
     app = Flask(__name__, instance_relative_config=True)
     configure(app, config)
+    guard_inputs(app)
     register_extensions(app)
     register_blueprints(app)
     register_error_handlers(app)

@@ -11,6 +11,11 @@ _QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
 _HALF = re.compile(r"^(\d{4})-H([12])$")
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 _YEAR = re.compile(r"^(\d{4})$")
+#: The years a report period may cover: reports compare with the period before and trend over the years before,
+#: so a period at the edge of the calendar (year 1, 9999) is refused instead of computed.
+FIRST_YEAR, LAST_YEAR = 2000, 2099
+#: Longest text of a period quoted back in a message.
+_QUOTED = 40
 
 
 @dataclass(frozen=True)
@@ -80,12 +85,16 @@ def parse_period(text: str) -> Period:
     """
     text = text.strip()
     try:
-        period = _match_period(text)
+        period = _match_period(text) if text.isascii() else None
     except ValueError:  # well formed but off the calendar: year 0, 9999-Q4 ending in year 10000, 30 February
         period = None
+    shown = text if len(text) <= _QUOTED else text[:_QUOTED - 1] + "…"
     if period is None:
         raise ValueError(_l("kỳ báo cáo không hợp lệ: “%(text)s” (dùng 2026-Q3, 2026-H1, 2026-07, 2026 hoặc "
-                            "2026-01-01..2026-03-31)", text=text))
+                            "2026-01-01..2026-03-31)", text=shown))
+    if period.start.year < FIRST_YEAR or period.end.year > LAST_YEAR:
+        raise ValueError(_l("kỳ báo cáo “%(text)s” nằm ngoài các năm %(first)d–%(last)d", text=shown,
+                            first=FIRST_YEAR, last=LAST_YEAR))
     return period
 
 

@@ -8,6 +8,7 @@ nothing is written. Imports nothing from the app but its domain errors.
 """
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from types import UnionType
@@ -267,6 +268,14 @@ def refuse_with(message: Message) -> NoReturn:
     """Refuse a value in a model's validator with its message written there (a rule of one field, worded beside
     the rule rather than in a table)."""
     raise PydanticCustomError(_STATED, _STATED, {"message": message})
+
+
+def ascii_digits(text: str) -> str:
+    """Return a text with every decimal digit of any script (Arabic-Indic ٠١٢, full-width ０１２, …) written as the
+    ASCII digit of the same value, so that "０９１２…" and "0912…" are one phone number, not two."""
+    if text.isascii():
+        return text
+    return "".join(str(unicodedata.decimal(char)) if char.isdecimal() else char for char in text)
 
 
 def quoted(value: object) -> str:

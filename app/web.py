@@ -11,11 +11,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Flask, Response, current_app, flash, jsonify, make_response, redirect, render_template, request
+from flask import (Flask, Request, Response, current_app, flash, jsonify, make_response, redirect, render_template,
+                   request)
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from app.errors import AppError
 from app.extensions import db
@@ -188,3 +190,99 @@ def commit_request(response: Response) -> Response:
 def commit_each_request(app: Flask) -> None:
     """Commit at the end of every request (registered last, so it runs before the other response hooks)."""
     app.after_request(commit_request)
+
+
+# --- inputs checked at the boundary, before any view or service sees them ------------------------------------------
+#
+# Whatever a client sends is refused with a clear 400 when no database could store it or no service should have to
+# think about it: NUL characters and lone surrogates (PostgreSQL refuses both), JSON nested deeper than any real
+# document, and integers beyond what a database column holds (a URL id beyond 2⁶³ simply matches no page: 404;
+# query ids and pages are range-checked where they are read, see ``app.auth.access.get_visible_unit``).
+
+#: Deepest JSON nesting accepted (the API's documents have 2 or 3 levels).
+MAX_JSON_DEPTH = 32
+#: Largest integer a URL segment (<int:…>) may carry: a signed 64-bit id.
+MAX_PATH_INT = 2 ** 63 - 1
+
+BAD_TEXT_MESSAGE = _l("Dữ liệu gửi lên có ký tự không hợp lệ (ký tự NUL hoặc mã Unicode hỏng). Vui lòng kiểm tra "
+                      "lại và gửi lại.")
+
+
+def is_storable_text(text: str) -> bool:
+    """Tell whether a text can be stored as it is: no NUL character, no lone surrogate (not valid UTF-8)."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def check_texts(texts: Iterable[str]) -> None:
+    """Refuse (400) a request carrying a text that no database stores (see ``is_storable_text``)."""
+    if not all(is_storable_text(text) for text in texts):
+        raise AppError(BAD_TEXT_MESSAGE, status=400)
+
+
+def _check_json(document: object) -> None:
+    stack = [(document, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise AppError(_l("Nội dung JSON lồng nhau quá sâu (tối đa %(n)d cấp).", n=MAX_JSON_DEPTH), status=400)
+        if isinstance(value, str):
+            check_texts((value,))
+        elif isinstance(value, dict):
+            check_texts(value.keys())
+            stack.extend((item, depth + 1) for item in value.values())
+        elif isinstance(value, list):
+            stack.extend((item, depth + 1) for item in value)
+
+
+class CheckedRequest(Request):
+    """Flask's request, with form data and JSON checked once parsed (``check_texts``, ``MAX_JSON_DEPTH``)."""
+
+    def _load_form_data(self) -> None:
+        super()._load_form_data()
+        check_texts(text for key, value in self.form.items(multi=True) for text in (key, value))
+        check_texts(storage.filename or "" for storage in self.files.values())
+
+    def get_json(self, force: bool = False, silent: bool = False, cache: bool = True):
+        try:
+            document = super().get_json(force=force, silent=silent, cache=cache)
+        except RecursionError:  # the JSON decoder gives up on very deep nesting
+            raise AppError(_l("Nội dung JSON lồng nhau quá sâu (tối đa %(n)d cấp).", n=MAX_JSON_DEPTH),
+                           status=400) from None
+        _check_json(document)
+        return document
+
+
+class BoundedIntegerConverter(IntegerConverter):
+    """``<int:…>`` with an upper bound: an id beyond a signed 64-bit integer matches no route (404), instead of
+    reaching the database."""
+
+    def __init__(self, map, *args, **kwargs) -> None:  # noqa: A002 (werkzeug's signature)
+        kwargs.setdefault("max", MAX_PATH_INT)
+        super().__init__(map, *args, **kwargs)
+
+
+def guard_inputs(app: Flask) -> None:
+    """Check every request's inputs at the boundary (call before the blueprints are registered: the bounded int
+    converter must be in the URL map when their rules are added)."""
+    app.request_class = CheckedRequest
+    app.url_map.converters["int"] = BoundedIntegerConverter
+
+    @app.before_request
+    def check_path_and_query() -> None:
+        check_texts((request.path, *(text for key, value in request.args.items(multi=True) for text in (key, value))))
+
+
+#: Highest page number a list honours; beyond it (10³⁰ included) the list shows its empty last page, and the
+#: offset page × size always fits a 64-bit integer.
+MAX_PAGE = 1_000_000
+
+
+def page_number(name: str = "trang") -> int:
+    """Return the page asked for by a query parameter, 1 when absent or not a number, clamped to 1…MAX_PAGE."""
+    return min(max(1, request.args.get(name, 1, type=int)), MAX_PAGE)

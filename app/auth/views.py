@@ -19,7 +19,7 @@ from app.extensions import limiter, login_manager
 from app.forms import choice_list
 from app.i18n import local_zone
 from app.units.services import list_units
-from app.web import ConfirmPage, confirm_then, refused
+from app.web import ConfirmPage, confirm_then, page_number, refused
 
 bp = Blueprint("auth", __name__)
 
@@ -77,7 +77,8 @@ def _safe_next(target: str | None) -> str:
     """Return `next` only when it stays inside the organiser area of this site (no open redirect)."""
     if target:
         parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and target.startswith("/quan-tri") and "\\" not in target:
+        if (not parts.scheme and not parts.netloc and target.startswith("/quan-tri") and "\\" not in target
+                and target.isprintable() and target.isascii()):  # no CR/LF (header splitting), nothing invisible
             return target
     return url_for(HOME_ENDPOINT)
 
@@ -220,7 +221,7 @@ def account_reset_password(organiser_id: int):
 @organiser_required("administrator")
 def audit():
     """Read the audit log of the subtree, newest first."""
-    page = request.args.get("trang", 1, type=int)
+    page = page_number()
     entries = audit_page(current_organiser().unit, page)
     return render_template("auth/audit.html", entries=entries, actions=AUDIT_ACTIONS)
 

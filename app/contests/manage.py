@@ -38,7 +38,7 @@ from app.i18n import local_zone
 from app.units.services import list_units
 from app.uploads import UploadLimits
 from app.validation import MAX_YAML_BYTES, Problem, Rejected, read_yaml
-from app.web import ConfirmPage, confirm_then, download, refused
+from app.web import ConfirmPage, confirm_then, download, page_number, refused
 
 bp = Blueprint("contest_admin", __name__)
 
@@ -245,7 +245,7 @@ def results(slug: str):
     number = _round_number(found)
     computed = contest_results(found, zone)
     standing = computed.overall if number is None else computed.rounds[number - 1].standing
-    page = max(1, request.args.get("trang", 1, type=int))
+    page = page_number()
     order = standing.ranking.order[(page - 1) * PAGE_SIZE:page * PAGE_SIZE]
     awards = [a for a in computed.awards if number is None or a.round_number == number]
     who = people([int(standing.participant_id[i]) for i in order] + [a.participant_id for a in awards])
@@ -334,7 +334,7 @@ def participants(slug: str):
     """List participants (page by page) with their exclusion status."""
     found = _contest(slug)
     page = db.paginate(db.select(Participant).where(Participant.contest_id == found.id).order_by(Participant.id),
-                       page=max(1, request.args.get("trang", 1, type=int)), per_page=PAGE_SIZE, error_out=False)
+                       page=page_number(), per_page=PAGE_SIZE, error_out=False)
     return render_template("contests/manage/participants.html", contest=found, page=page, form=ExcludeForm(),
                            upload=UploadForm(), retention_ends=retention_ends(found, local_zone()))
 

@@ -26,7 +26,7 @@ from app.database import insert_for
 from app.errors import AppError, ConflictError
 from app.extensions import db
 from app.units.models import Unit
-from app.validation import Message, Problem, Rejected
+from app.validation import Message, Problem, Rejected, ascii_digits
 
 MIN_PASSWORD_LENGTH = 8
 #: Generated login codes for pre-issued accounts: no look-alike characters (0/O, 1/I/L).
@@ -35,12 +35,15 @@ CODE_LENGTH = 8
 MAX_FAILED_LOGINS = 10
 LOCKOUT = dt.timedelta(minutes=15)
 #: Vietnamese mobile numbers after the 2018 renumbering: 03x, 05x, 07x, 08x, 09x + 7 digits.
-_MOBILE = re.compile(r"0(?:3[2-9]|5[25689]|7[06-9]|8[1-9]|9[0-9])\d{7}")
+_MOBILE = re.compile(r"0(?:3[2-9]|5[25689]|7[06-9]|8[1-9]|9[0-9])[0-9]{7}")
+#: A CCCD number: 12 ASCII digits (digits of other scripts are converted first, see ``ascii_digits``).
+_CCCD = re.compile(r"[0-9]{12}")
 
 
 def normalise_phone(raw: str) -> str | None:
-    """Return a Vietnamese mobile number as "0xxxxxxxxx" (accepting +84, spaces, dots, dashes), or None."""
-    digits = re.sub(r"[\s.\-()]", "", raw or "")
+    """Return a Vietnamese mobile number as "0xxxxxxxxx" (accepting +84, spaces, dots, dashes, and the digits of
+    any script, written back in ASCII), or None."""
+    digits = ascii_digits(re.sub(r"[\s.\-()]", "", raw or ""))
     if digits.startswith("+84"):
         digits = "0" + digits[3:]
     elif digits.startswith("84") and len(digits) == 11:
@@ -132,10 +135,10 @@ def register_participant(contest: Contest, form: Registration, *, now: dt.dateti
         errors["unit_id"] = _l("Vui lòng chọn đơn vị trong danh sách.")
     if spec.group(form.group) is None:
         errors["group"] = _l("Vui lòng chọn đối tượng dự thi.")
-    cccd = re.sub(r"\s", "", form.cccd or "")
+    cccd = ascii_digits(re.sub(r"\s", "", form.cccd or ""))
     if rules.cccd == "off":
         cccd = ""
-    elif cccd and not re.fullmatch(r"\d{12}", cccd):
+    elif cccd and not _CCCD.fullmatch(cccd):
         errors["cccd"] = _l("Số CCCD gồm đúng 12 chữ số.")
     elif not cccd and rules.cccd == "required":
         errors["cccd"] = _l("Vui lòng nhập số CCCD (12 chữ số).")
@@ -227,8 +230,8 @@ def preissue_participants(contest: Contest, rows: Sequence[ParticipantRow], *, a
         if group is None or spec.group(group) is None:
             problems.append(_l("Dòng %(row)d: đối tượng “%(code)s” không có trong cuộc thi",
                                row=row.row, code=row.group))
-        cccd = re.sub(r"\s", "", row.cccd)
-        if cccd and not re.fullmatch(r"\d{12}", cccd):
+        cccd = ascii_digits(re.sub(r"\s", "", row.cccd))
+        if cccd and not _CCCD.fullmatch(cccd):
             problems.append(_l("Dòng %(row)d: số CCCD phải gồm đúng 12 chữ số", row=row.row))
         if phone:
             seen.setdefault(phone, row.row)

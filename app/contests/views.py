@@ -27,7 +27,7 @@ from app.extensions import db, limiter
 from app.i18n import local_zone
 from app.security import client_address, client_hash
 from app.validation import Rejected
-from app.web import refused, wants_json
+from app.web import page_number, refused, wants_json
 
 bp = Blueprint("contests", __name__)
 
@@ -306,7 +306,7 @@ def leaderboard(slug: str):
         raise NotFoundError(_l("Không tìm thấy cuộc thi này."))
     zone = local_zone()
     number = request.args.get("vong", type=int)
-    board = public_board(contest, zone, number, max(1, request.args.get("trang", 1, type=int)))
+    board = public_board(contest, zone, number, page_number())
     return render_template("contests/leaderboard.html", contest=contest, spec=contest_spec(contest, zone),
                            board=board, number=number)
 

@@ -92,6 +92,11 @@ class ReportForm(FlaskForm):
                 self.end.errors.append(_l("Chọn cả ngày bắt đầu và ngày kết thúc."))
             elif self.end.data < self.start.data:
                 self.end.errors.append(_l("Ngày kết thúc phải sau ngày bắt đầu."))
+            else:
+                try:
+                    self.period
+                except ValueError as error:
+                    self.end.errors.append(str(error))
         return not self.end.errors
 
     @property
