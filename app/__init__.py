@@ -52,6 +52,7 @@ def register_extensions(app: Flask) -> None:
     from app.cache import caches
     from app.extensions import babel, csrf, db, limiter, login_manager, migrate
     from app.i18n import init_i18n, select_locale
+    from app.ratelimit import warn_if_unshared
     from app.security import init_security
 
     db.init_app(app)
@@ -60,6 +61,7 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale, default_translation_directories="translations")
     limiter.init_app(app)
+    warn_if_unshared(app)
     login_manager.init_app(app)
     login_manager.user_loader(load_organiser)
     caches.connect(app.config.get("REDIS_URL"))

@@ -68,7 +68,10 @@ class Config:
     VOLUMES_IMPORT_MAX_ROWS = 100_000
     UPLOAD_MAX_INFLATED = 50 * 1024 * 1024
 
-    RATELIMIT_STORAGE_URI = "memory://"
+    #: Where rate-limit counters live. Unset: Redis when REDIS_URL is set (shared across servers), otherwise a small
+    #: SQLite file every worker of this server shares (``sqlite:///…``, beside a SQLite database or in instance/).
+    #: ``memory://`` counts per worker process: with N workers every limit is N times what it says (warned at start).
+    RATELIMIT_STORAGE_URI = None
     RATELIMIT_HEADERS_ENABLED = False
     # Should Redis go away, count in memory meanwhile instead of failing every survey submission.
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
@@ -101,13 +104,22 @@ def finish_config(config: dict, instance_path: str) -> None:
     config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(config["SQLALCHEMY_DATABASE_URI"])
     if not config.get("SECRET_KEY"):
         config["SECRET_KEY"] = instance_secret_key(instance_path)
-    if config.get("REDIS_URL") and config.get("RATELIMIT_STORAGE_URI", "memory://") == "memory://":
-        config["RATELIMIT_STORAGE_URI"] = config["REDIS_URL"]
+    if not config.get("RATELIMIT_STORAGE_URI"):
+        config["RATELIMIT_STORAGE_URI"] = config.get("REDIS_URL") or shared_limits_uri(
+            config["SQLALCHEMY_DATABASE_URI"], instance_path)
     if config.get("SESSION_COOKIE_SECURE") is None:
         config["SESSION_COOKIE_SECURE"] = str(config.get("BASE_URL", "")).startswith("https://")
     if config.get("REMEMBER_COOKIE_SECURE") is None:
         config["REMEMBER_COOKIE_SECURE"] = config["SESSION_COOKIE_SECURE"]
     config["BASE_URL"] = str(config["BASE_URL"]).rstrip("/")
+
+
+def shared_limits_uri(database_url: str, instance_path: str) -> str:
+    """Return the SQLite rate-limit store of this server: beside its SQLite database file (each database, each
+    server: tests and benchmarks running side by side never share counts), else ``instance/ratelimit.sqlite``."""
+    if database_url.startswith("sqlite:///") and database_url != "sqlite:///:memory:":
+        return database_url + ".ratelimit"
+    return "sqlite:///" + str(Path(instance_path) / "ratelimit.sqlite")
 
 
 def normalise_database_url(url: str) -> str:

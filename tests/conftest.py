@@ -70,15 +70,23 @@ def app_session(database_url: str, tmp_path_factory: pytest.TempPathFactory):
     })
     with app.app_context():
         upgrade()
+    from app.extensions import limiter
     from tests.factories import BrowserLikeClient
 
     app.test_client_class = BrowserLikeClient
+    app.extensions["hailong_limiter_state"] = (limiter._storage, limiter._limiter)
     return app
 
 
 @pytest.fixture
 def app(app_session):
     """Yield the app; afterwards empty every table and forget every cache and rate-limit counter."""
+    from app.extensions import limiter
+
+    # The limiter is process-wide: an app built by another test (create_app) pointed it at its own store, which
+    # may be gone with that test's folder. Counting starts again in the shared app's store.
+    limiter._storage, limiter._limiter = app_session.extensions["hailong_limiter_state"]
+    limiter._storage_dead = False
     yield app_session
     from app.cache import caches
     from app.extensions import db, limiter

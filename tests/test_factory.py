@@ -44,7 +44,8 @@ def test_defaults_apply_when_nothing_is_configured(instance):
     assert config["TRUSTED_PROXIES"] == 0
     assert config["BABEL_DEFAULT_LOCALE"] == "vi"
     assert config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{instance / 'hailong.db'}"
-    assert config["RATELIMIT_STORAGE_URI"] == "memory://"
+    # Rate limits: a SQLite file beside the database, shared by every worker of the server (issue 17).
+    assert config["RATELIMIT_STORAGE_URI"] == f"sqlite:///{instance / 'hailong.db'}.ratelimit"
     assert config["SESSION_COOKIE_SECURE"] is False
 
 
