@@ -66,7 +66,7 @@ PENDING_SECONDS = 3600
 #: Most missing ids remembered (older gaps are rolled-back or conflicting inserts, which never appear).
 MAX_PENDING = 1000
 #: Review flag bits stored per response.
-FLAG_FAST, FLAG_BURST, FLAG_DUPLICATE = 1, 2, 4
+FLAG_FAST, FLAG_BURST, FLAG_DUPLICATE, FLAG_UNTIMED = 1, 2, 4, 8
 EPOCH = dt.date(1970, 1, 1)
 _HEAD = [("day", "u1"), ("flags", "u1"), ("field", "<i4"), ("counter", "<i4")]
 
@@ -393,7 +393,8 @@ def _review_flags(rows: _Rows, watermark: int, devices: dict[str, int]) -> NDArr
         chosen = np.flatnonzero(columns["version"] == version)
         found = response_flags(columns["counter"][chosen], columns["second"][chosen], columns["device"][chosen],
                                scores, columns["duration"][chosen])
-        flags[chosen] = (found.fast * FLAG_FAST) | (found.burst * FLAG_BURST) | (found.duplicate * FLAG_DUPLICATE)
+        flags[chosen] = ((found.fast * FLAG_FAST) | (found.burst * FLAG_BURST) | (found.duplicate * FLAG_DUPLICATE)
+                         | (found.untimed * FLAG_UNTIMED))
     return flags[together.size - rows.size:]
 
 

@@ -101,7 +101,7 @@ def _change(change: Change) -> dict:
 def _abuse(report: SipasReport) -> dict:
     abuse = report.abuse
     return {"responses": abuse.responses, "fast": abuse.fast, "burst": abuse.burst, "duplicate": abuse.duplicate,
-            "flagged": abuse.flagged,
+            "untimed": abuse.untimed, "flagged": abuse.flagged,
             "thresholds": {"fast_seconds": abuse.fast_seconds, "burst_size": abuse.burst_size,
                            "burst_minutes": abuse.burst_minutes, "duplicate_minutes": abuse.duplicate_minutes},
             "counters": [vars(counter).copy() for counter in abuse.counters]}

@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 from app import cache
 from app.errors import AppError, NotFoundError
 from app.extensions import db
-from app.organiser.aggregates import (FLAG_BURST, FLAG_DUPLICATE, FLAG_FAST, DossierVolume, ResponseData, Unfolded,
+from app.organiser.aggregates import (FLAG_BURST, FLAG_DUPLICATE, FLAG_FAST, FLAG_UNTIMED, DossierVolume, ResponseData, Unfolded,
                                       VersionCount, day_number, load_responses, month_start, unfolded_responses,
                                       versions_with_responses)
 from app.periods import Period, parse_period, trailing_periods
@@ -229,6 +229,7 @@ class CounterFlags:
     fast: int
     burst: int
     duplicate: int
+    untimed: int
     flagged: int
 
 
@@ -240,6 +241,7 @@ class AbuseSummary:
     fast: int
     burst: int
     duplicate: int
+    untimed: int
     flagged: int
     counters: tuple[CounterFlags, ...]
     fast_seconds: float
@@ -772,9 +774,9 @@ def _abuse(data: ResponseData | None, names: dict[int, sa.Row]) -> AbuseSummary:
     thresholds = dict(fast_seconds=FAST_MS / 1000, burst_size=BURST_SIZE, burst_minutes=BURST_SECONDS / 60,
                       duplicate_minutes=DUPLICATE_SECONDS / 60)
     if data is None or not len(data):
-        return AbuseSummary(0, 0, 0, 0, 0, (), **thresholds)
+        return AbuseSummary(0, 0, 0, 0, 0, 0, (), **thresholds)
     bits = {name: (data.flags & bit) != 0 for name, bit in
-            (("fast", FLAG_FAST), ("burst", FLAG_BURST), ("duplicate", FLAG_DUPLICATE))}
+            (("fast", FLAG_FAST), ("burst", FLAG_BURST), ("duplicate", FLAG_DUPLICATE), ("untimed", FLAG_UNTIMED))}
     flagged = data.flags != 0
     counter_ids, positions = _dense_labels(data.counters)
     # Integer counts of the (few) flagged responses' counters, not float sums of a mask over every response.
@@ -785,7 +787,8 @@ def _abuse(data: ResponseData | None, names: dict[int, sa.Row]) -> AbuseSummary:
              if per_counter["flagged"][i] > 0]
     counters = tuple(
         CounterFlags(names[int(counter_ids[i])].code, names[int(counter_ids[i])].name, names[int(counter_ids[i])].unit,
-                     *(int(per_counter[name][i]) for name in ("responses", "fast", "burst", "duplicate", "flagged")))
+                     *(int(per_counter[name][i]) for name in ("responses", "fast", "burst", "duplicate", "untimed",
+                                                     "flagged")))
         for i in worst if int(counter_ids[i]) in names
     )
     return AbuseSummary(len(data), *(int(mask.sum()) for mask in bits.values()), int(flagged.sum()), counters,

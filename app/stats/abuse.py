@@ -1,4 +1,5 @@
-"""Flag survey responses that deserve a human look: hurried completions, bursts from one device, repeated vectors.
+"""Flag survey responses that deserve a human look: hurried completions, bursts from one device, repeated vectors,
+and responses without a plausible start time.
 
 Source: ``reference/sipas.md`` §5.3 item 3 (store a device hash and the time to complete; flag bursts from one
 device, sub-10-second completions and identical answer vectors). These are review signals, never exclusions: the
@@ -27,23 +28,29 @@ BURST_SECONDS = 600
 BURST_SIZE = 3
 #: Window, in seconds, inside which an identical answer vector at the same counter is flagged.
 DUPLICATE_SECONDS = 600
+#: A completion time of this many milliseconds or more is implausible for a visit to a counter (the form records
+#: at most 24 hours): such a response, like one whose signed start time is missing or forged (unknown duration),
+#: is flagged "untimed". A client that leaves the start out to dodge "fast" is flagged all the same.
+UNTIMED_MS = 6 * 3600 * 1000
 
 
 @dataclass(frozen=True, eq=False)
 class ResponseFlags:
     """Review flags per response, aligned with the input; ``any`` is their union."""
 
-    #: duration_ms < fast_ms (unknown durations are never flagged).
+    #: duration_ms < fast_ms (unknown durations are never fast: they are untimed).
     fast: NDArray[np.bool_]
     #: At least burst_size − 1 earlier responses from the same device at the same counter within burst_seconds.
     burst: NDArray[np.bool_]
     #: An earlier response at the same counter within duplicate_seconds gave exactly the same answers.
     duplicate: NDArray[np.bool_]
+    #: No usable start time: the duration is unknown (missing or forged signed start) or ≥ untimed_ms.
+    untimed: NDArray[np.bool_]
 
     @property
     def any(self) -> NDArray[np.bool_]:
         """Return True where at least one flag is raised."""
-        return self.fast | self.burst | self.duplicate
+        return self.fast | self.burst | self.duplicate | self.untimed
 
 
 def response_flags(
@@ -57,8 +64,9 @@ def response_flags(
     burst_seconds: float = BURST_SECONDS,
     burst_size: int = BURST_SIZE,
     duplicate_seconds: float = DUPLICATE_SECONDS,
+    untimed_ms: float = UNTIMED_MS,
 ) -> ResponseFlags:
-    """Return the fast / burst / duplicate review flags of each response.
+    """Return the fast / burst / duplicate / untimed review flags of each response.
 
     Inputs, one entry per response: ``counters`` (counter ids), ``seconds`` (submission time in seconds on any
     common scale), ``devices`` (integer device labels, e.g. codes of the daily client hash; negative = unknown),
@@ -68,8 +76,9 @@ def response_flags(
     fast: duration < fast_ms. burst: the response and at least burst_size − 1 earlier responses of the same known
     device at the same counter lie within burst_seconds, i.e. t_r − t_(r − burst_size + 1) ≤ burst_seconds in that
     device's sequence. duplicate: the nearest earlier response at the same counter with the same answer vector is
-    at most duplicate_seconds older; vectors without any answer are never duplicates.
-    Missing values: unknown device → never a burst; unknown duration → never fast.
+    at most duplicate_seconds older; vectors without any answer are never duplicates. untimed: the duration is
+    unknown (nan) or at least untimed_ms.
+    Missing values: unknown device → never a burst; unknown duration → never fast, always untimed.
     """
     counter = as_labels(counters, "counters")
     size = counter.shape[0]
@@ -85,10 +94,11 @@ def response_flags(
         raise ValueError(f"burst_size must be at least 2, got {burst_size!r}")
     with np.errstate(invalid="ignore"):
         fast = duration < fast_ms
+        untimed = np.isnan(duration) | (duration >= untimed_ms)
     burst = _repeats(counter, device, moment, burst_size - 1, burst_seconds) & (device >= 0)
     vectors = _vector_codes(matrix)
     duplicate = _repeats(counter, vectors, moment, 1, duplicate_seconds) & matrix.any(axis=1)
-    return ResponseFlags(fast=fast, burst=burst, duplicate=duplicate)
+    return ResponseFlags(fast=fast, burst=burst, duplicate=duplicate, untimed=untimed)
 
 
 def _repeats(

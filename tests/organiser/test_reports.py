@@ -276,10 +276,12 @@ def test_review_flags_count_hurried_bursts_and_repeated_vectors(app, make):
         store(app, counter, vector(3, TC=minute % 5 + 1), day=APRIL, client="abc",
               at=start + dt.timedelta(minutes=minute))
     store(app, counter, vector(5), day=APRIL, at=start + dt.timedelta(minutes=5))       # same as the first, 5 min on
+    # No signed start time: a review signal in itself since issue 17 (before, this one went unflagged).
     store(app, counter, vector(2), day=APRIL, at=start + dt.timedelta(hours=3), duration_ms=None)
     flags = data(app, "F")["review_flags"]
-    assert (flags["responses"], flags["fast"], flags["burst"], flags["duplicate"], flags["flagged"]) == (6, 1, 1, 1, 3)
-    assert flags["counters"][0]["code"] == "QF" and flags["counters"][0]["flagged"] == 3
+    assert (flags["responses"], flags["fast"], flags["burst"], flags["duplicate"], flags["untimed"],
+            flags["flagged"]) == (6, 1, 1, 1, 1, 4)
+    assert flags["counters"][0]["code"] == "QF" and flags["counters"][0]["flagged"] == 4
     assert flags["thresholds"] == {"fast_seconds": 10.0, "burst_size": 3, "burst_minutes": 10.0,
                                    "duplicate_minutes": 10.0}
 

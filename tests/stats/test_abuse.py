@@ -79,3 +79,20 @@ def test_long_vectors_that_do_not_fit_one_number_are_compared_exactly():
     second[-1] = 4
     result = flags_of([1, 1, 1], [0, 10, 20], [-1, -1, -1], [first, second, first], [60_000] * 3)
     assert result.duplicate.tolist() == [False, False, True]
+
+
+def test_a_missing_or_implausible_start_time_is_a_review_signal():
+    """Issue 17: leaving out the signed start time dodged every flag (30 stuffed responses, none flagged)."""
+    result = flags_of([1, 2, 3, 4, 5], [0, 1000, 2000, 3000, 4000], [-1] * 5, [[1], [2], [3], [4], [5]],
+                      [np.nan, 86_400_000, 6 * 3_600_000, 6 * 3_600_000 - 1, 60_000])
+    assert result.untimed.tolist() == [True, True, True, False, False]
+    assert result.fast.tolist() == [False] * 5
+    assert result.any.tolist() == [True, True, True, False, False]
+
+
+def test_rotating_user_agents_and_varied_answers_without_a_start_time_are_all_flagged():
+    rng = np.random.default_rng(17)
+    size = 30
+    result = flags_of([1] * size, np.arange(size) * 40.0, np.arange(size), rng.integers(1, 6, (size, 6)),
+                      [np.nan] * size)
+    assert result.any.all()
