@@ -68,6 +68,18 @@ class Config:
     VOLUMES_IMPORT_MAX_ROWS = 100_000
     UPLOAD_MAX_INFLATED = 50 * 1024 * 1024
 
+    # Task queue (app/jobs.py): Huey on SQLite in instance/jobs/ by default, on Redis when REDIS_URL is set.
+    #: Run each job in the process that queued it, when its transaction commits (tests; never in production).
+    JOBS_IMMEDIATE = False
+    #: Where result files are written: storage every web server and worker shares. Default: instance/jobs/.
+    JOBS_DIR: str | None = None
+    #: A running job's claim lasts this long without a heartbeat; then another worker runs it again.
+    JOBS_LEASE_SECONDS = 60
+    #: A download link of a job's file is valid this long.
+    JOBS_LINK_SECONDS = 3600
+    #: Finished jobs and their files are deleted after this many days.
+    JOBS_KEEP_DAYS = 7
+
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = False
     # Should Redis go away, count in memory meanwhile instead of failing every survey submission.
