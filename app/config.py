@@ -71,8 +71,11 @@ class Config:
     # Task queue (app/jobs.py): Huey on SQLite in instance/jobs/ by default, on Redis when REDIS_URL is set.
     #: Run each job in the process that queued it, when its transaction commits (tests; never in production).
     JOBS_IMMEDIATE = False
-    #: Where result files are written: storage every web server and worker shares. Default: instance/jobs/.
+    #: Where result files (and the SQLite queue) are written: storage every web server and worker shares.
+    #: Default: instance/jobs/.
     JOBS_DIR: str | None = None
+    #: The queue's name (its Redis keys start with "huey.redis.<name>"): one per deployment sharing a Redis.
+    JOBS_QUEUE_NAME = "hailong"
     #: A running job's claim lasts this long without a heartbeat; then another worker runs it again.
     JOBS_LEASE_SECONDS = 60
     #: A download link of a job's file is valid this long.

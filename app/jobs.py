@@ -378,11 +378,10 @@ class Queue:
 
         app = self.app
         if self.store == "redis":
-            huey = RedisHuey("hailong", url=app.config["REDIS_URL"], results=False)
+            huey = RedisHuey(app.config["JOBS_QUEUE_NAME"], url=app.config["REDIS_URL"], results=False)
         else:
-            directory = Path(app.instance_path) / "jobs"
-            directory.mkdir(parents=True, exist_ok=True)
-            huey = SqliteHuey("hailong", filename=str(directory / "queue.db"), results=False)
+            huey = SqliteHuey(app.config["JOBS_QUEUE_NAME"], filename=str(result_dir(app) / "queue.db"),
+                              results=False)
         self._run = huey.task(name="hailong.run_job", retries=2, retry_delay=2)(lambda job_id: execute(app, job_id))
         huey.periodic_task(crontab(), name="hailong.rescue")(lambda: rescue(app, utcnow()))
         for name, task in PERIODIC.items():

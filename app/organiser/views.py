@@ -308,10 +308,12 @@ def job_download(token: str):
     if found is None or found.state != "done" or not found.result_path or found.unit_id != link.get("unit"):
         abort(404)
     try:
-        return send_file(found.result_path, mimetype=MIME_TYPES.get(found.fmt, "application/octet-stream"),
-                         as_attachment=True, download_name=found.result_name, max_age=0, conditional=False)
+        response = send_file(found.result_path, mimetype=MIME_TYPES.get(found.fmt, "application/octet-stream"),
+                             as_attachment=True, download_name=found.result_name, conditional=False)
     except FileNotFoundError:
         abort(410)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.app_template_filter("count")
