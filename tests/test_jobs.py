@@ -279,3 +279,13 @@ def test_a_worker_killed_mid_job_leaves_it_to_another_that_completes_it_once(que
     time.sleep(3)  # past another lease: nobody runs it again
     again = _job(queued, job_id)
     assert (again.state, again.attempts, again.finished_at) == ("done", 2, finished)
+
+
+def test_looking_up_more_participants_than_one_statement_may_name_works(app, make):
+    """psycopg refuses an IN list past 65,535 parameters: a 200,000-participant export looks them up in parts."""
+    from app.contests.reports import people
+    from app.database import in_batches
+
+    assert [len(batch) for batch in in_batches([3, 1, 2, 3] + list(range(10, 10_010)), size=5000)] == [5000, 5000, 3]
+    with app.app_context():
+        assert people(list(range(1, 70_001))) == {}
