@@ -112,9 +112,11 @@ def load_environment(config: dict, instance_path: str) -> None:
 def finish_config(config: dict, instance_path: str) -> None:
     """Fill the settings derived from others once every layer has been applied."""
     if not config.get("SQLALCHEMY_DATABASE_URI"):
-        config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + str(Path(instance_path) / "hailong.db")
+        config["SQLALCHEMY_DATABASE_URI"] = embedded_database_url(instance_path)
     config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(config["SQLALCHEMY_DATABASE_URI"])
     if not config.get("SECRET_KEY"):
+        if config["SQLALCHEMY_DATABASE_URI"] != embedded_database_url(instance_path):
+            raise ConfigurationError(MISSING_KEY)
         config["SECRET_KEY"] = instance_secret_key(instance_path)
     if config.get("REDIS_URL") and config.get("RATELIMIT_STORAGE_URI", "memory://") == "memory://":
         config["RATELIMIT_STORAGE_URI"] = config["REDIS_URL"]
@@ -123,6 +125,22 @@ def finish_config(config: dict, instance_path: str) -> None:
     if config.get("REMEMBER_COOKIE_SECURE") is None:
         config["REMEMBER_COOKIE_SECURE"] = config["SESSION_COOKIE_SECURE"]
     config["BASE_URL"] = str(config["BASE_URL"]).rstrip("/")
+
+
+class ConfigurationError(ValueError):
+    """A setting that would make the process serve wrongly: it does not start (the message says what to set)."""
+
+
+MISSING_KEY = (
+    "SECRET_KEY chưa được đặt. Ngoài cơ sở dữ liệu SQLite mặc định trong instance/, mọi máy chủ ứng dụng và "
+    "tiến trình xử lý phải dùng cùng một khóa: đặt biến môi trường SECRET_KEY (hoặc SECRET_KEY trong "
+    "instance/config.py) rồi khởi động lại. Khóa tự sinh trong instance/secret_key chỉ dùng cho bản chạy một máy. "
+    "(SECRET_KEY is not set: outside the embedded SQLite default every node needs the same key.)")
+
+
+def embedded_database_url(instance_path: str) -> str:
+    """The embedded default: the SQLite file in instance/."""
+    return "sqlite:///" + str(Path(instance_path) / "hailong.db")
 
 
 def normalise_database_url(url: str) -> str:

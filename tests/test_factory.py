@@ -60,6 +60,7 @@ def test_instance_config_overrides_defaults_and_the_environment_overrides_both(i
     monkeypatch.setenv("BASE_URL", "https://env.example/")
     monkeypatch.setenv("TRUSTED_PROXIES", "2")
     monkeypatch.setenv("DATABASE_URL", "sqlite:////var/lib/hailong/env.db")
+    monkeypatch.setenv("SECRET_KEY", "shared-by-every-node")  # required outside the embedded default
     config = create_app().config
     assert config["BASE_URL"] == "https://env.example"  # trailing slash removed: URLs are joined with "/s/…"
     assert config["TRUSTED_PROXIES"] == 2
@@ -87,6 +88,7 @@ def test_database_url_from_the_environment_uses_psycopg_3(instance, monkeypatch,
     from app import create_app
 
     monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("SECRET_KEY", "shared-by-every-node")
     config = create_app().config
     assert config["SQLALCHEMY_DATABASE_URI"] == expected
 
@@ -154,10 +156,24 @@ def test_an_empty_secret_key_variable_does_not_count_as_a_key(instance, monkeypa
     assert create_app().config["SECRET_KEY"] == (instance / "secret_key").read_text().strip()
 
 
+@pytest.mark.parametrize("url", ["postgresql://u@db/hailong", "sqlite:////var/lib/hailong/other.db"])
+def test_outside_the_embedded_default_a_generated_key_stops_the_process(instance, monkeypatch, url):
+    from app import create_app
+    from app.config import ConfigurationError
+
+    monkeypatch.setenv("DATABASE_URL", url)
+    with pytest.raises(ConfigurationError, match="SECRET_KEY chưa được đặt.*biến môi trường SECRET_KEY"):
+        create_app()
+    assert not (instance / "secret_key").exists()  # nothing generated that one node would use alone
+    (instance / "config.py").write_text('SECRET_KEY = "from-the-instance-file"\n', encoding="utf-8")
+    assert create_app().config["SECRET_KEY"] == "from-the-instance-file"
+
+
 def test_creating_the_app_does_no_database_work(instance, monkeypatch):
     from app import create_app
 
     monkeypatch.setenv("DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
+    monkeypatch.setenv("SECRET_KEY", "shared-by-every-node")
     app = create_app()  # would raise if it tried to connect
     assert app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql+psycopg://")
 
