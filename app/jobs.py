@@ -427,7 +427,12 @@ def _rescue_loop(app: Flask, stop: threading.Event) -> None:
 @with_appcontext
 def worker_command(workers: int, no_scheduler: bool) -> None:
     """Run jobs from the queue (and, unless --no-scheduler, start the periodic tasks) until stopped."""
+    from app.health import startup_problems
+
     app = current_app._get_current_object()
+    problems = startup_problems(app)
+    if problems:
+        raise click.ClickException("Tiến trình xử lý không khởi động: " + "; ".join(problems) + ".")
     consumer = queue(app).huey.create_consumer(workers=max(1, workers), periodic=not no_scheduler,
                                                worker_type="thread", check_worker_health=True)
     rescue(app, utcnow())

@@ -186,17 +186,47 @@ def test_healthz_says_the_process_is_up(client):
     assert response.status_code == 200 and response.json == {"status": "ok"}
 
 
-def test_readyz_says_the_database_answers(client):
+def test_readyz_says_the_database_answers_at_the_schema_head_and_the_queue_is_readable(client):
     response = client.get("/readyz")
-    assert response.status_code == 200 and response.json == {"status": "ok", "database": True}
+    assert response.status_code == 200
+    assert response.json == {"status": "ok", "database": True, "schema": True, "queue": True}
 
 
 def test_readyz_is_503_when_the_database_is_unreachable():
     with separate_app("postgresql+psycopg://nobody@127.0.0.1:1/none", migrate=False) as app:
         client = app.test_client()
         response = client.get("/readyz")
-        assert response.status_code == 503 and response.json == {"status": "unavailable", "database": False}
+        assert response.status_code == 503
+        assert (response.json["status"], response.json["database"], response.json["schema"]) == (
+            "unavailable", False, False)
         assert client.get("/healthz").status_code == 200
+        from app.health import startup_problems
+
+        assert ["không kết nối được cơ sở dữ liệu" in problem for problem in startup_problems(app)] == [True]
+
+
+def test_readyz_is_503_and_the_process_would_not_start_on_a_database_without_the_schema(tmp_path):
+    from app.health import startup_problems
+
+    with separate_app(f"sqlite:///{tmp_path / 'empty.db'}", migrate=False) as app:
+        response = app.test_client().get("/readyz")
+        assert response.status_code == 503 and response.json["database"] is True and response.json["schema"] is False
+        assert "flask --app app init-db" in startup_problems(app)[0]
+
+
+def test_readyz_is_503_with_a_clear_log_when_redis_is_down(app, database_url, caplog):
+    from app.cache import caches
+    from app.health import startup_problems
+
+    try:
+        with separate_app(database_url, migrate=False, REDIS_URL="redis://127.0.0.1:1/0") as app:
+            response = app.test_client().get("/readyz")
+            assert response.status_code == 503
+            assert (response.json["redis"], response.json["queue"]) == (False, False)
+            assert "127.0.0.1:1/0 unreachable (rate limits fall back to this process" in caplog.text
+            assert any("Redis" in problem for problem in startup_problems(app))
+    finally:
+        caches.connect(None)
 
 
 def test_a_page_that_needs_the_database_explains_the_outage_with_503():
