@@ -18,6 +18,12 @@ class Config:
     TIMEZONE = "Asia/Ho_Chi_Minh"
     TRUSTED_PROXIES = 0
     REDIS_URL: str | None = None
+    #: Signs counter tokens (QR posters) and dossier links; default: SECRET_KEY. Keep it when SECRET_KEY rotates,
+    #: and printed posters stay valid. Older keys listed in TOKEN_SECRET_KEY_FALLBACKS are still accepted (as
+    #: SECRET_KEY_FALLBACKS are for sessions, CSRF tokens and download links).
+    TOKEN_SECRET_KEY: str | None = None
+    TOKEN_SECRET_KEY_FALLBACKS: list = []
+    SECRET_KEY_FALLBACKS: list = []
 
     BABEL_DEFAULT_LOCALE = "vi"
     BABEL_DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
@@ -90,7 +96,8 @@ class Config:
 
 
 #: Environment variables of the DESIGN contract, read without a prefix.
-ENVIRONMENT_KEYS = ("DATABASE_URL", "SECRET_KEY", "REDIS_URL", "BASE_URL", "TIMEZONE", "TRUSTED_PROXIES")
+ENVIRONMENT_KEYS = ("DATABASE_URL", "SECRET_KEY", "REDIS_URL", "BASE_URL", "TIMEZONE", "TRUSTED_PROXIES",
+                    "TOKEN_SECRET_KEY", "SECRET_KEY_FALLBACKS", "TOKEN_SECRET_KEY_FALLBACKS")
 
 
 def load_environment(config: dict, instance_path: str) -> None:
@@ -98,9 +105,12 @@ def load_environment(config: dict, instance_path: str) -> None:
     env = {key: os.environ[key] for key in ENVIRONMENT_KEYS if os.environ.get(key)}
     if "DATABASE_URL" in env:
         config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(env["DATABASE_URL"])
-    for key in ("SECRET_KEY", "REDIS_URL", "BASE_URL", "TIMEZONE"):
+    for key in ("SECRET_KEY", "REDIS_URL", "BASE_URL", "TIMEZONE", "TOKEN_SECRET_KEY"):
         if key in env:
             config[key] = env[key]
+    for key in ("SECRET_KEY_FALLBACKS", "TOKEN_SECRET_KEY_FALLBACKS"):  # comma-separated, oldest last
+        if key in env:
+            config[key] = [part.strip() for part in env[key].split(",") if part.strip()]
     if "TRUSTED_PROXIES" in env:
         try:
             config["TRUSTED_PROXIES"] = int(env["TRUSTED_PROXIES"])
@@ -118,6 +128,8 @@ def finish_config(config: dict, instance_path: str) -> None:
         if config["SQLALCHEMY_DATABASE_URI"] != embedded_database_url(instance_path):
             raise ConfigurationError(MISSING_KEY)
         config["SECRET_KEY"] = instance_secret_key(instance_path)
+    if not config.get("TOKEN_SECRET_KEY"):
+        config["TOKEN_SECRET_KEY"] = config["SECRET_KEY"]
     if config.get("REDIS_URL") and config.get("RATELIMIT_STORAGE_URI", "memory://") == "memory://":
         config["RATELIMIT_STORAGE_URI"] = config["REDIS_URL"]
     if config.get("SESSION_COOKIE_SECURE") is None:
@@ -125,6 +137,11 @@ def finish_config(config: dict, instance_path: str) -> None:
     if config.get("REMEMBER_COOKIE_SECURE") is None:
         config["REMEMBER_COOKIE_SECURE"] = config["SESSION_COOKIE_SECURE"]
     config["BASE_URL"] = str(config["BASE_URL"]).rstrip("/")
+
+
+def token_keys(config) -> tuple[str, ...]:
+    """The keys of counter tokens and dossier links: the current one (it signs), then the older ones accepted."""
+    return (config["TOKEN_SECRET_KEY"], *(config.get("TOKEN_SECRET_KEY_FALLBACKS") or ()))
 
 
 class ConfigurationError(ValueError):

@@ -56,7 +56,9 @@ def _participant_key() -> str:
 
 
 def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="contest-participant-session")
+    config = current_app.config  # signs with the current key, accepts the fallbacks while keys rotate
+    return URLSafeTimedSerializer([*(config.get("SECRET_KEY_FALLBACKS") or ()), config["SECRET_KEY"]],
+                                  salt="contest-participant-session")
 
 
 def _session() -> dict | None:
