@@ -1,4 +1,4 @@
-# HàiLòng: `make run` serves the demo, `make test` runs every suite, `make bench` measures.
+# HàiLòng: `make run` serves the demo (web server and job worker), `make test` runs every suite, `make bench` measures.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -30,7 +30,10 @@ run: $(VENV)/.installed-run translations
 	$(FLASK) init-db
 	$(FLASK) seed-demo
 	$(FLASK) report refresh
-	$(VENV)/bin/gunicorn --workers 2 --bind 127.0.0.1:$(PORT) --access-logfile - "app:create_app()"
+	@# The job worker (with the scheduler) runs beside the web server and stops with it.
+	$(FLASK) jobs worker --workers 2 & worker=$$!; \
+	trap 'kill -INT $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
+	$(VENV)/bin/gunicorn --workers 2 --bind 127.0.0.1:$(PORT) --access-logfile - "app.wsgi:application"
 
 test: $(VENV)/.installed-dev translations check
 	$(PY) -m pytest -q

@@ -3,7 +3,7 @@
 The map (each package's docstring says what lives there and what it may import):
 
 - shared plumbing: config, extensions, database (base, types, per-backend SQL), engine, errors (domain errors),
-  web (view helpers, error pages, the request's commit), forms, cache, uploads, validation, periods, i18n,
+  jobs (the task queue), web (view helpers, error pages, the request's commit), forms, cache, uploads, validation, periods, i18n,
   security, exports, pdf, cli (what every command shares);
 - features: units (units, service fields, counters with their tokens, QR codes and posters), surveys
   (instruments, the citizen's form, responses), contests, organiser (dashboards, reports, comments, exports),
@@ -25,6 +25,7 @@ def create_app(config: dict | None = None) -> Flask:
     configure(app, config)
     guard_inputs(app)
     register_extensions(app)
+    register_jobs(app)
     register_blueprints(app)
     register_error_handlers(app)
     register_commands(app)
@@ -69,6 +70,15 @@ def register_extensions(app: Flask) -> None:
     init_security(app)
 
 
+def register_jobs(app: Flask) -> None:
+    """Attach the task queue with every feature's kinds of job and periodic tasks (declared in their jobs modules)."""
+    from app import jobs
+    from app.contests import jobs as contest_jobs  # noqa: F401  (declares its kinds and periodic tasks)
+    from app.organiser import jobs as organiser_jobs  # noqa: F401
+
+    jobs.init_app(app)
+
+
 def register_blueprints(app: Flask) -> None:
     """Mount every feature at its URL prefix (the prefixes are all visible here)."""
     from app import health, next_steps
@@ -95,7 +105,7 @@ def register_blueprints(app: Flask) -> None:
 
 def register_commands(app: Flask) -> None:
     """Attach the `flask` commands: the shared ones and every feature's."""
-    from app import backup, cli, commands
+    from app import backup, cli, commands, jobs
     from app.api import cli as api_cli
     from app.auth import cli as auth_cli
     from app.contests import cli as contests_cli
@@ -103,6 +113,6 @@ def register_commands(app: Flask) -> None:
     from app.surveys import cli as surveys_cli
     from app.units import cli as units_cli
 
-    for module in (cli, commands, auth_cli, units_cli, surveys_cli, api_cli, backup, contests_cli, organiser_cli):
+    for module in (cli, commands, jobs, auth_cli, units_cli, surveys_cli, api_cli, backup, contests_cli, organiser_cli):
         for command in module.COMMANDS:
             app.cli.add_command(command)

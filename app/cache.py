@@ -87,6 +87,7 @@ class CacheRegistry:
         self._caches: dict[str, Cache] = {}
         self._redis = None
         self._seen: dict[str, int] = {}
+        self._looked = False
         self._next_sync = 0.0
         self._sync_lock = threading.Lock()
 
@@ -107,6 +108,7 @@ class CacheRegistry:
         """Share invalidations through the Redis at ``redis_url`` (None: this process only)."""
         self._redis = None
         self._seen = {}
+        self._looked = False
         if redis_url:
             import redis
 
@@ -139,15 +141,15 @@ class CacheRegistry:
             except Exception as error:  # Redis unreachable: keep serving; entries still expire
                 _log.warning("cache generations not read: %s", error)
                 return
-            for name, generation in shared.items():
-                if self._seen.get(name, generation) != generation and name in self._caches:
-                    self._caches[name].forget()
-            first_look = not self._seen
+            # What changed before this process first looked cannot be in its caches, except what it cached before
+            # connecting: nothing, since connect() runs at start-up. After that, a cache missing from the hash was
+            # never invalidated (generation 0): its first invalidation anywhere must empty it here too.
+            if self._looked:
+                for name, generation in shared.items():
+                    if self._seen.get(name, 0) != generation and name in self._caches:
+                        self._caches[name].forget()
+            self._looked = True
             self._seen.update(shared)
-            if first_look:
-                # What changed before this process first looked cannot be in its caches, except what it cached
-                # before connecting: nothing, since connect() runs at start-up.
-                return
         finally:
             self._sync_lock.release()
 

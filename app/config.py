@@ -18,6 +18,12 @@ class Config:
     TIMEZONE = "Asia/Ho_Chi_Minh"
     TRUSTED_PROXIES = 0
     REDIS_URL: str | None = None
+    #: Signs counter tokens (QR posters) and dossier links; default: SECRET_KEY. Keep it when SECRET_KEY rotates,
+    #: and printed posters stay valid. Older keys listed in TOKEN_SECRET_KEY_FALLBACKS are still accepted (as
+    #: SECRET_KEY_FALLBACKS are for sessions, CSRF tokens and download links).
+    TOKEN_SECRET_KEY: str | None = None
+    TOKEN_SECRET_KEY_FALLBACKS: list = []
+    SECRET_KEY_FALLBACKS: list = []
 
     BABEL_DEFAULT_LOCALE = "vi"
     BABEL_DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
@@ -68,6 +74,21 @@ class Config:
     VOLUMES_IMPORT_MAX_ROWS = 100_000
     UPLOAD_MAX_INFLATED = 50 * 1024 * 1024
 
+    # Task queue (app/jobs.py): Huey on SQLite in instance/jobs/ by default, on Redis when REDIS_URL is set.
+    #: Run each job in the process that queued it, when its transaction commits (tests; never in production).
+    JOBS_IMMEDIATE = False
+    #: Where result files (and the SQLite queue) are written: storage every web server and worker shares.
+    #: Default: instance/jobs/.
+    JOBS_DIR: str | None = None
+    #: The queue's name (its Redis keys start with "huey.redis.<name>"): one per deployment sharing a Redis.
+    JOBS_QUEUE_NAME = "hailong"
+    #: A running job's claim lasts this long without a heartbeat; then another worker runs it again.
+    JOBS_LEASE_SECONDS = 60
+    #: A download link of a job's file is valid this long.
+    JOBS_LINK_SECONDS = 3600
+    #: Finished jobs and their files are deleted after this many days.
+    JOBS_KEEP_DAYS = 7
+
     #: Where rate-limit counters live. Unset: Redis when REDIS_URL is set (shared across servers), otherwise a small
     #: SQLite file every worker of this server shares (``sqlite:///…``, beside a SQLite database or in instance/).
     #: ``memory://`` counts per worker process: with N workers every limit is N times what it says (warned at start).
@@ -78,7 +99,8 @@ class Config:
 
 
 #: Environment variables of the DESIGN contract, read without a prefix.
-ENVIRONMENT_KEYS = ("DATABASE_URL", "SECRET_KEY", "REDIS_URL", "BASE_URL", "TIMEZONE", "TRUSTED_PROXIES")
+ENVIRONMENT_KEYS = ("DATABASE_URL", "SECRET_KEY", "REDIS_URL", "BASE_URL", "TIMEZONE", "TRUSTED_PROXIES",
+                    "TOKEN_SECRET_KEY", "SECRET_KEY_FALLBACKS", "TOKEN_SECRET_KEY_FALLBACKS")
 
 
 def load_environment(config: dict, instance_path: str) -> None:
@@ -86,9 +108,12 @@ def load_environment(config: dict, instance_path: str) -> None:
     env = {key: os.environ[key] for key in ENVIRONMENT_KEYS if os.environ.get(key)}
     if "DATABASE_URL" in env:
         config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(env["DATABASE_URL"])
-    for key in ("SECRET_KEY", "REDIS_URL", "BASE_URL", "TIMEZONE"):
+    for key in ("SECRET_KEY", "REDIS_URL", "BASE_URL", "TIMEZONE", "TOKEN_SECRET_KEY"):
         if key in env:
             config[key] = env[key]
+    for key in ("SECRET_KEY_FALLBACKS", "TOKEN_SECRET_KEY_FALLBACKS"):  # comma-separated, oldest last
+        if key in env:
+            config[key] = [part.strip() for part in env[key].split(",") if part.strip()]
     if "TRUSTED_PROXIES" in env:
         try:
             config["TRUSTED_PROXIES"] = int(env["TRUSTED_PROXIES"])
@@ -100,10 +125,14 @@ def load_environment(config: dict, instance_path: str) -> None:
 def finish_config(config: dict, instance_path: str) -> None:
     """Fill the settings derived from others once every layer has been applied."""
     if not config.get("SQLALCHEMY_DATABASE_URI"):
-        config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + str(Path(instance_path) / "hailong.db")
+        config["SQLALCHEMY_DATABASE_URI"] = embedded_database_url(instance_path)
     config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(config["SQLALCHEMY_DATABASE_URI"])
     if not config.get("SECRET_KEY"):
+        if config["SQLALCHEMY_DATABASE_URI"] != embedded_database_url(instance_path):
+            raise ConfigurationError(MISSING_KEY)
         config["SECRET_KEY"] = instance_secret_key(instance_path)
+    if not config.get("TOKEN_SECRET_KEY"):
+        config["TOKEN_SECRET_KEY"] = config["SECRET_KEY"]
     if not config.get("RATELIMIT_STORAGE_URI"):
         config["RATELIMIT_STORAGE_URI"] = config.get("REDIS_URL") or shared_limits_uri(
             config["SQLALCHEMY_DATABASE_URI"], instance_path)
@@ -120,6 +149,27 @@ def shared_limits_uri(database_url: str, instance_path: str) -> str:
     if database_url.startswith("sqlite:///") and database_url != "sqlite:///:memory:":
         return database_url + ".ratelimit"
     return "sqlite:///" + str(Path(instance_path) / "ratelimit.sqlite")
+
+
+def token_keys(config) -> tuple[str, ...]:
+    """The keys of counter tokens and dossier links: the current one (it signs), then the older ones accepted."""
+    return (config["TOKEN_SECRET_KEY"], *(config.get("TOKEN_SECRET_KEY_FALLBACKS") or ()))
+
+
+class ConfigurationError(ValueError):
+    """A setting that would make the process serve wrongly: it does not start (the message says what to set)."""
+
+
+MISSING_KEY = (
+    "SECRET_KEY chưa được đặt. Ngoài cơ sở dữ liệu SQLite mặc định trong instance/, mọi máy chủ ứng dụng và "
+    "tiến trình xử lý phải dùng cùng một khóa: đặt biến môi trường SECRET_KEY (hoặc SECRET_KEY trong "
+    "instance/config.py) rồi khởi động lại. Khóa tự sinh trong instance/secret_key chỉ dùng cho bản chạy một máy. "
+    "(SECRET_KEY is not set: outside the embedded SQLite default every node needs the same key.)")
+
+
+def embedded_database_url(instance_path: str) -> str:
+    """The embedded default: the SQLite file in instance/."""
+    return "sqlite:///" + str(Path(instance_path) / "hailong.db")
 
 
 def normalise_database_url(url: str) -> str:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -201,3 +202,17 @@ class joined_bytes(_PerDialect):
     @staticmethod
     def postgresql(column: str) -> str:
         return f"string_agg({column}, ''::bytea)"
+
+
+T = TypeVar("T")
+
+#: Values per IN list. PostgreSQL's protocol carries at most 65,535 bind parameters per statement (psycopg refuses
+#: more, and the statement's text alone would be megabytes), SQLite 32,766: a longer list is sent in parts.
+IN_LIST_LIMIT = 5000
+
+
+def in_batches(values: Iterable[T], size: int = IN_LIST_LIMIT) -> Iterator[list[T]]:
+    """Yield the distinct values in sorted lists of at most ``size``, one IN list each."""
+    ordered = sorted(set(values))
+    for start in range(0, len(ordered), size):
+        yield ordered[start:start + size]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import IO
 
 from openpyxl import Workbook
@@ -41,10 +41,22 @@ def iter_csv(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> Iterat
     yield buffer.getvalue()
 
 
-def write_csv(headers: Sequence[str], rows: Iterable[Sequence[object]], stream: IO[str]) -> None:
-    """Write a formula-safe CSV to a text stream."""
+def write_csv(headers: Sequence[str], rows: Iterable[Sequence[object]], stream: IO[str],
+              progress: Callable[[int], None] | None = None) -> None:
+    """Write a formula-safe CSV to a text stream; ``progress`` is told the rows written so far."""
+    if progress is not None:
+        rows = _counted(rows, progress)
     for chunk in iter_csv(headers, rows):
         stream.write(chunk)
+
+
+def _counted(rows: Iterable[Sequence[object]], progress: Callable[[int], None]) -> Iterator[Sequence[object]]:
+    count = 0
+    for count, row in enumerate(rows, 1):
+        yield row
+        if count % 1000 == 0:
+            progress(count)
+    progress(count)
 
 
 def _xlsx_text(value: object) -> object:
@@ -52,21 +64,48 @@ def _xlsx_text(value: object) -> object:
     return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
 
 
+#: Data rows per worksheet: Excel opens at most 1,048,576 rows, the header included.
+XLSX_MAX_ROWS = 1_048_575
+
+
 def write_xlsx(sheets: Iterable[tuple[str, Sequence[str], Iterable[Sequence[object]]]],
-               target: str | IO[bytes]) -> None:
-    """Write one worksheet per (title, headers, rows) in streaming mode; headers bold, cells formula-safe."""
+               target: str | IO[bytes], *, max_rows: int = XLSX_MAX_ROWS,
+               progress: Callable[[int], None] | None = None) -> None:
+    """Write one worksheet per (title, headers, rows) in streaming mode; headers bold, cells formula-safe.
+
+    A table longer than ``max_rows`` continues on further sheets ("title (2)", "title (3)", …), each with the
+    header again, so no sheet exceeds what Excel opens. ``progress`` is told the rows written so far.
+    """
     from openpyxl.styles import Font
 
     book = Workbook(write_only=True)
     bold = Font(bold=True)
-    for title, headers, rows in sheets:
-        sheet = book.create_sheet(title=title[:31])
+    written = 0
+
+    def new_sheet(title: str, headers: Sequence[str]):
+        sheet = book.create_sheet(title=title)
         header_cells = []
         for header in safe_row(_xlsx_text(value) for value in headers):
             cell = WriteOnlyCell(sheet, value=header)
             cell.font = bold
             header_cells.append(cell)
         sheet.append(header_cells)
+        return sheet
+
+    for title, headers, rows in sheets:
+        part, in_sheet = 1, 0
+        sheet = new_sheet(title[:31], headers)
         for row in rows:
+            if in_sheet == max_rows:
+                part += 1
+                suffix = f" ({part})"
+                sheet = new_sheet(title[:31 - len(suffix)] + suffix, headers)
+                in_sheet = 0
             sheet.append(safe_row(_xlsx_text(value) for value in row))
+            in_sheet += 1
+            written += 1
+            if progress is not None and written % 1000 == 0:
+                progress(written)
+    if progress is not None:
+        progress(written)
     book.save(target)

@@ -67,6 +67,9 @@ def app_session(database_url: str, tmp_path_factory: pytest.TempPathFactory):
         "SURVEY_RATE_LIMIT": "1000 per minute",
         # Organiser passwords: still scrypt, with a smaller work factor so that sign-ins do not dominate the run.
         "AUTH_PASSWORD_METHOD": "scrypt:1024:8:1",
+        # Jobs run in the test's process when their request commits (tests/test_jobs.py runs real workers).
+        "JOBS_IMMEDIATE": True,
+        "JOBS_DIR": str(tmp_path_factory.mktemp("jobs")),
     })
     with app.app_context():
         upgrade()

@@ -355,3 +355,24 @@ def submit(app: Flask, counter: CounterInfo, key: str, *, now: dt.datetime | Non
                                           duration_ms=42_000, client_hash="0123456789abcdef", dossier_code=dossier)
         db.session.commit()
         return stored
+
+
+#: Downloads the app prepares as jobs (asked for with a POST; the file comes from the jobs page).
+JOB_URLS = re.compile(r"^/quan-tri/(xuat-du-lieu/tai-ve|bao-cao/tai-ve\.|cuoc-thi/[^/]+/xuat/)")
+
+
+def job_file(client, url: str, **kwargs):
+    """Ask for a download: a job URL is POSTed (with the CSRF token of an organiser page) and followed to its job
+    (already run, JOBS_IMMEDIATE) to fetch the file; any other URL is a plain GET.
+
+    A response that is not the redirect to a job (a refusal, a 404 outside the organiser's subtree) is returned as is.
+    """
+    if not JOB_URLS.match(url):
+        return client.get(url, **kwargs)
+    token = csrf_from(client.get("/quan-tri/tac-vu").get_data(as_text=True))
+    response = client.post(url, data={"csrf_token": token}, **kwargs)
+    if response.status_code != 303 or "/quan-tri/tac-vu/" not in response.location:
+        return response
+    status = client.get(response.location, headers={"Accept": "application/json"}).get_json()
+    assert status["state"] == "done", status
+    return client.get(status["download"])

@@ -61,6 +61,7 @@ def test_instance_config_overrides_defaults_and_the_environment_overrides_both(i
     monkeypatch.setenv("BASE_URL", "https://env.example/")
     monkeypatch.setenv("TRUSTED_PROXIES", "2")
     monkeypatch.setenv("DATABASE_URL", "sqlite:////var/lib/hailong/env.db")
+    monkeypatch.setenv("SECRET_KEY", "shared-by-every-node")  # required outside the embedded default
     config = create_app().config
     assert config["BASE_URL"] == "https://env.example"  # trailing slash removed: URLs are joined with "/s/…"
     assert config["TRUSTED_PROXIES"] == 2
@@ -88,6 +89,7 @@ def test_database_url_from_the_environment_uses_psycopg_3(instance, monkeypatch,
     from app import create_app
 
     monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("SECRET_KEY", "shared-by-every-node")
     config = create_app().config
     assert config["SQLALCHEMY_DATABASE_URI"] == expected
 
@@ -155,10 +157,24 @@ def test_an_empty_secret_key_variable_does_not_count_as_a_key(instance, monkeypa
     assert create_app().config["SECRET_KEY"] == (instance / "secret_key").read_text().strip()
 
 
+@pytest.mark.parametrize("url", ["postgresql://u@db/hailong", "sqlite:////var/lib/hailong/other.db"])
+def test_outside_the_embedded_default_a_generated_key_stops_the_process(instance, monkeypatch, url):
+    from app import create_app
+    from app.config import ConfigurationError
+
+    monkeypatch.setenv("DATABASE_URL", url)
+    with pytest.raises(ConfigurationError, match="SECRET_KEY chưa được đặt.*biến môi trường SECRET_KEY"):
+        create_app()
+    assert not (instance / "secret_key").exists()  # nothing generated that one node would use alone
+    (instance / "config.py").write_text('SECRET_KEY = "from-the-instance-file"\n', encoding="utf-8")
+    assert create_app().config["SECRET_KEY"] == "from-the-instance-file"
+
+
 def test_creating_the_app_does_no_database_work(instance, monkeypatch):
     from app import create_app
 
     monkeypatch.setenv("DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
+    monkeypatch.setenv("SECRET_KEY", "shared-by-every-node")
     app = create_app()  # would raise if it tried to connect
     assert app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql+psycopg://")
 
@@ -171,17 +187,47 @@ def test_healthz_says_the_process_is_up(client):
     assert response.status_code == 200 and response.json == {"status": "ok"}
 
 
-def test_readyz_says_the_database_answers(client):
+def test_readyz_says_the_database_answers_at_the_schema_head_and_the_queue_is_readable(client):
     response = client.get("/readyz")
-    assert response.status_code == 200 and response.json == {"status": "ok", "database": True}
+    assert response.status_code == 200
+    assert response.json == {"status": "ok", "database": True, "schema": True, "queue": True}
 
 
 def test_readyz_is_503_when_the_database_is_unreachable():
     with separate_app("postgresql+psycopg://nobody@127.0.0.1:1/none", migrate=False) as app:
         client = app.test_client()
         response = client.get("/readyz")
-        assert response.status_code == 503 and response.json == {"status": "unavailable", "database": False}
+        assert response.status_code == 503
+        assert (response.json["status"], response.json["database"], response.json["schema"]) == (
+            "unavailable", False, False)
         assert client.get("/healthz").status_code == 200
+        from app.health import startup_problems
+
+        assert ["không kết nối được cơ sở dữ liệu" in problem for problem in startup_problems(app)] == [True]
+
+
+def test_readyz_is_503_and_the_process_would_not_start_on_a_database_without_the_schema(tmp_path):
+    from app.health import startup_problems
+
+    with separate_app(f"sqlite:///{tmp_path / 'empty.db'}", migrate=False) as app:
+        response = app.test_client().get("/readyz")
+        assert response.status_code == 503 and response.json["database"] is True and response.json["schema"] is False
+        assert "flask --app app init-db" in startup_problems(app)[0]
+
+
+def test_readyz_is_503_with_a_clear_log_when_redis_is_down(app, database_url, caplog):
+    from app.cache import caches
+    from app.health import startup_problems
+
+    try:
+        with separate_app(database_url, migrate=False, REDIS_URL="redis://127.0.0.1:1/0") as app:
+            response = app.test_client().get("/readyz")
+            assert response.status_code == 503
+            assert (response.json["redis"], response.json["queue"]) == (False, False)
+            assert "127.0.0.1:1/0 unreachable (rate limits fall back to this process" in caplog.text
+            assert any("Redis" in problem for problem in startup_problems(app))
+    finally:
+        caches.connect(None)
 
 
 def test_a_page_that_needs_the_database_explains_the_outage_with_503():

@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 
 from app.api import services
 from app.api.openapi import openapi_document
+from app.config import token_keys
 from app.database import utcnow
 from app.errors import AppError
 from app.extensions import csrf, limiter
@@ -71,7 +72,7 @@ def counters():
     """List the counters of the token's subtree with their survey URLs."""
     config = current_app.config
     return jsonify(counters=[{"code": c.code, "name": c.name, "unit": c.unit.code, "active": c.is_active,
-                              "url": counter_url(config["BASE_URL"], c.token_nonce, config["SECRET_KEY"]),
+                              "url": counter_url(config["BASE_URL"], c.token_nonce, token_keys(config)),
                               "short_url": counter_short_url(c, config["BASE_URL"]), "instrument": c.instrument_code}
                              for c in list_counters(g.api_token.unit)])
 
@@ -91,7 +92,7 @@ def dossier_links():
                           "“service_field” (mã lĩnh vực)."))
     link = services.mint_dossier_link(g.api_token.unit, counter, dossier, days, service_field_code=field or None,
                                       now=utcnow(), base_url=current_app.config["BASE_URL"],
-                                      secret=current_app.config["SECRET_KEY"])
+                                      secret=token_keys(current_app.config))
     return jsonify(url=link.url, dossier_code=link.dossier_code, counter=link.counter_code,
                    service_field=link.service_field_code, expires_at=link.expires_at.isoformat()), 201
 

@@ -19,6 +19,7 @@ from app.contests.draw import PoolQuestion
 from app.contests.grading import QUESTION_TYPES, to_mask
 from app.contests.imports import QuestionRow
 from app.contests.models import Question, QuestionBank
+from app.database import in_batches
 from app.errors import AppError, NotFoundError, PermissionDeniedError
 from app.extensions import db
 from app.units.models import Unit
@@ -159,10 +160,9 @@ def question_texts(ids: Sequence[int]) -> dict[int, QuestionText]:
     found = {qid: text for qid in set(ids) if (text := cache.question_texts.get(qid)) is not None}
     missing = [qid for qid in set(ids) if qid not in found]
     if missing:
-        rows = db.session.execute(
+        rows = [row for batch in in_batches(missing) for row in db.session.execute(
             sa.select(Question.id, Question.code, Question.type, Question.topic, Question.text, Question.options,
-                      Question.correct, Question.explanation, Question.source).where(Question.id.in_(missing))
-        ).all()
+                      Question.correct, Question.explanation, Question.source).where(Question.id.in_(batch)))]
         for qid, code, kind, topic, text, options, correct, explanation, source in rows:
             found[qid] = QuestionText(qid, code, kind, topic, text, tuple(options), tuple(correct), explanation or "",
                                       source or "")

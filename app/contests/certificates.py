@@ -14,6 +14,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from app.contests.models import Contest, Participant
 from app.contests.results import ContestResults
 from app.contests.spec import contest_spec
+from app.database import in_batches
 from app.extensions import db
 from app.pdf import add_dejavu
 from app.units.qr import make_qr_png
@@ -89,8 +90,8 @@ def certificate_data(contest: Contest, participant: Participant, prize: str | No
 def certificates_pdf(contest: Contest, earned: dict[int, str | None], zone: ZoneInfo, *, base_url: str,
                      secret: str) -> bytes:
     """Return the certificates of the participants in ``earned`` (id → prize, None for completing), by id."""
-    participants = {participant.id: participant for participant in db.session.scalars(
-        sa.select(Participant).where(Participant.id.in_(list(earned))))}
+    participants = {participant.id: participant for batch in in_batches(earned) for participant in db.session.scalars(
+        sa.select(Participant).where(Participant.id.in_(batch)))}
     return render_certificates([certificate_data(contest, participants[pid], prize, zone, base_url=base_url,
                                                  secret=secret)
                                 for pid, prize in sorted(earned.items()) if pid in participants])

@@ -4,7 +4,6 @@ the signed-in organiser's subtree (404 otherwise)."""
 from __future__ import annotations
 
 import io
-import json
 
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -24,10 +23,11 @@ from app.contests.forms import (
     UploadForm,
 )
 from app.contests.imports import parse_participants, parse_questions, participant_template, question_template
+from app.contests.jobs import request_export
 from app.contests.models import CONTEST_TRANSITIONS, STATUS_LABELS, Contest, Participant, QuestionBank
 from app.contests.participants import (PERSONAL_DATA_COLUMNS, erase_personal_data, export_personal_data,
                                        preissue_participants, retention_ends, set_excluded)
-from app.contests.reports import export_contest, people
+from app.contests.reports import people
 from app.contests.results import contest_results, integrity_report, item_report
 from app.contests.spec import contest_spec, dump_definition, parse_contest, starter_definition
 from app.database import utcnow
@@ -293,20 +293,15 @@ def integrity(slug: str):
     return render_template("contests/manage/integrity.html", contest=found, report=report, labels=SIGNAL_LABELS)
 
 
-@bp.get("/<slug>/xuat/<any('ket-qua', 'bai-thi', 'bao-cao'):kind>.<any(csv, xlsx, json):fmt>")
+@bp.post("/<slug>/xuat/<any('ket-qua', 'bai-thi', 'bao-cao'):kind>.<any(csv, xlsx, json):fmt>")
 @organiser_required
 def export(slug: str, kind: str, fmt: str):
-    """Download results with names, raw attempts, or the statistical report (formula-safe cells); logged."""
+    """Queue results with names, raw attempts, or the statistical report (formula-safe cells; logged when written)."""
     found = _contest(slug)
     if fmt == "json" and kind != "bao-cao":
         raise NotFoundError(_l("Định dạng không được hỗ trợ."))
-    number = _round_number(found)
-    exported = export_contest(current_organiser(), found, kind, fmt, zone=local_zone(), round_number=number,
-                              now=utcnow())
-    name = f"{slug}-vong-{number}-{kind}" if number else f"{slug}-{kind}"
-    if fmt == "json":
-        return download(json.dumps(exported, ensure_ascii=False, indent=2), "json", f"{name}.json")
-    return _tables_download(exported, fmt, name)
+    job = request_export(current_organiser(), found, kind, fmt, _round_number(found), utcnow())
+    return redirect(url_for("organiser.job", job_id=job.id), 303)
 
 
 @bp.get("/<slug>/chung-nhan.pdf")

@@ -23,7 +23,7 @@ from app import cache
 from app.contests.grading import MULTI_SELECT, random_guess
 from app.contests.models import Attempt, Contest, Participant, Question, Round
 from app.contests.spec import ContestSpec, contest_spec
-from app.database import epoch_ms, joined_bytes, joined_text, packed_floats, packed_integers, raw_cursor
+from app.database import epoch_ms, in_batches, joined_bytes, joined_text, packed_floats, packed_integers, raw_cursor
 from app.extensions import db
 from app.stats import integrity
 from app.stats.items import ItemAnalysis, item_analysis_entries
@@ -519,9 +519,8 @@ def item_report(results: ContestResults, round_number: int | None = None) -> Ite
     question_ids = np.flatnonzero(present)
     lookup = (np.cumsum(present) - 1).astype(np.int16 if question_ids.shape[0] < 2**15 else np.int32)
     columns = lookup[sub.question_id]
-    info = {row.id: row for row in db.session.execute(
-        sa.select(Question.id, Question.code, Question.type, Question.options)
-        .where(Question.id.in_([int(q) for q in question_ids])))}
+    info = {row.id: row for batch in in_batches(int(q) for q in question_ids) for row in db.session.execute(
+        sa.select(Question.id, Question.code, Question.type, Question.options).where(Question.id.in_(batch)))}
     types = tuple(info[int(q)].type for q in question_ids)
     n_options = np.array([len(info[int(q)].options) for q in question_ids])
     guess = np.array([random_guess(kind, n) for kind, n in zip(types, n_options)])

@@ -6,9 +6,11 @@ Flask-Login session. The server clock rules every deadline; the page's countdown
 from __future__ import annotations
 
 import math
+import secrets
 
 import numpy as np
-from flask import Blueprint, Response, abort, current_app, g, jsonify, redirect, render_template, request, url_for
+from flask import (Blueprint, Response, abort, current_app, g, jsonify, make_response, redirect, render_template,
+                   request, url_for)
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
@@ -17,7 +19,8 @@ from app.contests.attempts import (attempt_questions, attempts_of, get_attempt, 
 from app.contests.certificates import achievements, certificates_pdf, read_certificate_token
 from app.contests.lifecycle import get_contest, get_round
 from app.contests.models import Contest, Participant
-from app.contests.participants import Registration, authenticate, mask_name, register_participant, registration_units
+from app.contests.participants import (Registration, authenticate, mask_name, normalise_phone, register_participant,
+                                       registration_units)
 from app.contests.reports import public_board
 from app.contests.results import contest_results
 from app.contests.spec import contest_spec, round_spec
@@ -37,12 +40,45 @@ SESSION_HOURS = 8
 MAX_ANSWER_BODY = 64 * 1024
 
 
+#: A random id a browser keeps for a year: with the address and the browser's name, what "one device" means to the
+#: sign-in and registration limits (a script that drops cookies is one device per address and browser name).
+DEVICE_COOKIE = "thi_thiet_bi"
+
+
 def _login_limit() -> str:
     return current_app.config.get("CONTEST_LOGIN_RATE_LIMIT", "20 per minute")
 
 
 def _register_limit() -> str:
     return current_app.config.get("CONTEST_REGISTER_RATE_LIMIT", "30 per minute")
+
+
+def _address_limit() -> str:
+    return current_app.config.get("CONTEST_ADDRESS_RATE_LIMIT", "600 per minute")
+
+
+def _device_key() -> str:
+    """One device: its cookie (if it kept one), its address and its browser's name."""
+    device = request.cookies.get(DEVICE_COOKIE, "")[:40]
+    return f"device:{client_address()}|{device}|{request.user_agent.string[:200]}"
+
+
+def _account_key() -> str:
+    """The account tried: the contest and the phone number (normalised), whatever device or address tries it."""
+    phone = normalise_phone(request.form.get("phone", "")) or request.form.get("phone", "")[:40]
+    return f"account:{request.view_args.get('slug', '')}:{phone}"
+
+
+def _address_key() -> str:
+    return f"address:{client_address()}"
+
+
+def _with_device_cookie(response: Response) -> Response:
+    """Give a browser its device id on the sign-in and registration pages (kept a year, sent only to /thi)."""
+    if not request.cookies.get(DEVICE_COOKIE):
+        response.set_cookie(DEVICE_COOKIE, secrets.token_urlsafe(18), max_age=365 * 86400, path="/thi",
+                            httponly=True, samesite="Lax", secure=current_app.config["SESSION_COOKIE_SECURE"])
+    return response
 
 
 def _answer_limit() -> str:
@@ -56,7 +92,9 @@ def _participant_key() -> str:
 
 
 def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="contest-participant-session")
+    config = current_app.config  # signs with the current key, accepts the fallbacks while keys rotate
+    return URLSafeTimedSerializer([*(config.get("SECRET_KEY_FALLBACKS") or ()), config["SECRET_KEY"]],
+                                  salt="contest-participant-session")
 
 
 def _session() -> dict | None:
@@ -134,8 +172,12 @@ def home(slug: str):
                            participant=participant, attempts=attempts, now=utcnow())
 
 
+# Limits per device and per phone number, and a far higher one per address: an office or a mobile carrier's shared
+# address at a deadline is not locked out, one device or one account tried over and over still is.
 @bp.route("/<slug>/dang-ky", methods=["GET", "POST"])
-@limiter.limit(_register_limit, methods=["POST"])
+@limiter.limit(_register_limit, methods=["POST"], key_func=_device_key)
+@limiter.limit(_register_limit, methods=["POST"], key_func=_account_key)
+@limiter.limit(_address_limit, methods=["POST"], key_func=_address_key)
 def register(slug: str):
     """Register for a contest (contest.md §5.2) and sign in."""
     contest = get_contest(slug)
@@ -146,7 +188,7 @@ def register(slug: str):
     units = registration_units(contest)
     context = dict(contest=contest, spec=spec, units=units, errors={}, values={})
     if request.method == "GET":
-        return render_template("contests/register.html", **context)
+        return _with_device_cookie(make_response(render_template("contests/register.html", **context)))
     form = request.form
     data = Registration(
         phone=form.get("phone", ""), full_name=form.get("full_name", ""), birth_date=form.get("birth_date", ""),
@@ -165,14 +207,17 @@ def register(slug: str):
 
 
 @bp.route("/<slug>/dang-nhap", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(_login_limit, methods=["POST"], key_func=_device_key)
+@limiter.limit(_login_limit, methods=["POST"], key_func=_account_key)
+@limiter.limit(_address_limit, methods=["POST"], key_func=_address_key)
 def login(slug: str):
     """Sign in with the phone number and the password (or the code of a pre-issued account)."""
     contest = get_contest(slug)
     if contest.status == "draft":
         raise NotFoundError(_l("Không tìm thấy cuộc thi này."))
     if request.method == "GET":
-        return render_template("contests/login.html", contest=contest, error=None, phone="")
+        return _with_device_cookie(make_response(render_template("contests/login.html", contest=contest, error=None,
+                                                                 phone="")))
     # A failure is counted (and may lock the account) even though the answer is a 401: the request commits it.
     participant = authenticate(contest, request.form.get("phone", ""), request.form.get("password", ""),
                                         now=utcnow())

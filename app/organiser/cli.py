@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 from flask import current_app
 
+from app.cache import sipas_reports
 from app.cli import fail_on_app_error, open_output, report_group
 from app.database import utcnow
 from app.extensions import db
@@ -84,4 +85,6 @@ def report_volumes_command(path: str, unit_code: str) -> None:
             click.echo(f"dòng {problem.row}: {problem.message}" if problem.row else str(problem.message), err=True)
         raise click.ClickException(str(rejected.message)) from None
     db.session.commit()
+    # The weighted variant of every cached report depends on the volumes: every node recomputes (shared via Redis).
+    sipas_reports.invalidate()
     click.echo(f"Đã lưu số hồ sơ của {stored} ô đơn vị × lĩnh vực × tháng.")

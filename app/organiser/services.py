@@ -11,14 +11,17 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 
 from app.auth.audit import record
 from app.auth.models import Organiser
+from app.errors import NotFoundError
 from app.extensions import db
+from app.jobs import Job, enqueue
 from app.periods import Period
 from app.surveys.exports import response_table
 from app.surveys.models import InstrumentVersion, SurveyResponse
-from app.surveys.services import get_instrument
+from app.surveys.services import get_instrument, instrument_codes
 from app.units.models import Counter, ServiceField, Unit
 
 #: Page numbers beyond this are read as this one (a typed 10**30 must not overflow the database integer).
@@ -176,3 +179,60 @@ def export_responses(actor: Organiser, root: Unit, code: str, period: Period | N
     record(actor, root.id, "export.responses", "instrument", code,
            {"unit": root.code, "period": period.label if period else None, "format": fmt}, now)
     return headers, rows
+
+
+def count_responses(root: Unit, code: str, period: Period | None) -> int:
+    """Count the responses an export of an instrument in a subtree and period will hold (for its progress)."""
+    query = (sa.select(sa.func.count()).select_from(SurveyResponse)
+             .join(InstrumentVersion, InstrumentVersion.id == SurveyResponse.instrument_version_id)
+             .join(Unit, Unit.id == SurveyResponse.unit_id)
+             .where(InstrumentVersion.code == code, Unit.is_within(root)))
+    if period is not None:
+        query = query.where(SurveyResponse.local_day.between(period.start, period.end))
+    return int(db.session.scalar(query) or 0)
+
+
+def request_responses_export(actor: Organiser, root: Unit, code: str, period: Period | None, fmt: str, locale: str,
+                             now: dt.datetime) -> Job:
+    """Queue the export of an instrument's raw responses in a subtree (the job logs it when it reads them)."""
+    if code not in instrument_codes():
+        raise NotFoundError(_l("Không có phiếu khảo sát mã “%(code)s”.", code=code))
+    label = period.label if period else "tat-ca"
+    return enqueue("responses", owner_id=actor.id, unit_id=root.id,
+                   params={"instrument": code, "period": period.label if period else None, "format": fmt,
+                           "locale": locale},
+                   title=f"{code} · {root.name} · {period.label if period else '*'}",
+                   result_name=f"phieu-{code}-{root.code}-{label.replace('..', '_')}.{fmt}", now=now)
+
+
+def request_report_file(actor: Organiser, root: Unit, period: Period, instrument: tuple[str | None, int | None],
+                        state: str | None, fmt: str, locale: str, now: dt.datetime) -> Job:
+    """Queue the periodic report of a unit and period as a PDF or XLSX file."""
+    return enqueue("report", owner_id=actor.id, unit_id=root.id,
+                   params={"period": period.label, "instrument": instrument[0], "version": instrument[1],
+                           "state": state, "format": fmt, "locale": locale},
+                   title=f"{root.name} · {period.label}",
+                   result_name=f"bao-cao-{root.code}-{period.label.replace('..', '_')}.{fmt}", now=now)
+
+
+# --- jobs --------------------------------------------------------------------------------------------------------
+
+def list_jobs(actor: Organiser, limit: int = 20) -> list[Job]:
+    """Return the organiser's most recent jobs, newest first."""
+    return list(db.session.scalars(sa.select(Job).where(Job.owner_id == actor.id).order_by(Job.id.desc())
+                                   .limit(limit)))
+
+
+def own_job(actor: Organiser, job_id: int) -> Job | None:
+    """Return one of the organiser's own jobs, or None."""
+    found = db.session.get(Job, job_id) if 0 < job_id < 2**31 else None
+    return found if found is not None and found.owner_id == actor.id else None
+
+
+def visible_job(actor: Organiser, job_id: int) -> Job | None:
+    """Return a job whose unit lies in the organiser's subtree (a colleague's export may be shared), or None."""
+    found = db.session.get(Job, job_id) if isinstance(job_id, int) and 0 < job_id < 2**31 else None
+    if found is None or found.unit_id is None:
+        return None
+    unit = db.session.get(Unit, found.unit_id)
+    return found if unit is not None and unit.is_within(actor.unit) else None

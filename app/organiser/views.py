@@ -8,12 +8,11 @@ the responses (``app.cache.sipas_reports``), so a chart request does not compute
 from __future__ import annotations
 
 import datetime as dt
-import io
-import tempfile
 from dataclasses import dataclass
 
-from flask import (Blueprint, Response, abort, current_app, redirect, render_template, request, send_file,
-                   stream_with_context, url_for)
+from flask import (Blueprint, Response, abort, current_app, jsonify, make_response, redirect, render_template,
+                   request, send_file, url_for)
+from babel.numbers import format_decimal
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -23,20 +22,20 @@ from werkzeug.datastructures import MultiDict
 from app.auth.access import ROLE_RANK, current_organiser, get_visible_unit, organiser_required
 from app.database import utcnow
 from app.errors import AppError
-from app.exports import iter_csv, write_xlsx
 from app.forms import choice_list
 from app.i18n import local_zone
 from app.organiser import services
 from app.organiser.charts import CHARTS, available_charts, render_chart
 from app.organiser.forms import YEARS_BACK, CommentFilterForm, ExportForm, ReportForm
-from app.organiser.report_files import comment_rows, flag_text, render_report_pdf, write_report_xlsx
+from app.organiser.report_files import flag_text
 from app.organiser.reports import SipasReport, current_report
 from app.periods import Period, parse_period
 from app.surveys.services import instrument_codes, sipas_versions
 from app.units.forms import unit_choices
 from app.units.models import Unit
 from app.units.services import list_fields
-from app.web import MIME_TYPES, download, form_page
+from app.jobs import Job, LinkExpired, download_token, read_download_token
+from app.web import MIME_TYPES, form_page, wants_json
 
 bp = Blueprint("organiser", __name__)
 
@@ -61,6 +60,7 @@ NAV = [
     NavEntry("organiser.comments", _l("Ý kiến")),
     NavEntry("contest_admin.index", _l("Cuộc thi")),
     NavEntry("organiser.export", _l("Xuất dữ liệu")),
+    NavEntry("organiser.job", _l("Tác vụ")),
     NavEntry("auth.accounts", _l("Tài khoản"), "administrator"),
     NavEntry("auth.audit", _l("Nhật ký"), "administrator"),
 ]
@@ -181,18 +181,14 @@ def chart(name: str):
     return response
 
 
-@bp.get("/bao-cao/tai-ve.<any(pdf, xlsx):fmt>")
+@bp.post("/bao-cao/tai-ve.<any(pdf, xlsx):fmt>")
 @organiser_required
 def report_download(fmt: str):
-    """Download the periodic report as a PDF (with charts) or an XLSX workbook (with comments)."""
-    unit, period, instrument, state = _selection_from_args(current_organiser())
-    report, _ = _report(unit, period, instrument, full=True, state=state)
-    name = f"bao-cao-{unit.code}-{period.label.replace('..', '_')}.{fmt}"
-    if fmt == "pdf":
-        return download(render_report_pdf(report), "pdf", name)
-    buffer = io.BytesIO()
-    write_report_xlsx(report, comment_rows(unit, report, local_zone(), str(get_locale())), buffer)
-    return download(buffer.getvalue(), "xlsx", name)
+    """Queue the periodic report as a PDF (with charts) or an XLSX workbook (with comments); follow it on the jobs page."""
+    organiser = current_organiser()
+    unit, period, instrument, state = _selection_from_args(organiser)
+    job = services.request_report_file(organiser, unit, period, instrument, state, fmt, str(get_locale()), utcnow())
+    return redirect(url_for(".job", job_id=job.id), 303)
 
 
 # --- comments and exports ----------------------------------------------------------------------------------------
@@ -220,10 +216,11 @@ def comments():
 
 
 def _export_form(organiser) -> ExportForm:
-    form = ExportForm(request.args)
+    data = request.values
+    form = ExportForm(data)
     form.unit.choices = unit_choices(organiser, active_only=False)
     form.instrument.choices = choice_list((code, code) for code in instrument_codes())
-    if not request.args:
+    if not [key for key in data if key != "csrf_token"]:
         form.unit.data = organiser.unit_id
     return form
 
@@ -235,23 +232,91 @@ def export():
     return form_page("organiser/export.html", _export_form(current_organiser()))
 
 
-@bp.get("/xuat-du-lieu/tai-ve")
+@bp.post("/xuat-du-lieu/tai-ve")
 @organiser_required
 def export_download():
-    """Download raw responses of a subtree: CSV streamed row by row, or an XLSX workbook."""
+    """Queue the export of raw responses of a subtree (CSV or XLSX); follow it on the jobs page."""
     organiser = current_organiser()
     form = _export_form(organiser)
     if not form.validate():
         return render_template("organiser/export.html", form=form, error=None), 400
     unit = get_visible_unit(organiser, form.unit.data or 0)
-    period = form.period_value
-    fmt = form.format.data
-    headers, rows = services.export_responses(organiser, unit, form.instrument.data, period, fmt, local_zone(),
-                                              utcnow())
-    name = f"phieu-{form.instrument.data}-{unit.code}-{period.label if period else 'tat-ca'}.{fmt}"
-    if fmt == "csv":
-        return download(stream_with_context(iter_csv(headers, rows)), "csv", name)
-    spool = tempfile.TemporaryFile()
-    write_xlsx([(_("Phiếu trả lời"), headers, rows)], spool)
-    spool.seek(0)
-    return send_file(spool, mimetype=MIME_TYPES["xlsx"], as_attachment=True, download_name=name, max_age=0)
+    job = services.request_responses_export(organiser, unit, form.instrument.data, form.period_value,
+                                            form.format.data, str(get_locale()), utcnow())
+    return redirect(url_for(".job", job_id=job.id), 303)
+
+
+# --- jobs ----------------------------------------------------------------------------------------------------------
+
+#: What the jobs page calls each kind of job.
+JOB_KINDS = {
+    "responses": _l("Xuất phiếu trả lời"),
+    "report": _l("Tệp báo cáo định kỳ"),
+    "contest": _l("Xuất dữ liệu cuộc thi"),
+    "probe": _l("Tác vụ thử"),
+}
+#: How the jobs page names each state.
+JOB_STATES = {
+    "queued": _l("Đang chờ"),
+    "running": _l("Đang chạy"),
+    "done": _l("Hoàn tất"),
+    "failed": _l("Lỗi"),
+}
+
+
+def _job_json(job: Job) -> dict:
+    link = (url_for(".job_download", token=download_token(current_app, job)) if job.state == "done" else None)
+    return {"id": job.id, "kind": job.kind, "state": job.state, "percent": job.percent, "done": job.progress_done,
+            "total": job.progress_total, "download": link, "name": job.result_name}
+
+
+@bp.get("/tac-vu", defaults={"job_id": None})
+@bp.get("/tac-vu/<int:job_id>")
+@organiser_required
+def job(job_id: int | None):
+    """Show the organiser's recent jobs (exports, report files) with their progress and download links."""
+    organiser = current_organiser()
+    jobs = services.list_jobs(organiser)
+    current = None
+    if job_id is not None:
+        current = next((found for found in jobs if found.id == job_id), None) or services.own_job(organiser, job_id)
+        if current is None:
+            abort(404)
+        if wants_json():
+            return jsonify(_job_json(current))
+    links = {found.id: url_for(".job_download", token=download_token(current_app, found))
+             for found in jobs if found.state == "done"}
+    waiting = any(found.state in ("queued", "running") for found in jobs)
+    response = make_response(render_template("organiser/jobs.html", jobs=jobs, current=current, links=links,
+                                             waiting=waiting, kinds=JOB_KINDS, states=JOB_STATES,
+                                             link_minutes=current_app.config["JOBS_LINK_SECONDS"] // 60))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/tac-vu/tai-ve/<token>")
+@organiser_required
+def job_download(token: str):
+    """Send a finished job's file through its signed link: another unit's job is 404, an expired link 410."""
+    try:
+        link = read_download_token(current_app, token)
+    except LinkExpired:
+        abort(410)
+    if link is None:
+        abort(404)
+    found = services.visible_job(current_organiser(), link["job"])
+    if found is None or found.state != "done" or not found.result_path or found.unit_id != link.get("unit"):
+        abort(404)
+    try:
+        response = send_file(found.result_path, mimetype=MIME_TYPES.get(found.fmt, "application/octet-stream"),
+                             as_attachment=True, download_name=found.result_name, conditional=False)
+    except FileNotFoundError:
+        abort(410)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.app_template_filter("count")
+def count_filter(value: int | None) -> str:
+    """Write a whole number the local way (1.204 in Vietnamese)."""
+    return "–" if value is None else format_decimal(value, locale=get_locale())

@@ -6,6 +6,7 @@ from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
 from app.cli import export_group, fail_on_app_error, open_output
+from app.config import token_keys
 from app.database import utcnow
 from app.exports import write_csv, write_xlsx
 from app.extensions import db
@@ -70,7 +71,7 @@ def dossier_link_command(counter_code: str, dossier_code: str, days: int | None,
     config = current_app.config
     link = mint_dossier_link(get_counter_by_code(counter_code), dossier_code, days or config["DOSSIER_LINK_DAYS"],
                              service_field_code=field_code, now=utcnow(), base_url=config["BASE_URL"],
-                             secret=config["SECRET_KEY"])
+                             secret=token_keys(config))
     url = link.url
     if qr_path:
         with open_output(qr_path, binary=True) as stream:

@@ -25,6 +25,7 @@ from markupsafe import Markup
 from wtforms import ValidationError
 
 from app import cache
+from app.config import token_keys
 from app.database import utcnow
 from app.errors import AppError, ConflictError, GoneError, NotFoundError
 from app.extensions import csrf, limiter
@@ -80,7 +81,7 @@ def _client_at_counter() -> str:
     """Rate-limit key: one client at one counter (a dossier link counts for the counter it names)."""
     token = request.view_args.get("token", "")
     if request.endpoint == "surveys.submit_dossier":
-        claim = read_dossier_token(token, current_app.config["SECRET_KEY"])
+        claim = read_dossier_token(token, token_keys(current_app.config))
         return f"{client_address()}|d{claim.counter_id if claim else '?'}"
     return f"{client_address()}|{token[:24]}"
 
@@ -321,7 +322,7 @@ def too_many_submissions(error):
     try:
         data = _read_form_body()
         if request.endpoint == "surveys.submit":
-            counter = services.get_counter_for_token(token, current_app.config["SECRET_KEY"])
+            counter = services.get_counter_for_token(token, token_keys(current_app.config))
             form = services.get_response_form(counter)
             action, dossier_code = url_for(".submit", token=token), None
         else:
@@ -338,7 +339,7 @@ def too_many_submissions(error):
 @bp.get("/s/<token>")
 def fill(token: str):
     """Show a counter's survey form (410 on the token before the counter's last rotation)."""
-    counter = services.get_counter_for_token(token, current_app.config["SECRET_KEY"])
+    counter = services.get_counter_for_token(token, token_keys(current_app.config))
     if not counter.current:
         raise services.ReplacedTokenError(services.REPLACED_MESSAGE)
     form = services.get_response_form(counter)
@@ -350,7 +351,7 @@ def fill(token: str):
 @limiter.limit(_survey_limit, key_func=_client_at_counter)
 def submit(token: str):
     """Store a counter survey response."""
-    counter = services.get_counter_for_token(token, current_app.config["SECRET_KEY"])
+    counter = services.get_counter_for_token(token, token_keys(current_app.config))
     form = services.get_response_form(counter)
     return _receive(counter, form, url_for(".submit", token=token), url_for(".thanks", token=token))
 
@@ -367,7 +368,7 @@ def _thanks_page(counter, *, recorded_at: dt.datetime | None = None) -> str:
 @bp.get("/s/<token>/cam-on")
 def thanks(token: str):
     """Thank the citizen (also shown for a replayed submission) and point to what comes next."""
-    counter = services.get_counter_for_token(token, current_app.config["SECRET_KEY"])
+    counter = services.get_counter_for_token(token, token_keys(current_app.config))
     return _thanks_page(counter)
 
 
@@ -376,7 +377,7 @@ def thanks(token: str):
 def short(code: str):
     """Open the survey from the short address typed from a poster, in any letter case, with or without a slash."""
     found = read_short_code(code)
-    token = services.token_for_short_code(found, current_app.config["SECRET_KEY"]) if found else None
+    token = services.token_for_short_code(found, token_keys(current_app.config)) if found else None
     if token is None:
         raise NotFoundError(services.NOT_FOUND_MESSAGE)
     return redirect(url_for(".fill", token=token), 302)
@@ -389,7 +390,7 @@ def _take_next_steps(state) -> None:
 
 
 def _dossier_claim(token: str):
-    claim = read_dossier_token(token, current_app.config["SECRET_KEY"])
+    claim = read_dossier_token(token, token_keys(current_app.config))
     if claim is None:
         raise NotFoundError(services.NOT_FOUND_MESSAGE)
     if claim.is_expired(utcnow()):
@@ -426,7 +427,7 @@ def submit_dossier(token: str):
 @bp.get("/d/<token>/cam-on")
 def dossier_thanks(token: str):
     """Thank the citizen for rating a dossier."""
-    claim = read_dossier_token(token, current_app.config["SECRET_KEY"])
+    claim = read_dossier_token(token, token_keys(current_app.config))
     if claim is None:
         raise NotFoundError(services.NOT_FOUND_MESSAGE)
     return _thanks_page(services.get_counter_by_id(claim.counter_id))

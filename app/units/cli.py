@@ -7,6 +7,7 @@ from flask.cli import AppGroup
 
 from app.cli import echo_json, fail_on_app_error, open_output, qr_group
 from app.auth.audit import COMMAND_LINE
+from app.config import token_keys
 from app.database import utcnow
 from app.extensions import db
 from app.units.posters import LAYOUTS, PAPERS, counter_posters, poster_text, render_posters
@@ -48,7 +49,7 @@ def list_counters_command(unit_code: str | None, everything: bool, fmt: str) -> 
     config = current_app.config
     counters = list_counters(get_unit_by_code(unit_code) if unit_code else None, include_inactive=everything)
     rows = [{"code": c.code, "name": c.name, "unit": c.unit.code,
-             "url": counter_url(config["BASE_URL"], c.token_nonce, config["SECRET_KEY"]),
+             "url": counter_url(config["BASE_URL"], c.token_nonce, token_keys(config)),
              "short_url": counter_short_url(c, config["BASE_URL"]), "instrument": c.instrument_code,
              **({"active": c.is_active and c.unit.is_active} if everything else {})} for c in counters]
     if fmt == "json":
@@ -82,7 +83,7 @@ def rotate_counter_command(code: str) -> None:
     counter = get_counter_by_code(code)
     rotate_counter_token(COMMAND_LINE, counter, utcnow())
     db.session.commit()
-    url = counter_url(config["BASE_URL"], counter.token_nonce, config["SECRET_KEY"])
+    url = counter_url(config["BASE_URL"], counter.token_nonce, token_keys(config))
     click.echo(f"Đã đổi mã QR của quầy {counter.code}: {url}  {counter_short_url(counter, config['BASE_URL'])}")
 
 
@@ -96,9 +97,9 @@ def qr_counter_command(code: str, fmt: str, out: str | None) -> None:
     """Write the QR code of a counter's survey URL."""
     config = current_app.config
     counter = get_counter_by_code(code)
-    url = counter_url(config["BASE_URL"], counter.token_nonce, config["SECRET_KEY"])
+    url = counter_url(config["BASE_URL"], counter.token_nonce, token_keys(config))
     stream = open_output(out, binary=True)
-    stream.write(counter_qr(counter, fmt, config["BASE_URL"], config["SECRET_KEY"]))
+    stream.write(counter_qr(counter, fmt, config["BASE_URL"], token_keys(config)))
     stream.flush()
     if out:
         click.echo(f"{out}: {url}", err=True)
@@ -120,7 +121,7 @@ def qr_sheet_command(unit_code: str, out: str, paper: str, per_page: str) -> Non
         raise click.ClickException("Đơn vị này không có quầy nào đang hoạt động.")
     if paper != "a4" and per_page != "1":
         raise click.BadParameter("chỉ khổ a4 in được nhiều áp phích trên một trang.", param_hint="--per-page")
-    posters = counter_posters(counters, config["BASE_URL"], config["SECRET_KEY"])
+    posters = counter_posters(counters, config["BASE_URL"], token_keys(config))
     pdf = render_posters(posters, poster_text(), int(per_page), paper)
     with open_output(out, binary=True) as stream:
         stream.write(pdf)

@@ -8,6 +8,7 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from itsdangerous import BadSignature, URLSafeSerializer
@@ -40,27 +41,35 @@ def read_short_code(text: str) -> str | None:
     return code
 
 
+#: A signing key, or the keys in order: the current one (signs) and older ones (still accepted) while keys rotate.
+Keys = str | Sequence[str]
+
+
+def _keys(secret: Keys) -> tuple[str, ...]:
+    return (secret,) if isinstance(secret, str) else tuple(secret)
+
+
 def _counter_signature(nonce: str, secret: str) -> str:
     digest = hmac.new(secret.encode(), f"counter:{nonce}".encode(), hashlib.sha256).digest()
     return base64.b32encode(digest).decode().lower()[:SIGNATURE_LENGTH]
 
 
-def counter_token(nonce: str, secret: str) -> str:
+def counter_token(nonce: str, secret: Keys) -> str:
     """Return the public token of a counter: its nonce and a keyed signature, e.g. "k7qf2m9xab-3plqa7b2"."""
-    return f"{nonce}-{_counter_signature(nonce, secret)}"
+    return f"{nonce}-{_counter_signature(nonce, _keys(secret)[0])}"
 
 
-def nonce_from_token(token: str, secret: str) -> str | None:
-    """Return the nonce of a well-signed counter token, or None for anything tampered or malformed."""
+def nonce_from_token(token: str, secret: Keys) -> str | None:
+    """Return the nonce of a counter token signed with any of the keys, or None for anything tampered or malformed."""
     nonce, _, signature = token.partition("-")
     if len(nonce) != NONCE_LENGTH or len(signature) != SIGNATURE_LENGTH or not set(nonce + signature) <= _ALPHABET:
         return None  # also keeps non-ASCII text away from compare_digest, which refuses it
-    if not hmac.compare_digest(signature, _counter_signature(nonce, secret)):
+    if not any([hmac.compare_digest(signature, _counter_signature(nonce, key)) for key in _keys(secret)]):
         return None
     return nonce
 
 
-def counter_url(base_url: str, nonce: str, secret: str) -> str:
+def counter_url(base_url: str, nonce: str, secret: Keys) -> str:
     """Return the survey URL a counter's QR code encodes."""
     return f"{base_url}/s/{counter_token(nonce, secret)}"
 
@@ -85,11 +94,12 @@ class DossierClaim:
         return now >= self.expires_at
 
 
-def _dossier_serializer(secret: str) -> URLSafeSerializer:
-    return URLSafeSerializer(secret, salt="dossier-link")
+def _dossier_serializer(secret: Keys) -> URLSafeSerializer:
+    # itsdangerous signs with the last key of a list and accepts every one of them.
+    return URLSafeSerializer(list(reversed(_keys(secret))), salt="dossier-link")
 
 
-def dossier_token(claim: DossierClaim, secret: str) -> str:
+def dossier_token(claim: DossierClaim, secret: Keys) -> str:
     """Sign a dossier claim into a URL-safe token (links minted without a service field keep their old shape)."""
     payload = [claim.dossier_code, claim.counter_id, int(claim.expires_at.timestamp())]
     if claim.service_field_id is not None:
@@ -97,7 +107,7 @@ def dossier_token(claim: DossierClaim, secret: str) -> str:
     return _dossier_serializer(secret).dumps(payload)
 
 
-def read_dossier_token(token: str, secret: str) -> DossierClaim | None:
+def read_dossier_token(token: str, secret: Keys) -> DossierClaim | None:
     """Return the claim of a well-signed dossier token, or None when it was tampered with."""
     try:
         payload = _dossier_serializer(secret).loads(token)

@@ -14,6 +14,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 
 from app.auth.access import current_organiser, get_visible_unit, organiser_required
+from app.config import token_keys
 from app.database import utcnow
 from app.errors import AppError
 from app.forms import choice_list
@@ -143,7 +144,7 @@ def unit_posters():
     unit = get_visible_unit(organiser, form.unit.data or 0)
     config = current_app.config
     per_page = form.per_page.data if form.paper.data == "a4" else 1
-    data = services.unit_posters(unit, per_page, config["BASE_URL"], config["SECRET_KEY"], form.paper.data)
+    data = services.unit_posters(unit, per_page, config["BASE_URL"], token_keys(config), form.paper.data)
     return download(data, "pdf", f"ap-phich-{unit.code}-{form.paper.data}-{per_page}.pdf")
 
 
@@ -241,7 +242,7 @@ def counter(counter_id: int):
     """Show a counter: its QR code, survey address and actions."""
     counter = services.get_visible_counter(current_organiser(), counter_id)
     config = current_app.config
-    url = counter_url(config["BASE_URL"], counter.token_nonce, config["SECRET_KEY"])
+    url = counter_url(config["BASE_URL"], counter.token_nonce, token_keys(config))
     return render_template("units/counter.html", counter=counter, survey_url=url, papers=PAPER_LABELS,
                            short_url=services.counter_short_url(counter, config["BASE_URL"]))
 
@@ -323,7 +324,7 @@ def counter_qr(counter_id: int, fmt: str):
     """Download the counter's QR code as PNG or SVG (SVG also shows inline on the counter page)."""
     counter = services.get_visible_counter(current_organiser(), counter_id)
     config = current_app.config
-    data = services.counter_qr(counter, fmt, config["BASE_URL"], config["SECRET_KEY"])
+    data = services.counter_qr(counter, fmt, config["BASE_URL"], token_keys(config))
     return download(data, fmt, f"qr-{counter.code}.{fmt}", attachment=request.args.get("tai") == "1" or fmt == "png")
 
 
@@ -334,7 +335,7 @@ def counter_poster(counter_id: int):
     counter = services.get_visible_counter(current_organiser(), counter_id)
     config = current_app.config
     paper = request.args.get("kho", "a4")
-    return download(services.counter_poster(counter, paper, config["BASE_URL"], config["SECRET_KEY"]), "pdf",
+    return download(services.counter_poster(counter, paper, config["BASE_URL"], token_keys(config)), "pdf",
                     f"ap-phich-{counter.code}-{paper}.pdf")
 
 
@@ -352,7 +353,7 @@ def dossier_link(counter_id: int):
     try:
         link = services.mint_dossier_link(counter, form.dossier_code.data, form.days.data,
                                           service_field_code=form.service_field.data or None, now=utcnow(),
-                                          base_url=config["BASE_URL"], secret=config["SECRET_KEY"])
+                                          base_url=config["BASE_URL"], secret=token_keys(config))
     except AppError as error:
         return form_page("units/dossier_link.html", form, refused(error), counter=counter, link=None)
     qr = base64.b64encode(make_qr_svg(link.url, box_size=6).encode()).decode()

@@ -12,6 +12,7 @@ import yaml
 
 from tests.contests.helpers import Participant, answers_for, local_text, now_utc, option_fields
 from tests.factories import csrf_from, log_in
+from tests.factories import job_file
 
 PRIZES_YAML = """
 prizes:
@@ -106,7 +107,7 @@ def test_a_contest_runs_from_definition_to_published_ranking(app, client, organi
     assert "Nguyễn V. A." in verified.get_data(as_text=True)
     assert client.get(f"/thi/chung-nhan/{token[:-2]}xx").status_code == 404
 
-    export = client.get("/quan-tri/cuoc-thi/cchc-thu/xuat/ket-qua.csv?vong=1").get_data(as_text=True)
+    export = job_file(client, "/quan-tri/cuoc-thi/cchc-thu/xuat/ket-qua.csv?vong=1").get_data(as_text=True)
     assert "'=HYPERLINK Lê Bình" in export and "\n=HYPERLINK" not in export and ",=HYPERLINK" not in export
     assert client.get("/quan-tri/cuoc-thi/cchc-thu/chung-nhan.pdf").data.startswith(b"%PDF")
 
@@ -125,7 +126,7 @@ def test_organisers_see_only_contests_of_their_subtree(app, client, make, make_c
     other = make.organiser(unit="X")
     assert log_in(client, other.email, other.password).status_code == 303
     assert client.get(f"/quan-tri/cuoc-thi/{contest.slug}").status_code == 404
-    assert client.get(f"/quan-tri/cuoc-thi/{contest.slug}/xuat/bai-thi.csv").status_code == 404
+    assert job_file(client, f"/quan-tri/cuoc-thi/{contest.slug}/xuat/bai-thi.csv").status_code == 404
     assert contest.slug not in client.get("/quan-tri/cuoc-thi/").get_data(as_text=True)
 
 
@@ -197,7 +198,7 @@ def test_overall_prizes_are_labelled_in_the_organisers_language_in_the_results_e
     submit(app, attempt, pid, answers_for(app, attempt, [True] * 4), None, now=local("2026-03-02 08:05"))
 
     def prize_rounds(lang: str) -> list[object]:
-        export = client.get(f"/quan-tri/cuoc-thi/{contest.slug}/xuat/ket-qua.xlsx?lang={lang}")
+        export = job_file(client, f"/quan-tri/cuoc-thi/{contest.slug}/xuat/ket-qua.xlsx?lang={lang}")
         rows = list(load_workbook(io.BytesIO(export.data), read_only=True)["giai_thuong"].iter_rows(values_only=True))
         return [row[0] for row in rows[1:]]
 
@@ -344,7 +345,7 @@ def test_every_organiser_page_of_a_running_contest_renders(app, client, organise
                  f"/quan-tri/cuoc-thi/{slug}/du-lieu-ca-nhan.csv": "\ufeff".encode(),
                  "/quan-tri/cuoc-thi/mau/thi-sinh.xlsx": b"PK"}
     for path, start_bytes in downloads.items():
-        response = client.get(path)
+        response = job_file(client, path)
         assert response.status_code == 200 and response.data.startswith(start_bytes), path
     assert b"0912400000" in client.get(f"/quan-tri/cuoc-thi/{slug}/du-lieu-ca-nhan.csv").data
 

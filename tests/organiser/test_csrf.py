@@ -43,8 +43,12 @@ def own_url(app, endpoint: str, ids: dict) -> str:
     from flask import url_for
 
     rule = next(rule for rule in app.url_map.iter_rules() if rule.endpoint == endpoint)
+    values = {}
+    for name in rule.arguments:
+        choices = getattr(rule._converters.get(name), "items", None)  # an any(): its first choice unless ours fits
+        values[name] = ids[name] if not choices or ids[name] in choices else sorted(choices)[0]
     with app.test_request_context():
-        return url_for(endpoint, **{name: ids[name] for name in rule.arguments})
+        return url_for(endpoint, **values)
 
 
 def complete_form(ids: dict) -> dict:

@@ -8,6 +8,7 @@ import io
 import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
+from tests.factories import job_file
 
 UTC = dt.timezone.utc
 DOWNLOAD = "/quan-tri/xuat-du-lieu/tai-ve"
@@ -38,7 +39,7 @@ def test_csv_export_streams_the_subtree_only_with_formulas_defused(client, make,
     first = make.response(site["A"], comment='=HYPERLINK("http://x","bấm")', when=dt.datetime(2026, 2, 1, tzinfo=UTC))
     make.response(site["A"], comment="@SUM(A1)", when=dt.datetime(2026, 2, 2, tzinfo=UTC))
     make.response(site["B"], comment="xã khác")
-    response = client.get(f"{DOWNLOAD}?unit={site['A'].unit_id}&instrument=sipas-counter&format=csv")
+    response = job_file(client, f"{DOWNLOAD}?unit={site['A'].unit_id}&instrument=sipas-counter&format=csv")
     assert response.status_code == 200 and response.is_streamed
     assert response.mimetype == "text/csv" and "attachment" in response.headers["Content-Disposition"]
     rows = read_csv(response)
@@ -55,7 +56,7 @@ def test_csv_export_streams_the_subtree_only_with_formulas_defused(client, make,
 
 def test_xlsx_export_has_the_same_rows_and_defused_cells(client, make, site):
     make.response(site["A"], comment="+1+2", when=dt.datetime(2026, 2, 1, tzinfo=UTC))
-    response = client.get(f"{DOWNLOAD}?unit={site['A'].unit_id}&instrument=sipas-counter&format=xlsx")
+    response = job_file(client, f"{DOWNLOAD}?unit={site['A'].unit_id}&instrument=sipas-counter&format=xlsx")
     assert response.status_code == 200
     sheet = load_workbook(io.BytesIO(response.data)).worksheets[0]
     rows = [[cell.value for cell in row] for row in sheet.iter_rows()]
@@ -66,14 +67,14 @@ def test_xlsx_export_has_the_same_rows_and_defused_cells(client, make, site):
 def test_the_xlsx_export_sheet_is_named_in_the_organisers_language(client, make, site, english):
     make.response(site["A"], when=dt.datetime(2026, 2, 1, tzinfo=UTC))
     for lang, title in (("en", "Responses"), ("vi", "Phiếu trả lời")):
-        response = client.get(f"{DOWNLOAD}?unit={site['A'].unit_id}&instrument=sipas-counter&format=xlsx&lang={lang}")
+        response = job_file(client, f"{DOWNLOAD}?unit={site['A'].unit_id}&instrument=sipas-counter&format=xlsx&lang={lang}")
         assert load_workbook(io.BytesIO(response.data)).sheetnames == [title]
 
 
 def test_period_narrows_the_export_by_local_day(client, make, site):
     make.response(site["A"], comment="quý 1", when=dt.datetime(2026, 3, 31, 16, 30, tzinfo=UTC))
     make.response(site["A"], comment="quý 2", when=dt.datetime(2026, 3, 31, 17, 30, tzinfo=UTC))
-    rows = read_csv(client.get(f"{DOWNLOAD}?unit={site['A'].unit_id}&instrument=sipas-counter&format=csv"
+    rows = read_csv(job_file(client, f"{DOWNLOAD}?unit={site['A'].unit_id}&instrument=sipas-counter&format=csv"
                                "&period=2026-Q2"))
     assert [dict(zip(rows[0], row))["Y_KIEN"] for row in rows[1:]] == ["quý 2"]
 
@@ -84,7 +85,7 @@ def test_export_of_another_subtree_is_not_found_and_not_logged(app, client, make
 
     make.response(site["B"], comment="bí mật xã B")
     for fmt in ("csv", "xlsx"):
-        response = client.get(f"{DOWNLOAD}?unit={site['B'].unit_id}&instrument=sipas-counter&format={fmt}")
+        response = job_file(client, f"{DOWNLOAD}?unit={site['B'].unit_id}&instrument=sipas-counter&format={fmt}")
         assert response.status_code == 404
         assert "bí mật" not in response.get_data(as_text=True)
     with app.app_context():
@@ -95,7 +96,7 @@ def test_each_export_is_logged(app, client, site):
     from app.auth.models import AuditEntry
     from app.extensions import db
 
-    client.get(f"{DOWNLOAD}?unit={site['A'].unit_id}&instrument=sipas-counter&format=csv&period=2026").get_data()
+    job_file(client, f"{DOWNLOAD}?unit={site['A'].unit_id}&instrument=sipas-counter&format=csv&period=2026").get_data()
     with app.app_context():
         entry = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "export.responses"))
         assert (entry.unit_id, entry.object_id, entry.detail) == (
@@ -108,7 +109,7 @@ def test_each_export_is_logged(app, client, site):
     ("instrument=sipas-counter&format=csv&period=2026-Q5", 400, "Kỳ không hợp lệ"),
 ])
 def test_bad_export_requests_get_a_clear_answer(client, site, query, status, message):
-    response = client.get(f"{DOWNLOAD}?unit={site['A'].unit_id}&{query}")
+    response = job_file(client, f"{DOWNLOAD}?unit={site['A'].unit_id}&{query}")
     assert response.status_code == status
     assert message in response.get_data(as_text=True)
 
@@ -122,6 +123,6 @@ def test_export_page_offers_the_subtree_and_published_instruments(client, site):
 @pytest.mark.parametrize("query", ["unit=abc&format=csv", "unit=&format=csv", f"unit={10**30}&format=csv",
                                    "format=csv&period=" + "9" * 100])
 def test_malformed_export_requests_are_refused_in_vietnamese(client, site, query):
-    response = client.get(f"{DOWNLOAD}?instrument=sipas-counter&{query}")
+    response = job_file(client, f"{DOWNLOAD}?instrument=sipas-counter&{query}")
     assert 400 <= response.status_code < 500
     assert "Hệ thống gặp sự cố" not in response.get_data(as_text=True)

@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.factories import csrf_from
+from tests.factories import job_file
 
 #: B's names: none of them may appear in anything A is shown.
 B_MARKERS = ("Xã Bên Kia", "Thôn Bên Kia", "Quầy Bên Kia", "BÍ MẬT CỦA B", "can-bo-b@ben-kia.vn")
@@ -112,7 +113,7 @@ def test_another_tenants_ids_reach_nothing_and_change_nothing(app, client, tenan
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
 def test_another_tenants_export_is_not_found_in_any_format(client, tenants, fmt):
-    response = client.get(f"/quan-tri/xuat-du-lieu/tai-ve?unit={tenants['unit']}&instrument=sipas-counter"
+    response = job_file(client, f"/quan-tri/xuat-du-lieu/tai-ve?unit={tenants['unit']}&instrument=sipas-counter"
                           f"&format={fmt}&period=2026")
     assert response.status_code == 404
     assert "BÍ MẬT CỦA B" not in response.get_data(as_text=True)

@@ -435,8 +435,21 @@ def test_the_cli_refreshes_and_imports_dossier_volumes_all_or_nothing(app, site,
     good = tmp_path / "v.csv"
     good.write_text("Mã đơn vị,Mã lĩnh vực,Tháng,Số hồ sơ\nP-A,HO_TICH,2026-04,100\nP-B,HO_TICH,2026-04,50\n",
                     encoding="utf-8")
+    from app.database import utcnow
+    from app.organiser.reports import current_report
+    from app.periods import parse_period
+    from app.units.models import Unit
+
+    def dashboard_report():
+        with app.app_context():
+            unit = db.session.scalar(sa.select(Unit).where(Unit.code == "P"))
+            return current_report(unit, parse_period("2026-Q2"), (None, None), now=utcnow(), locale="vi",
+                                  full=True)[0]
+
+    assert dashboard_report().weighted is None  # now cached for this state of the responses
     result = runner.invoke(args=["report", "volumes", str(good), "--unit", "P"])
     assert result.exit_code == 0 and "2 ô" in result.output
+    assert dashboard_report().weighted is not None  # the cached report was dropped: volumes are in the key's world
     bad = tmp_path / "bad.csv"
     bad.write_text("unit,field,month,dossiers\nP-A,HO_TICH,2026-05,10\nX,HO_TICH,2026-13,-1\n", encoding="utf-8")
     result = runner.invoke(args=["report", "volumes", str(bad), "--unit", "P"])

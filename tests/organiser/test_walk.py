@@ -12,6 +12,7 @@ from PIL import Image
 
 from tests.conftest import unavailable
 from tests.factories import csrf_from, decode_qr, full_answers, log_in
+from tests.factories import job_file
 
 
 def rasterise_pdf(data: bytes, directory: Path) -> list[Image.Image]:
@@ -58,7 +59,7 @@ def test_sign_in_create_counter_print_scan_answer_and_read_it_back(app, client, 
     comments = client.get("/quan-tri/y-kien").get_data(as_text=True)
     assert "Cán bộ Quầy Một cửa hướng dẫn rất tận tình" in comments and "1 ý kiến." in comments
 
-    export = client.get(f"/quan-tri/xuat-du-lieu/tai-ve?unit={account.unit_id}&instrument=sipas-counter&format=csv")
+    export = job_file(client, f"/quan-tri/xuat-du-lieu/tai-ve?unit={account.unit_id}&instrument=sipas-counter&format=csv")
     rows = list(csv.DictReader(io.StringIO(export.get_data().decode("utf-8-sig"))))
     assert len(rows) == 1
     assert rows[0]["counter"] == "TX-Q1" and rows[0]["TC1"] == "5"

