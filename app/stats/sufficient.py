@@ -49,11 +49,13 @@ from app.stats.satisfaction import (
     SATISFIED,
     SUPPRESS_BELOW_N,
     AggregationRule,
+    DossierRatings,
     SatisfactionIndices,
     _children_mean,
     _design,
     _family,
     _index_set,
+    _rating_shares,
     _raw_set,
     _squeeze,
 )
@@ -359,5 +361,15 @@ def score_comparison_from_counts(counts: NDArray[np.float64]) -> ScoreComparison
                            epsilon_squared=epsilon, n=n_scores, pairwise=None)
 
 
-__all__ = ["MomentLayout", "SipasMoments", "alpha_from_moments", "indices_from_moments", "kruskal_from_moments",
+def dossier_shares_from_counts(counts: ArrayLike, *, min_n: int = SUPPRESS_BELOW_N,
+                               confidence: float = 0.95) -> DossierRatings:
+    """Return ``dossier_rating_shares`` (whole set) from the ratings per level 1, 2, 3 (a cell's value counts of
+    the rating, no-rating left out). Formula: ``app.stats.satisfaction.dossier_rating_shares``."""
+    levels = np.asarray(counts, dtype=np.int64)
+    if levels.shape != (3,) or (levels < 0).any():
+        raise ValueError("counts must give the non-negative number of ratings of each level 1, 2, 3")
+    return DossierRatings(total=_rating_shares(levels, check_min_n(min_n), confidence), by_group=None)
+
+
+__all__ = ["dossier_shares_from_counts", "MomentLayout", "SipasMoments", "alpha_from_moments", "indices_from_moments", "kruskal_from_moments",
            "score_comparison_from_counts", "sipas_moments"]
