@@ -119,60 +119,76 @@ def _indices(n_items: int) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
 
 
 def _dense(moments: SipasMoments) -> NDArray[np.int64]:
-    """The fixed-width stored part of each cell's moments (cells, width)."""
+    """The counts part of each cell's moments (cells, width): every entry at most the cell's responses."""
     upper = _indices(moments.counts.shape[1])
     cells = len(moments)
     return np.concatenate([
         moments.counts.reshape(cells, -1), moments.ss[:, upper[0], upper[1]], moments.sa.reshape(cells, -1),
-        moments.aa[:, upper[0], upper[1]], moments.answered, moments.alpha,
-    ], axis=1)
+        moments.aa[:, upper[0], upper[1]], moments.answered,
+    ], axis=1).astype(np.int64)
 
 
-def encode(moments: SipasMoments) -> list[tuple[bytes, bytes]]:
-    """Return (moments, means) blobs for each cell."""
-    dense = _dense(moments)
-    if dense.size and (dense.min() < 0 or dense.max() >= 1 << 32):
+#: Cells with fewer responses store their counts as uint16, others as uint32.
+SMALL_CELL = 1 << 16
+
+
+def encode(moments: SipasMoments, sizes: NDArray[np.int64]) -> list[tuple[bytes, bytes]]:
+    """Return (moments, means) blobs for each cell of ``sizes`` responses: the counts as uint16 (uint32 from
+    SMALL_CELL responses), then the alpha moments as uint32; the (m, t) histogram as (key, count) uint32 pairs."""
+    dense, alpha = _dense(moments), moments.alpha.astype(np.int64)
+    if dense.size and (dense.min() < 0 or alpha.min() < 0 or alpha.max() >= 1 << 32):
         raise ValueError("cell moments out of the stored range")
-    dense = dense.astype("<u4")
-    flat = moments.means.reshape(len(moments), -1)
+    order = np.argsort(moments.means_cell, kind="stable")
+    cell_of = moments.means_cell[order]
+    bounds = np.searchsorted(cell_of, np.arange(len(moments) + 1))
+    pairs = np.stack([moments.means_key[order], moments.means_count[order]], axis=1).astype("<u4")
     blobs = []
     for cell in range(len(moments)):
-        where = np.flatnonzero(flat[cell])
-        pairs = np.empty((where.size, 2), dtype="<u4")
-        pairs[:, 0], pairs[:, 1] = where, flat[cell, where]
-        blobs.append((dense[cell].tobytes(), pairs.tobytes()))
+        counts = dense[cell].astype("<u2" if sizes[cell] < SMALL_CELL else "<u4")
+        blobs.append((counts.tobytes() + alpha[cell].astype("<u4").tobytes(),
+                      pairs[bounds[cell] : bounds[cell + 1]].tobytes()))
     return blobs
 
 
-def decode(dense_blobs: list[bytes], means_blobs: list[bytes], layout: CellLayout) -> SipasMoments:
-    """Inverse of ``encode`` for many cells at once."""
+def decode(dense_blobs: list[bytes], means_blobs: list[bytes], sizes: NDArray[np.int64],
+           layout: CellLayout) -> SipasMoments:
+    """Inverse of ``encode`` for many cells at once (counts kept as int32 in memory)."""
     shapes = layout.moments.shapes
     k, values = shapes[0]
     cells = len(dense_blobs)
     upper = _indices(k)
     triangle = upper[0].size
-    width = k * values + 2 * triangle + k * k + shapes[4][0] + shapes[5][0]
-    dense = (np.frombuffer(b"".join(dense_blobs), dtype="<u4").astype(np.int64).reshape(cells, width)
-             if cells else np.zeros((0, width), dtype=np.int64))
+    width = k * values + 2 * triangle + k * k + shapes[4][0]
+    alpha_width = shapes[5][0]
+    dense = np.zeros((cells, width), dtype=np.int32)
+    alpha = np.zeros((cells, alpha_width), dtype=np.int64)
+    small = np.asarray(sizes) < SMALL_CELL
+    for chosen, dtype in ((np.flatnonzero(small), "<u2"), (np.flatnonzero(~small), "<u4")):
+        if not chosen.size:
+            continue
+        step = np.dtype(dtype).itemsize * width
+        raw = np.frombuffer(b"".join(dense_blobs[i] for i in chosen), dtype=np.uint8).reshape(
+            chosen.size, step + 4 * alpha_width)
+        dense[chosen] = np.ascontiguousarray(raw[:, :step]).view(dtype)
+        alpha[chosen] = np.ascontiguousarray(raw[:, step:]).view("<u4")
     parts, start = [], 0
-    for size in (k * values, triangle, k * k, triangle, shapes[4][0], shapes[5][0]):
+    for size in (k * values, triangle, k * k, triangle, shapes[4][0]):
         parts.append(dense[:, start : start + size])
         start += size
-    counts, ss_upper, sa, aa_upper, answered, alpha = parts
+    counts, ss_upper, sa, aa_upper, answered = parts
 
-    def symmetric(upper_values: NDArray[np.int64]) -> NDArray[np.int64]:
-        full = np.zeros((cells, k, k), dtype=np.int64)
+    def symmetric(upper_values: NDArray[np.int32]) -> NDArray[np.int32]:
+        full = np.zeros((cells, k, k), dtype=np.int32)
         full[:, upper[0], upper[1]] = upper_values
         full[:, upper[1], upper[0]] = upper_values
         return full
 
-    means = np.zeros((cells, int(np.prod(shapes[6]))), dtype=np.int64)
     lengths = np.array([len(blob) // 8 for blob in means_blobs], dtype=np.intp)
-    if lengths.sum():
-        pairs = np.frombuffer(b"".join(means_blobs), dtype="<u4").reshape(-1, 2).astype(np.int64)
-        np.add.at(means, (np.repeat(np.arange(cells), lengths), pairs[:, 0]), pairs[:, 1])
+    pairs = (np.frombuffer(b"".join(means_blobs), dtype="<u4").reshape(-1, 2).astype(np.int64)
+             if lengths.sum() else np.zeros((0, 2), dtype=np.int64))
     return SipasMoments(counts.reshape(cells, k, values), symmetric(ss_upper), sa.reshape(cells, k, k),
-                        symmetric(aa_upper), answered, alpha, means.reshape(cells, *shapes[6]))
+                        symmetric(aa_upper), answered, alpha, np.repeat(np.arange(cells, dtype=np.int64), lengths),
+                        pairs[:, 0], pairs[:, 1], shapes[6])
 
 
 def moments_of(scores: NDArray[np.uint8], layout: CellLayout, keys: NDArray[np.intp], count: int) -> SipasMoments:
@@ -225,22 +241,25 @@ def _apply_cells(version_id: int, keys: NDArray[np.int64], moments: SipasMoments
         if key in wanted:
             existing[key] = row
     found = [key for key in wanted if key in existing]
-    delta = moments if sign > 0 else SipasMoments(*(-part for part in _parts(moments)))
+    delta = moments if sign > 0 else -moments
     inserts, updates, removed = [], [], []
     if found:
-        stored = decode([existing[key].moments for key in found], [existing[key].means for key in found], layout)
+        stored = decode([existing[key].moments for key in found], [existing[key].means for key in found],
+                        np.array([existing[key].n for key in found], dtype=np.int64), layout)
         summed = stored + delta.take([wanted[key] for key in found])
-        for index, (key, blob) in enumerate(zip(found, encode(summed))):
-            n = existing[key].n + sign * int(sizes[wanted[key]])
+        summed = summed.replace_parts(summed.dense_parts(), *_compacted(summed))
+        totals = np.array([existing[key].n + sign * int(sizes[wanted[key]]) for key in found], dtype=np.int64)
+        for key, n, blob in zip(found, totals, encode(summed, totals)):
             if n <= 0:
                 removed.append(existing[key].id)
             else:
-                updates.append(dict(cell_id=existing[key].id, n=n, moments=blob[0], means=blob[1]))
+                updates.append(dict(cell_id=existing[key].id, n=int(n), moments=blob[0], means=blob[1]))
     fresh = [key for key in wanted if key not in existing]
     if fresh and sign < 0:
         raise ValueError("a response to retract is not in any cell")
     if fresh:
-        blobs = encode(moments.take([wanted[key] for key in fresh]))
+        blobs = encode(moments.take([wanted[key] for key in fresh]),
+                       np.array([sizes[wanted[key]] for key in fresh], dtype=np.int64))
         for key, blob in zip(fresh, blobs):
             inserts.append(dict(instrument_version_id=version_id, unit_id=key[0],
                                 month=EPOCH + dt.timedelta(days=key[1]), service_field_id=key[2],
@@ -255,8 +274,17 @@ def _apply_cells(version_id: int, keys: NDArray[np.int64], moments: SipasMoments
         db.session.execute(sa.delete(ResponseCell).where(ResponseCell.id.in_(removed)))
 
 
-def _parts(moments: SipasMoments) -> list[NDArray[np.int64]]:
-    return [moments.counts, moments.ss, moments.sa, moments.aa, moments.answered, moments.alpha, moments.means]
+def _compacted(moments: SipasMoments) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+    """The histogram entries with repeated (cell, key) added up and zero counts dropped."""
+    size = moments.means_shape[0] * moments.means_shape[1]
+    flat = moments.means_cell * size + moments.means_key
+    keys, position = np.unique(flat, return_inverse=True)
+    counts = np.bincount(position.reshape(-1), weights=moments.means_count, minlength=keys.size)
+    counts = np.rint(counts).astype(np.int64)
+    kept = counts != 0
+    if (counts < 0).any():
+        raise ValueError("a response to retract is not in its cell")
+    return keys[kept] // size, keys[kept] % size, counts[kept]
 
 
 def _apply_day_counts(version_id: int, units, counters, days, flags, sign: int) -> None:
@@ -366,7 +394,7 @@ def read_cells(version_id: int, layout: CellLayout, unit_ids: sa.BindParameter, 
     day_values = [np.array(values, dtype=np.int64) if index != 2 else _day_numbers(values)
                   for index, values in enumerate(columns)]
     return CellData(
-        moments=decode(list(dense), list(means), layout),
+        moments=decode(list(dense), list(means), np.array(sizes, dtype=np.int64), layout),
         unit_ids=np.array(units, dtype=np.int64), months=_day_numbers(months), fields=np.array(fields, dtype=np.int64),
         sizes=np.array(sizes, dtype=np.int64), days=DayCounts(*day_values),
     )
@@ -400,7 +428,15 @@ def joined(parts: list[CellData]) -> CellData:
     """Join cells read in parts (keys may repeat: every statistic sums cells)."""
     if len(parts) == 1:
         return parts[0]
-    moments = SipasMoments(*(np.concatenate(values) for values in zip(*(_parts(part.moments) for part in parts))))
+    moments = parts[0].moments
+    offset = len(moments)
+    for part in parts[1:]:
+        other = part.moments
+        moments = SipasMoments(*(np.concatenate([a, b]) for a, b in zip(moments.dense_parts(), other.dense_parts())),
+                               np.concatenate([moments.means_cell, other.means_cell + offset]),
+                               np.concatenate([moments.means_key, other.means_key]),
+                               np.concatenate([moments.means_count, other.means_count]), moments.means_shape)
+        offset += len(other)
     days = DayCounts(*(np.concatenate([getattr(part.days, name) for part in parts]) for name in _DAY_FIELDS))
     return CellData(moments, *(np.concatenate([getattr(part, name) for part in parts])
                                for name in ("unit_ids", "months", "fields", "sizes")), days)

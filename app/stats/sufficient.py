@@ -35,10 +35,11 @@ in the union have no mean score). Moments of disjoint sets of respondents add up
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+from scipy.sparse import csr_matrix
 from scipy.stats import chi2
 
 from app.stats._inputs import check_elements, check_groups, check_levels, check_min_n, check_scores
@@ -61,57 +62,100 @@ from app.stats.satisfaction import (
 )
 
 
+_DENSE = ("counts", "ss", "sa", "aa", "answered", "alpha")
+
+
 @dataclass(frozen=True, eq=False)
 class SipasMoments:
     """Additive sufficient statistics per cell (axis 0) of one instrument version (k items, E elements).
 
-    Every field is an int64 array whose first axis is the cell. ``alpha`` fields are (cells, Σ_e (3 + 3·k_e))
-    packed element after element: n, ΣT, ΣT², then Σx_j, Σx_j², Σx_j·T for the element's k_e criteria.
+    The dense fields are integer arrays whose first axis is the cell. ``alpha`` is (cells, Σ_e (3 + 3·k_e)) packed
+    element after element: n, ΣT, ΣT², then Σx_j, Σx_j², Σx_j·T for the element's k_e criteria. The histogram of
+    (criteria answered m, total t) over the union is sparse: entries (cell, m·(scale_max·|union| + 1) + t, count),
+    a cell's key possibly repeated (repeats add up).
     """
 
     #: (cells, k, scale_max + 1) value counts, 0 = no answer.
-    counts: NDArray[np.int64]
+    counts: NDArray[np.integer]
     #: (cells, k, k) Σ s_i s_j, Σ s_i a_j, Σ a_i a_j.
-    ss: NDArray[np.int64]
-    sa: NDArray[np.int64]
-    aa: NDArray[np.int64]
+    ss: NDArray[np.integer]
+    sa: NDArray[np.integer]
+    aa: NDArray[np.integer]
     #: (cells, E + 1) respondents with a valid answer in each element, then in the union of the elements.
-    answered: NDArray[np.int64]
+    answered: NDArray[np.integer]
     #: (cells, Σ_e (3 + 3·k_e)) complete-respondent moments of each element (see the class docstring).
-    alpha: NDArray[np.int64]
-    #: (cells, |union| + 1, scale_max·|union| + 1): respondents by criteria answered in the union and their total.
-    means: NDArray[np.int64]
+    alpha: NDArray[np.integer]
+    #: The sparse (m, t) histogram: cell index, flat key and count of each entry.
+    means_cell: NDArray[np.int64]
+    means_key: NDArray[np.int64]
+    means_count: NDArray[np.int64]
+    #: (|union| + 1, scale_max·|union| + 1): the shape behind the flat keys.
+    means_shape: tuple[int, int]
 
     def __len__(self) -> int:
         return self.counts.shape[0]
 
+    def dense_parts(self) -> list[NDArray[np.integer]]:
+        """The dense fields, in order (counts, ss, sa, aa, answered, alpha)."""
+        return [getattr(self, name) for name in _DENSE]
+
+    def replace_parts(self, dense: list[NDArray], cell: NDArray, key: NDArray, count: NDArray) -> SipasMoments:
+        """Return moments of the same histogram shape with these dense fields and histogram entries."""
+        return SipasMoments(*dense, cell, key, count, self.means_shape)
+
     def __add__(self, other: SipasMoments) -> SipasMoments:
-        return SipasMoments(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
+        return self.replace_parts([a.astype(np.int64) + b for a, b in zip(self.dense_parts(), other.dense_parts())],
+                          np.concatenate([self.means_cell, other.means_cell]),
+                          np.concatenate([self.means_key, other.means_key]),
+                          np.concatenate([self.means_count, other.means_count]))
+
+    def __neg__(self) -> SipasMoments:
+        return self.replace_parts([-part.astype(np.int64) for part in self.dense_parts()], self.means_cell, self.means_key,
+                          -self.means_count)
 
     def __sub__(self, other: SipasMoments) -> SipasMoments:
-        return SipasMoments(*(getattr(self, f.name) - getattr(other, f.name) for f in fields(self)))
+        return self + (-other)
 
     def regroup(self, labels: ArrayLike, n_groups: int) -> SipasMoments:
         """Return the moments summed per group: cell c goes to group ``labels[c]`` (-1 = left out)."""
         labels = np.asarray(labels, dtype=np.intp)
         if labels.shape != (len(self),):
             raise ValueError(f"labels must give one group per cell ({len(self)}), got shape {labels.shape}")
-        kept = labels >= 0
-        parts = []
-        for f in fields(self):
-            values = getattr(self, f.name)
-            out = np.zeros((n_groups, *values.shape[1:]), dtype=np.int64)
-            np.add.at(out, labels[kept], values[kept])
-            parts.append(out)
-        return SipasMoments(*parts)
+        kept = np.flatnonzero(labels >= 0)
+        order = kept[np.argsort(labels[kept], kind="stable")]
+        sorted_labels = labels[order]
+        starts = np.flatnonzero(np.r_[True, sorted_labels[1:] != sorted_labels[:-1]]) if order.size else order
+        dense = []
+        for part in self.dense_parts():
+            out = np.zeros((n_groups, *part.shape[1:]), dtype=np.int64)
+            if order.size:
+                out[sorted_labels[starts]] = np.add.reduceat(part[order], starts, axis=0, dtype=np.int64)
+            dense.append(out)
+        cell = labels[self.means_cell] if self.means_cell.size else self.means_cell
+        chosen = cell >= 0
+        return self.replace_parts(dense, cell[chosen].astype(np.int64), self.means_key[chosen], self.means_count[chosen])
 
     def total(self) -> SipasMoments:
         """Return the moments of every cell together (one cell)."""
-        return SipasMoments(*(getattr(self, f.name).sum(axis=0, keepdims=True) for f in fields(self)))
+        return self.regroup(np.zeros(len(self), dtype=np.intp), 1)
 
     def take(self, cells: ArrayLike) -> SipasMoments:
-        """Return the moments of the chosen cells (indices or a boolean mask)."""
-        return SipasMoments(*(getattr(self, f.name)[cells] for f in fields(self)))
+        """Return the moments of the chosen cells (distinct indices, or a boolean mask), in that order."""
+        chosen = np.asarray(cells)
+        index = np.flatnonzero(chosen) if chosen.dtype == bool else chosen.astype(np.intp)
+        position = np.full(len(self), -1, dtype=np.int64)
+        position[index] = np.arange(index.size)
+        cell = position[self.means_cell] if self.means_cell.size else self.means_cell
+        kept = cell >= 0
+        return self.replace_parts([part[index] for part in self.dense_parts()], cell[kept], self.means_key[kept],
+                          self.means_count[kept])
+
+    def means_histogram(self) -> NDArray[np.int64]:
+        """Return the (m, t) histogram of each cell as a dense (cells, |union| + 1, scale_max·|union| + 1) array."""
+        size = self.means_shape[0] * self.means_shape[1]
+        flat = np.bincount(self.means_cell * size + self.means_key, weights=self.means_count,
+                           minlength=len(self) * size) if self.means_cell.size else np.zeros(len(self) * size)
+        return np.rint(flat).astype(np.int64).reshape(len(self), *self.means_shape)
 
     @property
     def respondents(self) -> NDArray[np.int64]:
@@ -119,19 +163,10 @@ class SipasMoments:
         return self.counts[:, 0, :].sum(axis=-1)
 
     def to_vector(self) -> NDArray[np.int64]:
-        """Return the moments flattened to (cells, size): one fixed-width row per cell, for storage."""
-        return np.concatenate([getattr(self, f.name).reshape(len(self), -1) for f in fields(self)], axis=1)
-
-    @classmethod
-    def from_vector(cls, vector: NDArray[np.int64], layout: MomentLayout) -> SipasMoments:
-        """Inverse of ``to_vector`` for an instrument of the given layout."""
-        vector = np.asarray(vector, dtype=np.int64).reshape(-1, layout.size)
-        parts, start = [], 0
-        for shape in layout.shapes:
-            size = int(np.prod(shape))
-            parts.append(vector[:, start : start + size].reshape(vector.shape[0], *shape))
-            start += size
-        return cls(*parts)
+        """Return the moments flattened to (cells, size): one fixed-width row per cell (the histogram dense)."""
+        cells = len(self)
+        return np.concatenate([part.reshape(cells, -1).astype(np.int64) for part in self.dense_parts()]
+                              + [self.means_histogram().reshape(cells, -1)], axis=1)
 
 
 @dataclass(frozen=True)
@@ -181,42 +216,67 @@ def sipas_moments(
         labels = np.zeros(n_rows, dtype=np.intp)
     layout = MomentLayout(n_items, element_columns, scale_max)
     values = scale_max + 1
-    order = np.argsort(labels, kind="stable")
-    matrix, labels = matrix[order], labels[order]
-    bounds = np.searchsorted(labels, np.arange(group_count + 1))
-    counts = np.zeros((group_count, n_items, values), dtype=np.int64)
+    union = np.array(layout.union, dtype=np.intp)
+    counts = np.bincount(
+        ((labels[:, None] * n_items + np.arange(n_items)) * values + matrix).ravel(), minlength=group_count * n_items * values
+    ).reshape(group_count, n_items, values).astype(np.int64)
     ss, sa, aa = (np.zeros((group_count, n_items, n_items), dtype=np.int64) for _ in range(3))
     answered = np.zeros((group_count, len(element_columns) + 1), dtype=np.int64)
     alpha = np.zeros((group_count, layout.shapes[5][0]), dtype=np.int64)
-    union = list(layout.union)
-    means = np.zeros((group_count, *layout.shapes[6]), dtype=np.int64)
-    satisfied_of = levels.astype(np.int64)
-    for group in np.flatnonzero(np.diff(bounds)):
-        part = matrix[bounds[group] : bounds[group + 1]].astype(np.int64)
-        valid = (part != 0).astype(np.int64)
+    hist_size = int(np.prod(layout.shapes[6]))
+    hist_keys = []
+    satisfied_of = levels.astype(np.float32)
+    # Respondents in group order: each chunk then touches only its own few groups.
+    order = np.argsort(labels, kind="stable")
+    for begin in range(0, n_rows, _CHUNK):
+        rows = order[begin : begin + _CHUNK]
+        part, chunk_labels = matrix[rows], labels[rows]
+        present, local = np.unique(chunk_labels, return_inverse=True)
+        local = local.reshape(-1)
+        # Σ over each group's respondents as one sparse (groups × respondents) product: exact in float64.
+        # float32 holds every integer up to 2^24, far above a chunk's sums.
+        indicator = csr_matrix((np.ones(local.size, dtype=np.float32), (local, np.arange(local.size))),
+                               shape=(present.size, local.size))
+
+        def summed(values: NDArray) -> NDArray[np.int64]:
+            if values.dtype == np.int64:  # alpha moments (T² sums may pass 2^24): exact in float64
+                return np.rint(indicator.astype(np.float64) @ values.astype(np.float64)).astype(np.int64)
+            values = values if values.dtype == np.float32 else values.astype(np.float32)
+            return np.rint(indicator @ values).astype(np.int64)
+
+        valid = (part != 0).astype(np.float32)
         happy = satisfied_of[part]
-        for item in range(n_items):
-            counts[group, item] = np.bincount(part[:, item], minlength=values)
-        ss[group], sa[group], aa[group] = happy.T @ happy, happy.T @ valid, valid.T @ valid
-        for position, columns in enumerate(element_columns):
-            answered[group, position] = np.count_nonzero(valid[:, list(columns)].any(axis=1))
-        answered[group, -1] = np.count_nonzero(valid[:, union].any(axis=1))
-        alpha[group] = _alpha_moments(part, element_columns)
-        taken = valid[:, union].sum(axis=1)
-        totals = part[:, union].sum(axis=1)
-        np.add.at(means[group], (taken, totals), 1)
-    return SipasMoments(counts, ss, sa, aa, answered, alpha, means)
+        for target, left, right in ((ss, happy, happy), (sa, happy, valid), (aa, valid, valid)):
+            products = (left[:, :, None] * right[:, None, :]).reshape(local.size, -1)
+            target[present] += summed(products).reshape(-1, n_items, n_items)
+        flags = [valid[:, list(columns)].any(axis=1) for columns in element_columns]
+        flags.append(valid[:, union].any(axis=1))
+        answered[present] += summed(np.stack(flags, axis=1))
+        alpha[present] += summed(_alpha_terms(part, element_columns))
+        taken = (part[:, union] != 0).sum(axis=1, dtype=np.intp)
+        totals = part[:, union].sum(axis=1, dtype=np.intp)
+        hist_keys.append(chunk_labels.astype(np.int64) * hist_size + taken * layout.shapes[6][1] + totals)
+    keys, key_counts = np.unique(np.concatenate(hist_keys) if hist_keys else np.zeros(0, dtype=np.int64),
+                                 return_counts=True)
+    return SipasMoments(counts, ss, sa, aa, answered, alpha, keys // hist_size, keys % hist_size,
+                        key_counts.astype(np.int64), layout.shapes[6])
 
 
-def _alpha_moments(part: NDArray[np.int64], element_columns: tuple[tuple[int, ...], ...]) -> NDArray[np.int64]:
+#: Respondents whose per-pair products are formed at once (bounds memory: rows × items² bytes).
+_CHUNK = 20_000
+
+
+def _alpha_terms(part: NDArray[np.uint8], element_columns: tuple[tuple[int, ...], ...]) -> NDArray[np.int64]:
+    """Per respondent, the terms of each element's alpha moments (zero unless the element is complete)."""
     pieces = []
     for columns in element_columns:
-        answers = part[:, list(columns)]
-        complete = answers[(answers != 0).all(axis=1)]
-        totals = complete.sum(axis=1)
-        pieces += [[complete.shape[0], totals.sum(), (totals**2).sum()], complete.sum(axis=0),
-                   (complete**2).sum(axis=0), complete.T @ totals]
-    return np.concatenate([np.asarray(piece, dtype=np.int64) for piece in pieces])
+        answers = part[:, list(columns)].astype(np.int64)
+        complete = (answers != 0).all(axis=1)
+        answers[~complete] = 0
+        totals = answers.sum(axis=1)
+        pieces += [complete[:, None].astype(np.int64), totals[:, None], (totals**2)[:, None], answers, answers**2,
+                   answers * totals[:, None]]
+    return np.concatenate(pieces, axis=1)
 
 
 def indices_from_moments(
@@ -330,7 +390,7 @@ def kruskal_from_moments(moments: SipasMoments, groups: NDArray[np.intp] | None 
         labels, group_count = np.arange(len(moments), dtype=np.intp), len(moments)
     else:
         labels, group_count = check_groups(groups, len(moments), n_groups)
-    histogram = moments.regroup(labels, group_count).means[:, 1:, :]  # m ≥ 1
+    histogram = moments.regroup(labels, group_count).means_histogram()[:, 1:, :]  # m ≥ 1
     taken = np.arange(1, histogram.shape[1] + 1, dtype=np.float64)[:, None]
     totals = np.arange(histogram.shape[2], dtype=np.float64)[None, :]
     present = histogram.sum(axis=0) > 0
