@@ -412,7 +412,7 @@ def current_report(root: Unit, period: Period, instrument: tuple[str | None, int
     A report of the ``state`` asked for (the state a page's charts and downloads were given) is reused as it is,
     so they show what the page shows; otherwise the report of the current state is reused or computed.
     """
-    selection = (root.id, root.path, period, instrument, locale)
+    selection = (root.id, root.path, period, instrument, locale, _volumes_token())
     if state:
         report, complete = cache.sipas_reports.get((*selection, state), (None, False))
         if report is not None and (complete or not full):
@@ -426,9 +426,15 @@ def current_report(root: Unit, period: Period, instrument: tuple[str | None, int
     return report, unfolded.token
 
 
-def report_for_code(unit_code: str, period_text: str, *, now: dt.datetime, scope: Unit | None = None,
-                    **options) -> SipasReport:
-    """Parse a unit code and period label, check the unit lies in ``scope`` (404 otherwise), and report."""
+def _volumes_token() -> tuple[int, int, int]:
+    """What the weighted variant depends on besides the responses: the imported dossier volumes (an import replaces
+    rows, so the highest id moves with every import)."""
+    row = db.session.execute(sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(DossierVolume.dossiers), 0),
+                                       sa.func.coalesce(sa.func.max(DossierVolume.id), 0))).one()
+    return int(row[0]), int(row[1]), int(row[2])
+
+
+def _selection(unit_code: str, period_text: str, scope: Unit | None) -> tuple[Unit, Period]:
     unit = db.session.scalar(sa.select(Unit).where(Unit.code == unit_code))
     if unit is None or (scope is not None and not unit.is_within(scope)):
         raise NotFoundError(_l("Không tìm thấy đơn vị có mã “%(code)s”.", code=unit_code))
@@ -436,7 +442,23 @@ def report_for_code(unit_code: str, period_text: str, *, now: dt.datetime, scope
         period = parse_period(period_text)
     except ValueError as error:
         raise AppError(str(error)) from None
+    return unit, period
+
+
+def report_for_code(unit_code: str, period_text: str, *, now: dt.datetime, scope: Unit | None = None,
+                    **options) -> SipasReport:
+    """Parse a unit code and period label, check the unit lies in ``scope`` (404 otherwise), and report."""
+    unit, period = _selection(unit_code, period_text, scope)
     return sipas_report(unit, period, now=now, **options)
+
+
+def cached_report_for_code(unit_code: str, period_text: str, *, now: dt.datetime, scope: Unit | None = None,
+                           locale: str = "vi") -> SipasReport:
+    """``report_for_code`` (the full report), computed again only when what it depends on changed: the responses
+    (packs, cells and the unfolded ones), the imported dossier volumes, the selection and the language
+    (``current_report``; shared with the dashboards through ``app.cache.sipas_reports``)."""
+    unit, period = _selection(unit_code, period_text, scope)
+    return current_report(unit, period, (None, None), now=now, locale=locale, full=True)[0]
 
 
 # --- loading ------------------------------------------------------------------------------------------------------

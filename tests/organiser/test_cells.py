@@ -158,3 +158,44 @@ def test_deleting_folded_responses_corrects_cells_and_packs_without_a_rebuild(ap
     with app.app_context():
         assert delete_responses([doomed[0], 10**9], NOW) == 0
         db.session.commit()
+
+
+def test_the_api_report_is_computed_once_until_responses_or_volumes_change(app, client, province, monkeypatch):
+    from app import cache
+    from app.api.services import issue_token
+    from app.database import utcnow
+    from app.extensions import db
+    from app.organiser import reports
+    from app.units.services import get_unit_by_code
+
+    counters, dossier = province
+    random_responses(app, counters, dossier, np.random.default_rng(5), 80, months=(4, 5, 6))
+    fold(app)
+    cache.caches.clear()
+    with app.app_context():
+        _, secret = issue_token("Hệ thống một cửa", get_unit_by_code("P"), utcnow())
+        db.session.commit()
+    computed = []
+    original = reports.sipas_report
+
+    def counting(*args, **kwargs):
+        computed.append(args[1].label)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(reports, "sipas_report", counting)
+    headers = {"Authorization": f"Bearer {secret}"}
+
+    def ask():
+        response = client.get("/api/v1/reports/sipas?unit=P&period=2026-Q2", headers=headers)
+        assert response.status_code == 200
+        return response.get_json()
+
+    first = ask()
+    assert ask() == first and len(computed) == 1  # the second call is served from the cache
+    assert first["weighted"] is None
+    volumes(app)  # imported volumes change the weighted variant: computed again
+    weighted = ask()
+    assert len(computed) == 2 and weighted["weighted"]["dossiers"] > 0
+    store_one = counters[1]
+    store(app, store_one, bytes([5] * WIDTH), day=dt.date(2026, 5, 3))  # a new response: computed again
+    assert ask()["responses"] == weighted["responses"] + 1 and len(computed) == 3
