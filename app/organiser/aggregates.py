@@ -705,22 +705,24 @@ def _packed(version_id: int, width: int, root: Unit, start: dt.date, end: dt.dat
 
 
 def load_cells(version_id: int, layout: cells.CellLayout, root: Unit, start: dt.date, end: dt.date,
-               unfolded: Unfolded) -> cells.CellData:
+               unfolded: Unfolded, days: tuple[dt.date, dt.date]) -> cells.CellData:
     """Return the report cells of one instrument version in the unit's subtree for the months from ``start`` to
     ``end`` (both month-aligned: ``start`` the first day of a month, ``end`` the last day of one): the stored cells
-    and the unfolded responses of those days as cells. When the packs fail the guard, cells do too (they hold the
+    and the unfolded responses of those days as cells; the day counts (responses per day, review flags per counter)
+    of the ``days`` (first, last), the report period. When the packs fail the guard, cells do too (they hold the
     same folded responses): every stored response is then read, as ``load_responses`` does."""
     parts = []
     if unfolded.packs:
-        parts.append(cells.read_cells(version_id, layout, _subtree_ids(root), start, month_start(end)))
+        parts.append(cells.read_cells(version_id, layout, _subtree_ids(root), start, month_start(end), days))
     if unfolded.size:
         data = _unfolded(version_id, layout.moments.n_items, root, unfolded)
         data = data.take((data.days >= day_number(start)) & (data.days <= day_number(end)))
         if len(data):
             parts.append(cells.cells_of(version_id, np.ascontiguousarray(data.scores), data.unit_ids, data.fields,
-                                        data.counters, data.days, data.flags))
+                                        data.counters, data.days, data.flags, days))
     if not parts:
-        parts.append(cells.read_cells(version_id, layout, _subtree_ids(root), start, start - dt.timedelta(days=1)))
+        parts.append(cells.read_cells(version_id, layout, _subtree_ids(root), start, start - dt.timedelta(days=1),
+                                      days))
     return cells.joined(parts)
 
 

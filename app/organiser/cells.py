@@ -118,6 +118,16 @@ def _indices(n_items: int) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
     return np.triu_indices(n_items)
 
 
+@lru_cache(maxsize=64)
+def _full_from_upper(n_items: int) -> NDArray[np.intp]:
+    """For each (i, j) of a k × k matrix, the position of (min, max) in its packed upper triangle."""
+    upper = np.triu_indices(n_items)
+    position = np.zeros((n_items, n_items), dtype=np.intp)
+    position[upper] = np.arange(upper[0].size)
+    position[upper[1], upper[0]] = np.arange(upper[0].size)
+    return position.ravel()
+
+
 def _dense(moments: SipasMoments) -> NDArray[np.int64]:
     """The counts part of each cell's moments (cells, width): every entry at most the cell's responses."""
     upper = _indices(moments.counts.shape[1])
@@ -178,10 +188,7 @@ def decode(dense_blobs: list[bytes], means_blobs: list[bytes], sizes: NDArray[np
     counts, ss_upper, sa, aa_upper, answered = parts
 
     def symmetric(upper_values: NDArray[np.int32]) -> NDArray[np.int32]:
-        full = np.zeros((cells, k, k), dtype=np.int32)
-        full[:, upper[0], upper[1]] = upper_values
-        full[:, upper[1], upper[0]] = upper_values
-        return full
+        return upper_values[:, _full_from_upper(k)].reshape(cells, k, k)
 
     lengths = np.array([len(blob) // 8 for blob in means_blobs], dtype=np.intp)
     pairs = (np.frombuffer(b"".join(means_blobs), dtype="<u4").reshape(-1, 2).astype(np.int64)
@@ -322,7 +329,7 @@ def clear() -> None:
 
 @dataclass(frozen=True, eq=False)
 class CellData:
-    """Cells of one instrument version (a unit subtree, a span of months) and their day counts."""
+    """Cells of one instrument version (a unit subtree, a span of months) and the day counts of one period."""
 
     moments: SipasMoments
     unit_ids: NDArray[np.int64]
@@ -337,91 +344,106 @@ class CellData:
         """Responses in these cells."""
         return int(self.sizes.sum())
 
-    def take(self, cells: NDArray[np.bool_], days: NDArray[np.bool_] | None = None) -> CellData:
+    def take(self, cells: NDArray[np.bool_]) -> CellData:
+        """Return the chosen cells (day counts kept as they are)."""
         return CellData(self.moments.take(cells), self.unit_ids[cells], self.months[cells], self.fields[cells],
-                        self.sizes[cells], self.days if days is None else self.days.take(days))
+                        self.sizes[cells], self.days)
 
     def between(self, start: dt.date, end: dt.date) -> CellData:
-        """Return the cells of the months from ``start`` to ``end`` (month-aligned) and the day counts of those days."""
+        """Return the cells of the months from ``start`` to ``end`` (month-aligned), with the day counts when they
+        are those of this period (none otherwise)."""
         first, last = (start - EPOCH).days, (end - EPOCH).days
-        return self.take((self.months >= first) & (self.months <= last),
-                         (self.days.days >= first) & (self.days.days <= last))
+        chosen = self.take((self.months >= first) & (self.months <= last))
+        if self.days.span == (first, last):
+            return chosen
+        return CellData(chosen.moments, chosen.unit_ids, chosen.months, chosen.fields, chosen.sizes,
+                        DayCounts.empty((first, last)))
 
 
 @dataclass(frozen=True, eq=False)
 class DayCounts:
-    """Responses and review flags per (unit, counter, day)."""
+    """Over the days of ``span``: responses and review flags per (unit, counter), and responses per day. Rows may
+    repeat a key (cells read and unfolded responses): every use sums them."""
 
+    #: First and last day (days since 1970-01-01).
+    span: tuple[int, int]
     unit_ids: NDArray[np.int64]
     counters: NDArray[np.int64]
-    days: NDArray[np.int64]
     responses: NDArray[np.int64]
     fast: NDArray[np.int64]
     burst: NDArray[np.int64]
     duplicate: NDArray[np.int64]
     flagged: NDArray[np.int64]
+    days: NDArray[np.int64]
+    day_responses: NDArray[np.int64]
 
-    def take(self, mask: NDArray[np.bool_]) -> DayCounts:
-        return DayCounts(*(getattr(self, name)[mask] for name in _DAY_FIELDS))
+    @classmethod
+    def empty(cls, span: tuple[int, int]) -> DayCounts:
+        return cls(span, *(np.zeros(0, dtype=np.int64) for _ in range(9)))
 
 
-_DAY_FIELDS = ("unit_ids", "counters", "days", "responses", "fast", "burst", "duplicate", "flagged")
+_COUNTER_FIELDS = ("unit_ids", "counters", "responses", "fast", "burst", "duplicate", "flagged")
+_FLAG_COLUMNS = ("responses", "fast", "burst", "duplicate", "flagged")
 
 
 def read_cells(version_id: int, layout: CellLayout, unit_ids: sa.BindParameter, start: dt.date,
-               end: dt.date) -> CellData:
-    """Read the cells and day counts of one version in the given units from month ``start`` to the end of ``end``."""
+               end: dt.date, days: tuple[dt.date, dt.date]) -> CellData:
+    """Read the cells of one version in the given units from month ``start`` to the end of month ``end``, and the
+    day counts of the ``days`` (first, last) summed per (unit, counter) and per day (two small grouped queries)."""
     cell = ResponseCell.__table__
     query = (sa.select(cell.c.unit_id, cell.c.month, cell.c.service_field_id, cell.c.n, cell.c.moments,
                        cell.c.means)
              .where(cell.c.instrument_version_id == version_id, cell.c.month.between(start, end),
-                    cell.c.unit_id.in_(unit_ids)))
+                    cell.c.unit_id.in_(unit_ids)).order_by(cell.c.month))
     with raw_cursor(db.session.connection(), query) as cursor:
         rows = cursor.fetchall()
     units, months, fields, sizes, dense, means = zip(*rows) if rows else ((), (), (), (), (), ())
     day = ResponseDayCount.__table__
-    if is_postgresql(db.session):
-        day_number = sa.cast(day.c.day - sa.literal(EPOCH, sa.Date), sa.Integer)
-    else:
-        day_number = day.c.day
-    query = (sa.select(day.c.unit_id, day.c.counter_id, day_number, day.c.responses, day.c.fast, day.c.burst,
-                       day.c.duplicate, day.c.flagged)
-             .where(day.c.instrument_version_id == version_id, day.c.day.between(start, _month_end(end)),
-                    day.c.unit_id.in_(unit_ids)))
-    with raw_cursor(db.session.connection(), query) as cursor:
-        day_rows = cursor.fetchall()
-    columns = list(zip(*day_rows)) if day_rows else [()] * 8
-    day_values = [np.array(values, dtype=np.int64) if index != 2 else _day_numbers(values)
-                  for index, values in enumerate(columns)]
+    inside = sa.and_(day.c.instrument_version_id == version_id, day.c.day.between(*days), day.c.unit_id.in_(unit_ids))
+    sums = [sa.func.sum(day.c[name]) for name in _FLAG_COLUMNS]
+    per_counter = db.session.execute(sa.select(day.c.unit_id, day.c.counter_id, *sums).where(inside)
+                                     .group_by(day.c.unit_id, day.c.counter_id)).all()
+    per_day = db.session.execute(sa.select(day.c.day, sums[0]).where(inside).group_by(day.c.day)).all()
+    counter_columns = [np.array(values, dtype=np.int64) for values in zip(*per_counter)] if per_counter else [
+        np.zeros(0, dtype=np.int64)] * 7
+    day_columns = list(zip(*per_day)) if per_day else [(), ()]
+    counts = DayCounts(((days[0] - EPOCH).days, (days[1] - EPOCH).days),
+                       *counter_columns, _day_numbers(day_columns[0]), np.array(day_columns[1], dtype=np.int64))
     return CellData(
         moments=decode(list(dense), list(means), np.array(sizes, dtype=np.int64), layout),
         unit_ids=np.array(units, dtype=np.int64), months=_day_numbers(months), fields=np.array(fields, dtype=np.int64),
-        sizes=np.array(sizes, dtype=np.int64), days=DayCounts(*day_values),
+        sizes=np.array(sizes, dtype=np.int64), days=counts,
     )
 
 
 def cells_of(version_id: int, scores: NDArray[np.uint8], units: NDArray[np.int64], fields: NDArray[np.int64],
-             counters: NDArray[np.int64], days: NDArray[np.int64], flags: NDArray[np.uint8]) -> CellData:
-    """Return responses not stored in cells yet (the unfolded ones) as cells, to add to those read."""
+             counters: NDArray[np.int64], days: NDArray[np.int64], flags: NDArray[np.uint8],
+             span: tuple[dt.date, dt.date]) -> CellData:
+    """Return responses not stored in cells yet (the unfolded ones) as cells, with their day counts over ``span``,
+    to add to those read."""
     layout = layout_of(get_instrument(version_id))
     months = month_numbers(days)
     keys = np.stack([units, months, fields], axis=1)
     distinct, position = np.unique(keys.reshape(-1, 3), axis=0, return_inverse=True)
     position = position.reshape(-1)
     moments = moments_of(scores, layout, position, distinct.shape[0])
-    day_keys = np.stack([units, counters, days], axis=1)
-    day_distinct, day_position = np.unique(day_keys.reshape(-1, 3), axis=0, return_inverse=True)
-    day_position = day_position.reshape(-1)
+    first, last = (span[0] - EPOCH).days, (span[1] - EPOCH).days
+    inside = (days >= first) & (days <= last)
+    pairs, pair_position = np.unique(np.stack([units[inside], counters[inside]], axis=1).reshape(-1, 2), axis=0,
+                                     return_inverse=True)
+    pair_position = pair_position.reshape(-1)
+    chosen_flags = flags[inside]
 
-    def per_day(mask: NDArray[np.bool_]) -> NDArray[np.int64]:
-        return np.bincount(day_position[mask], minlength=day_distinct.shape[0]).astype(np.int64)
+    def per_pair(mask: NDArray[np.bool_]) -> NDArray[np.int64]:
+        return np.bincount(pair_position[mask], minlength=pairs.shape[0]).astype(np.int64)
 
-    day_counts = DayCounts(day_distinct[:, 0].copy(), day_distinct[:, 1].copy(), day_distinct[:, 2].copy(),
-                           per_day(np.ones(len(units), dtype=bool)), per_day((flags & FLAG_FAST) != 0),
-                           per_day((flags & FLAG_BURST) != 0), per_day((flags & FLAG_DUPLICATE) != 0),
-                           per_day(flags != 0))
+    day_list, day_counts = np.unique(days[inside], return_counts=True)
+    counts = DayCounts((first, last), pairs[:, 0].copy(), pairs[:, 1].copy(),
+                       per_pair(np.ones(chosen_flags.size, dtype=bool)), per_pair((chosen_flags & FLAG_FAST) != 0),
+                       per_pair((chosen_flags & FLAG_BURST) != 0), per_pair((chosen_flags & FLAG_DUPLICATE) != 0),
+                       per_pair(chosen_flags != 0), day_list.astype(np.int64), day_counts.astype(np.int64))
     return CellData(moments, distinct[:, 0].copy(), distinct[:, 1].copy(), distinct[:, 2].copy(),
-                    np.bincount(position, minlength=distinct.shape[0]).astype(np.int64), day_counts)
+                    np.bincount(position, minlength=distinct.shape[0]).astype(np.int64), counts)
 
 
 def joined(parts: list[CellData]) -> CellData:
@@ -437,7 +459,8 @@ def joined(parts: list[CellData]) -> CellData:
                                np.concatenate([moments.means_key, other.means_key]),
                                np.concatenate([moments.means_count, other.means_count]), moments.means_shape)
         offset += len(other)
-    days = DayCounts(*(np.concatenate([getattr(part.days, name) for part in parts]) for name in _DAY_FIELDS))
+    days = DayCounts(parts[0].days.span, *(np.concatenate([getattr(part.days, name) for part in parts])
+                                            for name in (*_COUNTER_FIELDS, "days", "day_responses")))
     return CellData(moments, *(np.concatenate([getattr(part, name) for part in parts])
                                for name in ("unit_ids", "months", "fields", "sizes")), days)
 

@@ -491,7 +491,8 @@ def _load(root: Unit, period: Period, first_day: dt.date, instrument_code: str |
     instrument = get_instrument(chosen.id) if chosen is not None else None
     span = None
     if instrument is not None and _whole_months(first_day, period.end):
-        span = load_cells(chosen.id, layout_of(instrument), root, first_day, period.end, unfolded)
+        span = load_cells(chosen.id, layout_of(instrument), root, first_day, period.end, unfolded,
+                          (period.start, period.end))
     elif instrument is not None:
         span = load_responses(chosen.id, len(instrument.scale_items), root, first_day, period.end, unfolded)
     volumes = None
@@ -524,7 +525,7 @@ def _load_dossier(root: Unit, period: Period, counted: list[VersionCount], unfol
     instrument = get_instrument(entry.version_id)
     if _whole_months(period.start, period.end):
         return instrument, load_cells(entry.version_id, layout_of(instrument), root, period.start, period.end,
-                                      unfolded)
+                                      unfolded, (period.start, period.end))
     data = load_responses(entry.version_id, len(instrument.scale_items), root, period.start, period.end, unfolded)
     return instrument, data
 
@@ -863,7 +864,7 @@ class _CellSetup(_Setup):
 def _daily_cells(data: CellData, period: Period) -> tuple[DayCount, ...]:
     """Responses per day of the period from the day counts, zeros included."""
     days = data.days
-    counts = np.bincount(days.days - day_number(period.start), weights=days.responses, minlength=period.days)
+    counts = np.bincount(days.days - day_number(period.start), weights=days.day_responses, minlength=period.days)
     return tuple(DayCount(period.start + dt.timedelta(days=offset), int(count))
                  for offset, count in enumerate(counts[:period.days]))
 

@@ -122,18 +122,12 @@ class SipasMoments:
         if labels.shape != (len(self),):
             raise ValueError(f"labels must give one group per cell ({len(self)}), got shape {labels.shape}")
         kept = np.flatnonzero(labels >= 0)
-        order = kept[np.argsort(labels[kept], kind="stable")]
-        sorted_labels = labels[order]
-        starts = np.flatnonzero(np.r_[True, sorted_labels[1:] != sorted_labels[:-1]]) if order.size else order
-        dense = []
-        for part in self.dense_parts():
-            out = np.zeros((n_groups, *part.shape[1:]), dtype=np.int64)
-            if order.size:
-                out[sorted_labels[starts]] = np.add.reduceat(part[order], starts, axis=0, dtype=np.int64)
-            dense.append(out)
+        indicator = _indicator(labels[kept], kept, n_groups, len(self))
+        dense = [_summed(indicator, part) for part in self.dense_parts()]
         cell = labels[self.means_cell] if self.means_cell.size else self.means_cell
         chosen = cell >= 0
-        return self.replace_parts(dense, cell[chosen].astype(np.int64), self.means_key[chosen], self.means_count[chosen])
+        return self.replace_parts(dense, cell[chosen].astype(np.int64), self.means_key[chosen],
+                                  self.means_count[chosen])
 
     def total(self) -> SipasMoments:
         """Return the moments of every cell together (one cell)."""
@@ -147,8 +141,12 @@ class SipasMoments:
         position[index] = np.arange(index.size)
         cell = position[self.means_cell] if self.means_cell.size else self.means_cell
         kept = cell >= 0
-        return self.replace_parts([part[index] for part in self.dense_parts()], cell[kept], self.means_key[kept],
-                          self.means_count[kept])
+        if index.size and index[-1] - index[0] + 1 == index.size and (np.diff(index) == 1).all():
+            window = slice(int(index[0]), int(index[-1]) + 1)  # a run of cells: views, no copies
+            parts = [part[window] for part in self.dense_parts()]
+        else:
+            parts = [part[index] for part in self.dense_parts()]
+        return self.replace_parts(parts, cell[kept], self.means_key[kept], self.means_count[kept])
 
     def means_histogram(self) -> NDArray[np.int64]:
         """Return the (m, t) histogram of each cell as a dense (cells, |union| + 1, scale_max·|union| + 1) array."""
@@ -346,9 +344,26 @@ def indices_from_moments(
 def _weighted(values: NDArray[np.int64], weight: NDArray[np.float64], labels: NDArray[np.intp],
               group_count: int) -> NDArray[np.float64]:
     """Σ over the cells of each group of weight × values."""
-    out = np.zeros((group_count, *values.shape[1:]))
-    np.add.at(out, labels, values * weight.reshape(-1, *([1] * (values.ndim - 1))))
-    return out
+    if not labels.size:
+        return np.zeros((group_count, *values.shape[1:]))
+    indicator = csr_matrix((weight, (labels, np.arange(labels.size))), shape=(group_count, labels.size))
+    width = int(np.prod(values.shape[1:]))
+    return np.asarray(indicator @ values.reshape(labels.size, width).astype(np.float64)).reshape(
+        group_count, *values.shape[1:])
+
+
+def _indicator(labels: NDArray[np.intp], cells: NDArray[np.intp], n_groups: int, n_cells: int) -> csr_matrix:
+    """The (groups × cells) 0/1 matrix putting each chosen cell in its group."""
+    return csr_matrix((np.ones(cells.size, dtype=np.int64), (labels, cells)), shape=(n_groups, n_cells))
+
+
+def _summed(indicator: csr_matrix, part: NDArray[np.integer]) -> NDArray[np.int64]:
+    """Σ of the cells of each group (an exact integer sparse product)."""
+    width = int(np.prod(part.shape[1:]))
+    if not part.shape[0]:
+        return np.zeros((indicator.shape[0], *part.shape[1:]), dtype=np.int64)
+    return np.asarray(indicator @ part.reshape(part.shape[0], width), dtype=np.int64).reshape(
+        indicator.shape[0], *part.shape[1:])
 
 
 def _quadratic(tables: NDArray[np.float64], products: tuple[NDArray, NDArray, NDArray]) -> NDArray[np.float64]:
