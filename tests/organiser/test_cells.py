@@ -199,3 +199,60 @@ def test_the_api_report_is_computed_once_until_responses_or_volumes_change(app, 
     store_one = counters[1]
     store(app, store_one, bytes([5] * WIDTH), day=dt.date(2026, 5, 3))  # a new response: computed again
     assert ask()["responses"] == weighted["responses"] + 1 and len(computed) == 3
+
+
+def test_readers_and_writers_never_wait_on_one_another_on_postgresql(app, province):
+    """Three readers hold their transactions open after computing reports (as three dashboards on three nodes
+    would); meanwhile responses are stored, folded into packs and cells, and a response is deleted, each with a
+    lock timeout of 2 s: nothing a reader did may block them, and the readers then finish too."""
+    import threading
+    import time
+
+    from app.extensions import db
+    from app.organiser.aggregates import delete_responses, refresh_packs
+    from app.organiser.reports import report_for_code
+    from app.surveys.models import SurveyResponse
+
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        pytest.skip("row locks across sessions are what PostgreSQL nodes share (SQLite has one writer at a time)")
+    counters, dossier = province
+    random_responses(app, counters, dossier, np.random.default_rng(9), 120, months=(4, 5, 6))
+    fold(app)
+    readers_ready, writers_done = threading.Barrier(4), threading.Event()
+    failures, timings = [], {}
+
+    def reader(index: int) -> None:
+        try:
+            with app.app_context():
+                report_for_code("P", "2026-Q2", now=NOW)
+                readers_ready.wait(timeout=30)
+                writers_done.wait(timeout=30)  # the transaction stays open while the writers work
+                report_for_code("P-A", "2026-05", now=NOW)
+                db.session.rollback()
+        except Exception as error:  # asserted below
+            failures.append(error)
+
+    threads = [threading.Thread(target=reader, args=(index,)) for index in range(3)]
+    for thread in threads:
+        thread.start()
+    readers_ready.wait(timeout=30)
+    try:
+        with app.app_context():
+            db.session.execute(sa.text("SET lock_timeout = '2s'"))
+            started = time.perf_counter()
+            for counter in counters[:3]:
+                store(app, counter, bytes([4] * WIDTH), day=dt.date(2026, 5, 9))
+            result = refresh_packs(NOW)
+            db.session.commit()
+            db.session.execute(sa.text("SET lock_timeout = '2s'"))
+            newest = db.session.scalar(sa.select(sa.func.max(SurveyResponse.id)))
+            assert delete_responses([newest], NOW) == 1
+            db.session.commit()
+            timings["writers"] = time.perf_counter() - started
+    finally:
+        writers_done.set()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert failures == [] and not any(thread.is_alive() for thread in threads)
+    assert result.won and result.folded == 3 and not result.rebuilt
+    assert timings["writers"] < 10  # lock_timeout would have raised after 2 s of waiting
