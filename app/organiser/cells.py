@@ -118,23 +118,11 @@ def _indices(n_items: int) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
     return np.triu_indices(n_items)
 
 
-@lru_cache(maxsize=64)
-def _full_from_upper(n_items: int) -> NDArray[np.intp]:
-    """For each (i, j) of a k × k matrix, the position of (min, max) in its packed upper triangle."""
-    upper = np.triu_indices(n_items)
-    position = np.zeros((n_items, n_items), dtype=np.intp)
-    position[upper] = np.arange(upper[0].size)
-    position[upper[1], upper[0]] = np.arange(upper[0].size)
-    return position.ravel()
-
-
 def _dense(moments: SipasMoments) -> NDArray[np.int64]:
     """The counts part of each cell's moments (cells, width): every entry at most the cell's responses."""
-    upper = _indices(moments.counts.shape[1])
     cells = len(moments)
     return np.concatenate([
-        moments.counts.reshape(cells, -1), moments.ss[:, upper[0], upper[1]], moments.sa.reshape(cells, -1),
-        moments.aa[:, upper[0], upper[1]], moments.answered,
+        moments.counts.reshape(cells, -1), moments.ss, moments.sa.reshape(cells, -1), moments.aa, moments.answered,
     ], axis=1).astype(np.int64)
 
 
@@ -187,14 +175,10 @@ def decode(dense_blobs: list[bytes], means_blobs: list[bytes], sizes: NDArray[np
         start += size
     counts, ss_upper, sa, aa_upper, answered = parts
 
-    def symmetric(upper_values: NDArray[np.int32]) -> NDArray[np.int32]:
-        return upper_values[:, _full_from_upper(k)].reshape(cells, k, k)
-
     lengths = np.array([len(blob) // 8 for blob in means_blobs], dtype=np.intp)
     pairs = (np.frombuffer(b"".join(means_blobs), dtype="<u4").reshape(-1, 2).astype(np.int64)
              if lengths.sum() else np.zeros((0, 2), dtype=np.int64))
-    return SipasMoments(counts.reshape(cells, k, values), symmetric(ss_upper), sa.reshape(cells, k, k),
-                        symmetric(aa_upper), answered, alpha, np.repeat(np.arange(cells, dtype=np.int64), lengths),
+    return SipasMoments(counts.reshape(cells, k, values), ss_upper, sa.reshape(cells, k, k), aa_upper, answered, alpha, np.repeat(np.arange(cells, dtype=np.int64), lengths),
                         pairs[:, 0], pairs[:, 1], shapes[6])
 
 

@@ -77,7 +77,8 @@ class SipasMoments:
 
     #: (cells, k, scale_max + 1) value counts, 0 = no answer.
     counts: NDArray[np.integer]
-    #: (cells, k, k) Σ s_i s_j, Σ s_i a_j, Σ a_i a_j.
+    #: Σ s_i s_j and Σ a_i a_j as packed upper triangles (cells, k(k + 1)/2, ``np.triu_indices`` order); Σ s_i a_j
+    #: (cells, k, k).
     ss: NDArray[np.integer]
     sa: NDArray[np.integer]
     aa: NDArray[np.integer]
@@ -122,8 +123,14 @@ class SipasMoments:
         if labels.shape != (len(self),):
             raise ValueError(f"labels must give one group per cell ({len(self)}), got shape {labels.shape}")
         kept = np.flatnonzero(labels >= 0)
-        indicator = _indicator(labels[kept], kept, n_groups, len(self))
-        dense = [_summed(indicator, part) for part in self.dense_parts()]
+        indicators = {}
+        dense = []
+        for part in self.dense_parts():
+            # int32 parts (cell counts, each sum at most the responses) are summed as int32, others as int64.
+            kind = np.int32 if part.dtype == np.int32 else np.int64
+            if kind not in indicators:
+                indicators[kind] = _indicator(labels[kept], kept, n_groups, len(self), kind)
+            dense.append(_summed(indicators[kind], part))
         cell = labels[self.means_cell] if self.means_cell.size else self.means_cell
         chosen = cell >= 0
         return self.replace_parts(dense, cell[chosen].astype(np.int64), self.means_key[chosen],
@@ -183,7 +190,8 @@ class MomentLayout:
     def shapes(self) -> tuple[tuple[int, ...], ...]:
         k, values, union = self.n_items, self.scale_max + 1, len(self.union)
         alpha = sum(3 + 3 * len(element) for element in self.elements)
-        return ((k, values), (k, k), (k, k), (k, k), (len(self.elements) + 1,), (alpha,),
+        triangle = k * (k + 1) // 2
+        return ((k, values), (triangle,), (k, k), (triangle,), (len(self.elements) + 1,), (alpha,),
                 (union + 1, self.scale_max * union + 1))
 
     @property
@@ -256,7 +264,9 @@ def sipas_moments(
         hist_keys.append(chunk_labels.astype(np.int64) * hist_size + taken * layout.shapes[6][1] + totals)
     keys, key_counts = np.unique(np.concatenate(hist_keys) if hist_keys else np.zeros(0, dtype=np.int64),
                                  return_counts=True)
-    return SipasMoments(counts, ss, sa, aa, answered, alpha, keys // hist_size, keys % hist_size,
+    upper = np.triu_indices(n_items)
+    return SipasMoments(counts, ss[:, upper[0], upper[1]], sa, aa[:, upper[0], upper[1]], answered, alpha,
+                        keys // hist_size, keys % hist_size,
                         key_counts.astype(np.int64), layout.shapes[6])
 
 
@@ -314,11 +324,13 @@ def indices_from_moments(
     if weight is None:
         histograms = (grouped.counts, grouped.counts.astype(np.float64), grouped.counts.astype(np.float64))
         products = tuple(getattr(grouped, name).astype(np.float64) for name in ("ss", "sa", "aa"))
+        products = (_symmetric(products[0], n_items), products[1], _symmetric(products[2], n_items))
     else:
         histograms = (grouped.counts, _weighted(moments.counts, weight, cell_labels, group_count),
                       _weighted(moments.counts, weight**2, cell_labels, group_count))
         products = tuple(_weighted(getattr(moments, name), weight**2, cell_labels, group_count)
                          for name in ("ss", "sa", "aa"))
+        products = (_symmetric(products[0], n_items), products[1], _symmetric(products[2], n_items))
     per_group = _family(histograms, design, rule.overall)
     variance = _quadratic(per_group.tables, products)
     answered = grouped.answered
@@ -352,9 +364,10 @@ def _weighted(values: NDArray[np.int64], weight: NDArray[np.float64], labels: ND
         group_count, *values.shape[1:])
 
 
-def _indicator(labels: NDArray[np.intp], cells: NDArray[np.intp], n_groups: int, n_cells: int) -> csr_matrix:
+def _indicator(labels: NDArray[np.intp], cells: NDArray[np.intp], n_groups: int, n_cells: int,
+               kind: type = np.int64) -> csr_matrix:
     """The (groups × cells) 0/1 matrix putting each chosen cell in its group."""
-    return csr_matrix((np.ones(cells.size, dtype=np.int64), (labels, cells)), shape=(n_groups, n_cells))
+    return csr_matrix((np.ones(cells.size, dtype=kind), (labels, cells)), shape=(n_groups, n_cells))
 
 
 def _summed(indicator: csr_matrix, part: NDArray[np.integer]) -> NDArray[np.int64]:
@@ -364,6 +377,15 @@ def _summed(indicator: csr_matrix, part: NDArray[np.integer]) -> NDArray[np.int6
         return np.zeros((indicator.shape[0], *part.shape[1:]), dtype=np.int64)
     return np.asarray(indicator @ part.reshape(part.shape[0], width), dtype=np.int64).reshape(
         indicator.shape[0], *part.shape[1:])
+
+
+def _symmetric(packed: NDArray, n_items: int) -> NDArray:
+    """Unpack upper triangles (groups, k(k + 1)/2) into symmetric (groups, k, k) matrices."""
+    upper = np.triu_indices(n_items)
+    position = np.zeros((n_items, n_items), dtype=np.intp)
+    position[upper] = np.arange(upper[0].size)
+    position[upper[1], upper[0]] = np.arange(upper[0].size)
+    return packed[:, position]
 
 
 def _quadratic(tables: NDArray[np.float64], products: tuple[NDArray, NDArray, NDArray]) -> NDArray[np.float64]:
