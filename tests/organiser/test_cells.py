@@ -256,3 +256,26 @@ def test_readers_and_writers_never_wait_on_one_another_on_postgresql(app, provin
     assert failures == [] and not any(thread.is_alive() for thread in threads)
     assert result.won and result.folded == 3 and not result.rebuilt
     assert timings["writers"] < 10  # lock_timeout would have raised after 2 s of waiting
+
+
+def test_cells_are_stored_and_read_back_exactly_small_and_large():
+    from app.organiser.cells import SMALL_CELL, CellLayout, decode, encode
+    from app.stats.sufficient import MomentLayout, sipas_moments
+
+    elements = ((0, 1, 2, 3), (4, 5, 6, 7, 8), (9, 10))
+    rng = np.random.default_rng(2)
+    scores = rng.integers(0, 6, size=(500, 12)).astype(np.uint8)
+    moments = sipas_moments(scores, elements, groups=np.arange(500) % 3, n_groups=3)
+    # A cell of more than SMALL_CELL responses is stored with 32-bit counts: scale one cell up to be one.
+    factor = SMALL_CELL // 100
+    big = moments.replace_parts([part * np.array([1, factor, 1]).reshape(-1, *([1] * (part.ndim - 1)))
+                                 for part in moments.dense_parts()],
+                                moments.means_cell, moments.means_key,
+                                moments.means_count * np.where(moments.means_cell == 1, factor, 1))
+    sizes = big.respondents
+    assert sizes[1] >= SMALL_CELL > sizes[0]
+    layout = CellLayout(MomentLayout(12, elements, 5), frozenset({4, 5}))
+    blobs = encode(big, sizes)
+    again = decode([blob[0] for blob in blobs], [blob[1] for blob in blobs], sizes, layout)
+    assert np.array_equal(again.to_vector(), big.to_vector())
+    assert len(blobs[1][0]) > len(blobs[0][0])  # 32-bit counts for the large cell only
