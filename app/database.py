@@ -216,3 +216,36 @@ def in_batches(values: Iterable[T], size: int = IN_LIST_LIMIT) -> Iterator[list[
     ordered = sorted(set(values))
     for start in range(0, len(ordered), size):
         yield ordered[start:start + size]
+
+
+#: Search structures made by migrations, not models (they have no model form): the SQLite FTS5 table and its
+#: shadow tables, the PostgreSQL expression index. Comparisons of the schema with the models leave them out.
+UNMODELLED = ("comment_search", "ix_survey_responses_comment_search")
+
+
+def unmodelled(name: str | None) -> bool:
+    """Whether a table or index name belongs to the search structures of ``UNMODELLED``."""
+    return bool(name) and any(name == known or name.startswith(known + "_") for known in UNMODELLED)
+
+
+def text_search(bind: Session | Connection, texts: sa.ColumnElement, ids: sa.ColumnElement,
+                words: list[str]) -> sa.ColumnElement[bool]:
+    """Select the rows of ``survey_responses`` whose JSON ``texts`` hold every word as the start of a word,
+    diacritics and case ignored (``words``: letters and digits only, already split).
+
+    PostgreSQL: the GIN index ``ix_survey_responses_comment_search`` over ``jsonb_to_tsvector('hailong_vi', texts,
+    '["string"]')`` (configuration simple + unaccent: "cho lau" finds "chờ lâu"; only the answers, never the keys),
+    queried with prefix terms. SQLite: the FTS5 table ``comment_search`` (unicode61, remove_diacritics 2; rowid =
+    response id) kept by triggers on survey_responses, queried with quoted prefix terms.
+    """
+    if is_postgresql(bind):
+        config = sa.literal_column("'hailong_vi'::regconfig")
+        document = sa.func.jsonb_to_tsvector(config, sa.cast(texts, postgresql.JSONB),
+                                             sa.literal_column("'[\"string\"]'"))
+        query = " & ".join(f"{word}:*" for word in words)
+        return sa.and_(sa.cast(texts, sa.Text).op("<>")(sa.literal_column("'{}'")),
+                       document.op("@@")(sa.func.to_tsquery(config, query)))
+    match = " ".join('"' + word.replace('"', "") + '"*' for word in words)
+    found = sa.select(sa.literal_column("rowid")).select_from(sa.table("comment_search")).where(
+        sa.literal_column("comment_search").op("MATCH")(match))
+    return ids.in_(found)

@@ -4,5 +4,6 @@ from app.auth.models import AuditEntry, Organiser  # noqa: F401
 from app.contests.models import Attempt, Contest, Participant, Question, QuestionBank, Round  # noqa: F401
 from app.jobs import Job  # noqa: F401
 from app.organiser.aggregates import DossierVolume, FoldState, ResponsePack  # noqa: F401
+from app.organiser.cells import ResponseCell, ResponseDayCount  # noqa: F401
 from app.surveys.models import InstrumentVersion, SurveyResponse  # noqa: F401
 from app.units.models import Counter, ServiceField, Unit  # noqa: F401

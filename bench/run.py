@@ -49,6 +49,12 @@ def _dashboard(options: argparse.Namespace) -> list[Entry]:
     return dashboard_bench.run()
 
 
+def _aggregates(options: argparse.Namespace) -> list[Entry]:
+    import aggregates_bench
+
+    return aggregates_bench.run()
+
+
 def _contest(options: argparse.Namespace) -> list[Entry]:
     import contest_bench
 
@@ -62,6 +68,8 @@ SECTIONS: dict[str, tuple[str, Callable[[argparse.Namespace], list[Entry]]]] = {
     "qr": ("issue 2: QR poster sheet for 500 counters vs the QR codes alone", _qr),
     "sipas": ("issue 3: SIPAS report over 1,000,000 responses vs a per-response Python loop", _sipas),
     "dashboard": ("issue 4: organiser dashboard of the province with 1,000,000 responses", _dashboard),
+    "aggregates": ("issue 16: report and dashboard from cells at 1,000,000 and 5,000,000 responses, PostgreSQL",
+                   _aggregates),
     "contest": ("issue 5: contest deadline surge under gunicorn; ranking + item analysis of 200,000 attempts",
                 _contest),
 }

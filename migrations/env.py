@@ -97,6 +97,11 @@ def run_migrations_online():
     conf_args = current_app.extensions['migrate'].configure_args
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
+    if conf_args.get("include_object") is None:
+        from app.database import unmodelled
+
+        # The comment search's FTS5 tables and expression index have no model: autogenerate must not drop them.
+        conf_args["include_object"] = lambda obj, name, type_, reflected, compare_to: not (reflected and unmodelled(name))
 
     connectable = get_engine()
 

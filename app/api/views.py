@@ -13,7 +13,7 @@ from app.database import utcnow
 from app.errors import AppError
 from app.extensions import csrf, limiter
 from app.organiser.report_files import report_data
-from app.organiser.reports import report_for_code
+from app.organiser.reports import cached_report_for_code
 from app.units.services import counter_short_url, list_counters, list_units
 from app.units.tokens import counter_url
 
@@ -105,4 +105,4 @@ def sipas_report():
     unit, period = request.args.get("unit", "").strip(), request.args.get("period", "").strip()
     if not unit or not period:
         raise AppError(_l("Cần tham số “unit” (mã đơn vị) và “period” (ví dụ 2026-Q3)."))
-    return jsonify(report_data(report_for_code(unit, period, now=utcnow(), scope=g.api_token.unit)))
+    return jsonify(report_data(cached_report_for_code(unit, period, now=utcnow(), scope=g.api_token.unit)))

@@ -53,6 +53,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.database import BigIntId, UTCDateTime, insert_for, is_postgresql, raw_cursor, utcnow
 from app.extensions import db
+from app.organiser import cells
 from app.stats.abuse import BURST_SECONDS, DUPLICATE_SECONDS, response_flags
 from app.surveys.models import InstrumentVersion, SurveyResponse
 from app.units.models import ServiceField, Unit
@@ -240,9 +241,102 @@ def refresh_packs(now: dt.datetime) -> FoldResult:
         return FoldResult(0, rebuild, False)
     if rebuild:
         db.session.execute(sa.delete(ResponsePack))
-    _store_packs(rows, _review_flags(rows, watermark, devices))
+        cells.clear()
+    flags = _review_flags(rows, watermark, devices)
+    _store_packs(rows, flags)
+    _store_cells(rows, flags)
     db.session.flush()
     return FoldResult(int(ids.size), rebuild, True)
+
+
+def delete_responses(ids: Sequence[int], now: dt.datetime) -> int:
+    """Delete stored responses and correct the aggregates incrementally: each folded response is taken out of its
+    pack (one record with its day, review flags, field, counter and answers), its cell and its day count, and the
+    folded count goes down with it, so the fold's guard still holds and nothing is rebuilt.
+
+    Review flags are decided again as the fold decided them (from the response and the folded ones before it at its
+    counter). Runs in the caller's transaction and flushes; returns how many responses were deleted. A folded
+    response whose record cannot be found in its pack (flags decided otherwise) is deleted all the same and left
+    to the guard, which then rebuilds the aggregates at the next fold.
+    """
+    wanted = sorted({int(value) for value in ids})
+    if not wanted:
+        return 0
+    response = SurveyResponse.__table__
+    devices: dict[str, int] = {}
+    rows = _read_rows(response.c.id.in_(wanted), devices)
+    if not rows.size:
+        return 0
+    position = _position(now)
+    found = rows.columns["id"]
+    folded_mask = (found <= position.watermark) & ~np.isin(found, position.pending_ids)
+    folded = rows.take(folded_mask)
+    if folded.size:
+        flags = _decided_flags(folded, devices)
+        if _remove_records(folded, flags):
+            _store_cells_signed(folded, flags, -1)
+            table = FoldState.__table__
+            db.session.execute(table.update().where(table.c.id == 1)
+                               .values(folded=table.c.folded - int(folded.size)))
+    db.session.execute(sa.delete(SurveyResponse).where(SurveyResponse.id.in_(found.tolist())))
+    db.session.flush()
+    return int(found.size)
+
+
+def _decided_flags(rows: _Rows, devices: dict[str, int]) -> NDArray[np.uint8]:
+    """Decide the review flags of folded rows again, from them and the responses up to them at their counters."""
+    response = SurveyResponse.__table__
+    earliest = rows.columns["second"].min() - max(BURST_SECONDS, DUPLICATE_SECONDS)
+    context = _read_rows(
+        sa.and_(response.c.id <= int(rows.columns["id"].max()),
+                response.c.counter_id.in_(sorted(set(rows.columns["counter"].tolist())))),
+        devices, response.c.submitted_at >= dt.datetime.fromtimestamp(earliest, dt.timezone.utc))
+    flags = np.zeros(context.size, dtype=np.uint8)
+    columns = context.columns
+    for version, scores in context.scores.items():
+        chosen = np.flatnonzero(columns["version"] == version)
+        found = response_flags(columns["counter"][chosen], columns["second"][chosen], columns["device"][chosen],
+                               scores, columns["duration"][chosen])
+        flags[chosen] = (found.fast * FLAG_FAST) | (found.burst * FLAG_BURST) | (found.duplicate * FLAG_DUPLICATE)
+    order = np.argsort(columns["id"])
+    return flags[order[np.searchsorted(columns["id"], rows.columns["id"], sorter=order)]]
+
+
+def _remove_records(rows: _Rows, flags: NDArray[np.uint8]) -> bool:
+    """Take one matching record per row out of its (version, unit, month) pack; False (nothing changed) when a
+    record is not found."""
+    columns = rows.columns
+    months = cells.month_numbers(columns["day"])
+    pack = ResponsePack.__table__
+    changes = []
+    for version, scores in rows.scores.items():
+        layout = record_dtype(scores.shape[1])
+        chosen = np.flatnonzero(columns["version"] == version)
+        for key in sorted({(int(columns["unit"][i]), int(months[i])) for i in chosen}):
+            query = (sa.select(pack.c.id, pack.c.records)
+                     .where(pack.c.instrument_version_id == version, pack.c.unit_id == key[0],
+                            pack.c.month == EPOCH + dt.timedelta(days=key[1])).order_by(pack.c.id))
+            if is_postgresql(db.session):
+                query = query.with_for_update()
+            chunks = db.session.execute(query).all()
+            records = np.frombuffer(b"".join(chunk.records for chunk in chunks), dtype=layout)
+            keep = np.ones(records.size, dtype=bool)
+            for i in chosen[(columns["unit"][chosen] == key[0]) & (months[chosen] == key[1])]:
+                match = np.flatnonzero(keep & (records["day"] == columns["day"][i] - key[1] + 1)
+                                       & (records["flags"] == flags[i]) & (records["field"] == columns["field"][i])
+                                       & (records["counter"] == columns["counter"][i])
+                                       & (records["scores"] == scores[np.flatnonzero(chosen == i)[0]]).all(axis=1))
+                if not match.size:
+                    return False
+                keep[match[0]] = False
+            changes.append((version, key, [chunk.id for chunk in chunks], records[keep]))
+    for version, (unit_id, month), chunk_ids, kept in changes:
+        db.session.execute(sa.delete(ResponsePack).where(ResponsePack.id.in_(chunk_ids)))
+        if kept.size:
+            db.session.execute(sa.insert(ResponsePack).values(
+                instrument_version_id=version, unit_id=unit_id, month=EPOCH + dt.timedelta(days=month),
+                n=int(kept.size), records=kept.tobytes()))
+    return True
 
 
 def _folded_below(watermark: int, pending_ids: list[int]) -> tuple[int, int]:
@@ -434,6 +528,19 @@ def _store_packs(rows: _Rows, flags: NDArray[np.uint8]) -> None:
         _merge_chunks({pack["month"] for pack in packs})
 
 
+def _store_cells(rows: _Rows, flags: NDArray[np.uint8]) -> None:
+    """Add the folded rows to their report cells and day counts (``app.organiser.cells``)."""
+    _store_cells_signed(rows, flags, 1)
+
+
+def _store_cells_signed(rows: _Rows, flags: NDArray[np.uint8], sign: int) -> None:
+    columns = rows.columns
+    for version, scores in rows.scores.items():
+        chosen = np.flatnonzero(columns["version"] == version)
+        cells.add_responses(version, scores, columns["unit"][chosen], columns["field"][chosen],
+                            columns["counter"][chosen], columns["day"][chosen], flags[chosen], sign=sign)
+
+
 def _merge_chunks(months: set[dt.date]) -> None:
     """Merge the chunks of every (version, unit, month) in ``months`` that has more than MAX_CHUNKS of them."""
     crowded = db.session.execute(
@@ -596,6 +703,28 @@ def _packed(version_id: int, width: int, root: Unit, start: dt.date, end: dt.dat
         counters=records["counter"].astype(np.int64),
         flags=records["flags"].copy(),
     )
+
+
+def load_cells(version_id: int, layout: cells.CellLayout, root: Unit, start: dt.date, end: dt.date,
+               unfolded: Unfolded, days: tuple[dt.date, dt.date]) -> cells.CellData:
+    """Return the report cells of one instrument version in the unit's subtree for the months from ``start`` to
+    ``end`` (both month-aligned: ``start`` the first day of a month, ``end`` the last day of one): the stored cells
+    and the unfolded responses of those days as cells; the day counts (responses per day, review flags per counter)
+    of the ``days`` (first, last), the report period. When the packs fail the guard, cells do too (they hold the
+    same folded responses): every stored response is then read, as ``load_responses`` does."""
+    parts = []
+    if unfolded.packs:
+        parts.append(cells.read_cells(version_id, layout, _subtree_ids(root), start, month_start(end), days))
+    if unfolded.size:
+        data = _unfolded(version_id, layout.moments.n_items, root, unfolded)
+        data = data.take((data.days >= day_number(start)) & (data.days <= day_number(end)))
+        if len(data):
+            parts.append(cells.cells_of(version_id, np.ascontiguousarray(data.scores), data.unit_ids, data.fields,
+                                        data.counters, data.days, data.flags, days))
+    if not parts:
+        parts.append(cells.read_cells(version_id, layout, _subtree_ids(root), start, start - dt.timedelta(days=1),
+                                      days))
+    return cells.joined(parts)
 
 
 def _unfolded(version_id: int, width: int, root: Unit, unfolded: Unfolded) -> ResponseData:

@@ -21,17 +21,20 @@ from numpy.typing import NDArray
 from app import cache
 from app.errors import AppError, NotFoundError
 from app.extensions import db
-from app.organiser.aggregates import (FLAG_BURST, FLAG_DUPLICATE, FLAG_FAST, FLAG_UNTIMED, DossierVolume, ResponseData, Unfolded,
-                                      VersionCount, day_number, load_responses, month_start, unfolded_responses,
-                                      versions_with_responses)
+from app.organiser.aggregates import (FLAG_BURST, FLAG_DUPLICATE, FLAG_FAST, FLAG_UNTIMED, DossierVolume, ResponseData,
+                                      Unfolded, VersionCount, day_number, load_cells, load_responses, month_start,
+                                      unfolded_responses, versions_with_responses)
+from app.organiser.cells import CellData, layout_of
 from app.periods import Period, parse_period, trailing_periods
 from app.stats.abuse import BURST_SECONDS, BURST_SIZE, DUPLICATE_SECONDS, FAST_MS
 from app.stats.compare import (index_ranking, index_trend, period_difference, respondent_mean_scores,
                                score_comparison, share_comparison)
 from app.stats.reliability import cronbach_alpha
+from app.stats.sufficient import (alpha_from_moments, dossier_shares_from_counts, indices_from_moments,
+                                  kruskal_from_moments)
 from app.stats.satisfaction import (SMALL_SAMPLE_N, WIDE_HALF_WIDTH, AggregationRule, IndexSet, IndexTable,
                                     dossier_rating_shares, satisfaction_indices)
-from app.stats.weighting import poststratification_weights
+from app.stats.weighting import poststratification_from_counts, poststratification_weights
 from app.surveys.instruments import Instrument
 from app.surveys.models import InstrumentVersion
 from app.surveys.services import get_instrument
@@ -352,20 +355,21 @@ def sipas_report(root: Unit, period: Period, *, now: dt.datetime, instrument_cod
     inputs = _load(root, period, first_day, instrument_code, version, full=full,
                    unfolded=unfolded if unfolded is not None else unfolded_responses(now))
     instrument, span = inputs.instrument, inputs.span
-    current = span.take(_between(span.days, period)) if span is not None else None
+    current = _within(span, period) if span is not None else None
     info = PeriodInfo(period.label, period.start, period.end)
-    daily = _daily(current, period)
-    abuse = _abuse(current, inputs.counters)
+    daily = _daily_cells(current, period) if isinstance(current, CellData) else _daily(current, period)
+    abuse = (_abuse_cells(current, inputs.counters) if isinstance(current, CellData)
+             else _abuse(current, inputs.counters))
     dossier = _dossier_result(inputs.dossier, locale)
     if instrument is None or current is None:
         return SipasReport(root.code, root.name, info, now, None, inputs.others, 0, _empty(), (), (), (), None, None,
                            Trend(granularity, tuple(TrendPoint(b.label, b.start, b.end, _empty()) for b in buckets),
                                  None, None, None),
                            None, (), daily, abuse, dossier, None)
-    setup = _Setup(instrument, inputs.units)
+    setup = (_CellSetup if isinstance(current, CellData) else _Setup)(instrument, inputs.units)
     indices = setup.indices(current)
     total = indices.total
-    alpha = cronbach_alpha(current.scores, instrument.element_columns).total
+    alpha = setup.alpha(current)
     elements = tuple(
         ElementResult(section.code, _text(section.title, locale), _estimate(total.elements, e), _rounded(
             alpha.alpha[e], 3), int(alpha.n[e]), tuple(item.code for item in section.items if item.type == "scale"))
@@ -378,7 +382,7 @@ def sipas_report(root: Unit, period: Period, *, now: dt.datetime, instrument_cod
                         _rounded(total.criteria_mean.mean[column_of[item.code]], 2))
         for section in instrument.elements for item in section.items if item.type == "scale"
     )
-    previous_data = span.take(_between(span.days, previous))
+    previous_data = _within(span, previous)
     return SipasReport(
         unit_code=root.code, unit_name=root.name, period=info, generated_at=now,
         instrument=InstrumentInfo(instrument.code, instrument.version, instrument.kind,
@@ -410,7 +414,7 @@ def current_report(root: Unit, period: Period, instrument: tuple[str | None, int
     A report of the ``state`` asked for (the state a page's charts and downloads were given) is reused as it is,
     so they show what the page shows; otherwise the report of the current state is reused or computed.
     """
-    selection = (root.id, root.path, period, instrument, locale)
+    selection = (root.id, root.path, period, instrument, locale, _volumes_token())
     if state:
         report, complete = cache.sipas_reports.get((*selection, state), (None, False))
         if report is not None and (complete or not full):
@@ -424,9 +428,15 @@ def current_report(root: Unit, period: Period, instrument: tuple[str | None, int
     return report, unfolded.token
 
 
-def report_for_code(unit_code: str, period_text: str, *, now: dt.datetime, scope: Unit | None = None,
-                    **options) -> SipasReport:
-    """Parse a unit code and period label, check the unit lies in ``scope`` (404 otherwise), and report."""
+def _volumes_token() -> tuple[int, int, int]:
+    """What the weighted variant depends on besides the responses: the imported dossier volumes (an import replaces
+    rows, so the highest id moves with every import)."""
+    row = db.session.execute(sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(DossierVolume.dossiers), 0),
+                                       sa.func.coalesce(sa.func.max(DossierVolume.id), 0))).one()
+    return int(row[0]), int(row[1]), int(row[2])
+
+
+def _selection(unit_code: str, period_text: str, scope: Unit | None) -> tuple[Unit, Period]:
     unit = db.session.scalar(sa.select(Unit).where(Unit.code == unit_code))
     if unit is None or (scope is not None and not unit.is_within(scope)):
         raise NotFoundError(_l("Không tìm thấy đơn vị có mã “%(code)s”.", code=unit_code))
@@ -434,7 +444,23 @@ def report_for_code(unit_code: str, period_text: str, *, now: dt.datetime, scope
         period = parse_period(period_text)
     except ValueError as error:
         raise AppError(str(error)) from None
+    return unit, period
+
+
+def report_for_code(unit_code: str, period_text: str, *, now: dt.datetime, scope: Unit | None = None,
+                    **options) -> SipasReport:
+    """Parse a unit code and period label, check the unit lies in ``scope`` (404 otherwise), and report."""
+    unit, period = _selection(unit_code, period_text, scope)
     return sipas_report(unit, period, now=now, **options)
+
+
+def cached_report_for_code(unit_code: str, period_text: str, *, now: dt.datetime, scope: Unit | None = None,
+                           locale: str = "vi") -> SipasReport:
+    """``report_for_code`` (the full report), computed again only when what it depends on changed: the responses
+    (packs, cells and the unfolded ones), the imported dossier volumes, the selection and the language
+    (``current_report``; shared with the dashboards through ``app.cache.sipas_reports``)."""
+    unit, period = _selection(unit_code, period_text, scope)
+    return current_report(unit, period, (None, None), now=now, locale=locale, full=True)[0]
 
 
 # --- loading ------------------------------------------------------------------------------------------------------
@@ -449,7 +475,8 @@ class _Inputs:
     #: Other SIPAS versions with responses in the period.
     others: tuple[InstrumentInfo, ...]
     #: The chosen version's responses from the first day the report needs (period before, trend) to the period's end.
-    span: ResponseData | None
+    #: Report cells instead (``app.organiser.cells``) when the span is whole months: the figures follow from them.
+    span: ResponseData | CellData | None
     #: Dossiers per (unit id, service field id) in the period's months; None when the report leaves weighting out.
     volumes: list[tuple[int, int, int]] | None
     fields: dict[int, ServiceField]
@@ -464,8 +491,12 @@ def _load(root: Unit, period: Period, first_day: dt.date, instrument_code: str |
     counted = versions_with_responses(root, period.start, period.end, unfolded)
     chosen, others = _choose_version(counted, instrument_code, version)
     instrument = get_instrument(chosen.id) if chosen is not None else None
-    span = (load_responses(chosen.id, len(instrument.scale_items), root, first_day, period.end, unfolded)
-            if instrument is not None else None)
+    span = None
+    if instrument is not None and _whole_months(first_day, period.end):
+        span = load_cells(chosen.id, layout_of(instrument), root, first_day, period.end, unfolded,
+                          (period.start, period.end))
+    elif instrument is not None:
+        span = load_responses(chosen.id, len(instrument.scale_items), root, first_day, period.end, unfolded)
     volumes = None
     if full and instrument is not None:
         volumes = [tuple(row) for row in db.session.execute(
@@ -494,8 +525,23 @@ def _load_dossier(root: Unit, period: Period, counted: list[VersionCount], unfol
         return None
     entry = max(dossier, key=lambda candidate: (candidate.responses, candidate.version))
     instrument = get_instrument(entry.version_id)
+    if _whole_months(period.start, period.end):
+        return instrument, load_cells(entry.version_id, layout_of(instrument), root, period.start, period.end,
+                                      unfolded, (period.start, period.end))
     data = load_responses(entry.version_id, len(instrument.scale_items), root, period.start, period.end, unfolded)
     return instrument, data
+
+
+def _whole_months(start: dt.date, end: dt.date) -> bool:
+    """Whether the days from ``start`` to ``end`` are whole calendar months (reported from cells)."""
+    return start.day == 1 and (end + dt.timedelta(days=1)).day == 1
+
+
+def _within(span: ResponseData | CellData, period: Period) -> ResponseData | CellData:
+    """Return the part of the span in the period (cells: the period's months, as the span is in whole months)."""
+    if isinstance(span, CellData):
+        return span.between(period.start, period.end)
+    return span.take(_between(span.days, period))
 
 
 # --- pieces -------------------------------------------------------------------------------------------------------
@@ -616,11 +662,19 @@ class _Setup:
             min_n=aggregation.min_n, confidence=CONFIDENCE,
         )
 
+    def alpha(self, data: ResponseData):
+        """Cronbach's alpha per element of the whole set."""
+        return cronbach_alpha(data.scores, self.instrument.element_columns).total
+
+    def flagged(self, data: ResponseData) -> NDArray[np.int64]:
+        """Responses with a review flag per group."""
+        return np.bincount(self.units.of(data.unit_ids)[data.flags != 0], minlength=len(self.units.groups))
+
     def children(self, indices, data: ResponseData) -> tuple[ChildResult, ...]:
         """Return each child unit (and the unit's own counters, if answered) with rank and marks."""
         by_group = indices.by_group
         ranking = index_ranking(by_group.overall.value, by_group.overall.se, alpha=ALPHA)
-        flagged = np.bincount(self.units.of(data.unit_ids)[data.flags != 0], minlength=len(self.units.groups))
+        flagged = self.flagged(data)
         codes = [code for code, _, _ in self.units.groups]
         results = []
         for group in ranking.order.tolist() + [g for g in range(len(codes)) if ranking.rank[g] == 0]:
@@ -671,14 +725,19 @@ class _Setup:
 
     def trend(self, span: ResponseData, buckets: tuple[Period, ...], granularity: str) -> Trend:
         """Overall index per month or quarter; slope by weighted least squares on the linearised errors."""
-        labels = np.full(len(span), -1, dtype=np.intp)
-        for position, bucket in enumerate(buckets):
-            labels[_between(span.days, bucket)] = position
+        labels = self.bucket_labels(span, buckets)
         inside = labels >= 0
         table = self.totals_by(span.take(inside), labels[inside], len(buckets)).overall
         points = tuple(TrendPoint(b.label, b.start, b.end, _estimate(table, i)) for i, b in enumerate(buckets))
         test = index_trend(table.value, table.se)
         return Trend(granularity, points, _rounded(test.slope, 4), _rounded(test.se, 4), _rounded(test.p_value, 6))
+
+    def bucket_labels(self, span: ResponseData, buckets: tuple[Period, ...]) -> NDArray[np.intp]:
+        """Each response's trend bucket (−1: none)."""
+        labels = np.full(len(span), -1, dtype=np.intp)
+        for position, bucket in enumerate(buckets):
+            labels[_between(span.days, bucket)] = position
+        return labels
 
     def totals_by(self, data: ResponseData, labels: NDArray[np.intp], count: int) -> IndexSet:
         """Return the indices of each label's responses (months, fields), each following the unit rule.
@@ -733,6 +792,105 @@ class _Setup:
                                        field.label(locale) if field is not None else str(_l("Không chọn lĩnh vực")),
                                        _estimate(table, position)))
         return tuple(sorted(results, key=lambda result: (-result.estimate.n, result.code)))
+
+
+class _CellSetup(_Setup):
+    """The same statistics from report cells (``app.organiser.cells``): sufficient statistics per unit × month ×
+    service field, whose figures equal those of the responses behind them (``app.stats.sufficient``)."""
+
+    def indices(self, data: CellData, weights: NDArray[np.float64] | None = None):
+        aggregation = self.instrument.aggregation
+        return indices_from_moments(
+            data.moments, self.instrument.element_columns, satisfied=aggregation.satisfied,
+            scale_max=data.moments.counts.shape[2] - 1, groups=self.units.of(data.unit_ids),
+            n_groups=len(self.units.groups), weights=weights, rule=self.rule, min_n=aggregation.min_n,
+            confidence=CONFIDENCE,
+        )
+
+    def alpha(self, data: CellData):
+        return alpha_from_moments(data.moments, self.instrument.element_columns).total
+
+    def flagged(self, data: CellData) -> NDArray[np.int64]:
+        days = data.days
+        return np.bincount(self.units.of(days.unit_ids), weights=days.flagged,
+                           minlength=len(self.units.groups)).astype(np.int64)
+
+    def children_test(self, data: CellData) -> GroupTest | None:
+        if len(self.units.groups) < 2 or not len(data):
+            return None
+        result = kruskal_from_moments(data.moments, self.units.of(data.unit_ids), len(self.units.groups))
+        return GroupTest("kruskal-wallis", _rounded(result.statistic, 4), result.dof, _rounded(result.p_value, 6),
+                         "epsilon_squared", _rounded(result.epsilon_squared, 4), result.n)
+
+    def bucket_labels(self, span: CellData, buckets: tuple[Period, ...]) -> NDArray[np.intp]:
+        labels = np.full(span.months.size, -1, dtype=np.intp)
+        for position, bucket in enumerate(buckets):
+            labels[_between(span.months, bucket)] = position
+        return labels
+
+    def totals_by(self, data: CellData, labels: NDArray[np.intp], count: int) -> IndexSet:
+        if self.rule.units == "pooled":
+            aggregation = self.instrument.aggregation
+            return indices_from_moments(
+                data.moments, self.instrument.element_columns, satisfied=aggregation.satisfied,
+                scale_max=data.moments.counts.shape[2] - 1, groups=labels, n_groups=count, rule=self.rule,
+                min_n=aggregation.min_n, confidence=CONFIDENCE, total=False,
+            ).by_group
+        return _stack_sets([self.indices(data.take(labels == label)).total for label in range(count)])
+
+    def weighted(self, data: CellData, volumes: list[tuple[int, int, int]]) -> WeightedResult | None:
+        if not volumes or not len(data):
+            return None
+        known = np.array([unit_id * _FIELD_SPAN + field_id for unit_id, field_id, _ in volumes], dtype=np.int64)
+        sizes = np.array([int(total) for _, _, total in volumes], dtype=np.int64)
+        cells = data.unit_ids * _FIELD_SPAN + data.fields
+        unknown = np.setdiff1d(cells, known)
+        keys = np.concatenate([known, unknown])
+        sizes = np.concatenate([sizes, np.zeros(unknown.size, dtype=np.int64)])
+        order = np.argsort(keys)
+        strata = order[np.searchsorted(keys, cells, sorter=order)]
+        stratified = poststratification_from_counts(np.bincount(strata, weights=data.sizes, minlength=keys.size)
+                                                    .astype(np.int64), sizes)
+        total = self.indices(data, weights=stratified.weights[strata]).total
+        return WeightedResult(
+            label=str(WEIGHTED_LABEL), overall=_estimate(total.overall),
+            elements=tuple((section.code, _estimate(total.elements, e))
+                           for e, section in enumerate(self.instrument.elements)),
+            dossiers=int(sizes.sum()), effective_n=round(stratified.effective_n, 1),
+            design_effect=_rounded(stratified.design_effect, 3) or 0.0,
+            uncovered_volume_share=round(stratified.uncovered_volume_share, 4),
+            unweighted_responses=stratified.unweighted_responses,
+        )
+
+
+def _daily_cells(data: CellData, period: Period) -> tuple[DayCount, ...]:
+    """Responses per day of the period from the day counts, zeros included."""
+    days = data.days
+    counts = np.bincount(days.days - day_number(period.start), weights=days.day_responses, minlength=period.days)
+    return tuple(DayCount(period.start + dt.timedelta(days=offset), int(count))
+                 for offset, count in enumerate(counts[:period.days]))
+
+
+def _abuse_cells(data: CellData, names: dict[int, sa.Row]) -> AbuseSummary:
+    """``_abuse`` from the day counts per counter."""
+    thresholds = dict(fast_seconds=FAST_MS / 1000, burst_size=BURST_SIZE, burst_minutes=BURST_SECONDS / 60,
+                      duplicate_minutes=DUPLICATE_SECONDS / 60)
+    days = data.days
+    if not int(days.responses.sum()):
+        return AbuseSummary(0, 0, 0, 0, 0, (), **thresholds)
+    counter_ids, positions = _dense_labels(days.counters)
+    per_counter = {name: np.bincount(positions, weights=getattr(days, name), minlength=counter_ids.size)
+                   .astype(np.int64) for name in ("responses", "fast", "burst", "duplicate", "flagged")}
+    worst = [int(i) for i in np.argsort(-per_counter["flagged"], kind="stable")[:FLAGGED_COUNTERS]
+             if per_counter["flagged"][i] > 0]
+    counters = tuple(
+        CounterFlags(names[int(counter_ids[i])].code, names[int(counter_ids[i])].name, names[int(counter_ids[i])].unit,
+                     *(int(per_counter[name][i]) for name in ("responses", "fast", "burst", "duplicate", "flagged")))
+        for i in worst if int(counter_ids[i]) in names
+    )
+    return AbuseSummary(int(days.responses.sum()), *(int(getattr(days, name).sum())
+                                                     for name in ("fast", "burst", "duplicate", "flagged")),
+                        counters, **thresholds)
 
 
 def _stack_sets(sets: list[IndexSet]) -> IndexSet:
@@ -801,7 +959,11 @@ def _dossier_result(dossier: tuple[Instrument, ResponseData] | None, locale: str
         return None
     instrument, data = dossier
     rated = instrument.scale_items[0]
-    shares = dossier_rating_shares(data.scores[:, 0], min_n=instrument.aggregation.min_n, confidence=CONFIDENCE)
+    if isinstance(data, CellData):
+        shares = dossier_shares_from_counts(data.moments.counts[:, 0, 1:4].sum(axis=0),
+                                            min_n=instrument.aggregation.min_n, confidence=CONFIDENCE)
+    else:
+        shares = dossier_rating_shares(data.scores[:, 0], min_n=instrument.aggregation.min_n, confidence=CONFIDENCE)
     total = shares.total
     labels = {choice.value: _text(choice.label, locale) for choice in rated.choices}
     levels = tuple(RatingLevel(level, labels.get(level, str(level)), int(total.counts[level - 1]),

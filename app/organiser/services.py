@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
@@ -15,6 +16,7 @@ from flask_babel import lazy_gettext as _l
 
 from app.auth.audit import record
 from app.auth.models import Organiser
+from app.database import text_search
 from app.errors import NotFoundError
 from app.extensions import db
 from app.jobs import Job, enqueue
@@ -115,7 +117,10 @@ def list_comments(root: Unit, filters: CommentFilter, page: int, per_page: int =
         .where(Unit.is_within(root), texts != "{}")
         .order_by(SurveyResponse.submitted_at.desc(), SurveyResponse.id.desc())
     )
-    if filters.search.strip():
+    words = search_words(filters.search)
+    if words:
+        query = query.where(comment_search(words))
+    elif filters.search.strip():  # only signs (%, _, …): matched literally inside the texts
         query = query.where(texts.ilike(_like_pattern(filters.search.strip()), escape="\\"))
     if filters.field_id is not None:
         query = query.where(SurveyResponse.service_field_id == filters.field_id)
@@ -126,7 +131,7 @@ def list_comments(root: Unit, filters: CommentFilter, page: int, per_page: int =
             sa.select(InstrumentVersion.id).where(InstrumentVersion.code == filters.instrument_code)))
     page = min(max(page, 1), MAX_PAGE)
     skip = (page - 1) * per_page
-    if filters.max_score is None and not filters.search.strip():
+    if filters.max_score is None and (words or not filters.search.strip()):
         total = db.session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery()))
         rows = db.session.execute(query.offset(skip).limit(per_page + 1)).all()
     else:
@@ -143,9 +148,25 @@ def list_comments(root: Unit, filters: CommentFilter, page: int, per_page: int =
     return CommentPage(items, page, per_page, total, len(rows) > per_page)
 
 
+#: Words of a search (letters and digits, Vietnamese included); at most this many are used.
+_WORD = re.compile(r"\w+", re.UNICODE)
+MAX_SEARCH_WORDS = 8
+
+
+def search_words(text: str) -> list[str]:
+    """Return the words of a comment search (none when it holds only signs such as % or _)."""
+    return [word for word in _WORD.findall(text.casefold()) if word.strip("_")][:MAX_SEARCH_WORDS]
+
+
+def comment_search(words: list[str]) -> sa.ColumnElement[bool]:
+    """Select the responses whose texts hold every word as the start of a word, whatever the accents and case
+    (``app.database.text_search``: an index, never a scan of the texts)."""
+    return text_search(db.session, SurveyResponse.texts, SurveyResponse.id, words)
+
+
 def _matches(version_id: int, scores: bytes, texts: dict, filters: CommentFilter) -> bool:
     term = filters.search.strip().casefold()
-    if term and term not in "\n".join(str(text) for text in (texts or {}).values()).casefold():
+    if term and not search_words(filters.search) and term not in "\n".join(str(text) for text in (texts or {}).values()).casefold():
         return False
     if filters.max_score is None:
         return True

@@ -77,3 +77,43 @@ def poststratification_weights(strata: NDArray[np.intp], volumes: ArrayLike) -> 
         effective_n=effective_n,
         design_effect=float(labels.size / effective_n) if effective_n > 0 else np.nan,
     )
+
+
+def poststratification_from_counts(responses: ArrayLike, volumes: ArrayLike) -> StratumWeights:
+    """Return ``poststratification_weights`` from the responses per stratum instead of one label per respondent.
+
+    Same formula and missing-value rule; ``weights`` then holds one weight per stratum (0 where the stratum has no
+    response or no volume), the weight every respondent of that stratum gets, and Kish's figures are computed as
+    (Σ_h n_h·w_h)² / Σ_h n_h·w_h². For report cells (``app.stats.sufficient``), whose cost must not grow with
+    respondents.
+    """
+    volume = np.asarray(volumes, dtype=np.float64)
+    counts = np.asarray(responses)
+    if volume.ndim != 1 or volume.size == 0:
+        raise ValueError(f"volumes must be a non-empty vector (one count per stratum), got shape {volume.shape}")
+    if counts.shape != volume.shape or counts.dtype.kind not in "ui" or (counts < 0).any():
+        raise ValueError("responses must give a non-negative integer count per stratum")
+    if not np.isfinite(volume).all() or (volume < 0).any():
+        raise ValueError("volumes must be finite and not negative")
+    counts = counts.astype(np.int64)
+    n = int(counts.sum())
+    covered = counts > 0
+    covered_volume = volume[covered].sum()
+    total_volume = volume.sum()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        stratum_weight = np.where(covered, volume / covered_volume * n / counts, np.nan)
+    if covered_volume == 0:
+        stratum_weight = np.where(covered, 0.0, np.nan)
+    weights = np.nan_to_num(stratum_weight)
+    squares = (counts * weights**2).sum()
+    effective_n = float((counts * weights).sum() ** 2 / squares) if squares > 0 else 0.0
+    return StratumWeights(
+        weights=weights,
+        stratum_weight=stratum_weight,
+        responses=counts,
+        volume=volume,
+        uncovered_volume_share=float(volume[~covered].sum() / total_volume) if total_volume > 0 else 0.0,
+        unweighted_responses=int(counts[covered & (volume == 0)].sum()),
+        effective_n=effective_n,
+        design_effect=float(n / effective_n) if effective_n > 0 else np.nan,
+    )

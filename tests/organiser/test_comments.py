@@ -118,3 +118,30 @@ def test_odd_query_strings_get_a_page_or_a_clear_refusal_never_an_error(client, 
     response = client.get(f"/quan-tri/y-kien?{query}")
     assert response.status_code in (200, 400)
     assert "Hệ thống gặp sự cố" not in response.get_data(as_text=True)
+
+
+def test_search_ignores_accents_and_case_and_finds_word_starts(client, make, site):
+    make.response(site["A"], comment="Thủ tục còn chậm, chờ lâu")
+    make.response(site["A"], comment="Cán bộ nhiệt tình, hướng dẫn kỹ")
+    make.response(site["B"], comment="Chờ lâu ở xã khác")  # outside the organiser's subtree
+    assert shown(client.get("/quan-tri/y-kien?q=cho lau")) == ["Thủ tục còn chậm, chờ lâu"]
+    assert shown(client.get("/quan-tri/y-kien?q=HUONG dan")) == ["Cán bộ nhiệt tình, hướng dẫn kỹ"]
+    assert shown(client.get("/quan-tri/y-kien?q=nhiê")) == ["Cán bộ nhiệt tình, hướng dẫn kỹ"]  # a word's start
+    assert shown(client.get("/quan-tri/y-kien?q=chậm nhiệt")) == []  # every word must be in one comment
+    assert shown(client.get("/quan-tri/y-kien?q=\"*:&|!")) == []  # signs of the query languages are plain text
+    page = client.get("/quan-tri/y-kien?q=cho")
+    assert page.status_code == 200 and "1 ý kiến." in page.get_data(as_text=True)  # indexed: the total is known
+
+
+def test_the_search_index_follows_deleted_responses(app, client, make, site):
+    import sqlalchemy as sa
+
+    from app.extensions import db
+    from app.surveys.models import SurveyResponse
+
+    make.response(site["A"], comment="Sẽ bị xoá")
+    assert shown(client.get("/quan-tri/y-kien?q=xoa")) == ["Sẽ bị xoá"]
+    with app.app_context():
+        db.session.execute(sa.delete(SurveyResponse))
+        db.session.commit()
+    assert shown(client.get("/quan-tri/y-kien?q=xoa")) == []
