@@ -68,6 +68,19 @@ class Config:
     VOLUMES_IMPORT_MAX_ROWS = 100_000
     UPLOAD_MAX_INFLATED = 50 * 1024 * 1024
 
+    # Feedback and recommendations (PAKN): each attachment's cap, how many files, submissions per client, lookups
+    # per client (code + last phone digits), the role that approves answers, where files are kept (None:
+    # instance/feedback). Mail to senders goes through MAIL_URL (smtp://host:port), drained by
+    # `flask feedback send-mail`; without MAIL_URL messages wait in the outbox.
+    FEEDBACK_ATTACHMENT_MAX_BYTES = 5 * 1024 * 1024
+    FEEDBACK_MAX_ATTACHMENTS = 3
+    FEEDBACK_RATE_LIMIT = "5 per minute;30 per day"
+    FEEDBACK_LOOKUP_RATE_LIMIT = "10 per minute;50 per day"
+    FEEDBACK_APPROVER_ROLE = "administrator"
+    FEEDBACK_STORAGE: str | None = None
+    MAIL_URL: str | None = None
+    MAIL_FROM = "HàiLòng <no-reply@hailong.invalid>"
+
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = False
     # Should Redis go away, count in memory meanwhile instead of failing every survey submission.
@@ -75,7 +88,7 @@ class Config:
 
 
 #: Environment variables of the DESIGN contract, read without a prefix.
-ENVIRONMENT_KEYS = ("DATABASE_URL", "SECRET_KEY", "REDIS_URL", "BASE_URL", "TIMEZONE", "TRUSTED_PROXIES")
+ENVIRONMENT_KEYS = ("DATABASE_URL", "SECRET_KEY", "REDIS_URL", "BASE_URL", "TIMEZONE", "TRUSTED_PROXIES", "MAIL_URL")
 
 
 def load_environment(config: dict, instance_path: str) -> None:
@@ -83,7 +96,7 @@ def load_environment(config: dict, instance_path: str) -> None:
     env = {key: os.environ[key] for key in ENVIRONMENT_KEYS if os.environ.get(key)}
     if "DATABASE_URL" in env:
         config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(env["DATABASE_URL"])
-    for key in ("SECRET_KEY", "REDIS_URL", "BASE_URL", "TIMEZONE"):
+    for key in ("SECRET_KEY", "REDIS_URL", "BASE_URL", "TIMEZONE", "MAIL_URL"):
         if key in env:
             config[key] = env[key]
     if "TRUSTED_PROXIES" in env:
@@ -108,6 +121,8 @@ def finish_config(config: dict, instance_path: str) -> None:
     if config.get("REMEMBER_COOKIE_SECURE") is None:
         config["REMEMBER_COOKIE_SECURE"] = config["SESSION_COOKIE_SECURE"]
     config["BASE_URL"] = str(config["BASE_URL"]).rstrip("/")
+    if not config.get("FEEDBACK_STORAGE"):
+        config["FEEDBACK_STORAGE"] = str(Path(instance_path) / "feedback")
 
 
 def normalise_database_url(url: str) -> str:

@@ -57,6 +57,8 @@ FLAG_ACTIONS = {"extend": ("accepted", "transferred", "in_progress", "waiting_se
                 "redact": ("answered", "completed"), "publish": ("answered", "completed"),
                 "hide": ("answered", "completed")}
 OPEN_STATUSES = ("received", "accepted", "transferred", "in_progress", "waiting_sender")
+#: Who acts when the citizen does (rating, clarification): recorded without an organiser.
+CITIZEN = audit.Unsigned("citizen")
 #: The minimum role of each action (the approver's role is configured: FEEDBACK_APPROVER_ROLE).
 ACTION_ROLES = {"approve": "administrator"}
 
@@ -340,7 +342,7 @@ def _move(feedback: Feedback, action: str, actor, now: dt.datetime, note: str | 
                                       organiser_id=getattr(actor, "id", None), unit_id=feedback.unit_id,
                                       note=note, at=now))
     db.session.flush()
-    audit.record(actor, feedback.unit_id, f"feedback.{action}", "feedback", feedback.code,
+    audit.record(actor or CITIZEN, feedback.unit_id, f"feedback.{action}", "feedback", feedback.code,
                  {"from": previous, "to": target, **(detail or {})}, now)
 
 
@@ -726,3 +728,17 @@ def add_template(actor, unit: Unit, name: str, body: str, now: dt.datetime) -> A
     db.session.flush()
     audit.record(actor, unit.id, "feedback.template_added", "unit", unit.code, {"name": name[:200]}, now)
     return template
+
+
+def public_statistics() -> dict:
+    """Counts the public may read (never identities): every PAKN by status, and the published ones by field and
+    by unit."""
+    by_status = dict(db.session.execute(sa.select(Feedback.status, sa.func.count()).group_by(Feedback.status)).all())
+    visible = sa.and_(Feedback.published_at.is_not(None), Feedback.hidden.is_(False))
+    by_field = db.session.execute(sa.select(ServiceField.name, sa.func.count()).join(
+        Feedback, Feedback.service_field_id == ServiceField.id).where(visible).group_by(ServiceField.name)
+        .order_by(sa.func.count().desc()).limit(10)).all()
+    by_unit = db.session.execute(sa.select(Unit.name, sa.func.count()).join(Feedback, Feedback.unit_id == Unit.id)
+                                 .group_by(Unit.name).order_by(sa.func.count().desc()).limit(10)).all()
+    return {"by_status": by_status, "by_field": [tuple(row) for row in by_field],
+            "by_unit": [tuple(row) for row in by_unit], "total": sum(by_status.values())}

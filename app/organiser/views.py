@@ -59,6 +59,7 @@ NAV = [
     NavEntry("units.counters", _l("Quầy")),
     NavEntry("units.fields", _l("Lĩnh vực")),
     NavEntry("organiser.comments", _l("Ý kiến")),
+    NavEntry("feedback_admin.inbox", _l("Phản ánh, kiến nghị")),
     NavEntry("contest_admin.index", _l("Cuộc thi")),
     NavEntry("organiser.export", _l("Xuất dữ liệu")),
     NavEntry("auth.accounts", _l("Tài khoản"), "administrator"),
