@@ -72,7 +72,8 @@ class Config:
     # per client (code + last phone digits), the role that approves answers, where files are kept (None:
     # instance/feedback). Mail to senders goes through MAIL_URL (smtp://host:port), drained by
     # `flask feedback send-mail`; without MAIL_URL messages wait in the outbox.
-    FEEDBACK_ATTACHMENT_MAX_BYTES = 5 * 1024 * 1024
+    #: (the whole request stays under MAX_CONTENT_LENGTH, which the CSRF check enforces first)
+    FEEDBACK_ATTACHMENT_MAX_BYTES = 4 * 1024 * 1024
     FEEDBACK_MAX_ATTACHMENTS = 3
     FEEDBACK_RATE_LIMIT = "5 per minute;30 per day"
     FEEDBACK_LOOKUP_RATE_LIMIT = "10 per minute;50 per day"

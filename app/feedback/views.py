@@ -127,12 +127,23 @@ def send_post():
     return redirect(url_for(".thanks", code=feedback.code), 303)
 
 
+@bp.errorhandler(RequestEntityTooLarge)
+def _body_too_large(error):
+    """A body over the cap, read first by the CSRF check: on the form, say which files are too large."""
+    if request.endpoint == "feedback.send_post":
+        return _too_large()
+    from app.web import HTTP_MESSAGES, error_response
+
+    return error_response(413, HTTP_MESSAGES[413])
+
+
 def _too_large():
     db.session.rollback()
     limit_mb = current_app.config["FEEDBACK_ATTACHMENT_MAX_BYTES"] // 1_048_576
     message = _l("Tệp đính kèm quá lớn: mỗi tệp tối đa %(mb)d MB, tối đa %(n)d tệp. Phản ánh chưa được gửi; vui "
                  "lòng chọn tệp nhỏ hơn và gửi lại.", mb=limit_mb, n=current_app.config["FEEDBACK_MAX_ATTACHMENTS"])
-    return _form({"key": secrets.token_urlsafe(18)}, {}, message, 413)
+    page, _ = _form({"key": secrets.token_urlsafe(18)}, {}, message, 413)
+    return page, 413
 
 
 @bp.get("/phan-anh/gui/<code>")

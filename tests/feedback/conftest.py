@@ -55,3 +55,15 @@ def citizen_fields(**changes) -> dict:
             "proposal": "Trả kết quả đúng hẹn.", "consent_data": "1", "consent_publish": "1"}
     data.update(changes)
     return data
+
+
+@pytest.fixture(autouse=True)
+def holidays(app):
+    """Load the shipped calendars (the app fixture empties every table after each test, the seeded ones too)."""
+    from app.extensions import db
+    from app.feedback.calendar import SHIPPED, load_year
+
+    with app.app_context():
+        for path in sorted(SHIPPED.glob("*.yaml")):
+            load_year(path.read_text(encoding="utf-8"))
+        db.session.commit()
