@@ -121,6 +121,7 @@ def send_post():
     except AppError as error:
         refused(error)
         return _form(values, {}, error.message, error.status)
+    session.pop("survey_comment", None)  # offered once: a sent feedback does not offer it again
     sent = [code for code in session.get(SENT, []) if code != feedback.code][-4:]
     session[SENT] = sent + [feedback.code]
     _open(feedback.code)
