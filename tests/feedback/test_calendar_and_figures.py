@@ -157,3 +157,15 @@ def test_report_and_overdue_commands(app, world, runner, tmp_path):
     late = {row["code"] for row in json.loads(result.output)}
     assert {codes["F4"], codes["F5"]} <= late and codes["F1"] not in late
     assert runner.invoke(args=["feedback", "overdue", "--unit", "NOPE"]).exit_code == 1
+
+
+def test_the_dashboard_shows_the_figures_of_its_unit_and_period(app, world, login, client):
+    from app.units.services import get_unit_by_code
+
+    _fixture(app)
+    login(world.a_organiser)
+    with app.app_context():
+        unit_id = get_unit_by_code("T01-A").id
+    html = client.get(f"/quan-tri/tong-quan?unit={unit_id}&year=2026&preset=Q1").get_data(as_text=True)
+    assert "Phản ánh, kiến nghị" in html and "50,0 % (2 trên 4)" in html
+    assert "Điểm chỉ số 8" in html
