@@ -64,6 +64,22 @@ def feedback_overdue_command(unit_code: str, as_json: bool) -> None:
                    f"trễ {(today - row.effective_due_on).days} ngày")
 
 
+@feedback_group.command("deadline")
+@click.option("--unit", "unit_code", required=True, help="Mã đơn vị (áp dụng cho cả các đơn vị bên dưới chưa đặt riêng).")
+@click.option("--kind", type=click.Choice(services.KINDS), help="Loại PAKN (mặc định: mọi loại).")
+@click.option("--answer-days", type=int, required=True, help="Thời hạn trả lời, ngày làm việc (mặc định 10).")
+@click.option("--transfer-days", type=int, default=services.DEFAULT_TRANSFER_DAYS, show_default=True,
+              help="Thời hạn chuyển cơ quan có thẩm quyền, ngày làm việc.")
+@fail_on_app_error
+def feedback_deadline_command(unit_code: str, kind: str | None, answer_days: int, transfer_days: int) -> None:
+    """Set a unit's PAKN deadlines in working days (for new PAKN)."""
+    from app.auth.audit import COMMAND_LINE
+
+    services.set_deadline(COMMAND_LINE, get_unit_by_code(unit_code), kind, answer_days, transfer_days, utcnow())
+    db.session.commit()
+    click.echo(f"Đã đặt thời hạn của {unit_code}: trả lời {answer_days}, chuyển {transfer_days} ngày làm việc.")
+
+
 @feedback_group.command("send-mail")
 @fail_on_app_error
 def feedback_send_mail_command() -> None:

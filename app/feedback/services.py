@@ -20,7 +20,7 @@ from app.errors import AppError, ConflictError, NotFoundError, PermissionDeniedE
 from app.extensions import db
 from app.feedback import attachments as files
 from app.feedback.calendar import Calendar
-from app.feedback.models import (
+from app.feedback.models import (  # noqa: F401  (KINDS: also read by the command line)
     CHANNELS, KINDS, RATINGS, REFUSAL_REASONS, SENDER_TYPES, AnswerTemplate, Feedback, FeedbackAnswer,
     FeedbackAttachment, FeedbackDeadline, FeedbackTransition, MailMessage, SenderIdentity,
 )
