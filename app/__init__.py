@@ -6,8 +6,9 @@ The map (each package's docstring says what lives there and what it may import):
   web (view helpers, error pages, the request's commit), forms, cache, uploads, validation, periods, i18n,
   security, exports, pdf, cli (what every command shares);
 - features: units (units, service fields, counters with their tokens, QR codes and posters), surveys
-  (instruments, the citizen's form, responses), contests, feedback (PAKN: phản ánh, kiến nghị), organiser (dashboards, reports, comments, exports),
-  auth (organisers, roles, scoping, audit log), api (JSON API v1);
+  (instruments, the citizen's form, responses), contests, feedback (PAKN: phản ánh, kiến nghị, their workflow,
+  calendar and figures), organiser (dashboards, reports, comments, exports), auth (organisers, roles, scoping, audit
+  log), api (JSON API v1);
 - stats: pure statistics on numpy arrays;
 - above the features: models (every model, for the metadata), demo and synth (sample data), commands (the
   commands that span features), backup, next_steps (where a citizen goes after the survey).

@@ -184,12 +184,11 @@ def feedback_create():
         unit = db.session.scalar(sa.select(Unit).where(Unit.code == unit_code))
     if unit is None or not unit.is_within(g.api_token.unit):
         raise AppError(_l("Không tìm thấy đơn vị này trong phạm vi token."), status=404)
+    if body.get("consent_data") is not True:
+        raise AppError(_l("Cần “consent_data”: true (người gửi đồng ý xử lý dữ liệu cá nhân)."))
     data["unit"] = str(unit.id)
     data.setdefault("channel", "national_portal")
-    data.setdefault("consent_data", "1")
     sub = feedback_services.read_submission(data, staff=True)
-    if "consent_data" in body and body["consent_data"] is not True:
-        raise AppError(_l("Cần “consent_data”: true (người gửi đồng ý xử lý dữ liệu cá nhân)."))
     feedback, created = feedback_services.submit(sub, now=utcnow(), zone=local_zone(), calendar=load_calendar(),
                                                  rng=random.SystemRandom(),
                                                  storage=current_app.config["FEEDBACK_STORAGE"],

@@ -65,7 +65,8 @@ def feedback_overdue_command(unit_code: str, as_json: bool) -> None:
 
 
 @feedback_group.command("deadline")
-@click.option("--unit", "unit_code", required=True, help="Mã đơn vị (áp dụng cho cả các đơn vị bên dưới chưa đặt riêng).")
+@click.option("--unit", "unit_code", required=True,
+              help="Mã đơn vị (áp dụng cho cả các đơn vị bên dưới chưa đặt riêng).")
 @click.option("--kind", type=click.Choice(services.KINDS), help="Loại PAKN (mặc định: mọi loại).")
 @click.option("--answer-days", type=int, required=True, help="Thời hạn trả lời, ngày làm việc (mặc định 10).")
 @click.option("--transfer-days", type=int, default=services.DEFAULT_TRANSFER_DAYS, show_default=True,

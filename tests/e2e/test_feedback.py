@@ -81,7 +81,7 @@ def test_a_citizen_sends_feedback_from_the_poster_and_looks_it_up(live_server, s
     assert_accessible(other, axe_source, "feedback status")
     screenshot(other, "feedback-status-360")
 
-    live_server.flask("create-organiser", "--email", EMAIL, "--unit", COUNTER_UNIT, "--role", "organiser",
+    live_server.flask("create-organiser", "--email", EMAIL, "--unit", COUNTER_UNIT, "--role", "administrator",
                       "--name", "Cán bộ một cửa", "--password", PASSWORD)
     staff = desktop.new_page()
     staff.set_viewport_size({"width": 1366, "height": 768})
@@ -101,3 +101,20 @@ def test_a_citizen_sends_feedback_from_the_poster_and_looks_it_up(live_server, s
     assert "Đã tiếp nhận" in staff.locator("main").inner_text()
     assert_accessible(staff, axe_source, "feedback detail")
     screenshot(staff, "feedback-detail-1366")
+    staff.get_by_label("Câu trả lời").fill("Xã Tân Phú đã trả kết quả khai sinh; cán bộ đã được nhắc nhở.")
+    staff.get_by_role("button", name="Lưu câu trả lời (chờ duyệt)").click()
+    staff.get_by_role("button", name="Duyệt câu trả lời").click()
+    staff.wait_for_url(re.compile(rf"/quan-tri/phan-anh/{code}$"))
+    staff.get_by_role("button", name="Công khai", exact=True).click()
+    staff.wait_for_url(re.compile(rf"/quan-tri/phan-anh/{code}$"))
+    public = small_phone.new_page()
+    public.goto(f"{live_server.url}/phan-anh/{code}")
+    text = public.content()
+    assert "cán bộ đã được nhắc nhở" in text
+    assert "Lê Thị Thu Hà" not in text and "0987" not in text and "654 321" not in text
+    assert_accessible(public, axe_source, "published feedback")
+    screenshot(public, "feedback-public-360")
+    public.goto(f"{live_server.url}/phan-anh")
+    assert code in public.locator("main").inner_text()
+    assert_accessible(public, axe_source, "published list")
+    screenshot(public, "feedback-list-360")

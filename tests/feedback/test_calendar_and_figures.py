@@ -43,7 +43,7 @@ def test_a_year_without_a_calendar_is_refused_clearly(app, world, runner, tmp_pa
     result = runner.invoke(args=["holidays", "load", str(path)])
     assert result.exit_code == 0 and "Đã nạp lịch năm 2028" in result.output
     with app.app_context():
-        assert load_calendar().add_working_days(dt.date(2027, 12, 24), 10) == dt.date(2028, 1, 7)  # 27–31/12, then 3–7/01
+        assert load_calendar().add_working_days(dt.date(2027, 12, 24), 10) == dt.date(2028, 1, 7)  # 27–31/12, 3–7/01
     path.write_text("year: 2028\nholidays:\n  - {date: 2029-01-01, name: sai năm}\n", encoding="utf-8")
     result = runner.invoke(args=["holidays", "load", str(path)])
     assert result.exit_code == 1 and "thuộc năm 2028" in result.output
