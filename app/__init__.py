@@ -6,8 +6,9 @@ The map (each package's docstring says what lives there and what it may import):
   jobs (the task queue), web (view helpers, error pages, the request's commit), forms, cache, uploads, validation, periods, i18n,
   security, exports, pdf, cli (what every command shares);
 - features: units (units, service fields, counters with their tokens, QR codes and posters), surveys
-  (instruments, the citizen's form, responses), contests, organiser (dashboards, reports, comments, exports),
-  auth (organisers, roles, scoping, audit log), api (JSON API v1);
+  (instruments, the citizen's form, responses), contests, feedback (PAKN: phản ánh, kiến nghị, their workflow,
+  calendar and figures), organiser (dashboards, reports, comments, exports), auth (organisers, roles, scoping, audit
+  log), api (JSON API v1);
 - stats: pure statistics on numpy arrays;
 - above the features: models (every model, for the metadata), demo and synth (sample data), commands (the
   commands that span features), backup, next_steps (where a citizen goes after the survey).
@@ -86,6 +87,8 @@ def register_blueprints(app: Flask) -> None:
     from app.auth import views as auth
     from app.contests import manage as contest_admin
     from app.contests import views as contests
+    from app.feedback import manage as feedback_admin
+    from app.feedback import views as feedback
     from app.organiser import views as organiser
     from app.surveys import views as surveys
     from app.surveys.services import sipas_instrument_codes
@@ -101,6 +104,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(organiser.bp, url_prefix="/quan-tri")
     app.register_blueprint(contests.bp, url_prefix="/thi")
     app.register_blueprint(contest_admin.bp, url_prefix="/quan-tri/cuoc-thi")
+    # /phan-anh…: the citizen's PAKN pages (form, tracking, published list); the agency inbox under /quan-tri.
+    app.register_blueprint(feedback.bp)
+    app.register_blueprint(feedback_admin.bp, url_prefix="/quan-tri/phan-anh")
 
 
 def register_commands(app: Flask) -> None:
@@ -109,10 +115,12 @@ def register_commands(app: Flask) -> None:
     from app.api import cli as api_cli
     from app.auth import cli as auth_cli
     from app.contests import cli as contests_cli
+    from app.feedback import cli as feedback_cli
     from app.organiser import cli as organiser_cli
     from app.surveys import cli as surveys_cli
     from app.units import cli as units_cli
 
-    for module in (cli, commands, jobs, auth_cli, units_cli, surveys_cli, api_cli, backup, contests_cli, organiser_cli):
+    for module in (cli, commands, jobs, auth_cli, units_cli, surveys_cli, api_cli, backup, contests_cli, organiser_cli,
+                   feedback_cli):
         for command in module.COMMANDS:
             app.cli.add_command(command)

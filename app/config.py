@@ -89,6 +89,20 @@ class Config:
     #: Finished jobs and their files are deleted after this many days.
     JOBS_KEEP_DAYS = 7
 
+    # Feedback and recommendations (PAKN): each attachment's cap, how many files, submissions per client, lookups
+    # per client (code + last phone digits), the role that approves answers, where files are kept (None:
+    # instance/feedback). Mail to senders goes through MAIL_URL (smtp://host:port), drained by
+    # `flask feedback send-mail`; without MAIL_URL messages wait in the outbox.
+    #: (the whole request stays under MAX_CONTENT_LENGTH, which the CSRF check enforces first)
+    FEEDBACK_ATTACHMENT_MAX_BYTES = 4 * 1024 * 1024
+    FEEDBACK_MAX_ATTACHMENTS = 3
+    FEEDBACK_RATE_LIMIT = "5 per minute;30 per day"
+    FEEDBACK_LOOKUP_RATE_LIMIT = "10 per minute;50 per day"
+    FEEDBACK_APPROVER_ROLE = "administrator"
+    FEEDBACK_STORAGE: str | None = None
+    MAIL_URL: str | None = None
+    MAIL_FROM = "HàiLòng <no-reply@hailong.invalid>"
+
     #: Where rate-limit counters live. Unset: Redis when REDIS_URL is set (shared across servers), otherwise a small
     #: SQLite file every worker of this server shares (``sqlite:///…``, beside a SQLite database or in instance/).
     #: ``memory://`` counts per worker process: with N workers every limit is N times what it says (warned at start).
@@ -100,7 +114,7 @@ class Config:
 
 #: Environment variables of the DESIGN contract, read without a prefix.
 ENVIRONMENT_KEYS = ("DATABASE_URL", "SECRET_KEY", "REDIS_URL", "BASE_URL", "TIMEZONE", "TRUSTED_PROXIES",
-                    "TOKEN_SECRET_KEY", "SECRET_KEY_FALLBACKS", "TOKEN_SECRET_KEY_FALLBACKS")
+                    "TOKEN_SECRET_KEY", "SECRET_KEY_FALLBACKS", "TOKEN_SECRET_KEY_FALLBACKS", "MAIL_URL")
 
 
 def load_environment(config: dict, instance_path: str) -> None:
@@ -108,7 +122,7 @@ def load_environment(config: dict, instance_path: str) -> None:
     env = {key: os.environ[key] for key in ENVIRONMENT_KEYS if os.environ.get(key)}
     if "DATABASE_URL" in env:
         config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(env["DATABASE_URL"])
-    for key in ("SECRET_KEY", "REDIS_URL", "BASE_URL", "TIMEZONE", "TOKEN_SECRET_KEY"):
+    for key in ("SECRET_KEY", "REDIS_URL", "BASE_URL", "TIMEZONE", "TOKEN_SECRET_KEY", "MAIL_URL"):
         if key in env:
             config[key] = env[key]
     for key in ("SECRET_KEY_FALLBACKS", "TOKEN_SECRET_KEY_FALLBACKS"):  # comma-separated, oldest last
@@ -141,6 +155,8 @@ def finish_config(config: dict, instance_path: str) -> None:
     if config.get("REMEMBER_COOKIE_SECURE") is None:
         config["REMEMBER_COOKIE_SECURE"] = config["SESSION_COOKIE_SECURE"]
     config["BASE_URL"] = str(config["BASE_URL"]).rstrip("/")
+    if not config.get("FEEDBACK_STORAGE"):
+        config["FEEDBACK_STORAGE"] = str(Path(instance_path) / "feedback")
 
 
 def shared_limits_uri(database_url: str, instance_path: str) -> str:

@@ -7,3 +7,7 @@ from app.organiser.aggregates import DossierVolume, FoldState, ResponsePack  # n
 from app.organiser.cells import ResponseCell, ResponseDayCount  # noqa: F401
 from app.surveys.models import InstrumentVersion, SurveyResponse  # noqa: F401
 from app.units.models import Counter, ServiceField, Unit  # noqa: F401
+from app.feedback.models import (  # noqa: F401
+    AnswerTemplate, Feedback, FeedbackAnswer, FeedbackAttachment, FeedbackDeadline, FeedbackTransition, Holiday,
+    MailMessage, SenderIdentity,
+)

@@ -45,7 +45,7 @@ def after_survey(unit_id: int) -> list[NextStep]:
                               url_for(RESULTS_ENDPOINT, unit=unit.code),
                               str(_l("Chỉ số hài lòng đã công bố, cập nhật theo kỳ."))))
     if _exists(FEEDBACK_ENDPOINT):
-        steps.append(NextStep(str(_l("Gửi phản ánh, kiến nghị")), url_for(FEEDBACK_ENDPOINT, unit=unit.code),
+        steps.append(NextStep(str(_l("Gửi phản ánh, kiến nghị")), url_for(FEEDBACK_ENDPOINT, unit=unit.code, **{"from": "survey"}),
                               str(_l("Cơ quan tiếp nhận, trả lời theo thời hạn và công khai kết quả."))))
     contest = _open_contest(unit) if _exists(CONTEST_ENDPOINT) else None
     if contest is not None:

@@ -2,6 +2,7 @@
 (aggregates: the packed responses and their fold; reports: load, compute, present; charts; PDF/XLSX files),
 citizens' comments and raw response exports, and the navigation of the organiser area; `flask report`.
 
-May import: the shared modules of app/, app.stats, and the features it reads (units, surveys, auth); never their
+May import: the shared modules of app/, app.stats, and the features it reads (units, surveys, auth, feedback: its
+figures); never their
 views. Imported by create_app, the command line, and the JSON API (the report service).
 """

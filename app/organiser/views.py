@@ -22,6 +22,7 @@ from werkzeug.datastructures import MultiDict
 from app.auth.access import ROLE_RANK, current_organiser, get_visible_unit, organiser_required
 from app.database import utcnow
 from app.errors import AppError
+from app.feedback.figures import feedback_figures
 from app.forms import choice_list
 from app.i18n import local_zone
 from app.organiser import services
@@ -58,6 +59,7 @@ NAV = [
     NavEntry("units.counters", _l("Quầy")),
     NavEntry("units.fields", _l("Lĩnh vực")),
     NavEntry("organiser.comments", _l("Ý kiến")),
+    NavEntry("feedback_admin.inbox", _l("Phản ánh, kiến nghị")),
     NavEntry("contest_admin.index", _l("Cuộc thi")),
     NavEntry("organiser.export", _l("Xuất dữ liệu")),
     NavEntry("organiser.job", _l("Tác vụ")),
@@ -138,14 +140,15 @@ def _selection_from_args(organiser) -> tuple[Unit, Period, tuple[str | None, int
     return unit, period, instrument, request.args.get("state") or None
 
 
-def _page(template: str, *, full: bool):
+def _page(template: str, *, full: bool, feedback: bool = False):
     organiser = current_organiser()
     form = _report_form(organiser, utcnow().astimezone(local_zone()).date())
     if not form.validate():
         return render_template(template, form=form, report=None, chart_args=None, charts=()), 400
     unit = get_visible_unit(organiser, form.unit.data)
     report, state = _report(unit, form.period, form.instrument, full=full)
-    return render_template(template, form=form, report=report, flag_text=flag_text,
+    pakn = feedback_figures(unit, form.period, utcnow(), local_zone()) if feedback else None
+    return render_template(template, form=form, report=report, flag_text=flag_text, pakn=pakn,
                            chart_args=_selection_args(unit, form.period, form.instrument, state),
                            charts=available_charts(report))
 
@@ -153,8 +156,8 @@ def _page(template: str, *, full: bool):
 @bp.get("/tong-quan")
 @organiser_required
 def dashboard():
-    """Show the dashboard of a unit's subtree for a period: indices, trend, children, fields, flags."""
-    return _page("organiser/dashboard.html", full=False)
+    """Show the dashboard of a unit's subtree for a period: indices, trend, children, fields, flags; PAKN figures."""
+    return _page("organiser/dashboard.html", full=False, feedback=True)
 
 
 @bp.get("/bao-cao")

@@ -310,7 +310,23 @@ def _receive(counter, form: ResponseForm, action: str, thanks_url: str, dossier_
         raise
     session[DONE] = [counter.id, key, int(now.timestamp())]
     session.pop(DRAFT, None)
+    _offer_comment(form, data)
     return redirect(thanks_url, 303)
+
+
+#: The comment just written, kept in this browser only (never with the response's id), for the citizen who chooses
+#: to send it on as a feedback (PAKN, not anonymous): the feedback form offers it, the response stays unlinked.
+SURVEY_COMMENT = "survey_comment"
+SURVEY_COMMENT_MAX = 1000
+
+
+def _offer_comment(form: ResponseForm, data: dict[str, list[str]]) -> None:
+    texts = [item for item in form.instrument.items if item.type == "text"]
+    comment = (data.get(texts[-1].code, [""])[0] if texts else "").strip()
+    if comment:
+        session[SURVEY_COMMENT] = comment[:SURVEY_COMMENT_MAX]
+    else:
+        session.pop(SURVEY_COMMENT, None)
 
 
 @bp.errorhandler(429)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from flask_babel import lazy_gettext as _l
 from fpdf import FPDF
@@ -38,6 +39,8 @@ class Poster:
     counter_name: str
     url: str
     short_url: str
+    #: The feedback form (phản ánh, kiến nghị) with the unit and counter pre-filled: a second, smaller QR code.
+    feedback_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,8 @@ class PosterText:
     fallback: str
     safety: str
     fold: str
+    feedback_title: str = ""
+    feedback: str = ""
 
 
 def poster_text() -> PosterText:
@@ -62,14 +67,27 @@ def poster_text() -> PosterText:
         safety=str(_l("Phiếu không bao giờ hỏi số CCCD, mã OTP hay đòi thanh toán. Nếu thấy điều đó, mã QR đã bị dán "
                       "đè: xin báo cán bộ tại quầy.")),
         fold=str(_l("Gấp theo đường này")),
+        feedback_title=str(_l("PHẢN ÁNH, KIẾN NGHỊ")),
+        feedback=str(_l("Về quy định, thủ tục hành chính: quét mã nhỏ này. Cần ghi họ tên, địa chỉ, số điện thoại; "
+                        "cơ quan trả lời theo thời hạn.")),
     )
 
 
 def counter_posters(counters: Sequence[Counter], base_url: str, secret: str) -> list[Poster]:
     """Return one poster per counter, pointing at its current token and short code."""
     return [Poster(counter.unit.parent.name if counter.unit.parent else None, counter.unit.name, counter.name,
-                   counter_url(base_url, counter.token_nonce, secret), short_url(base_url, counter.short_code))
+                   counter_url(base_url, counter.token_nonce, secret), short_url(base_url, counter.short_code),
+                   feedback_url(base_url, counter))
             for counter in counters]
+
+
+#: The path of the PAKN form (feature feedback): units cannot import it, so the address is written here, once.
+FEEDBACK_PATH = "/phan-anh/gui"
+
+
+def feedback_url(base_url: str, counter: Counter) -> str:
+    """The PAKN form's address with the counter's unit and the counter pre-filled."""
+    return f"{base_url}{FEEDBACK_PATH}?{urlencode({'unit': counter.unit.code, 'counter': counter.code})}"
 
 
 def render_posters(posters: Sequence[Poster], text: PosterText, per_page: int = 1, paper: str = "a4") -> bytes:
@@ -176,12 +194,35 @@ def _draw_portrait(pdf: FPDF, poster: Poster, text: PosterText, x: float, y: flo
     write.line(poster.counter_name, 17, smallest=8, gap=4)
     _steps(write, text, 15)
     # Measure the footer by drawing it on a scratch copy of the state: the QR code gets everything in between.
-    footer = _footer_height(pdf, write, poster, text)
+    strip = 34 * scale if poster.feedback_url else 0.0
+    footer = _footer_height(pdf, write, poster, text) + strip
     top = pdf.get_y() + 1 * scale
     size = min(w - 2 * pad, y + h - pad - footer - top - 2 * scale)
     pdf.image(io.BytesIO(make_qr_png(poster.url, box_size=10)), x=x + (w - size) / 2, y=top, w=size, h=size)
     pdf.set_y(y + h - pad - footer)
     _fallback(write, poster, text)
+    if poster.feedback_url:
+        _feedback_strip(pdf, poster, text, x + pad, y + h - pad - strip, w - 2 * pad, strip, scale)
+
+
+def _feedback_strip(pdf: FPDF, poster: Poster, text: PosterText, x: float, y: float, w: float, h: float,
+                    scale: float) -> None:
+    """The second, smaller QR code (the PAKN form) with what it is for, under a thin rule."""
+    pdf.set_draw_color(*MUTED)
+    pdf.set_line_width(0.2)
+    pdf.line(x, y + 1 * scale, x + w, y + 1 * scale)
+    size = h - 4 * scale
+    pdf.image(io.BytesIO(make_qr_png(poster.feedback_url, box_size=8)), x=x, y=y + 3 * scale, w=size, h=size)
+    left = x + size + 4 * scale
+    pdf.set_y(y + 5 * scale)
+    pdf.set_font("DejaVu", "B", max(7.0, 14 * scale))
+    pdf.set_text_color(*BLUE)
+    pdf.set_x(left)
+    pdf.multi_cell(x + w - left, max(7.0, 14 * scale) * 0.45, text.feedback_title, align="L")
+    pdf.set_font("DejaVu", "", max(6.0, 10 * scale))
+    pdf.set_text_color(*INK)
+    pdf.set_x(left)
+    pdf.multi_cell(x + w - left, max(6.0, 10 * scale) * 0.45, text.feedback, align="L")
 
 
 def _footer_height(pdf: FPDF, write: _Writer, poster: Poster, text: PosterText) -> float:
