@@ -152,7 +152,7 @@ def register_participant(contest: Contest, form: Registration, *, now: dt.dateti
         group_code=form.group, cccd_hash=keyed_hash(secret, "cccd", cccd) if cccd else None,
         cccd_last4=cccd[-4:] if cccd else None,
         password_hash=generate_password_hash(form.password), consent_at=now,
-        consent_version=consent_version(rules.consent_text), created_at=now,
+        consent_version=consent_version(f"{rules.consent_text}\n{rules.retention_days}"), created_at=now,
     )
     # The unique (contest, phone) constraint decides between two concurrent registrations of one number.
     participant_id = db.session.execute(insert_for(db.session, Participant).values(**values).on_conflict_do_nothing()
@@ -276,6 +276,12 @@ def authenticate(contest: Contest, phone_text: str, password: str, *, now: dt.da
     participant.failed_logins = 0
     participant.locked_until = None
     return participant
+
+
+def end_sessions(participant: Participant) -> None:
+    """Revoke every session of a participant (sign-out, password change or reset): their cookies open nothing."""
+    participant.session_version += 1
+    db.session.flush()
 
 
 @cache.constants.memoise
