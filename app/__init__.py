@@ -72,6 +72,7 @@ def register_blueprints(app: Flask) -> None:
     from app.api import views as api
     from app.auth import views as auth
     from app.contests import manage as contest_admin
+    from app.contests import support as contest_support
     from app.contests import views as contests
     from app.organiser import views as organiser
     from app.surveys import views as surveys
@@ -88,6 +89,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(organiser.bp, url_prefix="/quan-tri")
     app.register_blueprint(contests.bp, url_prefix="/thi")
     app.register_blueprint(contest_admin.bp, url_prefix="/quan-tri/cuoc-thi")
+    app.register_blueprint(contest_support.bp, url_prefix="/quan-tri/cuoc-thi")
 
 
 def register_commands(app: Flask) -> None:

@@ -18,6 +18,9 @@ class Config:
     TIMEZONE = "Asia/Ho_Chi_Minh"
     TRUSTED_PROXIES = 0
     REDIS_URL: str | None = None
+    #: Outgoing mail for contest password resets: smtp://host:port (smtps:// for TLS); None = no self-service reset.
+    MAIL_URL: str | None = None
+    MAIL_FROM = "HàiLòng <khong-tra-loi@hailong.local>"
 
     BABEL_DEFAULT_LOCALE = "vi"
     BABEL_DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
@@ -75,7 +78,7 @@ class Config:
 
 
 #: Environment variables of the DESIGN contract, read without a prefix.
-ENVIRONMENT_KEYS = ("DATABASE_URL", "SECRET_KEY", "REDIS_URL", "BASE_URL", "TIMEZONE", "TRUSTED_PROXIES")
+ENVIRONMENT_KEYS = ("DATABASE_URL", "SECRET_KEY", "REDIS_URL", "BASE_URL", "TIMEZONE", "TRUSTED_PROXIES", "MAIL_URL")
 
 
 def load_environment(config: dict, instance_path: str) -> None:
@@ -83,7 +86,7 @@ def load_environment(config: dict, instance_path: str) -> None:
     env = {key: os.environ[key] for key in ENVIRONMENT_KEYS if os.environ.get(key)}
     if "DATABASE_URL" in env:
         config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(env["DATABASE_URL"])
-    for key in ("SECRET_KEY", "REDIS_URL", "BASE_URL", "TIMEZONE"):
+    for key in ("SECRET_KEY", "REDIS_URL", "BASE_URL", "TIMEZONE", "MAIL_URL"):
         if key in env:
             config[key] = env[key]
     if "TRUSTED_PROXIES" in env:

@@ -17,8 +17,9 @@ from app.contests.attempts import (attempt_questions, attempts_of, get_attempt, 
 from app.contests.certificates import achievements, certificates_pdf, read_certificate_token
 from app.contests.lifecycle import get_contest, get_round
 from app.contests.models import Contest, Participant
-from app.contests.participants import (Registration, authenticate, end_sessions, mask_name, register_participant,
-                                      registration_units)
+from app.contests.accounts import read_reset_token, request_reset, reset_password
+from app.contests.participants import (Registration, authenticate, end_sessions, mask_name, normalise_phone,
+                                      register_participant, registration_units)
 from app.contests.reports import public_board
 from app.contests.results import contest_results
 from app.contests.rules import consent_text, contest_rules, duration_text, limit_text, number, round_rules
@@ -45,6 +46,15 @@ def _login_limit() -> str:
 
 def _register_limit() -> str:
     return current_app.config.get("CONTEST_REGISTER_RATE_LIMIT", "30 per minute")
+
+
+def _reset_limit() -> str:
+    return current_app.config.get("CONTEST_RESET_RATE_LIMIT", "5 per hour")
+
+
+def _reset_phone_key() -> str:
+    """Key the reset requests by the phone number asked about too, so spreading over addresses does not help."""
+    return f"reset:{request.view_args.get('slug')}:{normalise_phone(request.form.get('phone', '')) or '-'}"
 
 
 def _answer_limit() -> str:
@@ -161,14 +171,15 @@ def register(slug: str):
         phone=form.get("phone", ""), full_name=form.get("full_name", ""), birth_date=form.get("birth_date", ""),
         unit_id=form.get("unit_id", ""), group=form.get("group", ""), cccd=form.get("cccd", ""),
         password=form.get("password", ""), password_again=form.get("password_again", ""),
-        consent=form.get("consent") == "1",
+        consent=form.get("consent") == "1", email=form.get("email", ""),
     )
     try:
         participant = register_participant(contest, data, now=utcnow(), zone=zone,
                                                     secret=current_app.config["SECRET_KEY"])
     except Rejected as error:
         refused(error)
-        values = {key: form.get(key, "") for key in ("phone", "full_name", "birth_date", "unit_id", "group", "cccd")}
+        values = {key: form.get(key, "") for key in ("phone", "full_name", "birth_date", "unit_id", "group", "cccd",
+                                                     "email")}
         return render_template("contests/register.html", **dict(context, errors=error.by_field(), values=values)), 400
     return _sign_in(redirect(url_for(".home", slug=slug), 303), contest, participant)
 
@@ -190,6 +201,49 @@ def login(slug: str):
         return render_template("contests/login.html", contest=contest, error=message,
                                phone=request.form.get("phone", "")), 401
     return _sign_in(redirect(url_for(".home", slug=slug), 303), contest, participant)
+
+
+@bp.route("/<slug>/quen-mat-khau", methods=["GET", "POST"])
+@limiter.limit(_reset_limit, methods=["POST"])
+@limiter.limit(_reset_limit, methods=["POST"], key_func=_reset_phone_key)
+def forgot(slug: str):
+    """Ask for a reset link by e-mail; the answer is the same whether or not the number has an account."""
+    contest = get_contest(slug)
+    if contest.status == "draft":
+        raise NotFoundError(_l("Không tìm thấy cuộc thi này."))
+    mail = bool(current_app.config.get("MAIL_URL"))
+    if request.method == "GET":
+        return render_template("contests/forgot.html", contest=contest, mail=mail, asked=False)
+    request_reset(contest, request.form.get("phone", ""), now=utcnow(), secret=current_app.config["SECRET_KEY"],
+                  base_url=current_app.config["BASE_URL"], mail_url=current_app.config.get("MAIL_URL"),
+                  sender=current_app.config["MAIL_FROM"])
+    return render_template("contests/forgot.html", contest=contest, mail=mail, asked=True)
+
+
+@bp.route("/<slug>/dat-lai-mat-khau/<token>", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def reset(slug: str, token: str):
+    """Set a new password from a one-time link (organiser-issued or e-mailed), then sign in."""
+    contest = get_contest(slug)
+    found = read_reset_token(contest, token, current_app.config["SECRET_KEY"])
+    if found is None:
+        return render_template("contests/reset.html", contest=contest, valid=False, errors={}), 410
+    participant, kind = found
+    if request.method == "GET":
+        response = Response(render_template("contests/reset.html", contest=contest, valid=True, errors={}))
+    else:
+        try:
+            reset_password(participant, kind, request.form.get("password", ""),
+                           request.form.get("password_again", ""), now=utcnow())
+        except Rejected as error:
+            refused(error)
+            return render_template("contests/reset.html", contest=contest, valid=True,
+                                   errors=error.by_field()), 400
+        response = _sign_in(redirect(url_for(".home", slug=slug, **{"doi-mat-khau": "1"}), 303), contest,
+                            participant)
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.post("/<slug>/dang-xuat")

@@ -284,7 +284,7 @@ def test_a_top_n_leaderboard_shows_the_first_names_with_scores_and_times(app, cl
                          name=("Trần Văn Cao", "Đỗ Thị Dung")[index])
     board = client.get(f"/thi/{contest.slug}/xep-hang?vong=1").get_data(as_text=True)
     assert "Đỗ T. D." in board and "Trần V. C." not in board and ">Điểm<" in board
-    assert '<td class="num">3</td><td class="num">5 phút 00 giây</td>' in board
+    assert '<td class="num">3</td><td class="num time">5 phút 00 giây</td>' in board
 
 
 def test_attempts_load_in_id_order_with_their_own_columns_and_exact_predictions(app, make_contest, units):
