@@ -86,6 +86,7 @@ def register_blueprints(app: Flask) -> None:
     from app.api import views as api
     from app.auth import views as auth
     from app.contests import manage as contest_admin
+    from app.contests import support as contest_support
     from app.contests import views as contests
     from app.feedback import manage as feedback_admin
     from app.feedback import views as feedback
@@ -107,6 +108,7 @@ def register_blueprints(app: Flask) -> None:
     # /phan-anh…: the citizen's PAKN pages (form, tracking, published list); the agency inbox under /quan-tri.
     app.register_blueprint(feedback.bp)
     app.register_blueprint(feedback_admin.bp, url_prefix="/quan-tri/phan-anh")
+    app.register_blueprint(contest_support.bp, url_prefix="/quan-tri/cuoc-thi")
 
 
 def register_commands(app: Flask) -> None:

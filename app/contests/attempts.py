@@ -158,6 +158,11 @@ class ShownQuestion:
     #: (display value, option text, checked)
     options: tuple[tuple[int, str, bool], ...]
 
+    @property
+    def answered(self) -> bool:
+        """Tell whether an answer is saved for this question."""
+        return any(checked for _value, _text, checked in self.options)
+
 
 def attempt_questions(attempt: Attempt) -> list[ShownQuestion]:
     """Return the attempt's questions in display order with the saved answers ticked."""
@@ -228,8 +233,10 @@ class Outcome:
 
 _HOT_COLUMNS = (Attempt.id, Attempt.participant_id, Attempt.state, Attempt.started_at, Attempt.deadline_at,
                 Attempt.question_ids, Attempt.option_orders, Attempt.types, Attempt.keys, Attempt.answers,
-                Attempt.max_score, Attempt.prediction, Attempt.saved_at, Round.grace_seconds, Round.settings)
-_HOT_SELECT = sa.select(*_HOT_COLUMNS).join(Round, Round.id == Attempt.round_id)
+                Attempt.max_score, Attempt.prediction, Attempt.saved_at, Round.grace_seconds, Round.settings,
+                Participant.session_version)
+_HOT_SELECT = (sa.select(*_HOT_COLUMNS).join(Round, Round.id == Attempt.round_id)
+               .join(Participant, Participant.id == Attempt.participant_id))
 # Save and submit run prebuilt statements on the session's connection: building a statement per request costs as much
 # as the database work, and these are the requests of a deadline surge.
 _LOAD_HOT = _HOT_SELECT.where(Attempt.id == sa.bindparam("attempt_id"))
@@ -251,10 +258,13 @@ _SUBMIT = sa.update(Attempt).where(_RUNNING).values(
 )
 
 
-def _hot_attempt(attempt_id: int, participant_id: int):
+def _hot_attempt(attempt_id: int, participant_id: int, session_version: int | None):
+    """Load an attempt for save/submit; the session must still be current (not signed out, password unchanged)."""
     row = db.session.connection().execute(_LOAD_HOT, {"attempt_id": attempt_id}).first()
     if row is None or row.participant_id != participant_id:
         raise NotFoundError(_l("Không tìm thấy bài thi."))
+    if session_version is not None and row.session_version != session_version:
+        raise AppError(_l("Phiên đăng nhập đã kết thúc. Vui lòng đăng nhập lại để tiếp tục."), status=401)
     return row
 
 
@@ -305,12 +315,12 @@ def parse_prediction(text: str | None, settings: Mapping) -> float | None:
 
 
 def save_answers(attempt_id: int, participant_id: int, answers: Mapping[int, Sequence[int]],
-                 prediction_text: str | None, *, now: dt.datetime) -> Outcome:
+                 prediction_text: str | None, *, now: dt.datetime, session_version: int | None = None) -> Outcome:
     """Replace the saved answers (and prediction) of a running attempt; an expired one is auto-submitted instead.
 
     :raise AppError: tampered answers or prediction (nothing stored). :raise ConflictError: already submitted.
     """
-    row = _hot_attempt(attempt_id, participant_id)
+    row = _hot_attempt(attempt_id, participant_id, session_version)
     if row.state != "active":
         raise ConflictError(_l("Bài thi đã được nộp; không thể thay đổi câu trả lời."))
     packed = pack_answers(row, answers)
@@ -325,14 +335,14 @@ def save_answers(attempt_id: int, participant_id: int, answers: Mapping[int, Seq
 
 
 def submit_attempt(attempt_id: int, participant_id: int, answers: Mapping[int, Sequence[int]],
-                   prediction_text: str | None, *, now: dt.datetime) -> Outcome:
+                   prediction_text: str | None, *, now: dt.datetime, session_version: int | None = None) -> Outcome:
     """Grade and submit a running attempt from its snapshot; a replay returns "replayed" and changes nothing.
 
     After the deadline plus grace the posted answers are refused and the saved ones are submitted ("expired"),
     stamped at the deadline. The duration is min(now, deadline) − start, so the grace is never counted.
     :raise AppError: tampered answers, a bad prediction, or a missing required prediction (nothing stored).
     """
-    row = _hot_attempt(attempt_id, participant_id)
+    row = _hot_attempt(attempt_id, participant_id, session_version)
     if row.state != "active":
         return Outcome("replayed", attempt_id)
     packed = pack_answers(row, answers)

@@ -240,6 +240,8 @@ class Participant(db.Model):
     #: Keyed HMAC-SHA256 of the 12-digit CCCD; the number itself is never stored.
     cccd_hash: Mapped[str | None] = mapped_column(sa.String(64))
     cccd_last4: Mapped[str | None] = mapped_column(sa.String(4))
+    #: Optional, given at registration: where a password-reset link may be sent.
+    email: Mapped[str | None] = mapped_column(sa.String(254))
     password_hash: Mapped[str | None] = mapped_column(sa.String(256))
     consent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     #: sha256 prefix of the purpose text the participant agreed to.

@@ -40,6 +40,9 @@ _MOBILE = re.compile(r"0(?:3[2-9]|5[25689]|7[06-9]|8[1-9]|9[0-9])[0-9]{7}")
 _CCCD = re.compile(r"[0-9]{12}")
 
 
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
 def normalise_phone(raw: str) -> str | None:
     """Return a Vietnamese mobile number as "0xxxxxxxxx" (accepting +84, spaces, dots, dashes, and the digits of
     any script, written back in ASCII), or None."""
@@ -88,6 +91,8 @@ class Registration:
     password: str
     password_again: str
     consent: bool
+    #: Optional: where a password-reset link may be sent.
+    email: str = ""
 
 
 def registration_units(contest: Contest) -> list[Unit]:
@@ -142,6 +147,9 @@ def register_participant(contest: Contest, form: Registration, *, now: dt.dateti
         errors["cccd"] = _l("Số CCCD gồm đúng 12 chữ số.")
     elif not cccd and rules.cccd == "required":
         errors["cccd"] = _l("Vui lòng nhập số CCCD (12 chữ số).")
+    email = (form.email or "").strip()
+    if email and (len(email) > 254 or not EMAIL.fullmatch(email)):
+        errors["email"] = _l("Địa chỉ email không hợp lệ (ví dụ ten@example.vn).")
     if len(form.password or "") < MIN_PASSWORD_LENGTH:
         errors["password"] = _l("Mật khẩu phải có ít nhất %(n)d ký tự.", n=MIN_PASSWORD_LENGTH)
     elif form.password != form.password_again:
@@ -153,9 +161,9 @@ def register_participant(contest: Contest, form: Registration, *, now: dt.dateti
     values = dict(
         contest_id=contest.id, phone=phone, full_name=full_name, birth_date=birth, unit_id=unit.id,
         group_code=form.group, cccd_hash=keyed_hash(secret, "cccd", cccd) if cccd else None,
-        cccd_last4=cccd[-4:] if cccd else None,
+        cccd_last4=cccd[-4:] if cccd else None, email=email or None,
         password_hash=generate_password_hash(form.password), consent_at=now,
-        consent_version=consent_version(rules.consent_text), created_at=now,
+        consent_version=consent_version(f"{rules.consent_text}\n{rules.retention_days}"), created_at=now,
     )
     # The unique (contest, phone) constraint decides between two concurrent registrations of one number.
     participant_id = db.session.execute(insert_for(db.session, Participant).values(**values).on_conflict_do_nothing()
@@ -281,6 +289,12 @@ def authenticate(contest: Contest, phone_text: str, password: str, *, now: dt.da
     return participant
 
 
+def end_sessions(participant: Participant) -> None:
+    """Revoke every session of a participant (sign-out, password change or reset): their cookies open nothing."""
+    participant.session_version += 1
+    db.session.flush()
+
+
 @cache.constants.memoise
 def _decoy_hash() -> str:
     # A wrong phone costs as long as a wrong password, so responses do not reveal who registered.
@@ -308,7 +322,7 @@ def erase_personal_data(contest: Contest, *, actor: Actor, now: dt.datetime, zon
     result = db.session.execute(
         sa.update(Participant).where(Participant.contest_id == contest.id, Participant.erased_at.is_(None))
         .values(phone=None, full_name=None, birth_date=None, cccd_hash=None, cccd_last4=None,
-                password_hash=None, erased_at=now, session_version=Participant.session_version + 1)
+                password_hash=None, email=None, erased_at=now, session_version=Participant.session_version + 1)
     )
     contest.personal_data_erased_at = now
     record(actor, contest.unit_id, "participant.erase", "contest", contest.id, {"count": result.rowcount},

@@ -289,6 +289,20 @@ class BoardLine:
     group: str
     score: float
     seconds: float
+    #: True on the signed-in participant's own row.
+    me: bool = False
+
+
+@dataclass(frozen=True)
+class OwnRank:
+    """The signed-in participant's place on the list shown (within the chosen group, if any)."""
+
+    rank: int
+    total: int
+    score: float
+    seconds: float
+    #: Whether their row is among the lines shown.
+    listed: bool
 
 
 @dataclass(frozen=True)
@@ -315,14 +329,20 @@ class Board:
     units: tuple[UnitLine, ...]
     page: int
     more: bool
+    #: The signed-in participant's own place; None when signed out, not ranked, or the list is hidden.
+    mine: OwnRank | None = None
+    #: The audience group the list is restricted to (its code), or None for everyone.
+    group: str | None = None
 
 
 def public_board(contest: Contest, zone: ZoneInfo, round_number: int | None, page: int,
-                 page_size: int = 100) -> Board:
+                 page_size: int = 100, *, group: str | None = None, me: int | None = None) -> Board:
     """Return the public ranking of a round (or overall): masked names, frozen before close, final once published.
 
-    Before publication the leaderboard setting decides: nothing (hidden), the first N names without scores
-    (top_n), or the ranking with scores (public), each computed without attempts submitted during the freeze.
+    Before publication the leaderboard setting decides: nothing (hidden), the first N names (top_n), or the whole
+    ranking (public), each with scores and times and computed without attempts submitted during the freeze.
+    With ``group`` the list holds that audience group only, ranked within it; ``me`` (a participant id) adds their
+    own place and marks their row.
     """
     spec = contest_spec(contest, zone)
     final = contest.results_public
@@ -338,6 +358,22 @@ def public_board(contest: Contest, zone: ZoneInfo, round_number: int | None, pag
     else:
         standing = results.overall
     order = standing.ranking.order
+    ranks = standing.ranking.rank
+    if group is not None and spec.group(group) is not None and standing.ranking.group_rank is not None:
+        order = order[standing.group[order] == group]
+        ranks = standing.ranking.group_rank
+    else:
+        group = None
+    mine = None
+    if me is not None:
+        found = np.flatnonzero(standing.participant_id[order] == me)
+        if found.size:
+            place = int(found[0])
+            index = int(order[place])
+            listed = place < spec.leaderboard.top_n if visibility == "top_n" else \
+                (page - 1) * page_size <= place < page * page_size
+            mine = OwnRank(int(ranks[index]), int(order.shape[0]), float(standing.score[index]),
+                           float(standing.duration_ms[index]) / 1000, listed)
     if visibility == "top_n":
         shown, more = order[:spec.leaderboard.top_n], False
     else:
@@ -351,16 +387,17 @@ def public_board(contest: Contest, zone: ZoneInfo, round_number: int | None, pag
 
     missing = (None, None, "—", None)
     lines = tuple(BoardLine(
-        rank=int(standing.ranking.rank[i]), tied=bool(standing.ranking.tied[i]),
+        rank=int(ranks[i]), tied=bool(standing.ranking.tied[i]),
         name=mask_name(who.get(int(standing.participant_id[i]), missing)[0]),
         phone=mask_phone(who.get(int(standing.participant_id[i]), missing)[1]),
         unit=who.get(int(standing.participant_id[i]), missing)[2], group=group_name(str(standing.group[i])),
         score=float(standing.score[i]), seconds=float(standing.duration_ms[i]) / 1000,
+        me=me is not None and int(standing.participant_id[i]) == me,
     ) for i in shown)
     board_awards = tuple(BoardAward(a, mask_name(who.get(a.participant_id, missing)[0]),
                                     who.get(a.participant_id, missing)[2], group_name(a.group)) for a in awards)
     units = tuple(unit for unit in results.units if unit.eligible) if final else ()
-    return Board(visibility, final, actual, lines, board_awards, units, page, more)
+    return Board(visibility, final, actual, lines, board_awards, units, page, more, mine, group)
 
 
 def export_contest(actor: Actor, contest: Contest, kind: str, fmt: str, *, zone: ZoneInfo, round_number: int | None,

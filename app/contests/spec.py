@@ -45,8 +45,7 @@ RESERVED_SLUGS = frozenset({"chung-nhan", "static", "api", "moi", "nap", "ngan-h
 
 DEFAULT_CONSENT = (
     "Tôi đồng ý để Ban Tổ chức xử lý dữ liệu cá nhân (họ tên, ngày sinh, số điện thoại, đơn vị, số CCCD nếu khai) "
-    "chỉ nhằm tổ chức cuộc thi, xác minh và trao giải, theo Nghị định 13/2023/NĐ-CP về bảo vệ dữ liệu cá nhân. "
-    "Dữ liệu được xoá sau thời hạn lưu trữ ghi trong thể lệ."
+    "chỉ nhằm tổ chức cuộc thi, xác minh và trao giải, theo Nghị định 13/2023/NĐ-CP về bảo vệ dữ liệu cá nhân."
 )
 DEFAULT_PREDICTION_QUESTION = {
     "persons_full_marks": "Dự đoán: có bao nhiêu người trả lời đúng tất cả các câu hỏi của vòng thi này?",

@@ -19,10 +19,12 @@ from app.contests.attempts import (attempt_questions, attempts_of, get_attempt, 
 from app.contests.certificates import achievements, certificates_pdf, read_certificate_token
 from app.contests.lifecycle import get_contest, get_round
 from app.contests.models import Contest, Participant
-from app.contests.participants import (Registration, authenticate, mask_name, normalise_phone, register_participant,
-                                       registration_units)
+from app.contests.accounts import read_reset_token, request_reset, reset_password
+from app.contests.participants import (Registration, authenticate, end_sessions, mask_name, normalise_phone,
+                                       register_participant, registration_units)
 from app.contests.reports import public_board
 from app.contests.results import contest_results
+from app.contests.rules import consent_text, contest_rules, duration_text, limit_text, number, round_rules
 from app.contests.spec import contest_spec, round_spec
 from app.database import utcnow
 from app.errors import AppError, NotFoundError
@@ -81,6 +83,15 @@ def _with_device_cookie(response: Response) -> Response:
     return response
 
 
+def _reset_limit() -> str:
+    return current_app.config.get("CONTEST_RESET_RATE_LIMIT", "5 per hour")
+
+
+def _reset_phone_key() -> str:
+    """Key the reset requests by the phone number asked about too, so spreading over addresses does not help."""
+    return f"reset:{request.view_args.get('slug')}:{normalise_phone(request.form.get('phone', '')) or '-'}"
+
+
 def _answer_limit() -> str:
     return current_app.config.get("CONTEST_ANSWER_RATE_LIMIT", "120 per minute")
 
@@ -128,6 +139,12 @@ def _participant_id() -> int:
     return data["p"]
 
 
+def _session_version() -> int:
+    """Return the session version of the cookie (checked against the participant's on save and submit)."""
+    data = _session() or {}
+    return data["v"] if isinstance(data.get("v"), int) else -1
+
+
 def _participant(contest: Contest) -> Participant | None:
     """Return the signed-in participant of this contest, or None (a stale or erased session is no session)."""
     data = _session()
@@ -168,8 +185,9 @@ def home(slug: str):
     zone = local_zone()
     participant = _participant(contest)
     attempts = attempts_of(participant) if participant else {}
-    return render_template("contests/home.html", contest=contest, spec=contest_spec(contest, zone),
-                           participant=participant, attempts=attempts, now=utcnow())
+    spec = contest_spec(contest, zone)
+    return render_template("contests/home.html", contest=contest, spec=spec, participant=participant,
+                           attempts=attempts, now=utcnow(), rules=contest_rules(spec, zone))
 
 
 # Limits per device and per phone number, and a far higher one per address: an office or a mobile carrier's shared
@@ -186,7 +204,7 @@ def register(slug: str):
         raise NotFoundError(_l("Không tìm thấy cuộc thi này."))
     spec = contest_spec(contest, zone)
     units = registration_units(contest)
-    context = dict(contest=contest, spec=spec, units=units, errors={}, values={})
+    context = dict(contest=contest, spec=spec, units=units, errors={}, values={}, consent=consent_text(spec))
     if request.method == "GET":
         return _with_device_cookie(make_response(render_template("contests/register.html", **context)))
     form = request.form
@@ -194,14 +212,15 @@ def register(slug: str):
         phone=form.get("phone", ""), full_name=form.get("full_name", ""), birth_date=form.get("birth_date", ""),
         unit_id=form.get("unit_id", ""), group=form.get("group", ""), cccd=form.get("cccd", ""),
         password=form.get("password", ""), password_again=form.get("password_again", ""),
-        consent=form.get("consent") == "1",
+        consent=form.get("consent") == "1", email=form.get("email", ""),
     )
     try:
         participant = register_participant(contest, data, now=utcnow(), zone=zone,
                                                     secret=current_app.config["SECRET_KEY"])
     except Rejected as error:
         refused(error)
-        values = {key: form.get(key, "") for key in ("phone", "full_name", "birth_date", "unit_id", "group", "cccd")}
+        values = {key: form.get(key, "") for key in ("phone", "full_name", "birth_date", "unit_id", "group", "cccd",
+                                                     "email")}
         return render_template("contests/register.html", **dict(context, errors=error.by_field(), values=values)), 400
     return _sign_in(redirect(url_for(".home", slug=slug), 303), contest, participant)
 
@@ -228,12 +247,88 @@ def login(slug: str):
     return _sign_in(redirect(url_for(".home", slug=slug), 303), contest, participant)
 
 
+@bp.route("/<slug>/quen-mat-khau", methods=["GET", "POST"])
+@limiter.limit(_reset_limit, methods=["POST"])
+@limiter.limit(_reset_limit, methods=["POST"], key_func=_reset_phone_key)
+def forgot(slug: str):
+    """Ask for a reset link by e-mail; the answer is the same whether or not the number has an account."""
+    contest = get_contest(slug)
+    if contest.status == "draft":
+        raise NotFoundError(_l("Không tìm thấy cuộc thi này."))
+    mail = bool(current_app.config.get("MAIL_URL"))
+    if request.method == "GET":
+        return render_template("contests/forgot.html", contest=contest, mail=mail, asked=False)
+    request_reset(contest, request.form.get("phone", ""), now=utcnow(), secret=current_app.config["SECRET_KEY"],
+                  base_url=current_app.config["BASE_URL"], mail_url=current_app.config.get("MAIL_URL"),
+                  sender=current_app.config["MAIL_FROM"])
+    return render_template("contests/forgot.html", contest=contest, mail=mail, asked=True)
+
+
+@bp.route("/<slug>/dat-lai-mat-khau/<token>", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def reset(slug: str, token: str):
+    """Set a new password from a one-time link (organiser-issued or e-mailed), then sign in."""
+    contest = get_contest(slug)
+    found = read_reset_token(contest, token, current_app.config["SECRET_KEY"])
+    if found is None:
+        return render_template("contests/reset.html", contest=contest, valid=False, errors={}), 410
+    participant, kind = found
+    if request.method == "GET":
+        response = Response(render_template("contests/reset.html", contest=contest, valid=True, errors={}))
+    else:
+        try:
+            reset_password(participant, kind, request.form.get("password", ""),
+                           request.form.get("password_again", ""), now=utcnow())
+        except Rejected as error:
+            refused(error)
+            return render_template("contests/reset.html", contest=contest, valid=True,
+                                   errors=error.by_field()), 400
+        response = _sign_in(redirect(url_for(".home", slug=slug, **{"doi-mat-khau": "1"}), 303), contest,
+                            participant)
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @bp.post("/<slug>/dang-xuat")
 def logout(slug: str):
-    """Sign out of this contest."""
+    """Sign out of this contest: the session is revoked on the server too, so a copied cookie opens nothing."""
+    contest = get_contest(slug)
+    participant = _participant(contest)
+    if participant is not None:
+        end_sessions(participant)
     response = redirect(url_for(".home", slug=slug), 303)
     response.delete_cookie(COOKIE, path=f"/thi/{slug}")
     return response
+
+
+def _startable(contest: Contest, round_, participant: Participant, mine: list, now) -> bool:
+    """Tell whether the participant may start a new attempt at this round now (what the start button offers)."""
+    spec = round_spec(contest, round_, local_zone())
+    return (contest.accepts_attempts and round_.window_state(now) == "open" and not (mine and mine[-1].is_active)
+            and (not round_.attempts_allowed or len(mine) < round_.attempts_allowed)
+            and (spec.audience_groups is None or participant.group_code in spec.audience_groups))
+
+
+@bp.get("/<slug>/vong/<int:number>/bat-dau")
+def confirm_start(slug: str, number: int):
+    """Before the clock starts: the round's rules, generated from its settings, and a button that starts it."""
+    contest = get_contest(slug)
+    participant = _participant(contest)
+    if participant is None:
+        return redirect(url_for(".login", slug=slug), 303)
+    round_ = get_round(contest, number)
+    mine = attempts_of(participant).get(round_.id, [])
+    if mine and mine[-1].is_active:
+        return redirect(url_for(".attempt", slug=slug, attempt_id=mine[-1].id), 303)
+    zone = local_zone()
+    spec = contest_spec(contest, zone)
+    left = round_.attempts_allowed - len(mine) if round_.attempts_allowed else None
+    return render_template("contests/confirm_start.html", contest=contest, round=round_,
+                           rspec=spec.rounds[round_.number - 1], rules=round_rules(spec, spec.rounds[round_.number - 1],
+                                                                                  zone),
+                           left=left, used=len(mine), startable=_startable(contest, round_, participant, mine,
+                                                                          utcnow()))
 
 
 @bp.post("/<slug>/vong/<int:number>/bat-dau")
@@ -306,7 +401,8 @@ def _expired_response(slug: str, attempt_id: int):
 def save(slug: str, attempt_id: int):
     """Save the answers so far (autosave from the page's script, or the "Lưu bài" button without script)."""
     answers, prediction = _answers_from_form()
-    outcome = save_answers(attempt_id, _participant_id(), answers, prediction, now=utcnow())
+    outcome = save_answers(attempt_id, _participant_id(), answers, prediction, now=utcnow(),
+                           session_version=_session_version())
     if outcome.status == "expired":
         return _expired_response(slug, attempt_id)
     if wants_json():
@@ -319,12 +415,47 @@ def save(slug: str, attempt_id: int):
 def submit(slug: str, attempt_id: int):
     """Submit the attempt: graded on the server from its snapshot; a replay shows the same result."""
     answers, prediction = _answers_from_form()
-    outcome = submit_attempt(attempt_id, _participant_id(), answers, prediction, now=utcnow())
+    outcome = submit_attempt(attempt_id, _participant_id(), answers, prediction, now=utcnow(),
+                             session_version=_session_version())
     if outcome.status == "expired":
         return _expired_response(slug, attempt_id)
     if wants_json():
         return jsonify(status=outcome.status, score=outcome.score, max_score=outcome.max_score)
     return redirect(url_for(".result", slug=slug, attempt_id=attempt_id), 303)
+
+
+@bp.post("/<slug>/bai-thi/<int:attempt_id>/xem-lai")
+@limiter.limit(_answer_limit, key_func=_participant_key)
+def review_save(slug: str, attempt_id: int):
+    """"Nộp bài" on the attempt page: save the answers, then show the summary that asks to confirm."""
+    answers, prediction = _answers_from_form()
+    outcome = save_answers(attempt_id, _participant_id(), answers, prediction, now=utcnow(),
+                           session_version=_session_version())
+    if outcome.status == "expired":
+        return _expired_response(slug, attempt_id)
+    return redirect(url_for(".review", slug=slug, attempt_id=attempt_id), 303)
+
+
+@bp.get("/<slug>/bai-thi/<int:attempt_id>/xem-lai")
+def review(slug: str, attempt_id: int):
+    """Before submitting: how many questions are answered, which are not (with links back), and a confirmation."""
+    contest = get_contest(slug)
+    participant = _require_participant(contest)
+    now = utcnow()
+    found = open_attempt(attempt_id, participant.id, now=now)
+    if not found.is_active:
+        return redirect(url_for(".result", slug=slug, attempt_id=attempt_id), 303)
+    questions = attempt_questions(found)
+    unanswered = [question.position for question in questions
+                  if not any(checked for _value, _text, checked in question.options)]
+    spec = round_spec(contest, found.round, local_zone())
+    response = Response(render_template(
+        "contests/review.html", contest=contest, round=found.round, attempt=found, spec=spec, questions=questions,
+        unanswered=unanswered, deadline_ms=int(found.deadline_at.timestamp() * 1000),
+        now_ms=int(now.timestamp() * 1000), prediction=_prediction_text(found.prediction),
+    ))
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.get("/<slug>/bai-thi/<int:attempt_id>/ket-qua")
@@ -351,7 +482,9 @@ def leaderboard(slug: str):
         raise NotFoundError(_l("Không tìm thấy cuộc thi này."))
     zone = local_zone()
     number = request.args.get("vong", type=int)
-    board = public_board(contest, zone, number, page_number())
+    participant = _participant(contest)
+    board = public_board(contest, zone, number, page_number(), group=request.args.get("doi-tuong") or None,
+                         me=participant.id if participant else None)
     return render_template("contests/leaderboard.html", contest=contest, spec=contest_spec(contest, zone),
                            board=board, number=number)
 
@@ -391,9 +524,28 @@ def verify(token: str):
 
 @bp.app_template_filter("seconds")
 def seconds_filter(value: float | None) -> str:
-    """Format a duration in seconds as minutes:seconds with milliseconds ("4:05,250"), or "–"."""
+    """Format a duration in seconds as minutes:seconds with milliseconds ("4:05,250"), or "–" (organisers' tables,
+    where milliseconds break ties)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
     minutes, seconds = divmod(float(value), 60)
     return f"{int(minutes)}:{seconds:06.3f}".replace(".", ",")
+
+
+@bp.app_template_filter("contest_limit")
+def limit_filter(value: int) -> str:
+    """Format a time limit in seconds ("15 phút")."""
+    return limit_text(value)
+
+
+@bp.app_template_filter("contest_number")
+def number_filter(value: float) -> str:
+    """Format a number the Vietnamese way (1.234; 8,5)."""
+    return number(round(float(value), 2))
+
+
+@bp.app_template_filter("contest_duration")
+def duration_filter(value: float | None) -> str:
+    """Format a duration in seconds the way participants read it ("12 phút 05 giây"), or "–"."""
+    return duration_text(value)
 

@@ -276,14 +276,15 @@ def test_the_public_leaderboard_freezes_before_close_but_final_results_count_eve
     assert final.index("Lê T. B.") < final.index("Nguyễn V. A.")
 
 
-def test_a_top_n_leaderboard_shows_names_without_scores(app, client, make_contest, units):
+def test_a_top_n_leaderboard_shows_the_first_names_with_scores_and_times(app, client, make_contest, units):
     contest = make_contest(opens=local("2026-03-02 06:00"), closes=local("2026-03-02 12:00"), question_count=4,
                            leaderboard={"visibility": "top_n", "top_n": 1})
     for index, score in enumerate([1, 3]):
         finished_attempt(app, contest.id, f"09123457{index:02d}", score, units=units, seed=index,
                          name=("Trần Văn Cao", "Đỗ Thị Dung")[index])
     board = client.get(f"/thi/{contest.slug}/xep-hang?vong=1").get_data(as_text=True)
-    assert "Đỗ T. D." in board and "Trần V. C." not in board and ">Điểm<" not in board
+    assert "Đỗ T. D." in board and "Trần V. C." not in board and ">Điểm<" in board
+    assert '<td class="num">3</td><td class="num time">5 phút 00 giây</td>' in board
 
 
 def test_attempts_load_in_id_order_with_their_own_columns_and_exact_predictions(app, make_contest, units):

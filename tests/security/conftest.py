@@ -171,7 +171,6 @@ def argument_values(rule, tenant: Tenant, app) -> dict[str, list]:
         "number": [1], "attempt_id": [tenant.attempt_id], "participant_id": [tenant.participant_id],
         "filename": ["css/app.css"], "anything": ["x"], "response_id": tenant.response_ids[:1],
         "name": chart_names(), "job_id": [1],
-        "name": chart_names(),
         # PAKN (/phan-anh, /quan-tri/phan-anh): an action of the state machine and a file; tests/feedback covers
         # their tenancy with real feedback.
         "action": ["accept"], "attachment_id": [1],
