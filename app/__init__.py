@@ -73,6 +73,7 @@ def register_blueprints(app: Flask) -> None:
     from app.auth import views as auth
     from app.contests import manage as contest_admin
     from app.contests import views as contests
+    from app.documents import views as documents
     from app.organiser import views as organiser
     from app.surveys import views as surveys
     from app.surveys.services import sipas_instrument_codes
@@ -86,6 +87,7 @@ def register_blueprints(app: Flask) -> None:
     # Counters serve the instruments the surveys feature publishes; units cannot import it, so it is told here.
     app.register_blueprint(units.bp, url_prefix="/quan-tri", instruments=sipas_instrument_codes)
     app.register_blueprint(organiser.bp, url_prefix="/quan-tri")
+    app.register_blueprint(documents.bp, url_prefix="/quan-tri/van-ban")
     app.register_blueprint(contests.bp, url_prefix="/thi")
     app.register_blueprint(contest_admin.bp, url_prefix="/quan-tri/cuoc-thi")
 
@@ -96,10 +98,12 @@ def register_commands(app: Flask) -> None:
     from app.api import cli as api_cli
     from app.auth import cli as auth_cli
     from app.contests import cli as contests_cli
+    from app.documents import cli as documents_cli
     from app.organiser import cli as organiser_cli
     from app.surveys import cli as surveys_cli
     from app.units import cli as units_cli
 
-    for module in (cli, commands, auth_cli, units_cli, surveys_cli, api_cli, backup, contests_cli, organiser_cli):
+    for module in (cli, commands, auth_cli, units_cli, surveys_cli, api_cli, backup, contests_cli, organiser_cli,
+                   documents_cli):
         for command in module.COMMANDS:
             app.cli.add_command(command)

@@ -2,6 +2,7 @@
 from app.api.models import ApiToken  # noqa: F401
 from app.auth.models import AuditEntry, Organiser  # noqa: F401
 from app.contests.models import Attempt, Contest, Participant, Question, QuestionBank, Round  # noqa: F401
+from app.documents.models import DocumentSettings  # noqa: F401
 from app.organiser.aggregates import DossierVolume, FoldState, ResponsePack  # noqa: F401
 from app.surveys.models import InstrumentVersion, SurveyResponse  # noqa: F401
 from app.units.models import Counter, ServiceField, Unit  # noqa: F401
