@@ -20,7 +20,7 @@ from app.contests.reports import people
 from app.contests.results import contest_results
 from app.documents.models import DocumentSettings
 from app.extensions import db
-from app.organiser.reports import ALPHA, Estimate, SipasReport, sipas_report
+from app.organiser.reports import ALPHA, Estimate, SipasReport, ranked_criteria, sipas_report, units_apart
 from app.periods import Period
 from app.units.models import Unit
 
@@ -253,12 +253,12 @@ def _satisfaction_section(report: SipasReport, words: str) -> Section:
         worst = min(elements, key=lambda e: e.estimate.value)
         paragraphs.append(f"Theo yếu tố, “{best.title}” được đánh giá cao nhất ({pct(best.estimate.value)}); "
                           f"“{worst.title}” thấp nhất ({pct(worst.estimate.value)}).")
-    criteria = sorted((c for c in report.criteria if c.estimate.value is not None), key=lambda c: c.estimate.value)
-    if len(criteria) >= 2 * NAMED_CRITERIA:
+    weakest, strongest = ranked_criteria(report, NAMED_CRITERIA)
+    if weakest:
         paragraphs.append("Ba tiêu chí có tỷ lệ hài lòng thấp nhất, cần ưu tiên cải thiện: " + "; ".join(
-            f"{c.text} ({pct(c.estimate.value)})" for c in criteria[:NAMED_CRITERIA]) + ".")
+            f"{c.text} ({pct(c.estimate.value)})" for c in weakest) + ".")
         paragraphs.append("Ba tiêu chí được đánh giá cao nhất: " + "; ".join(
-            f"{c.text} ({pct(c.estimate.value)})" for c in reversed(criteria[-NAMED_CRITERIA:])) + ".")
+            f"{c.text} ({pct(c.estimate.value)})" for c in strongest) + ".")
     above, below = units_apart(report)
     if above or below:
         parts = []
@@ -288,16 +288,6 @@ def _satisfaction_section(report: SipasReport, words: str) -> Section:
     return Section(heading, tuple(paragraphs), tuple(tables))
 
 
-def units_apart(report: SipasReport) -> tuple[list, list]:
-    """Return the child units whose whole 95 % interval lies above, and below, the overall index."""
-    overall = report.overall.value
-    if overall is None:
-        return [], []
-    above = [c for c in report.children if c.estimate.ci_low is not None and c.estimate.ci_low > overall]
-    below = [c for c in report.children if c.estimate.ci_high is not None and c.estimate.ci_high < overall]
-    return above, sorted(below, key=lambda c: c.estimate.value)
-
-
 def _value(estimate: Estimate) -> str:
     return "ẩn (ít phiếu)" if estimate.value is None else pct(estimate.value)
 
@@ -323,20 +313,44 @@ def contests_held(unit: Unit, period: Period, zone: ZoneInfo) -> list[Contest]:
         .where(Unit.is_within(unit), Contest.status != "draft", Contest.id.in_(held)).order_by(Contest.id)))
 
 
-def _contests_section(unit: Unit, period: Period, zone: ZoneInfo) -> Section | None:
+@dataclass(frozen=True)
+class ContestLine:
+    """A contest held in the period: who registered, who finished, and its computed results."""
+
+    contest: Contest
+    registered: int
+    completers: int
+    #: Completers per 100 registered (None without registrations).
+    completion: float | None
+    results: object
+
+
+def contest_participation(unit: Unit, period: Period, zone: ZoneInfo) -> list[ContestLine]:
+    """Return the contests held in the subtree during the period with their participation (reads only)."""
     contests = contests_held(unit, period, zone)
     if not contests:
-        return None
-    paragraphs: list[str] = []
-    tables: list[Table] = []
+        return []
     registered = dict(db.session.execute(
         sa.select(Participant.contest_id, sa.func.count()).where(Participant.contest_id.in_([c.id for c in contests]))
         .group_by(Participant.contest_id)).all())
+    lines = []
     for contest in contests:
         results = contest_results(contest, zone)
         total = registered.get(contest.id, 0)
         completers = len(results.overall)
-        rate = 100 * completers / total if total else None
+        lines.append(ContestLine(contest, total, completers, 100 * completers / total if total else None, results))
+    return lines
+
+
+def _contests_section(unit: Unit, period: Period, zone: ZoneInfo) -> Section | None:
+    lines = contest_participation(unit, period, zone)
+    if not lines:
+        return None
+    paragraphs: list[str] = []
+    tables: list[Table] = []
+    for line in lines:
+        contest, results, total, completers, rate = (line.contest, line.results, line.registered, line.completers,
+                                                     line.completion)
         sentence = (f"Cuộc thi “{contest.title}” ({len(contest.rounds)} đợt): {number(total)} người đăng ký dự thi, "
                     f"{number(completers)} người hoàn thành bài thi"
                     + (f" (đạt {pct(rate)})" if rate is not None else "") + ".")
@@ -345,13 +359,12 @@ def _contests_section(unit: Unit, period: Period, zone: ZoneInfo) -> Section | N
         if contest.results_published_at is None:
             sentence += " Kết quả chưa được công bố."
         paragraphs.append(sentence)
-        units = sorted(results.units, key=lambda line: (-line.rate, line.name))[:CONTEST_UNITS_LISTED]
+        units = sorted(results.units, key=lambda u: (-u.rate, u.name))[:CONTEST_UNITS_LISTED]
         if units:
             tables.append(Table(f"Tỷ lệ tham gia theo đơn vị – {contest.title}",
                                 ("Đơn vị", "Biên chế", "Hoàn thành", "Tỷ lệ tham gia"),
-                                tuple((line.name, number(line.headcount), number(line.completers),
-                                       pct(line.rate))
-                                      for line in units), (False, True, True, True), (5, 1.6, 1.8, 2)))
+                                tuple((u.name, number(u.headcount), number(u.completers), pct(u.rate))
+                                      for u in units), (False, True, True, True), (5, 1.6, 1.8, 2)))
         if results.awards and contest.results_published_at is not None:
             awards = results.awards[:WINNERS_LISTED]
             names = people([a.participant_id for a in awards])
@@ -396,9 +409,9 @@ def _feedback_section(unit: Unit, period: Period, now: dt.datetime) -> Section |
 
 def _closing_section(report: SipasReport) -> Section:
     paragraphs = []
-    criteria = sorted((c for c in report.criteria if c.estimate.value is not None), key=lambda c: c.estimate.value)
-    if criteria:
-        paragraphs.append(f"Trong kỳ tới, đơn vị tập trung cải thiện tiêu chí “{criteria[0].text}”, tiếp tục "
+    weakest, _ = ranked_criteria(report, 1)
+    if weakest:
+        paragraphs.append(f"Trong kỳ tới, đơn vị tập trung cải thiện tiêu chí “{weakest[0].text}”, tiếp tục "
                           f"mời người dân đánh giá sau mỗi lần giải quyết thủ tục hành chính.")
     paragraphs.append("Đề xuất, kiến nghị: …")
     return Section("PHƯƠNG HƯỚNG, KIẾN NGHỊ", tuple(paragraphs))
