@@ -30,7 +30,7 @@ from app.i18n import local_zone
 from app.organiser import services
 from app.organiser.charts import CHARTS, available_charts, render_chart
 from app.organiser.forms import YEARS_BACK, CommentFilterForm, ExportForm, ReportForm
-from app.organiser.report_files import comment_rows, flag_text, render_report_pdf, write_report_xlsx
+from app.organiser.report_files import comment_rows, flag_text, render_report_pdf, rule_text, write_report_xlsx
 from app.organiser.reports import SipasReport, change_is_real, current_report, ranked_criteria, units_apart
 from app.periods import Period, parse_period
 from app.surveys.services import instrument_codes, sipas_versions
@@ -77,6 +77,12 @@ def has_endpoint(endpoint: str) -> bool:
 def organiser_nav(role: str) -> list[NavEntry]:
     """Return the navigation entries an organiser with this role may follow."""
     return [entry for entry in NAV if has_endpoint(entry.endpoint) and ROLE_RANK[role] >= ROLE_RANK[entry.role]]
+
+
+@bp.app_template_filter("rule_text")
+def _rule_text(rule: str) -> str:
+    """Write an aggregation rule of the report's method in words."""
+    return rule_text(rule)
 
 
 @bp.app_template_global()
