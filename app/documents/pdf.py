@@ -8,9 +8,11 @@ on the same A4 page and margins: same text and tables, a simpler letterhead.
 """
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess  # nosec B404: runs LibreOffice with a fixed argument list, never a shell
 import tempfile
+import threading
 from pathlib import Path
 
 from fpdf import FPDF
@@ -40,21 +42,34 @@ def build_pdf(document: PeriodicDocument, docx: bytes, soffice: str | None) -> b
     return _fpdf(document)
 
 
+#: One LibreOffice profile per process, made by its first conversion and reused (making one costs about as much as
+#: a conversion); a lock keeps two threads of the process from sharing it at once. Processes never share one.
+_profile_lock = threading.Lock()
+_profiles: dict[int, Path] = {}
+
+
+def _profile() -> Path:
+    pid = os.getpid()
+    if pid not in _profiles:
+        _profiles[pid] = Path(tempfile.mkdtemp(prefix=f"hailong-soffice-{pid}-"))
+    return _profiles[pid]
+
+
 def convert_docx(docx: bytes, soffice: str) -> bytes:
-    """Convert DOCX bytes to PDF bytes with LibreOffice headless, in a private profile (safe to run in parallel).
+    """Convert DOCX bytes to PDF bytes with LibreOffice headless, in this process's own profile.
 
     :raise AppError: when LibreOffice fails or produces nothing.
     """
-    with tempfile.TemporaryDirectory(prefix="hailong-docx-") as folder:
+    with _profile_lock, tempfile.TemporaryDirectory(prefix="hailong-docx-") as folder:
         work = Path(folder)
         source = work / "bao-cao.docx"
         source.write_bytes(docx)
-        command = [soffice, f"-env:UserInstallation={(work / 'profile').as_uri()}", "--headless", "--norestore",
+        command = [soffice, f"-env:UserInstallation={_profile().as_uri()}", "--headless", "--norestore",
                    "--nologo", "--nodefault", "--nolockcheck", "--convert-to", "pdf:writer_pdf_Export",
                    "--outdir", str(work), str(source)]
         try:
             completed = subprocess.run(command, capture_output=True, timeout=CONVERT_TIMEOUT, check=False,  # nosec B603
-                                       env={"HOME": folder, "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"})
+                                       env={"HOME": str(_profile()), "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"})
         except (OSError, subprocess.TimeoutExpired) as error:
             raise AppError(f"Không chuyển được báo cáo sang PDF: {error}") from None
         target = work / "bao-cao.pdf"
