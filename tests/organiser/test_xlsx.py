@@ -76,3 +76,17 @@ def test_machine_formats_keep_their_keys(runner, site):
     assert data["method"]["overall_rule"] in ("mean_of_elements", "mean_of_criteria", "pooled")
     csv = runner.invoke(args=["report", "sipas", "--unit", "T", "--period", "2026-Q2", "--format", "csv"]).output
     assert csv.lstrip("\ufeff").startswith("section,code,name,value,n,ci_low,ci_high,flags,alpha,rank,")
+
+
+def test_charts_fit_and_too_few_ratings_get_a_sentence_not_a_chart(client, site):
+    import re
+    import xml.etree.ElementTree as ET
+
+    html = client.get("/quan-tri/tong-quan?year=2026&preset=Q2").get_data(as_text=True)
+    assert "/quan-tri/bieu-do/ho-so.svg" not in html  # one dossier rating: no chart that looks like a finding
+    assert "Mới có 1 lượt đánh giá hồ sơ trong kỳ" in html
+    assert "không có phiếu" in html and "mẫu nhỏ (n < 30)" not in html.split("h-trend")[1].split("</section>")[0]
+    source = re.search(r'src="(/quan-tri/bieu-do/yeu-to\.svg[^"]+)"', html).group(1).replace("&amp;", "&")
+    root = ET.fromstring(client.get(source).get_data())
+    texts = [t for t in root.iter("{http://www.w3.org/2000/svg}text") if t.text and "(n = " in t.text]
+    assert texts and all(float(t.get("x")) < float(root.get("width").rstrip("pt")) for t in texts)  # inside the figure
