@@ -88,6 +88,7 @@ def register_blueprints(app: Flask) -> None:
     from app.contests import manage as contest_admin
     from app.contests import support as contest_support
     from app.contests import views as contests
+    from app.documents import views as documents
     from app.feedback import manage as feedback_admin
     from app.feedback import views as feedback
     from app.organiser import views as organiser
@@ -103,6 +104,7 @@ def register_blueprints(app: Flask) -> None:
     # Counters serve the instruments the surveys feature publishes; units cannot import it, so it is told here.
     app.register_blueprint(units.bp, url_prefix="/quan-tri", instruments=sipas_instrument_codes)
     app.register_blueprint(organiser.bp, url_prefix="/quan-tri")
+    app.register_blueprint(documents.bp, url_prefix="/quan-tri/van-ban")
     app.register_blueprint(contests.bp, url_prefix="/thi")
     app.register_blueprint(contest_admin.bp, url_prefix="/quan-tri/cuoc-thi")
     # /phan-anh…: the citizen's PAKN pages (form, tracking, published list); the agency inbox under /quan-tri.
@@ -117,12 +119,13 @@ def register_commands(app: Flask) -> None:
     from app.api import cli as api_cli
     from app.auth import cli as auth_cli
     from app.contests import cli as contests_cli
+    from app.documents import cli as documents_cli
     from app.feedback import cli as feedback_cli
     from app.organiser import cli as organiser_cli
     from app.surveys import cli as surveys_cli
     from app.units import cli as units_cli
 
     for module in (cli, commands, jobs, auth_cli, units_cli, surveys_cli, api_cli, backup, contests_cli, organiser_cli,
-                   feedback_cli):
+                   feedback_cli, documents_cli):
         for command in module.COMMANDS:
             app.cli.add_command(command)

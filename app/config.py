@@ -41,6 +41,9 @@ class Config:
     DOSSIER_LINK_DAYS = 30
     #: After a counter's QR code is rotated, a form fetched before the rotation is still accepted this long.
     SURVEY_ROTATION_GRACE_MINUTES = 30
+    #: LibreOffice program that turns the periodic report's DOCX into its PDF: "auto" (soffice on PATH), a path, or
+    #: "" to always use the built-in fpdf2 rendering.
+    DOCUMENT_SOFFICE = "auto"
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

@@ -44,6 +44,11 @@ def percent(value: float | None, decimals: int = 2) -> str:
     return format_decimal(round(value, decimals), format="#,##0." + "0" * decimals)
 
 
+def count(value: int | None) -> str:
+    """Format a whole number the local way (1.204 in Vietnamese, 1,204 in English)."""
+    return "–" if value is None else format_decimal(value, format="#,##0")
+
+
 def local_time(value: dt.datetime | None, fmt: str = "dd/MM/yyyy HH:mm") -> str:
     """Format a UTC timestamp in the display time zone."""
     return "" if value is None else format_datetime(value, fmt)
@@ -61,5 +66,6 @@ def init_i18n(app: Flask) -> None:
     LazyString.__html__ = _escaped_html
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.filters["percent"] = percent
+    app.jinja_env.filters["count"] = count
     app.jinja_env.filters["local_time"] = local_time
     app.after_request(remember_locale)

@@ -2,6 +2,7 @@
 from app.api.models import ApiToken  # noqa: F401
 from app.auth.models import AuditEntry, Organiser  # noqa: F401
 from app.contests.models import Attempt, Contest, Participant, Question, QuestionBank, Round  # noqa: F401
+from app.documents.models import DocumentSettings  # noqa: F401
 from app.jobs import Job  # noqa: F401
 from app.organiser.aggregates import DossierVolume, FoldState, ResponsePack  # noqa: F401
 from app.organiser.cells import ResponseCell, ResponseDayCount  # noqa: F401

@@ -26,6 +26,7 @@ from app.forms import ConfirmForm
 #: Content types of the files the app sends.
 MIME_TYPES = {
     "csv": "text/csv; charset=utf-8",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     "json": "application/json",
     "pdf": "application/pdf",
     "png": "image/png",

@@ -62,6 +62,12 @@ def _contest(options: argparse.Namespace) -> list[Entry]:
     return contest_bench.run(options.seconds)
 
 
+def _documents(options: argparse.Namespace) -> list[Entry]:
+    import documents_bench
+
+    return documents_bench.run()
+
+
 #: Section name → (what it measures, function). Order is the order of `make bench`.
 SECTIONS: dict[str, tuple[str, Callable[[argparse.Namespace], list[Entry]]]] = {
     "survey": ("issue 2: survey GET/POST throughput vs bare Flask, SQLite and PostgreSQL", _survey),
@@ -72,6 +78,8 @@ SECTIONS: dict[str, tuple[str, Callable[[argparse.Namespace], list[Entry]]]] = {
                    _aggregates),
     "contest": ("issue 5: contest deadline surge under gunicorn; ranking + item analysis of 200,000 attempts",
                 _contest),
+    "documents": ("issue 14: the periodic report as DOCX and PDF for the province with 1,000,000 responses and "
+                  "200,000 contest attempts", _documents),
 }
 
 

@@ -223,7 +223,7 @@ def audit():
     """Read the audit log of the subtree, newest first."""
     page = page_number()
     entries = audit_page(current_organiser().unit, page)
-    return render_template("auth/audit.html", entries=entries, actions=AUDIT_ACTIONS)
+    return render_template("auth/audit.html", entries=entries, lines=[_audit_line(entry) for entry in entries.items])
 
 
 #: What each audit action means, for the log page.
@@ -253,4 +253,81 @@ AUDIT_ACTIONS = {
     "import.units": _l("Nhập danh sách đơn vị"),
     "import.counters": _l("Nhập danh sách quầy"),
     "export.responses": _l("Xuất phiếu trả lời"),
+    "bank.import": _l("Nhập ngân hàng câu hỏi"),
+    "contest.create": _l("Tạo cuộc thi"),
+    "contest.update": _l("Sửa cuộc thi"),
+    "contest.open": _l("Mở cuộc thi"),
+    "contest.close": _l("Đóng cuộc thi"),
+    "contest.reopen": _l("Mở lại cuộc thi"),
+    "contest.publish_results": _l("Công bố kết quả cuộc thi"),
+    "contest.archive": _l("Lưu trữ cuộc thi"),
+    "contest.prediction_actual": _l("Ghi đáp án câu hỏi dự đoán"),
+    "contest.export.ranking": _l("Xuất bảng xếp hạng"),
+    "contest.export.attempts": _l("Xuất danh sách bài thi"),
+    "contest.export.report": _l("Xuất báo cáo cuộc thi"),
+    "contest.export.results": _l("Xuất kết quả cuộc thi"),
+    "participant.preissue": _l("Cấp trước tài khoản thí sinh"),
+    "participant.erase": _l("Xoá dữ liệu cá nhân của thí sinh"),
+    "participant.export": _l("Xuất danh sách thí sinh"),
+    "participant.exclude": _l("Loại thí sinh khỏi xếp hạng"),
+    "participant.include": _l("Đưa thí sinh trở lại xếp hạng"),
+    "documents.settings": _l("Sửa thông tin văn bản của đơn vị"),
 }
+
+#: What an audited object is, in words.
+AUDIT_OBJECTS = {
+    "organiser": _l("Tài khoản"), "unit": _l("Đơn vị"), "counter": _l("Quầy"), "field": _l("Lĩnh vực"),
+    "contest": _l("Cuộc thi"), "round": _l("Vòng thi"), "bank": _l("Ngân hàng câu hỏi"),
+    "participant": _l("Thí sinh"), "instrument": _l("Phiếu khảo sát"),
+}
+
+#: The keys of an entry's details, in words (values are shown as they are; lists and changes in words too).
+AUDIT_DETAILS = {
+    "email": _l("Email"), "role": _l("Vai trò"), "failures": _l("Số lần đăng nhập sai liên tiếp"),
+    "code": _l("Mã"), "parent": _l("Đơn vị cấp trên"), "changes": _l("Thay đổi"), "before": _l("Trước đó"),
+    "count": _l("Số lượng"), "codes": _l("Các mã"), "format": _l("Định dạng tệp"), "unit": _l("Đơn vị"),
+    "period": _l("Kỳ"), "value": _l("Giá trị"), "fields": _l("Các mục"), "name": _l("Tên"),
+    "name_en": _l("Tên tiếng Anh"), "kind": _l("Loại"), "headcount": _l("Biên chế"), "block": _l("Khối"),
+    "instrument": _l("Phiếu khảo sát"), "service_fields": _l("Lĩnh vực"), "is_active": _l("Đang hoạt động"),
+}
+
+
+def _audit_value(value: object) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return str(_("có") if value else _("không"))
+    if isinstance(value, dict):
+        return "; ".join(f"{AUDIT_DETAILS.get(key, _('Ghi chú'))}: {_audit_value(item)}" for key, item in value.items())
+    if isinstance(value, (list, tuple)):
+        if len(value) == 2 and not any(isinstance(item, (list, dict)) for item in value):
+            return f"{_audit_value(value[0])} → {_audit_value(value[1])}"
+        return ", ".join(_audit_value(item) for item in value)
+    if isinstance(value, str) and value in ROLE_LABELS:
+        return str(ROLE_LABELS[value])
+    return str(value)
+
+
+def _audit_line(entry) -> dict:
+    """Return what the log page shows of an entry: who by name, what and on what in words, details in words."""
+    if entry.organiser is not None:
+        who = entry.organiser.name
+        email = entry.organiser.email
+    else:
+        who = _("Người chưa đăng nhập") if entry.action.startswith("login.") else _("Dòng lệnh trên máy chủ")
+        email = None
+    action = AUDIT_ACTIONS.get(entry.action)
+    if action is None:
+        action = _("Thao tác khác")
+    target = ""
+    if entry.object_type:
+        target = str(AUDIT_OBJECTS.get(entry.object_type, _("Đối tượng")))
+        if entry.object_type == "organiser" and entry.organiser is not None and entry.object_id == str(
+                entry.organiser_id):
+            target = f"{target}: {entry.organiser.name}"
+        elif entry.object_id:
+            target = _("%(kind)s số %(id)s", kind=target, id=entry.object_id)
+    details = [(str(AUDIT_DETAILS.get(key, _("Ghi chú"))), _audit_value(value))
+               for key, value in (entry.detail or {}).items()]
+    return {"at": entry.at, "who": who, "email": email, "unit": entry.unit.name if entry.unit else "",
+            "action": action, "target": target, "details": details}

@@ -3,6 +3,7 @@
 citizens' comments and raw response exports, and the navigation of the organiser area; `flask report`.
 
 May import: the shared modules of app/, app.stats, and the features it reads (units, surveys, auth, feedback: its
-figures); never their
-views. Imported by create_app, the command line, and the JSON API (the report service).
+figures); never their views. Its views also show the period's document and the contests held, from app.documents
+(which reads the reports service here, never these views). Imported by create_app, the command line, and the JSON
+API (the report service).
 """

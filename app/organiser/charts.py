@@ -30,6 +30,7 @@ from matplotlib.transforms import offset_copy
 from app import cache
 from app.i18n import percent
 from app.organiser.reports import Estimate, SipasReport
+from app.stats.satisfaction import SMALL_SAMPLE_N
 
 #: Children drawn at most; with more, the best and the worst half of this many are drawn.
 MAX_CHILD_BARS = 30
@@ -44,6 +45,8 @@ _STYLE = {"font.family": [FONT, "sans-serif"], "font.sans-serif": [FONT], "font.
 WIDTH, PAD, TICK_GAP, LINE = 7.5, 0.08, 7 / 72, 1.25 / 72
 #: Where a bar's value label starts and where the value axis ends (data units: the bars run from 0 to 100).
 VALUE_AT, VALUE_AXIS_END = 101, 118
+#: Row labels longer than this many characters are wrapped on a second line.
+WRAP_AT = 34
 _font_lock = threading.Lock()
 
 
@@ -90,14 +93,16 @@ def _axis_label(figure: Figure, axes: Axes, text: str, *, x: bool) -> None:
 
 def _estimate_bars(labels: list[str], estimates: list[Estimate], title: str, colour: str = BLUE) -> Figure:
     """Horizontal bars 0–100 with 95% interval whiskers; suppressed figures are drawn as an empty row."""
-    labels = [textwrap.shorten(label, 48, placeholder="…") for label in labels]
+    # Long names are wrapped on two lines (shortened only beyond that), never cut at the figure's edge.
+    labels = ["\n".join(textwrap.wrap(label, WRAP_AT, max_lines=2, placeholder="…")) or label for label in labels]
     values = [f"{percent(estimate.value)} (n = {format_number(estimate.n)})" for estimate in estimates]
-    left = PAD + max((_text_width(label, SIZE) for label in labels), default=0) + TICK_GAP
+    left = PAD + max((_text_width(line, SIZE) for label in labels for line in label.splitlines()),
+                     default=0) + TICK_GAP
     # The axes ends where the value axis does, or earlier when the longest value label needs the room.
     room = WIDTH - PAD - left
     value_width = max((_text_width(value, SMALL) for value in values), default=0)
     span = min(room, (room - value_width) * VALUE_AXIS_END / VALUE_AT)
-    figure, axes = _figure(0.9 + 0.32 * len(labels), title, left=left, bottom=PAD + 2 * SIZE * LINE + TICK_GAP,
+    figure, axes = _figure(0.9 + sum(0.32 if "\n" not in label else 0.42 for label in labels), title, left=left, bottom=PAD + 2 * SIZE * LINE + TICK_GAP,
                            right=WIDTH - left - span)
     rows = list(range(len(labels)))[::-1]
     points = [estimate.value if estimate.value is not None else 0 for estimate in estimates]
@@ -112,9 +117,10 @@ def _estimate_bars(labels: list[str], estimates: list[Estimate], title: str, col
     axes.plot([0] * len(rows), rows, linestyle="", marker=TICKLEFT, markersize=3.5, markeredgewidth=0.8,
               color="black", clip_on=False)
     labels_at = offset_copy(axes.get_yaxis_transform(), figure, x=-TICK_GAP, units="inches")
-    for row, label, value in zip(rows, labels, values):
+    for row, label, value, point, up in zip(rows, labels, values, points, high):
         axes.text(0, row, label, va="center", ha="right", transform=labels_at)
-        axes.text(VALUE_AT, row, value, va="center", fontsize=SMALL)
+        # The value sits just past the end of its bar (and of its whisker), not in a column far away.
+        axes.text(point + up + 1.5, row, value, va="center", fontsize=SMALL)
     axes.set_xlim(0, VALUE_AXIS_END)
     axes.set_xticks(range(0, 101, 20))
     _axis_label(figure, axes, str(_l("Chỉ số hài lòng (%) và khoảng tin cậy 95%")), x=True)
@@ -198,12 +204,14 @@ class Chart:
 
 #: Chart name (as in URLs) → chart, in the order pages and the PDF show them.
 CHARTS: dict[str, Chart] = {
-    "yeu-to": Chart(lambda report: report.instrument is not None, elements_chart),
+    "yeu-to": Chart(lambda report: report.instrument is not None and report.overall.value is not None,
+                    elements_chart),
     "xu-huong": Chart(lambda report: any(p.estimate.value is not None for p in report.trend.points), trend_chart),
     "theo-ngay": Chart(lambda report: report.responses > 0, daily_chart),
-    "don-vi": Chart(lambda report: any(child.rank is not None for child in report.children), children_chart),
-    "linh-vuc": Chart(lambda report: bool(report.fields), fields_chart),
-    "ho-so": Chart(lambda report: report.dossier is not None, dossier_chart),
+    "don-vi": Chart(lambda report: sum(child.rank is not None for child in report.children) > 1, children_chart),
+    "linh-vuc": Chart(lambda report: any(field.estimate.value is not None for field in report.fields), fields_chart),
+    # A chart of a handful of ratings would look like a finding: below a small sample the page says so instead.
+    "ho-so": Chart(lambda report: report.dossier is not None and report.dossier.n >= SMALL_SAMPLE_N, dossier_chart),
 }
 
 

@@ -10,8 +10,10 @@ from zoneinfo import ZoneInfo
 from flask_babel import format_decimal
 from flask_babel import lazy_gettext as _l
 from fpdf import FPDF
+from openpyxl.chart import BarChart, Reference
+from openpyxl.chart.label import DataLabelList
 
-from app.exports import write_csv, write_xlsx
+from app.exports import POINTS_FORMAT, Sheet, write_csv, write_xlsx
 from app.i18n import percent
 from app.organiser.charts import available_charts, render_chart
 from app.organiser.reports import Change, Estimate, SipasReport
@@ -23,6 +25,14 @@ from app.units.models import Unit
 #: Columns of the CSV form of a report (one row per published figure).
 CSV_HEADERS = ("section", "code", "name", "value", "n", "ci_low", "ci_high", "flags", "alpha", "rank",
                "not_different_from", "previous", "difference", "p_value")
+#: How the report's aggregation rules read in words (the method's codes stay in the JSON).
+RULE_LABELS = {
+    "mean": _l("trung bình cộng"),
+    "mean_of_elements": _l("trung bình cộng các yếu tố"),
+    "mean_of_criteria": _l("trung bình cộng mọi tiêu chí"),
+    "pooled": _l("gộp mọi câu trả lời"),
+    "mean_of_children": _l("trung bình cộng các đơn vị trực thuộc"),
+}
 FLAG_LABELS = {
     "small_sample": _l("mẫu nhỏ (n < 30)"),
     "wide_interval": _l("khoảng tin cậy rộng (> ±10 điểm)"),
@@ -160,46 +170,79 @@ COMMENT_LIMIT = 5000
 
 def comment_rows(root: Unit, report: SipasReport, zone: ZoneInfo, locale: str = "vi") -> list[list[object]]:
     """Return the free-text answers of the report's instrument, subtree and period as workbook rows."""
-    if report.instrument is None:
-        return []
-    filters = CommentFilter(period=Period(report.period.start, report.period.end, report.period.label),
-                            instrument_code=report.instrument.code)
-    page = list_comments(root, filters, 1, COMMENT_LIMIT, locale)
-    return [[comment.submitted_at.astimezone(zone).strftime("%d/%m/%Y %H:%M"), comment.unit_name,
-             comment.counter_name, comment.field_name, label, text]
-            for comment in page.items for label, text in comment.texts]
+    codes = [info.code for info in (report.instrument, report.dossier and report.dossier.instrument) if info]
+    period = Period(report.period.start, report.period.end, report.period.label)
+    comments = [comment for code in codes
+                for comment in list_comments(root, CommentFilter(period=period, instrument_code=code), 1,
+                                             COMMENT_LIMIT, locale).items]
+    comments.sort(key=lambda comment: comment.submitted_at, reverse=True)
+    return [[comment.submitted_at.astimezone(zone).replace(tzinfo=None), comment.unit_name, comment.counter_name,
+             comment.field_name, label, text]
+            for comment in comments[:COMMENT_LIMIT] for label, text in comment.texts]
 
 
 
 def write_report_xlsx(report: SipasReport, comments: Iterable[Sequence[object]], target: str | IO[bytes]) -> None:
-    """Write the workbook: summary, elements, criteria, children, trend, service fields, comments."""
+    """Write the workbook: summary (with a native bar chart of the element indices), elements, criteria, children,
+    trend, service fields, comments; indices as numbers shown "84,45 %", dates as dates."""
     comparison = report.comparison
     element_changes = {change.code: change for change in comparison.elements} if comparison else {}
     criterion_changes = {change.code: change for change in comparison.criteria} if comparison else {}
-    estimate_headers = [str(_l("Chỉ số (%)")), "n", str(_l("Cận dưới 95%")), str(_l("Cận trên 95%")),
-                        str(_l("Lưu ý"))]
+    estimate_headers = [str(_l("Chỉ số (%)")), str(_l("Số phiếu (n)")), str(_l("Cận dưới 95%")),
+                        str(_l("Cận trên 95%")), str(_l("Lưu ý"))]
     change_headers = [str(_l("Kỳ trước (%)")), str(_l("Chênh lệch (điểm)")), str(_l("Giá trị p"))]
+
+    def points(first: int, count: int = 3) -> dict[int, str]:
+        return {first + offset: POINTS_FORMAT for offset in range(count) if offset != 1}
+
+    elements_title = str(_l("Yếu tố"))
+    charts = []
+    if report.elements:
+        chart = BarChart()
+        chart.type = "bar"
+        chart.title = str(_l("Chỉ số hài lòng theo yếu tố (%)"))
+        chart.y_axis.scaling.min, chart.y_axis.scaling.max = 0, 100
+        chart.y_axis.numFmt = "0"
+        chart.legend = None
+        chart.height, chart.width = 9, 18
+        last = len(report.elements) + 1
+        sheet = "'" + elements_title.replace("'", "''") + "'"
+        chart.add_data(Reference(range_string=f"{sheet}!$C$1:$C${last}"), titles_from_data=True)
+        chart.set_categories(Reference(range_string=f"{sheet}!$B$2:$B${last}"))
+        chart.dataLabels = DataLabelList()
+        chart.dataLabels.showVal = True
+        charts.append((chart, "D2"))
     sheets = [
-        (str(_l("Tổng hợp")), [str(_l("Mục")), str(_l("Giá trị"))], summary_lines(report)),
-        (str(_l("Yếu tố")), [str(_l("Mã")), str(_l("Yếu tố")), *estimate_headers, "Cronbach alpha", *change_headers],
-         [[e.code, e.title, *_estimate_cells(e.estimate), e.alpha, *_change_cells(element_changes.get(e.code))]
-          for e in report.elements]),
-        (str(_l("Tiêu chí")), [str(_l("Mã")), str(_l("Yếu tố")), str(_l("Tiêu chí")), *estimate_headers,
-                               str(_l("Điểm trung bình")), *change_headers],
-         [[c.code, c.element, c.text, *_estimate_cells(c.estimate), c.mean,
-           *_change_cells(criterion_changes.get(c.code))] for c in report.criteria]),
-        (str(_l("Đơn vị")), [str(_l("Hạng")), str(_l("Mã")), str(_l("Đơn vị")), *estimate_headers,
-                             str(_l("Không khác biệt có ý nghĩa với")), str(_l("Phiếu bị gắn cờ"))],
-         [[c.rank, c.unit, c.name, *_estimate_cells(c.estimate), ", ".join(c.not_different_from), c.flagged]
-          for c in report.children]),
-        (str(_l("Xu hướng")), [str(_l("Kỳ")), *estimate_headers],
-         [[p.label, *_estimate_cells(p.estimate)] for p in report.trend.points]),
-        (str(_l("Lĩnh vực")), [str(_l("Mã")), str(_l("Lĩnh vực")), *estimate_headers],
-         [[f.code, f.name, *_estimate_cells(f.estimate)] for f in report.fields]),
-        (str(_l("Ý kiến")), [str(_l("Thời điểm")), str(_l("Đơn vị")), str(_l("Quầy")), str(_l("Lĩnh vực")),
-                             str(_l("Câu hỏi")), str(_l("Ý kiến"))], comments),
+        Sheet(str(_l("Tổng hợp")), [str(_l("Mục")), str(_l("Giá trị"))], summary_lines(report), charts=charts),
+        Sheet(elements_title, [str(_l("Mã")), str(_l("Yếu tố")), *estimate_headers, "Cronbach alpha",
+                               *change_headers],
+              [[e.code, e.title, *_estimate_cells(e.estimate), e.alpha, *_change_cells(element_changes.get(e.code))]
+               for e in report.elements],
+              formats={**points(2, 4), 7: "0.000", 8: POINTS_FORMAT, 9: "0.00", 10: "0.0000"}),
+        Sheet(str(_l("Tiêu chí")), [str(_l("Mã")), str(_l("Yếu tố")), str(_l("Tiêu chí")), *estimate_headers,
+                                    str(_l("Điểm trung bình")), *change_headers],
+              [[c.code, c.element, c.text, *_estimate_cells(c.estimate), c.mean,
+                *_change_cells(criterion_changes.get(c.code))] for c in report.criteria],
+              formats={**points(3, 4), 8: "0.00", 9: POINTS_FORMAT, 10: "0.00", 11: "0.0000"}),
+        Sheet(str(_l("Đơn vị")), [str(_l("Hạng")), str(_l("Mã")), str(_l("Đơn vị")), *estimate_headers,
+                                  str(_l("Không khác biệt có ý nghĩa với")), str(_l("Phiếu bị gắn cờ"))],
+              [[c.rank, c.unit, c.name, *_estimate_cells(c.estimate), _names(report, c.not_different_from),
+                c.flagged] for c in report.children],
+              formats=points(3, 4)),
+        Sheet(str(_l("Xu hướng")), [str(_l("Kỳ")), str(_l("Từ ngày")), str(_l("Đến ngày")), *estimate_headers],
+              [[p.label, p.start, p.end, *_estimate_cells(p.estimate)] for p in report.trend.points],
+              formats=points(3, 4)),
+        Sheet(str(_l("Lĩnh vực")), [str(_l("Mã")), str(_l("Lĩnh vực")), *estimate_headers],
+              [[f.code, f.name, *_estimate_cells(f.estimate)] for f in report.fields], formats=points(2, 4)),
+        Sheet(str(_l("Ý kiến")), [str(_l("Thời điểm")), str(_l("Đơn vị")), str(_l("Quầy")), str(_l("Lĩnh vực")),
+                                  str(_l("Câu hỏi")), str(_l("Ý kiến"))], comments),
     ]
     write_xlsx(sheets, target)
+
+
+def _names(report: SipasReport, codes: Sequence[str]) -> str:
+    names = {child.unit: child.name for child in report.children}
+    return ", ".join(names.get(code, code) for code in codes)
 
 
 def _estimate_cells(estimate: Estimate) -> list[object]:
@@ -218,21 +261,24 @@ def flag_text(flags: Sequence[str]) -> str:
 def summary_lines(report: SipasReport) -> list[list[object]]:
     """Return the (label, value) lines of the report's summary (XLSX sheet and PDF first page)."""
     lines: list[list[object]] = [
-        [str(_l("Đơn vị")), f"{report.unit_name} ({report.unit_code})"],
-        [str(_l("Kỳ báo cáo")), f"{report.period.label}: {_date(report.period.start)} – {_date(report.period.end)}"],
+        [str(_l("Đơn vị")), report.unit_name],
+        [str(_l("Kỳ báo cáo")), report.period.label],
+        [str(_l("Từ ngày")), report.period.start],
+        [str(_l("Đến ngày")), report.period.end],
         [str(_l("Phiếu khảo sát")), "–" if report.instrument is None else
-         f"{report.instrument.title} ({report.instrument.code} v{report.instrument.version})"],
+         f"{report.instrument.title} ({_l('phiên bản')} {report.instrument.version})"],
         [str(_l("Số phiếu hợp lệ")), report.responses],
         [str(_l("Chỉ số hài lòng chung (%)")), report.overall.value],
-        [str(_l("Khoảng tin cậy 95%")), _interval(report.overall)],
+        [str(_l("Cận dưới khoảng tin cậy 95%")), report.overall.ci_low],
+        [str(_l("Cận trên khoảng tin cậy 95%")), report.overall.ci_high],
     ]
     if report.overall.flags:
         lines.append([str(_l("Lưu ý")), flag_text(report.overall.flags)])
     if report.comparison is not None:
         change = report.comparison.overall
         lines += [
-            [str(_l("Kỳ trước")), f"{report.comparison.period.label} ({report.comparison.previous_responses} "
-                                  f"{_l('phiếu')})"],
+            [str(_l("Kỳ trước")), report.comparison.period.label],
+            [str(_l("Số phiếu kỳ trước")), report.comparison.previous_responses],
             [str(_l("Chỉ số kỳ trước (%)")), change.previous],
             [str(_l("Chênh lệch (điểm)")), change.difference],
             [str(_l("Giá trị p (kiểm định z)")), change.p_value],
@@ -249,12 +295,17 @@ def summary_lines(report: SipasReport) -> list[list[object]]:
             [str(_l("Cách tính")), str(_l(
                 "Chỉ số tiêu chí = tỷ lệ trả lời mức %(levels)s trên số trả lời hợp lệ; yếu tố: %(element)s; "
                 "chung: %(overall)s; đơn vị cha: %(units)s",
-                levels=", ".join(map(str, method.satisfied)), element=method.element_rule,
-                overall=method.overall_rule, units=method.unit_rule))],
+                levels=", ".join(map(str, method.satisfied)), element=rule_text(method.element_rule),
+                overall=rule_text(method.overall_rule), units=rule_text(method.unit_rule)))],
             [str(_l("Ẩn số liệu khi n dưới")), method.min_n],
             [str(_l("Loại khảo sát")), method.survey],
         ]
     return lines
+
+
+def rule_text(rule: str) -> str:
+    """Return an aggregation rule in words."""
+    return str(RULE_LABELS.get(rule, rule))
 
 
 def _date(day: dt.date) -> str:
@@ -322,6 +373,8 @@ def _text(value: object) -> str:
     """Format a figure for the PDF the local way (a dash for none)."""
     if value is None:
         return "–"
+    if isinstance(value, dt.date):
+        return _date(value)
     return format_decimal(value) if isinstance(value, float) else str(value)
 
 

@@ -1012,3 +1012,34 @@ def _change(code: str, before: IndexTable, after: IndexTable, index: int | None)
     return Change(code, _point(before, *at), _point(after, *at), _rounded(result.difference, 2),
                   _rounded(result.low, 2), _rounded(result.high, 2), "z", _rounded(result.statistic, 4),
                   _rounded(result.p_value, 6))
+
+
+# --- plain-language reading -------------------------------------------------------------------------------------
+
+
+def units_apart(report: SipasReport) -> tuple[list[ChildResult], list[ChildResult]]:
+    """Return the child units whose whole 95 % interval lies above the overall index (best first), and those whose
+    interval lies below it (worst first): the ones clearly apart from the rest, not just ranked apart."""
+    overall = report.overall.value
+    if overall is None:
+        return [], []
+    above = [c for c in report.children if c.estimate.ci_low is not None and c.estimate.ci_low > overall]
+    below = [c for c in report.children if c.estimate.ci_high is not None and c.estimate.ci_high < overall]
+    return above, sorted(below, key=lambda c: c.estimate.value)
+
+
+def ranked_criteria(report: SipasReport, count: int = 3) -> tuple[list[CriterionResult], list[CriterionResult]]:
+    """Return the `count` weakest criteria (weakest first) and the `count` strongest (strongest first); none when
+    there are fewer than twice `count` criteria with a value."""
+    criteria = sorted((c for c in report.criteria if c.estimate.value is not None), key=lambda c: c.estimate.value)
+    if len(criteria) < 2 * count:
+        return [], []
+    return criteria[:count], list(reversed(criteria[-count:]))
+
+
+def change_is_real(report: SipasReport) -> bool | None:
+    """Tell whether the overall index moved beyond noise since the previous period (None: nothing to compare)."""
+    comparison = report.comparison
+    if comparison is None or comparison.overall.p_value is None:
+        return None
+    return comparison.overall.p_value < ALPHA

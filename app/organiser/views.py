@@ -21,6 +21,7 @@ from werkzeug.datastructures import MultiDict
 
 from app.auth.access import ROLE_RANK, current_organiser, get_visible_unit, organiser_required
 from app.database import utcnow
+from app.documents.periodic import contest_participation, periodic_document
 from app.errors import AppError
 from app.feedback.figures import feedback_figures
 from app.forms import choice_list
@@ -28,8 +29,8 @@ from app.i18n import local_zone
 from app.organiser import services
 from app.organiser.charts import CHARTS, available_charts, render_chart
 from app.organiser.forms import YEARS_BACK, CommentFilterForm, ExportForm, ReportForm
-from app.organiser.report_files import flag_text
-from app.organiser.reports import SipasReport, current_report
+from app.organiser.report_files import comment_rows, flag_text, render_report_pdf, rule_text, write_report_xlsx
+from app.organiser.reports import SipasReport, change_is_real, current_report, ranked_criteria, units_apart
 from app.periods import Period, parse_period
 from app.surveys.services import instrument_codes, sipas_versions
 from app.units.forms import unit_choices
@@ -78,6 +79,12 @@ def has_endpoint(endpoint: str) -> bool:
 def organiser_nav(role: str) -> list[NavEntry]:
     """Return the navigation entries an organiser with this role may follow."""
     return [entry for entry in NAV if has_endpoint(entry.endpoint) and ROLE_RANK[role] >= ROLE_RANK[entry.role]]
+
+
+@bp.app_template_filter("rule_text")
+def _rule_text(rule: str) -> str:
+    """Write an aggregation rule of the report's method in words."""
+    return rule_text(rule)
 
 
 @bp.app_template_global()
@@ -140,31 +147,51 @@ def _selection_from_args(organiser) -> tuple[Unit, Period, tuple[str | None, int
     return unit, period, instrument, request.args.get("state") or None
 
 
-def _page(template: str, *, full: bool, feedback: bool = False):
+def _page(template: str, *, full: bool, extra=None):
     organiser = current_organiser()
     form = _report_form(organiser, utcnow().astimezone(local_zone()).date())
     if not form.validate():
         return render_template(template, form=form, report=None, chart_args=None, charts=()), 400
     unit = get_visible_unit(organiser, form.unit.data)
     report, state = _report(unit, form.period, form.instrument, full=full)
-    pakn = feedback_figures(unit, form.period, utcnow(), local_zone()) if feedback else None
-    return render_template(template, form=form, report=report, flag_text=flag_text, pakn=pakn,
+    return render_template(template, form=form, report=report, flag_text=flag_text, unit=unit,
                            chart_args=_selection_args(unit, form.period, form.instrument, state),
-                           charts=available_charts(report))
+                           charts=available_charts(report), **(extra(unit, form.period, report) if extra else {}))
+
+
+def _overview(unit: Unit, period: Period, report: SipasReport) -> dict:
+    """What the dashboard says first: the units clearly apart, the weakest and strongest criteria, the newest
+    comments of the period and the contests held."""
+    above, below = units_apart(report)
+    weakest, strongest = ranked_criteria(report)
+    comments = services.list_comments(unit, services.CommentFilter(period=period), 1, per_page=3,
+                                      locale=str(get_locale()))
+    return {"above": above, "below": below, "weakest": weakest, "strongest": strongest, "comments": comments,
+            "change_is_real": change_is_real(report),
+            "contests": contest_participation(unit, period, local_zone()),
+            "pakn": feedback_figures(unit, period, utcnow(), local_zone())}
 
 
 @bp.get("/tong-quan")
 @organiser_required
 def dashboard():
-    """Show the dashboard of a unit's subtree for a period: indices, trend, children, fields, flags; PAKN figures."""
-    return _page("organiser/dashboard.html", full=False, feedback=True)
+    """Show the dashboard of a unit's subtree for a period: the headline and what stands out first, the
+    statistical detail one click away; the PAKN figures of the period."""
+    return _page("organiser/dashboard.html", full=False, extra=_overview)
+
+
+def _document(unit: Unit, period: Period, report: SipasReport) -> dict:
+    """The period's official document as the report page shows it (the same text the DOCX and PDF print)."""
+    document = periodic_document(unit, period, now=utcnow(), zone=local_zone(),
+                                 report=report if str(get_locale()) == "vi" else None)
+    return {"document": document}
 
 
 @bp.get("/bao-cao")
 @organiser_required
 def report():
-    """Show the printable periodic report (with comparison, weighting and the test across child units)."""
-    return _page("organiser/report.html", full=True)
+    """Show the period's report as the document it is filed as, with its Word, PDF and Excel downloads."""
+    return _page("organiser/report.html", full=False, extra=_document)
 
 
 @bp.get("/bieu-do/<name>.svg")

@@ -187,3 +187,27 @@ def test_audit_log_is_paginated(app, client, make, login):
 def test_audit_log_reads_odd_page_numbers_without_an_error(client, make, login, page):
     login(make.organiser(role="administrator"))
     assert client.get(f"/quan-tri/nhat-ky?trang={page}").status_code == 200
+
+
+def test_the_audit_log_speaks_in_words_with_the_actors_name(app, client, make, login, tree):
+    from app.auth.audit import COMMAND_LINE, record
+    from app.auth.models import Organiser
+    from app.extensions import db
+
+    admin = make.organiser("T", role="administrator", name="Trần Văn Quản")
+    start = dt.datetime(2026, 3, 1, 1, 0, tzinfo=dt.timezone.utc)
+    with app.app_context():
+        account = db.session.get(Organiser, admin.id)
+        record(account, tree["T"], "contest.publish_results", "contest", 7, {}, start)
+        record(account, tree["T"], "bank.import", "bank", 2, {"count": 91}, start)
+        record(account, tree["T"], "login.failure", "organiser", admin.id, {"failures": 1}, start)
+        record(COMMAND_LINE, tree["T"], "unit.edit", "unit", 3, {"changes": {"headcount": [10, 12]}}, start)
+        db.session.commit()
+    login(admin)
+    html = client.get("/quan-tri/nhat-ky").get_data(as_text=True)
+    for words in ("Công bố kết quả cuộc thi", "Nhập ngân hàng câu hỏi", "Trần Văn Quản", "Tài khoản: Trần Văn Quản",
+                  "Số lần đăng nhập sai liên tiếp: 1", "Dòng lệnh trên máy chủ", "Biên chế: 10 → 12",
+                  "Số lượng: 91"):
+        assert words in html, words
+    for code in ("contest.publish_results", "bank.import", "organiser #", "failures:", "headcount"):
+        assert code not in html, code

@@ -1,10 +1,12 @@
-"""An organiser on a desktop browser: signs in, reads the dashboard, opens the periodic report, downloads its XLSX."""
+"""An organiser on a desktop browser: signs in, reads the dashboard, opens the periodic report, downloads its XLSX
+and the period's document as Word and PDF."""
 from __future__ import annotations
 
 import io
 import re
 
 import pytest
+from docx import Document
 from openpyxl import load_workbook
 
 from tests.e2e.conftest import assert_accessible, screenshot
@@ -51,3 +53,17 @@ def test_organiser_signs_in_reads_the_dashboard_and_downloads_the_xlsx_report(li
              if isinstance(cell, str)]
     assert any("An Khang" in cell for cell in cells)
     screenshot(page, "organiser-report")
+
+    # The period's official document: Word, then the same as PDF.
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Tải báo cáo (Word)").click()
+    download = download_info.value
+    assert download.suggested_filename.endswith(".docx")
+    document = Document(download.path())
+    lines = [paragraph.text for paragraph in document.paragraphs]
+    assert "BÁO CÁO" in lines and any("chỉ số hài lòng chung đạt" in line for line in lines)
+    with page.expect_download(timeout=120_000) as download_info:
+        page.get_by_role("link", name="Tải báo cáo (PDF)").click()
+    download = download_info.value
+    assert download.suggested_filename.endswith(".pdf")
+    assert open(download.path(), "rb").read(5) == b"%PDF-"

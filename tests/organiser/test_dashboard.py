@@ -106,9 +106,13 @@ def test_a_bad_period_is_explained_in_the_organisers_language(client, site, engl
     assert "invalid reporting period: “2026-Q9” (use 2026-Q3, 2026-H1" in response.get_data(as_text=True)
 
 
-def test_the_periodic_report_page_offers_pdf_and_xlsx_that_open(client, site):
+def test_the_periodic_report_page_is_the_document_and_offers_its_downloads_that_open(client, site):
     html = client.get(f"/quan-tri/bao-cao?{Q2}").get_data(as_text=True)
-    assert "Báo cáo kết quả khảo sát sự hài lòng" in html and "Kruskal–Wallis" in html
+    assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in html and "BÁO CÁO" in html
+    assert "chỉ số hài lòng chung đạt 59,1 % (n = 22)" in html  # the document's own sentence, one decimal
+    assert "Kruskal–Wallis" not in html and "KTC 95%" not in html  # not a second dashboard
+    documents = re.findall(r'href="(/quan-tri/van-ban/bao-cao-dinh-ky\.(?:docx|pdf)[^"]*)"', html)
+    assert len(documents) == 2
     links = dict(re.findall(r'action="(/quan-tri/bao-cao/tai-ve\.(pdf|xlsx)[^"]*)"', html))
     assert len(links) == 2
     for link in links:
@@ -185,3 +189,18 @@ def test_the_dashboard_writes_nothing_and_shows_responses_stored_since_it_was_la
     finally:
         sa.event.remove(engine, "before_cursor_execute", watch)
     assert "65,38" in html  # 17 of 26 satisfied: the new responses are read although nothing folded them
+
+
+def test_the_dashboard_speaks_first_in_plain_words_with_the_statistics_one_click_away(client, site):
+    html = client.get(f"/quan-tri/tong-quan?{Q2}").get_data(as_text=True)
+    head, _, details = html.partition("<details class=\"stats\">")
+    assert details, "the statistical detail sits in a Chi tiết thống kê part"
+    assert "Chi tiết thống kê" in details and "Khoảng tin cậy 95%" in details  # with its glossary
+    assert "59,1 %" in head and "từ 22 phiếu" in head  # the headline, one decimal, with its n
+    assert "Chưa có số liệu kỳ trước để so sánh." in head
+    assert "Ba tiêu chí yếu nhất" in head and "Ba tiêu chí mạnh nhất" in head
+    assert "KTC" not in head and "Kruskal" not in head and "p =" not in head
+    assert "Không có cuộc thi nào trong kỳ." in head and "Không có ý kiến nào trong kỳ." in head
+    children = re.search(r'<h3 id="h-apart">.*?</section>', head, re.S).group(0)
+    assert "Đơn vị T-A" in children or "Không đơn vị nào" in children
+    assert not re.search(r">\s*T-[AB]\s*<", html)  # names, never codes, even in the detail

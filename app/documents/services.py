@@ -1,0 +1,47 @@
+"""The documents' services: build a periodic report file in one call (the web download and `flask report periodic`
+share it, and a job queue can run it as it is), and save a unit's letterhead and signature settings (audited)."""
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from app.auth.audit import Actor, record
+from app.documents.docx import build_docx
+from app.documents.models import DocumentSettings
+from app.documents.pdf import build_pdf
+from app.documents.periodic import PeriodicDocument, periodic_document
+from app.extensions import db
+from app.organiser.reports import SipasReport
+from app.periods import Period
+from app.units.models import Unit
+
+FORMATS = ("docx", "pdf")
+SETTING_FIELDS = ("parent_agency", "agency", "symbol", "place", "signer_title", "signer_name", "recipients")
+
+
+def periodic_report_file(unit: Unit, period: Period, fmt: str, *, now: dt.datetime, zone: ZoneInfo,
+                         soffice: str | None, report: SipasReport | None = None) -> tuple[PeriodicDocument, bytes]:
+    """Return the periodic report of a unit subtree for a period and its file as DOCX or PDF bytes (reads only).
+
+    :param soffice: the LibreOffice program that converts the DOCX to PDF (None: the fpdf2 rendering).
+    :param report: the period's SIPAS report when the caller has computed it already.
+    """
+    if fmt not in FORMATS:
+        raise ValueError(f"format must be one of {FORMATS}")
+    document = periodic_document(unit, period, now=now, zone=zone, report=report)
+    docx = build_docx(document)
+    return document, (docx if fmt == "docx" else build_pdf(document, docx, soffice))
+
+
+def save_settings(actor: Actor, unit: Unit, values: dict[str, str], now: dt.datetime) -> DocumentSettings:
+    """Store the letterhead and signature settings of a unit (only the known fields) and log the change."""
+    settings = db.session.get(DocumentSettings, unit.id)
+    if settings is None:
+        settings = DocumentSettings(unit_id=unit.id)
+        db.session.add(settings)
+    for name in SETTING_FIELDS:
+        setattr(settings, name, (values.get(name) or "").strip())
+    settings.updated_at = now
+    db.session.flush()
+    record(actor, unit.id, "documents.settings", "unit", unit.code, {"fields": list(SETTING_FIELDS)}, now)
+    return settings

@@ -1,0 +1,58 @@
+"""The documents' pages under /quan-tri/van-ban: the periodic report as DOCX or PDF, and a unit's letterhead and
+signature settings. Every unit is loaded within the signed-in organiser's subtree (404 otherwise).
+
+A download builds its file in one service call (``periodic_report_file``), from the report the page showed.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+
+from app.auth.access import current_organiser, get_visible_unit, organiser_required
+from app.database import utcnow
+from app.documents.forms import DocumentSettingsForm
+from app.documents.pdf import find_soffice
+from app.documents.periodic import settings_for
+from app.documents.services import SETTING_FIELDS, periodic_report_file, save_settings
+from app.errors import AppError
+from app.i18n import local_zone
+from app.organiser.reports import current_report
+from app.periods import parse_period
+from app.web import download, form_page
+
+bp = Blueprint("documents", __name__)
+
+
+@bp.get("/bao-cao-dinh-ky.<any(docx, pdf):fmt>")
+@organiser_required
+def periodic(fmt: str):
+    """Download the periodic report of a unit and period as an official DOCX or PDF document."""
+    organiser = current_organiser()
+    unit = get_visible_unit(organiser, request.args.get("unit", type=int) or organiser.unit.id)
+    try:
+        period = parse_period(request.args.get("period", ""))
+    except ValueError as error:
+        raise AppError(str(error)) from None
+    report, _state = current_report(unit, period, (None, None), now=utcnow(), locale=str(get_locale()), full=False,
+                                    state=request.args.get("state") or None)
+    if str(get_locale()) != "vi":  # the document is Vietnamese whatever the page's language
+        report = None
+    document, data = periodic_report_file(unit, period, fmt, now=utcnow(), zone=local_zone(), report=report,
+                                          soffice=find_soffice(current_app.config["DOCUMENT_SOFFICE"]))
+    return download(data, fmt, document.file_name(fmt))
+
+
+@bp.route("/cai-dat/<int:unit_id>", methods=["GET", "POST"])
+@organiser_required("organiser")
+def settings(unit_id: int):
+    """Set the agency lines, number symbol, place, signer and recipients of a unit's documents."""
+    organiser = current_organiser()
+    unit = get_visible_unit(organiser, unit_id)
+    form = DocumentSettingsForm(obj=settings_for(unit) if request.method == "GET" else None)
+    if not form.validate_on_submit():
+        return form_page("documents/settings.html", form, unit=unit)
+    save_settings(organiser, unit, {name: getattr(form, name).data for name in SETTING_FIELDS}, utcnow())
+    flash(_("Đã lưu thông tin văn bản của %(name)s.", name=unit.name), "info")
+    return redirect(request.args.get("next") if (request.args.get("next") or "").startswith("/quan-tri/")
+                    else url_for(".settings", unit_id=unit.id), 303)
