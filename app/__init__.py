@@ -7,7 +7,7 @@ The map (each package's docstring says what lives there and what it may import):
   security, exports, pdf, cli (what every command shares);
 - features: units (units, service fields, counters with their tokens, QR codes and posters), surveys
   (instruments, the citizen's form, responses), contests, organiser (dashboards, reports, comments, exports),
-  auth (organisers, roles, scoping, audit log), api (JSON API v1);
+  auth (organisers, roles, scoping, audit log), api (JSON API v1), portal (the public pages, published results);
 - stats: pure statistics on numpy arrays;
 - above the features: models (every model, for the metadata), demo and synth (sample data), commands (the
   commands that span features), backup, next_steps (where a citizen goes after the survey).
@@ -74,6 +74,7 @@ def register_blueprints(app: Flask) -> None:
     from app.contests import manage as contest_admin
     from app.contests import views as contests
     from app.organiser import views as organiser
+    from app.portal import views as portal
     from app.surveys import views as surveys
     from app.surveys.services import sipas_instrument_codes
     from app.units import views as units
@@ -88,6 +89,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(organiser.bp, url_prefix="/quan-tri")
     app.register_blueprint(contests.bp, url_prefix="/thi")
     app.register_blueprint(contest_admin.bp, url_prefix="/quan-tri/cuoc-thi")
+    # /, /thi (the list; /thi/<slug> is the contest's), /ket-qua…, /nhung/…, /anh/…, robots.txt, sitemap.xml.
+    app.register_blueprint(portal.bp)
+    app.register_blueprint(portal.admin, url_prefix="/quan-tri/ket-qua")
 
 
 def register_commands(app: Flask) -> None:
@@ -97,9 +101,11 @@ def register_commands(app: Flask) -> None:
     from app.auth import cli as auth_cli
     from app.contests import cli as contests_cli
     from app.organiser import cli as organiser_cli
+    from app.portal import cli as portal_cli
     from app.surveys import cli as surveys_cli
     from app.units import cli as units_cli
 
-    for module in (cli, commands, auth_cli, units_cli, surveys_cli, api_cli, backup, contests_cli, organiser_cli):
+    for module in (cli, commands, auth_cli, units_cli, surveys_cli, api_cli, backup, contests_cli, organiser_cli,
+                   portal_cli):
         for command in module.COMMANDS:
             app.cli.add_command(command)

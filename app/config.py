@@ -68,6 +68,12 @@ class Config:
     VOLUMES_IMPORT_MAX_ROWS = 100_000
     UPLOAD_MAX_INFLATED = 50 * 1024 * 1024
 
+    # The public portal: origins allowed to frame the embeddable result card (/nhung/ket-qua/<unit>), e.g.
+    # ["https://ankhang.gov.vn"] (HAILONG_PORTAL_EMBED_ORIGINS, JSON or comma-separated); every other page is never
+    # framed. The province's Zalo Official Account id turns on the Zalo share button.
+    PORTAL_EMBED_ORIGINS: tuple[str, ...] = ()
+    PORTAL_ZALO_OA_ID: str | None = None
+
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = False
     # Should Redis go away, count in memory meanwhile instead of failing every survey submission.
@@ -108,6 +114,10 @@ def finish_config(config: dict, instance_path: str) -> None:
     if config.get("REMEMBER_COOKIE_SECURE") is None:
         config["REMEMBER_COOKIE_SECURE"] = config["SESSION_COOKIE_SECURE"]
     config["BASE_URL"] = str(config["BASE_URL"]).rstrip("/")
+    origins = config.get("PORTAL_EMBED_ORIGINS") or ()
+    if isinstance(origins, str):
+        origins = origins.replace(",", " ").split()
+    config["PORTAL_EMBED_ORIGINS"] = tuple(str(origin).rstrip("/") for origin in origins)
 
 
 def normalise_database_url(url: str) -> str:

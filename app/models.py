@@ -5,3 +5,4 @@ from app.contests.models import Attempt, Contest, Participant, Question, Questio
 from app.organiser.aggregates import DossierVolume, FoldState, ResponsePack  # noqa: F401
 from app.surveys.models import InstrumentVersion, SurveyResponse  # noqa: F401
 from app.units.models import Counter, ServiceField, Unit  # noqa: F401
+from app.portal.models import PortalSettings, PublishedResult  # noqa: F401

@@ -60,6 +60,7 @@ NAV = [
     NavEntry("units.fields", _l("Lĩnh vực")),
     NavEntry("organiser.comments", _l("Ý kiến")),
     NavEntry("contest_admin.index", _l("Cuộc thi")),
+    NavEntry("portal_admin.index", _l("Công bố kết quả")),
     NavEntry("organiser.export", _l("Xuất dữ liệu")),
     NavEntry("auth.accounts", _l("Tài khoản"), "administrator"),
     NavEntry("auth.audit", _l("Nhật ký"), "administrator"),
