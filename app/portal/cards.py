@@ -6,10 +6,11 @@ Pure drawing: texts in, PNG bytes out. The views cache the bytes per version (``
 from __future__ import annotations
 
 import io
-from functools import lru_cache
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
+
+from app import cache
 
 WIDTH, HEIGHT = 1200, 630
 FONTS = Path(__file__).resolve().parent.parent / "static" / "fonts"
@@ -21,7 +22,7 @@ WHITE = (255, 255, 255)
 MARGIN = 64
 
 
-@lru_cache(maxsize=32)
+@cache.constants.memoise
 def font(size: int, bold: bool = False) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(str(FONTS / ("DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf")), size)
 

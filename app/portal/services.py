@@ -160,9 +160,9 @@ def save_settings(actor: Actor, root: Unit, intro: str, hotline: str, *, now: dt
     """Set the home page's introduction and hotline (organisers of the root unit only: the caller checks)."""
     intro, hotline = intro.strip(), hotline.strip()
     if len(intro) > INTRO_MAX:
-        raise AppError(_l("Lời giới thiệu dài tối đa %(n)d ký tự.", n=INTRO_MAX))
+        raise AppError(_l("Lời giới thiệu dài tối đa %(max)d ký tự.", max=INTRO_MAX))
     if len(hotline) > HOTLINE_MAX:
-        raise AppError(_l("Số đường dây nóng dài tối đa %(n)d ký tự.", n=HOTLINE_MAX))
+        raise AppError(_l("Số đường dây nóng dài tối đa %(max)d ký tự.", max=HOTLINE_MAX))
     settings = db.session.get(PortalSettings, root.id)
     if settings is None:
         settings = PortalSettings(unit_id=root.id)
