@@ -92,6 +92,8 @@ def register_blueprints(app: Flask) -> None:
     # /, /thi (the list; /thi/<slug> is the contest's), /ket-qua…, /nhung/…, /anh/…, robots.txt, sitemap.xml.
     app.register_blueprint(portal.bp)
     app.register_blueprint(portal.admin, url_prefix="/quan-tri/ket-qua")
+    # Cached public pages are replayed in front of Flask (app/portal/fastpath.py).
+    portal.fastpath.install(app)
 
 
 def register_commands(app: Flask) -> None:

@@ -56,6 +56,13 @@ def _contest(options: argparse.Namespace) -> list[Entry]:
     return contest_bench.run(options.seconds)
 
 
+def _portal(options: argparse.Namespace) -> list[Entry]:
+    import portal_bench
+
+    ensure_wrk()
+    return portal_bench.run(options.rounds, options.seconds, options.warmup)
+
+
 #: Section name → (what it measures, function). Order is the order of `make bench`.
 SECTIONS: dict[str, tuple[str, Callable[[argparse.Namespace], list[Entry]]]] = {
     "survey": ("issue 2: survey GET/POST throughput vs bare Flask, SQLite and PostgreSQL", _survey),
@@ -64,6 +71,8 @@ SECTIONS: dict[str, tuple[str, Callable[[argparse.Namespace], list[Entry]]]] = {
     "dashboard": ("issue 4: organiser dashboard of the province with 1,000,000 responses", _dashboard),
     "contest": ("issue 5: contest deadline surge under gunicorn; ranking + item analysis of 200,000 attempts",
                 _contest),
+    "portal": ("issue 13: public home, contest list, results page and share image vs bare Flask under gunicorn",
+               _portal),
 }
 
 

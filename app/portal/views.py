@@ -20,7 +20,7 @@ from app.auth.access import current_organiser, get_visible_unit, organiser_requi
 from app.database import utcnow
 from app.errors import AppError, NotFoundError
 from app.i18n import local_time, percent
-from app.portal import cards, public, services
+from app.portal import cards, fastpath, public, services
 from app.portal.forms import PublishForm, SettingsForm
 from app.security import allow_framing
 from app.units.forms import unit_choices
@@ -64,6 +64,7 @@ def cached_page(name: str, render, *key, mimetype: str = "text/html; charset=utf
         body = text.encode() if isinstance(text, str) else text
         entry = (body, hashlib.sha256(body).hexdigest()[:32])
         cache.portal_pages.put(full_key, entry)
+    request.environ[fastpath.MARK] = full_key[-2]
     return _respond(entry[0], entry[1], mimetype, PAGE_MAX_AGE)
 
 
@@ -230,6 +231,7 @@ def _image(key: tuple, draw) -> Response:
     if body is None:
         body = draw()
         cache.portal_cards.put(key, body)
+    request.environ[fastpath.MARK] = public.state()
     return _respond(body, hashlib.sha256(body).hexdigest()[:32], "image/png", IMAGE_MAX_AGE, immutable=True)
 
 

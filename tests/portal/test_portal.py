@@ -212,11 +212,14 @@ def test_zalo_share_only_with_an_official_account(client, runner, site, app, mon
 
 
 def test_embed_framing_is_configured_and_nothing_else_is_framed(client, runner, site, app, monkeypatch):
+    from app.cache import caches
+
     publish(runner, "P-A", "2026-Q2")
     response = client.get("/nhung/ket-qua/P-A")
     assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
     assert response.headers["X-Frame-Options"] == "DENY"
     monkeypatch.setitem(app.config, "PORTAL_EMBED_ORIGINS", ("https://ankhang.gov.vn", "javascript:alert(1)"))
+    caches.clear()  # settings are read at start-up; the cached card was made under the old ones
     response = client.get("/nhung/ket-qua/P-A")
     assert "frame-ancestors https://ankhang.gov.vn;" in response.headers["Content-Security-Policy"]
     assert "javascript" not in response.headers["Content-Security-Policy"]
@@ -332,3 +335,22 @@ def test_bad_period_and_small_unit_on_the_organiser_page(client, login, make, si
     assert small.status_code == 409 and "chưa đủ 10 phiếu" in small.get_data(as_text=True)
     empty = client.get(f"/quan-tri/ket-qua/cong-bo?unit={ids['P-A']}&period=")
     assert empty.status_code == 400 and "Vui lòng nhập kỳ" in empty.get_data(as_text=True)
+
+
+def test_replayed_pages_follow_withdrawal_and_language(client, runner, site, app):
+    """The WSGI fast path replays a page only for the state it was rendered for, with the app's own headers."""
+    from app.cache import caches
+
+    publish(runner, "P-A", "2026-Q2")
+    first = client.get("/ket-qua/P-A/2026-Q2")
+    replayed = client.get("/ket-qua/P-A/2026-Q2")
+    assert replayed.get_data() == first.get_data()
+    for header in ("Content-Security-Policy", "X-Frame-Options", "ETag", "Cache-Control", "Vary"):
+        assert replayed.headers[header] == first.headers[header]
+    assert client.get("/ket-qua/P-A/2026-Q2", headers={"If-None-Match": first.headers["ETag"]}).status_code == 304
+    english = client.get("/ket-qua/P-A/2026-Q2", headers={"Accept-Language": "en"})
+    assert english.get_data(as_text=True).startswith("<!doctype html>\n<html lang=\"en\">")
+    runner.invoke(args=["results", "withdraw", "--unit", "P-A", "--period", "2026-Q2"])
+    assert client.get("/ket-qua/P-A/2026-Q2").status_code == 404
+    caches.clear()
+    assert client.get("/ket-qua/P-A/2026-Q2").status_code == 404
