@@ -27,8 +27,8 @@ def _key(environ: dict, state: str) -> tuple:
 
 
 def _replayable(environ: dict) -> bool:
-    url_path = environ.get("PATH_INFO", "")
-    return environ.get("REQUEST_METHOD") == "GET" and (url_path == "/" or url_path.startswith(PREFIXES[1:]))
+    location = environ.get("PATH_INFO", "")
+    return environ.get("REQUEST_METHOD") == "GET" and (location == "/" or location.startswith(PREFIXES[1:]))
 
 
 class PortalFastPath:
