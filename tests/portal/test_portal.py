@@ -354,3 +354,16 @@ def test_replayed_pages_follow_withdrawal_and_language(client, runner, site, app
     assert client.get("/ket-qua/P-A/2026-Q2").status_code == 404
     caches.clear()
     assert client.get("/ket-qua/P-A/2026-Q2").status_code == 404
+
+
+def test_public_pages_in_english(client, runner, site, english):
+    publish(runner, "P-A", "2026-Q2")
+    for path in ("/?lang=en", "/thi?lang=en", "/ket-qua?lang=en", "/ket-qua/P-A/2026-Q2?lang=en",
+                 "/nhung/ket-qua/P-A?lang=en"):
+        assert client.get(path).status_code == 200, path
+    words = text_of(page(client, "/ket-qua/P-A/2026-Q2?lang=en"))
+    assert "Satisfaction index of Đơn vị P-A, period 2026-Q2" in words
+    assert "about 80 in 100 people asked are satisfied" in words.lower()
+    assert "95 % confidence interval: from " in words and "Responses: 15" in words
+    image = client.get("/anh/ket-qua/P-A/2026-Q2/1.png?lang=en")
+    assert image.status_code == 200 and Image.open(io.BytesIO(image.data)).size == (1200, 630)
