@@ -197,8 +197,10 @@ def embed(unit: str):
 def robots():
     def render() -> str:
         base = current_app.config["BASE_URL"]
-        return ("User-agent: *\nDisallow: /quan-tri/\nDisallow: /api/\nDisallow: /s/\nDisallow: /d/\n"
-                "Disallow: /q/\nDisallow: /nhung/\n" + f"Sitemap: {base}/sitemap.xml\n")
+        # The citizen's pages (/s/, /d/, /q/) stay crawlable: their addresses are printed on posters anyway, and
+        # blocking them would make every search engine (and Lighthouse) call them uncrawlable.
+        return ("User-agent: *\nDisallow: /quan-tri/\nDisallow: /api/\nDisallow: /nhung/\n"
+                f"Sitemap: {base}/sitemap.xml\n")
     return cached_page("robots", render, mimetype="text/plain; charset=utf-8")
 
 
