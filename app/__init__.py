@@ -8,7 +8,7 @@ The map (each package's docstring says what lives there and what it may import):
 - features: units (units, service fields, counters with their tokens, QR codes and posters), surveys
   (instruments, the citizen's form, responses), contests, feedback (PAKN: phản ánh, kiến nghị, their workflow,
   calendar and figures), organiser (dashboards, reports, comments, exports), auth (organisers, roles, scoping, audit
-  log), api (JSON API v1);
+  log), api (JSON API v1), portal (the public pages, published results);
 - stats: pure statistics on numpy arrays;
 - above the features: models (every model, for the metadata), demo and synth (sample data), commands (the
   commands that span features), backup, next_steps (where a citizen goes after the survey).
@@ -92,6 +92,7 @@ def register_blueprints(app: Flask) -> None:
     from app.feedback import manage as feedback_admin
     from app.feedback import views as feedback
     from app.organiser import views as organiser
+    from app.portal import views as portal
     from app.surveys import views as surveys
     from app.surveys.services import sipas_instrument_codes
     from app.units import views as units
@@ -111,6 +112,11 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(feedback.bp)
     app.register_blueprint(feedback_admin.bp, url_prefix="/quan-tri/phan-anh")
     app.register_blueprint(contest_support.bp, url_prefix="/quan-tri/cuoc-thi")
+    # /, /thi (the list; /thi/<slug> is the contest's), /ket-qua…, /nhung/…, /anh/…, robots.txt, sitemap.xml.
+    app.register_blueprint(portal.bp)
+    app.register_blueprint(portal.admin, url_prefix="/quan-tri/ket-qua")
+    # Cached public pages are replayed in front of Flask (app/portal/fastpath.py).
+    portal.fastpath.install(app)
 
 
 def register_commands(app: Flask) -> None:
@@ -122,10 +128,11 @@ def register_commands(app: Flask) -> None:
     from app.documents import cli as documents_cli
     from app.feedback import cli as feedback_cli
     from app.organiser import cli as organiser_cli
+    from app.portal import cli as portal_cli
     from app.surveys import cli as surveys_cli
     from app.units import cli as units_cli
 
     for module in (cli, commands, jobs, auth_cli, units_cli, surveys_cli, api_cli, backup, contests_cli, organiser_cli,
-                   feedback_cli, documents_cli):
+                   feedback_cli, documents_cli, portal_cli):
         for command in module.COMMANDS:
             app.cli.add_command(command)

@@ -183,3 +183,11 @@ question_pools = caches.define("question_pools", maxsize=64, ttl=60)
 question_texts = caches.define("question_texts", maxsize=20_000, ttl=3600)
 #: Pure computations of constants (fonts, decoy password hashes, signers): never stale, kept as long as used.
 constants = caches.define("constants", maxsize=1024, ttl=None)
+#: The public portal's state (newest publication, contest change, settings): read at most once a second per process,
+#: so a public page costs no query beyond it; publishing, withdrawing and the settings invalidate it.
+portal_state = caches.define("portal_state", maxsize=4, ttl=1)
+#: Rendered public pages (body, ETag) per (page, arguments, language, portal state, minute): the state moves with every
+#: publication, withdrawal, contest or settings change, the minute with contests opening and closing.
+portal_pages = caches.define("portal_pages", maxsize=2048, ttl=300)
+#: Share images (PNG bytes) per (kind, key, version): the version in their URL changes with their content.
+portal_cards = caches.define("portal_cards", maxsize=256, ttl=3600)

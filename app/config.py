@@ -106,6 +106,12 @@ class Config:
     MAIL_URL: str | None = None
     MAIL_FROM = "HàiLòng <no-reply@hailong.invalid>"
 
+    # The public portal: origins allowed to frame the embeddable result card (/nhung/ket-qua/<unit>), e.g.
+    # ["https://ankhang.gov.vn"] (HAILONG_PORTAL_EMBED_ORIGINS, JSON or comma-separated); every other page is never
+    # framed. The province's Zalo Official Account id turns on the Zalo share button.
+    PORTAL_EMBED_ORIGINS: tuple[str, ...] = ()
+    PORTAL_ZALO_OA_ID: str | None = None
+
     #: Where rate-limit counters live. Unset: Redis when REDIS_URL is set (shared across servers), otherwise a small
     #: SQLite file every worker of this server shares (``sqlite:///…``, beside a SQLite database or in instance/).
     #: ``memory://`` counts per worker process: with N workers every limit is N times what it says (warned at start).
@@ -160,6 +166,10 @@ def finish_config(config: dict, instance_path: str) -> None:
     config["BASE_URL"] = str(config["BASE_URL"]).rstrip("/")
     if not config.get("FEEDBACK_STORAGE"):
         config["FEEDBACK_STORAGE"] = str(Path(instance_path) / "feedback")
+    origins = config.get("PORTAL_EMBED_ORIGINS") or ()
+    if isinstance(origins, str):
+        origins = origins.replace(",", " ").split()
+    config["PORTAL_EMBED_ORIGINS"] = tuple(str(origin).rstrip("/") for origin in origins)
 
 
 def shared_limits_uri(database_url: str, instance_path: str) -> str:

@@ -12,3 +12,4 @@ from app.feedback.models import (  # noqa: F401
     AnswerTemplate, Feedback, FeedbackAnswer, FeedbackAttachment, FeedbackDeadline, FeedbackTransition, Holiday,
     MailMessage, SenderIdentity,
 )
+from app.portal.models import PortalSettings, PublishedResult  # noqa: F401

@@ -33,7 +33,8 @@ def set_security_headers(response: Response) -> Response:
     headers = response.headers
     headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("X-Frame-Options", "DENY")
+    if not getattr(response, "frameable", False):
+        headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
     section, slash, _ = request.path[1:].partition("/")
     referrer = "no-referrer" if section in TOKEN_SECTIONS and slash else "same-origin"
@@ -41,6 +42,24 @@ def set_security_headers(response: Response) -> Response:
     if request.is_secure:
         headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
     return response
+
+
+def allow_framing(response: Response, origins) -> Response:
+    """Let the listed origins (e.g. the province's own portal) frame this one response; every other page keeps
+    ``frame-ancestors 'none'``. Without origins the response stays unframeable."""
+    allowed = " ".join(origin for origin in origins if _is_origin(origin))
+    if allowed:
+        response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY.replace(
+            "frame-ancestors 'none'", f"frame-ancestors {allowed}")
+        response.frameable = True
+    return response
+
+
+def _is_origin(origin: str) -> bool:
+    """Accept only scheme://host[:port] origins: nothing that could end or extend the policy."""
+    scheme, sep, rest = origin.partition("://")
+    return (scheme in ("http", "https") and bool(sep) and bool(rest)
+            and all(char.isalnum() or char in ".-:[]" for char in rest))
 
 
 def init_security(app: Flask) -> None:

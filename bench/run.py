@@ -68,6 +68,13 @@ def _documents(options: argparse.Namespace) -> list[Entry]:
     return documents_bench.run()
 
 
+def _portal(options: argparse.Namespace) -> list[Entry]:
+    import portal_bench
+
+    ensure_wrk()
+    return portal_bench.run(options.rounds, options.seconds, options.warmup)
+
+
 #: Section name → (what it measures, function). Order is the order of `make bench`.
 SECTIONS: dict[str, tuple[str, Callable[[argparse.Namespace], list[Entry]]]] = {
     "survey": ("issue 2: survey GET/POST throughput vs bare Flask, SQLite and PostgreSQL", _survey),
@@ -80,6 +87,8 @@ SECTIONS: dict[str, tuple[str, Callable[[argparse.Namespace], list[Entry]]]] = {
                 _contest),
     "documents": ("issue 14: the periodic report as DOCX and PDF for the province with 1,000,000 responses and "
                   "200,000 contest attempts", _documents),
+    "portal": ("issue 13: public home, contest list, results page and share image vs bare Flask under gunicorn",
+               _portal),
 }
 
 

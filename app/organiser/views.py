@@ -62,6 +62,7 @@ NAV = [
     NavEntry("organiser.comments", _l("Ý kiến")),
     NavEntry("feedback_admin.inbox", _l("Phản ánh, kiến nghị")),
     NavEntry("contest_admin.index", _l("Cuộc thi")),
+    NavEntry("portal_admin.index", _l("Công bố kết quả")),
     NavEntry("organiser.export", _l("Xuất dữ liệu")),
     NavEntry("organiser.job", _l("Tác vụ")),
     NavEntry("auth.accounts", _l("Tài khoản"), "administrator"),
