@@ -1,6 +1,6 @@
 """Keep each unit's letterhead and signature for its official documents (the periodic report)
 
-Revision ID: 7d3f2a91c5e8
+Revision ID: d0c5e7a1b2f3
 Revises: 5c1e7a9d2b40
 Create Date: 2026-12-04 21:20:00
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '7d3f2a91c5e8'
+revision = 'd0c5e7a1b2f3'
 down_revision = '5c1e7a9d2b40'
 branch_labels = None
 depends_on = None
