@@ -54,6 +54,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.database import BigIntId, UTCDateTime, insert_for, is_postgresql, raw_cursor, utcnow
 from app.extensions import db
 from app.organiser import cells
+from app.organiser.cells import FLAG_BURST, FLAG_DUPLICATE, FLAG_FAST, FLAG_UNTIMED
 from app.stats.abuse import BURST_SECONDS, DUPLICATE_SECONDS, response_flags
 from app.surveys.models import InstrumentVersion, SurveyResponse
 from app.units.models import ServiceField, Unit
@@ -67,7 +68,6 @@ PENDING_SECONDS = 3600
 #: Most missing ids remembered (older gaps are rolled-back or conflicting inserts, which never appear).
 MAX_PENDING = 1000
 #: Review flag bits stored per response.
-FLAG_FAST, FLAG_BURST, FLAG_DUPLICATE, FLAG_UNTIMED = 1, 2, 4, 8
 EPOCH = dt.date(1970, 1, 1)
 _HEAD = [("day", "u1"), ("flags", "u1"), ("field", "<i4"), ("counter", "<i4")]
 
@@ -297,7 +297,7 @@ def _decided_flags(rows: _Rows, devices: dict[str, int]) -> NDArray[np.uint8]:
         chosen = np.flatnonzero(columns["version"] == version)
         found = response_flags(columns["counter"][chosen], columns["second"][chosen], columns["device"][chosen],
                                scores, columns["duration"][chosen])
-        flags[chosen] = (found.fast * FLAG_FAST) | (found.burst * FLAG_BURST) | (found.duplicate * FLAG_DUPLICATE)
+        flags[chosen] = _flag_bits(found)
     order = np.argsort(columns["id"])
     return flags[order[np.searchsorted(columns["id"], rows.columns["id"], sorter=order)]]
 
@@ -487,9 +487,14 @@ def _review_flags(rows: _Rows, watermark: int, devices: dict[str, int]) -> NDArr
         chosen = np.flatnonzero(columns["version"] == version)
         found = response_flags(columns["counter"][chosen], columns["second"][chosen], columns["device"][chosen],
                                scores, columns["duration"][chosen])
-        flags[chosen] = ((found.fast * FLAG_FAST) | (found.burst * FLAG_BURST) | (found.duplicate * FLAG_DUPLICATE)
-                         | (found.untimed * FLAG_UNTIMED))
+        flags[chosen] = _flag_bits(found)
     return flags[together.size - rows.size:]
+
+
+def _flag_bits(found) -> NDArray[np.uint8]:
+    """The flags byte of each response from ``response_flags``' masks."""
+    return ((found.fast * FLAG_FAST) | (found.burst * FLAG_BURST) | (found.duplicate * FLAG_DUPLICATE)
+            | (found.untimed * FLAG_UNTIMED)).astype(np.uint8)
 
 
 def _score_matrix(scores: Sequence[bytes]) -> NDArray[np.uint8]:

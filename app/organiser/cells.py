@@ -39,7 +39,9 @@ from app.surveys.instruments import Instrument
 from app.surveys.services import get_instrument
 
 EPOCH = dt.date(1970, 1, 1)
-FLAG_FAST, FLAG_BURST, FLAG_DUPLICATE = 1, 2, 4
+#: The review flags of a response (bits of its flags byte) and their day-count columns, in report order.
+FLAG_FAST, FLAG_BURST, FLAG_DUPLICATE, FLAG_UNTIMED = 1, 2, 4, 8
+FLAGS = (("fast", FLAG_FAST), ("burst", FLAG_BURST), ("duplicate", FLAG_DUPLICATE), ("untimed", FLAG_UNTIMED))
 
 
 class ResponseCell(db.Model):
@@ -79,6 +81,7 @@ class ResponseDayCount(db.Model):
     fast: Mapped[int] = mapped_column(sa.Integer)
     burst: Mapped[int] = mapped_column(sa.Integer)
     duplicate: Mapped[int] = mapped_column(sa.Integer)
+    untimed: Mapped[int] = mapped_column(sa.Integer, server_default="0")
     flagged: Mapped[int] = mapped_column(sa.Integer)
 
     __table_args__ = (
@@ -284,9 +287,8 @@ def _apply_day_counts(version_id: int, units, counters, days, flags, sign: int) 
     position = position.reshape(-1)
     size = distinct.shape[0]
     count = {name: sign * np.bincount(position, weights=mask.astype(np.int64), minlength=size).astype(np.int64)
-             for name, mask in (("responses", np.ones(len(units), dtype=bool)), ("fast", (flags & FLAG_FAST) != 0),
-                                ("burst", (flags & FLAG_BURST) != 0),
-                                ("duplicate", (flags & FLAG_DUPLICATE) != 0), ("flagged", flags != 0))}
+             for name, mask in (("responses", np.ones(len(units), dtype=bool)),
+                                *((name, (flags & bit) != 0) for name, bit in FLAGS), ("flagged", flags != 0))}
     rows = [dict(instrument_version_id=version_id, unit_id=int(unit), counter_id=int(counter),
                  day=EPOCH + dt.timedelta(days=int(day)),
                  **{name: int(values[index]) for name, values in count.items()})
@@ -357,17 +359,18 @@ class DayCounts:
     fast: NDArray[np.int64]
     burst: NDArray[np.int64]
     duplicate: NDArray[np.int64]
+    untimed: NDArray[np.int64]
     flagged: NDArray[np.int64]
     days: NDArray[np.int64]
     day_responses: NDArray[np.int64]
 
     @classmethod
     def empty(cls, span: tuple[int, int]) -> DayCounts:
-        return cls(span, *(np.zeros(0, dtype=np.int64) for _ in range(9)))
+        return cls(span, *(np.zeros(0, dtype=np.int64) for _ in range(10)))
 
 
-_COUNTER_FIELDS = ("unit_ids", "counters", "responses", "fast", "burst", "duplicate", "flagged")
-_FLAG_COLUMNS = ("responses", "fast", "burst", "duplicate", "flagged")
+_FLAG_COLUMNS = ("responses", *(name for name, _ in FLAGS), "flagged")
+_COUNTER_FIELDS = ("unit_ids", "counters", *_FLAG_COLUMNS)
 
 
 def read_cells(version_id: int, layout: CellLayout, unit_ids: sa.BindParameter, start: dt.date,
@@ -389,7 +392,7 @@ def read_cells(version_id: int, layout: CellLayout, unit_ids: sa.BindParameter, 
                                      .group_by(day.c.unit_id, day.c.counter_id)).all()
     per_day = db.session.execute(sa.select(day.c.day, sums[0]).where(inside).group_by(day.c.day)).all()
     counter_columns = [np.array(values, dtype=np.int64) for values in zip(*per_counter)] if per_counter else [
-        np.zeros(0, dtype=np.int64)] * 7
+        np.zeros(0, dtype=np.int64)] * len(_COUNTER_FIELDS)
     day_columns = list(zip(*per_day)) if per_day else [(), ()]
     counts = DayCounts(((days[0] - EPOCH).days, (days[1] - EPOCH).days),
                        *counter_columns, _day_numbers(day_columns[0]), np.array(day_columns[1], dtype=np.int64))
@@ -423,9 +426,8 @@ def cells_of(version_id: int, scores: NDArray[np.uint8], units: NDArray[np.int64
 
     day_list, day_counts = np.unique(days[inside], return_counts=True)
     counts = DayCounts((first, last), pairs[:, 0].copy(), pairs[:, 1].copy(),
-                       per_pair(np.ones(chosen_flags.size, dtype=bool)), per_pair((chosen_flags & FLAG_FAST) != 0),
-                       per_pair((chosen_flags & FLAG_BURST) != 0), per_pair((chosen_flags & FLAG_DUPLICATE) != 0),
-                       per_pair(chosen_flags != 0), day_list.astype(np.int64), day_counts.astype(np.int64))
+                       per_pair(np.ones(chosen_flags.size, dtype=bool)),
+                       *(per_pair((chosen_flags & bit) != 0) for _, bit in FLAGS), per_pair(chosen_flags != 0), day_list.astype(np.int64), day_counts.astype(np.int64))
     return CellData(moments, distinct[:, 0].copy(), distinct[:, 1].copy(), distinct[:, 2].copy(),
                     np.bincount(position, minlength=distinct.shape[0]).astype(np.int64), counts)
 

@@ -877,19 +877,19 @@ def _abuse_cells(data: CellData, names: dict[int, sa.Row]) -> AbuseSummary:
                       duplicate_minutes=DUPLICATE_SECONDS / 60)
     days = data.days
     if not int(days.responses.sum()):
-        return AbuseSummary(0, 0, 0, 0, 0, (), **thresholds)
+        return AbuseSummary(0, 0, 0, 0, 0, 0, (), **thresholds)
     counter_ids, positions = _dense_labels(days.counters)
+    columns = ("responses", "fast", "burst", "duplicate", "untimed", "flagged")
     per_counter = {name: np.bincount(positions, weights=getattr(days, name), minlength=counter_ids.size)
-                   .astype(np.int64) for name in ("responses", "fast", "burst", "duplicate", "flagged")}
+                   .astype(np.int64) for name in columns}
     worst = [int(i) for i in np.argsort(-per_counter["flagged"], kind="stable")[:FLAGGED_COUNTERS]
              if per_counter["flagged"][i] > 0]
     counters = tuple(
         CounterFlags(names[int(counter_ids[i])].code, names[int(counter_ids[i])].name, names[int(counter_ids[i])].unit,
-                     *(int(per_counter[name][i]) for name in ("responses", "fast", "burst", "duplicate", "flagged")))
+                     *(int(per_counter[name][i]) for name in columns))
         for i in worst if int(counter_ids[i]) in names
     )
-    return AbuseSummary(int(days.responses.sum()), *(int(getattr(days, name).sum())
-                                                     for name in ("fast", "burst", "duplicate", "flagged")),
+    return AbuseSummary(int(days.responses.sum()), *(int(getattr(days, name).sum()) for name in columns[1:]),
                         counters, **thresholds)
 
 
