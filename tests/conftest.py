@@ -67,6 +67,8 @@ def app_session(database_url: str, tmp_path_factory: pytest.TempPathFactory):
         "SURVEY_RATE_LIMIT": "1000 per minute",
         # Organiser passwords: still scrypt, with a smaller work factor so that sign-ins do not dominate the run.
         "AUTH_PASSWORD_METHOD": "scrypt:1024:8:1",
+        # PAKN attachments: a folder of this run, not the worktree's instance/.
+        "FEEDBACK_STORAGE": str(tmp_path_factory.mktemp("feedback-files")),
     })
     with app.app_context():
         upgrade()
