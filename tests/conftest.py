@@ -70,6 +70,8 @@ def app_session(database_url: str, tmp_path_factory: pytest.TempPathFactory):
         # Jobs run in the test's process when their request commits (tests/test_jobs.py runs real workers).
         "JOBS_IMMEDIATE": True,
         "JOBS_DIR": str(tmp_path_factory.mktemp("jobs")),
+        # PAKN attachments: a folder of this run, not the worktree's instance/.
+        "FEEDBACK_STORAGE": str(tmp_path_factory.mktemp("feedback-files")),
     })
     with app.app_context():
         upgrade()

@@ -40,6 +40,15 @@ def labels() -> dict:
             "fb_rating": RATING_LABELS, "fb_reason": REASON_LABELS, "fb_sender_type": SENDER_TYPE_LABELS}
 
 
+@bp.app_template_filter("vn_date")
+def vn_date(value: str | None) -> str:
+    """An ISO date (as the public view and the API give it) the Vietnamese way: 05/12/2026."""
+    if not value:
+        return ""
+    year, month, day = value.split("-")
+    return f"{day}/{month}/{year}"
+
+
 def _send_limit() -> str:
     return current_app.config["FEEDBACK_RATE_LIMIT"]
 

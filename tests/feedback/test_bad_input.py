@@ -105,3 +105,10 @@ def test_repeated_submissions_are_rate_limited(app, client, world):
     assert statuses[:5] == [303] * 5
     assert statuses[5] == 429
     assert count(app) == (5, 5)
+
+
+def test_guessing_phone_digits_is_rate_limited(client, world):
+    html = client.get("/phan-anh/tra-cuu").get_data(as_text=True)
+    statuses = [client.post("/phan-anh/tra-cuu", data={"csrf_token": csrf_from(html), "code": "PA-AAAA-AAAA",
+                                                       "digits": f"{n:04d}"}).status_code for n in range(11)]
+    assert statuses[:10] == [404] * 10 and statuses[10] == 429

@@ -74,6 +74,7 @@ def test_the_whole_cycle(app, client, world, login):
     html = page.get_data(as_text=True)
     assert "chấn chỉnh bộ phận một cửa" in html and "Sở Xây dựng" in html
     assert "biên tập" in html
+    assert re.search(r"Ngày gửi</dt><dd>\d{2}/\d{2}/\d{4}</dd>", html)  # dates the Vietnamese way
     for secret in (SENDER_NAME, SENDER_PHONE, "Bích Ngọc", "ngoc@example.vn", "12 Lê Lợi"):
         assert secret not in html and secret not in listing
 
