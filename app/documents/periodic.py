@@ -8,8 +8,7 @@ Vietnamese whatever the reader's interface language.
 from __future__ import annotations
 
 import datetime as dt
-import importlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
@@ -20,6 +19,7 @@ from app.contests.reports import people
 from app.contests.results import contest_results
 from app.documents.models import DocumentSettings
 from app.extensions import db
+from app.feedback.figures import feedback_figures
 from app.organiser.reports import ALPHA, Estimate, SipasReport, ranked_criteria, sipas_report, units_apart
 from app.periods import Period
 from app.units.models import Unit
@@ -185,7 +185,7 @@ def periodic_document(unit: Unit, period: Period, *, now: dt.datetime, zone: Zon
     contests = _contests_section(unit, period, zone)
     if contests is not None:
         sections.append(contests)
-    feedback = _feedback_section(unit, period, now)
+    feedback = _feedback_section(unit, period, now, zone)
     if feedback is not None:
         sections.append(feedback)
     sections.append(_closing_section(report))
@@ -375,36 +375,22 @@ def _contests_section(unit: Unit, period: Period, zone: ZoneInfo) -> Section | N
     return Section("CUỘC THI TÌM HIỂU VỀ CẢI CÁCH HÀNH CHÍNH", tuple(paragraphs), tuple(tables))
 
 
-def feedback_service() -> Callable | None:
-    """Return ``feedback_figures(unit, period, now)`` of the feedback feature, or None while it has not landed."""
-    for name in ("app.feedback", "app.feedback.services"):
-        try:
-            module = importlib.import_module(name)
-        except ImportError:
-            continue
-        service = getattr(module, "feedback_figures", None)
-        if callable(service):
-            return service
-    return None
-
-
-def _feedback_section(unit: Unit, period: Period, now: dt.datetime) -> Section | None:
-    """The feedback received and answered on time, from ``feedback_figures`` (a mapping of counts)."""
-    service = feedback_service()
-    if service is None:
+def _feedback_section(unit: Unit, period: Period, now: dt.datetime, zone: ZoneInfo) -> Section | None:
+    """The feedback received and answered in the period, and the share answered on time (indicator 8)."""
+    figures = feedback_figures(unit, period, now, zone)
+    if not figures["received"] and not figures["due"] and not figures["overdue_now"]:
         return None
-    figures = service(unit, period, now)
-    if not figures:
-        return None
-    get = figures.get if hasattr(figures, "get") else lambda key, default=None: getattr(figures, key, default)
-    parts = [f"tiếp nhận {number(get('received', 0) or 0)} phản ánh, kiến nghị"]
-    if get("answered") is not None:
-        parts.append(f"đã trả lời {number(get('answered'))}")
-    if get("answered_on_time") is not None:
-        parts.append(f"trong đó {number(get('answered_on_time'))} đúng hạn")
-    if get("overdue") is not None:
-        parts.append(f"{number(get('overdue'))} quá hạn chưa trả lời")
-    return Section("TIẾP NHẬN VÀ TRẢ LỜI PHẢN ÁNH, KIẾN NGHỊ", ("Trong kỳ, đơn vị " + "; ".join(parts) + ".",))
+    paragraphs = [f"Trong kỳ, đơn vị tiếp nhận {number(figures['received'])} phản ánh, kiến nghị của người dân, "
+                  f"tổ chức; đã trả lời {number(figures['answered'])} phản ánh, kiến nghị."]
+    if figures["decided"]:
+        paragraphs.append(
+            f"Trong {number(figures['decided'])} phản ánh, kiến nghị đến hạn trả lời, {number(figures['on_time'])} "
+            f"được trả lời đúng hạn (tỷ lệ {pct(100 * figures['on_time_share'])}), tương ứng "
+            f"{number(figures['indicator_8_points'])} điểm theo tiêu chí đánh giá về tiếp nhận, xử lý phản ánh, "
+            f"kiến nghị.")
+    if figures["overdue_now"]:
+        paragraphs.append(f"Hiện còn {number(figures['overdue_now'])} phản ánh, kiến nghị quá hạn chưa trả lời.")
+    return Section("TIẾP NHẬN VÀ TRẢ LỜI PHẢN ÁNH, KIẾN NGHỊ", tuple(paragraphs))
 
 
 def _closing_section(report: SipasReport) -> Section:

@@ -4,7 +4,7 @@ The fold fills them; existing packs are dropped and the fold state reset, so the
 every response into packs and cells together (until then reports read the raw responses).
 
 Revision ID: 7d3f9a1c5e20
-Revises: 5c1e7a9d2b40
+Revises: e1f2a3b4c5d6
 Create Date: 2026-12-04 21:30:00
 
 """
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '7d3f9a1c5e20'
-down_revision = '5c1e7a9d2b40'
+down_revision = 'e1f2a3b4c5d6'
 branch_labels = None
 depends_on = None
 

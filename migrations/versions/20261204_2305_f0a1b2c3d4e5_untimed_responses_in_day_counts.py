@@ -1,14 +1,14 @@
 """Count responses without a plausible start time ("untimed", a review flag) in the day counts of the report cells.
 
 Revision ID: f0a1b2c3d4e5
-Revises: e1f2a3b4c5d6
+Revises: 9b2e6c4d1f37
 Create Date: 2026-12-04 23:05:00
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = 'f0a1b2c3d4e5'
-down_revision = 'e1f2a3b4c5d6'
+down_revision = '9b2e6c4d1f37'
 branch_labels = None
 depends_on = None
 

@@ -169,3 +169,20 @@ def test_the_dashboard_shows_the_figures_of_its_unit_and_period(app, world, logi
     html = client.get(f"/quan-tri/tong-quan?unit={unit_id}&year=2026&preset=Q1").get_data(as_text=True)
     assert "Phản ánh, kiến nghị" in html and "50,0 % (2 trên 4)" in html
     assert "Điểm chỉ số 8" in html
+
+
+def test_the_periodic_report_has_a_feedback_section_with_the_same_figures(app, world):
+    from app.documents.periodic import flatten_text, periodic_document
+    from app.periods import parse_period
+    from app.units.services import get_unit_by_code
+
+    _fixture(app)
+    with app.app_context():
+        document = periodic_document(get_unit_by_code("T01"), parse_period("2026-Q1"), now=at("2026-04-10"),
+                                     zone=ZONE)
+        text = "\n".join(flatten_text(document))
+    assert "TIẾP NHẬN VÀ TRẢ LỜI PHẢN ÁNH, KIẾN NGHỊ" in text
+    assert "tiếp nhận 5 phản ánh, kiến nghị" in text and "đã trả lời 3 phản ánh, kiến nghị" in text
+    assert "Trong 4 phản ánh, kiến nghị đến hạn trả lời, 2 được trả lời đúng hạn (tỷ lệ 50,0 %), tương ứng 0 điểm" \
+        in text
+    assert "Hiện còn 2 phản ánh, kiến nghị quá hạn chưa trả lời." in text
