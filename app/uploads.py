@@ -106,7 +106,12 @@ def read_table(filename: str, data: bytes, limits: UploadLimits) -> Table:
     grid = enumerate(_csv_rows(data), start=1) if kind == "csv" else _xlsx_rows(data, limits)
     header: list[object] | None = None
     rows: list[tuple[int, list[object]]] = []
+    seen = 0
     for number, cells in grid:
+        seen += 1
+        if seen > limits.max_rows + 1 + BLANK_ROW_ALLOWANCE:  # a file of blank lines is read no further
+            raise _refuse(_l("Tệp có hơn %(max)d dòng dữ liệu; mỗi lần nhập tối đa %(max)d dòng, hãy chia nhỏ tệp.",
+                             max=limits.max_rows))
         if all(cell is None or (isinstance(cell, str) and not cell.strip()) for cell in cells):
             continue
         if header is None:

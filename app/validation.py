@@ -200,8 +200,9 @@ def read_yaml(data: bytes, source: str = "") -> object:
         raise refuse(_l("dòng %(line)d: tệp không phải văn bản UTF-8 hợp lệ (byte 0x%(byte)02X)",
                         line=data[: error.start].count(b"\n") + 1, byte=data[error.start])) from None
     problems: list[Problem] = []
-    loader = _StrictLoader(text, problems, source)
+    loader = None
     try:
+        loader = _StrictLoader(text, problems, source)  # its reader refuses control characters at once
         root = loader.get_single_node()
         _check_expansion(root)
         loaded = loader.construct_document(root) if root is not None else None
@@ -219,10 +220,15 @@ def read_yaml(data: bytes, source: str = "") -> object:
             raise refuse(_l("lỗi cú pháp YAML (%(detail)s)", detail=detail)) from None
         raise refuse(_l("dòng %(line)d, cột %(column)d: lỗi cú pháp YAML (%(detail)s)", line=mark.line + 1,
                         column=mark.column + 1, detail=detail)) from None
+    except yaml.reader.ReaderError as error:
+        raise refuse(_l("ký tự không được phép trong YAML (mã #x%(code)04X, vị trí %(position)d)",
+                        code=error.character if isinstance(error.character, int) else 0,
+                        position=error.position)) from None
     except yaml.YAMLError as error:
-        raise refuse(_l("lỗi cú pháp YAML (%(detail)s)", detail=error)) from None
+        raise refuse(_l("lỗi cú pháp YAML (%(detail)s)", detail=quoted(str(error)))) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     if problems:
         raise Rejected(problems)
     return loaded

@@ -186,3 +186,13 @@ def test_cr_lf_in_next_never_reach_the_location_header(app, world, target):
     location = response.headers["Location"]
     assert "\r" not in location and "\n" not in location and "Set-Cookie" not in location
     assert location.rstrip("/").endswith("/quan-tri") or "/quan-tri/" in location
+
+
+@pytest.mark.parametrize("data", [b"\x08slug: a", b"title: \x07", "slug: \ufffe".encode()])
+def test_a_definition_with_a_control_character_is_refused_not_a_500(app, data):
+    """Found by tests/fuzz/test_routes.py: PyYAML's reader refused it before the parser's errors were caught."""
+    from app.validation import Rejected, read_yaml
+
+    with app.test_request_context():
+        with pytest.raises(Rejected, match="ký tự không được phép"):
+            read_yaml(data)
