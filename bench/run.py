@@ -56,6 +56,12 @@ def _contest(options: argparse.Namespace) -> list[Entry]:
     return contest_bench.run(options.seconds)
 
 
+def _jobs(options: argparse.Namespace) -> list[Entry]:
+    import jobs_bench
+
+    return jobs_bench.run(options.quick, options.seconds)
+
+
 #: Section name → (what it measures, function). Order is the order of `make bench`.
 SECTIONS: dict[str, tuple[str, Callable[[argparse.Namespace], list[Entry]]]] = {
     "survey": ("issue 2: survey GET/POST throughput vs bare Flask, SQLite and PostgreSQL", _survey),
@@ -64,6 +70,7 @@ SECTIONS: dict[str, tuple[str, Callable[[argparse.Namespace], list[Entry]]]] = {
     "dashboard": ("issue 4: organiser dashboard of the province with 1,000,000 responses", _dashboard),
     "contest": ("issue 5: contest deadline surge under gunicorn; ranking + item analysis of 200,000 attempts",
                 _contest),
+    "jobs": ("issue 16: exports as jobs (rows/s), survey GET p99 while exports run, contest results export", _jobs),
 }
 
 
