@@ -8,18 +8,18 @@ probe itself says only which check failed). ``startup_problems`` runs the same c
 """
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 
 from flask import Blueprint, Flask, current_app, jsonify
 from sqlalchemy import text
 
+from app.cache import constants
 from app.extensions import db
 
 bp = Blueprint("health", __name__)
 
 
-@functools.lru_cache(maxsize=4)
+@constants.memoise
 def schema_head(migrations: str) -> str | None:
     """The newest revision of the migrations shipped with this code (read once per process)."""
     from alembic.config import Config

@@ -75,6 +75,12 @@ def _portal(options: argparse.Namespace) -> list[Entry]:
     return portal_bench.run(options.rounds, options.seconds, options.warmup)
 
 
+def _jobs(options: argparse.Namespace) -> list[Entry]:
+    import jobs_bench
+
+    return jobs_bench.run(options.quick, options.seconds)
+
+
 #: Section name → (what it measures, function). Order is the order of `make bench`.
 SECTIONS: dict[str, tuple[str, Callable[[argparse.Namespace], list[Entry]]]] = {
     "survey": ("issue 2: survey GET/POST throughput vs bare Flask, SQLite and PostgreSQL", _survey),
@@ -89,6 +95,7 @@ SECTIONS: dict[str, tuple[str, Callable[[argparse.Namespace], list[Entry]]]] = {
                   "200,000 contest attempts", _documents),
     "portal": ("issue 13: public home, contest list, results page and share image vs bare Flask under gunicorn",
                _portal),
+    "jobs": ("issue 16: exports as jobs (rows/s), survey GET p99 while exports run, contest results export", _jobs),
 }
 
 

@@ -215,9 +215,14 @@ def test_readyz_is_503_and_the_process_would_not_start_on_a_database_without_the
         assert "flask --app app init-db" in startup_problems(app)[0]
 
 
-def test_readyz_is_503_with_a_clear_log_when_redis_is_down(app, database_url, caplog):
+def test_readyz_is_503_with_a_clear_log_when_redis_is_down(app, database_url, caplog, monkeypatch):
+    import logging
+
     from app.cache import caches
     from app.health import startup_problems
+
+    # Alembic's logging set-up (the migrations this run applied) disables loggers created before it: not in a server.
+    monkeypatch.setattr(logging.getLogger("app"), "disabled", False)
 
     try:
         with separate_app(database_url, migrate=False, REDIS_URL="redis://127.0.0.1:1/0") as app:

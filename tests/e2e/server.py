@@ -30,6 +30,7 @@ class LiveServer:
     workdir: Path
     env: dict[str, str]
     process: subprocess.Popen | None = None
+    worker: subprocess.Popen | None = None
     log: Path = field(init=False)
 
     def __post_init__(self) -> None:
@@ -57,6 +58,10 @@ class LiveServer:
                    "--graceful-timeout", "2", "--timeout", "30", "--no-control-socket", *extra, "app:create_app()"]
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        # A job worker beside it, as `make run` starts one: exports and report files are jobs.
+        with open(self.workdir / "worker.log", "ab") as log:
+            self.worker = subprocess.Popen([str(VENV_BIN / "flask"), "--app", "app", "jobs", "worker"], cwd=ROOT,
+                                           env=self.env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -75,7 +80,14 @@ class LiveServer:
         return [int(pid) for pid in children.read_text().split()]
 
     def stop(self) -> None:
-        """Stop gunicorn (TERM, then KILL after 10 s)."""
+        """Stop the worker and gunicorn (TERM, then KILL after 10 s)."""
+        if self.worker is not None and self.worker.poll() is None:
+            self.worker.send_signal(signal.SIGINT)
+            try:
+                self.worker.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.worker.kill()
+                self.worker.wait(timeout=5)
         if self.process is None or self.process.poll() is not None:
             return
         self.process.send_signal(signal.SIGTERM)
@@ -96,6 +108,7 @@ def prepare_server(workdir: Path, responses: int = 400, **settings: str) -> Live
         "SECRET_KEY": "live-server-test-secret-key",
         "BASE_URL": f"http://127.0.0.1:{port}",
         "PYTHONDONTWRITEBYTECODE": "1",
+        "HAILONG_JOBS_DIR": str(workdir / "jobs"),
         **settings,
     })
     env.pop("REDIS_URL", None)
