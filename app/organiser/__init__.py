@@ -1,6 +1,7 @@
 """What organisers read under /quan-tri (blueprint ``organiser``): the dashboard and periodic SIPAS reports
-(aggregates: the packed responses and their fold; reports: load, compute, present; charts; PDF/XLSX files),
-citizens' comments and raw response exports, and the navigation of the organiser area; `flask report`.
+(aggregates: the packed responses and their fold; cells: sufficient statistics per unit × month × field; reports:
+load, compute, present; charts; PDF/XLSX files), citizens' comments and raw response exports, and the navigation
+of the organiser area; `flask report`.
 
 May import: the shared modules of app/, app.stats, and the features it reads (units, surveys, auth, feedback: its
 figures); never their views. Its views also show the period's document and the contests held, from app.documents

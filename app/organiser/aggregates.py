@@ -1,4 +1,9 @@
-"""Report aggregates: survey responses folded into packed per-unit, per-month vectors, and dossier volumes.
+"""Report aggregates: survey responses folded into packed per-unit, per-month vectors and into report cells
+(``app.organiser.cells``: fixed-size sufficient statistics per unit × month × service field, from which reports over
+whole months are computed, so their cost does not grow with responses), and dossier volumes. The packs below serve
+ranges that cut a month and exports; ``delete_responses`` takes responses out of both incrementally.
+
+The reasoning that led to packs (before cells), kept for the record:
 
 Why packs of per-response vectors, not counts per unit × day × item × value (figures measured on this 2-core
 machine with 1,000,000 synthetic responses × 23 scale items, 500 units, one year, while other work shared it):

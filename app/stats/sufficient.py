@@ -397,8 +397,10 @@ def _quadratic(tables: NDArray[np.float64], products: tuple[NDArray, NDArray, ND
             + np.einsum("gei,gij,gej->ge", step, ss, step))
 
 
-def alpha_from_moments(moments: SipasMoments, elements: Sequence[Sequence[int]]) -> Reliability:
-    """Return ``cronbach_alpha`` of the respondents behind ``moments`` (total over every cell; by_group per cell).
+def alpha_from_moments(moments: SipasMoments, elements: Sequence[Sequence[int]], *,
+                       by_cell: bool = False) -> Reliability:
+    """Return ``cronbach_alpha`` of the respondents behind ``moments`` (total over every cell; by_group per cell
+    when ``by_cell``, else None).
 
     Formula and missing-value rule: ``app.stats.reliability`` (Cronbach 1951; listwise deletion within the element).
     """
@@ -410,9 +412,9 @@ def alpha_from_moments(moments: SipasMoments, elements: Sequence[Sequence[int]])
         start += 3 + 3 * k
         parts.append((block[:, 0], block[:, 3 : 3 + k], block[:, 3 + k : 3 + 2 * k], block[:, 3 + 2 * k :],
                       block[:, 1], block[:, 2]))
-    by_cell = _alpha_table(parts, element_columns)
-    total = _alpha_table([tuple(part.sum(axis=0) for part in element) for element in parts], element_columns)
-    return Reliability(total=total, by_group=by_cell)
+    total = _alpha_table([tuple(part.sum(axis=0, dtype=np.int64) for part in element) for element in parts],
+                         element_columns)
+    return Reliability(total=total, by_group=_alpha_table(parts, element_columns) if by_cell else None)
 
 
 def kruskal_from_moments(moments: SipasMoments, groups: NDArray[np.intp] | None = None,
@@ -427,7 +429,12 @@ def kruskal_from_moments(moments: SipasMoments, groups: NDArray[np.intp] | None 
         labels, group_count = np.arange(len(moments), dtype=np.intp), len(moments)
     else:
         labels, group_count = check_groups(groups, len(moments), n_groups)
-    histogram = moments.regroup(labels, group_count).means_histogram()[:, 1:, :]  # m ≥ 1
+    size = moments.means_shape[0] * moments.means_shape[1]
+    group = labels[moments.means_cell] if moments.means_cell.size else moments.means_cell
+    kept = group >= 0
+    flat = np.bincount(group[kept] * size + moments.means_key[kept], weights=moments.means_count[kept],
+                       minlength=group_count * size)
+    histogram = np.rint(flat).astype(np.int64).reshape(group_count, *moments.means_shape)[:, 1:, :]  # m ≥ 1
     taken = np.arange(1, histogram.shape[1] + 1, dtype=np.float64)[:, None]
     totals = np.arange(histogram.shape[2], dtype=np.float64)[None, :]
     present = histogram.sum(axis=0) > 0

@@ -77,3 +77,18 @@ def test_organiser_signs_in_reads_the_dashboard_and_downloads_the_xlsx_report(li
     download = download_info.value
     assert download.suggested_filename.endswith(".pdf")
     assert open(download.path(), "rb").read(5) == b"%PDF-"
+
+
+def test_organiser_finds_comments_typed_without_accents(live_server, desktop, organiser, axe_source):
+    page = desktop.new_page()
+    page.goto(f"{live_server.url}/quan-tri/dang-nhap")
+    page.get_by_label("Email").fill(organiser)
+    page.get_by_label("Mật khẩu").fill(PASSWORD)
+    page.get_by_role("button", name="Đăng nhập").click()
+    page.wait_for_url(re.compile(r"/quan-tri/"))
+    page.goto(f"{live_server.url}/quan-tri/y-kien?q=huong+dan")
+    texts = page.locator("main p.text").all_inner_texts()
+    assert texts and all("hướng dẫn" in text.lower() for text in texts)
+    assert re.search(r"\d[\d.]* ý kiến\.", page.locator("main").inner_text())  # indexed: the total is shown
+    assert_accessible(page, axe_source, "comments search")
+    screenshot(page, "organiser-comments-search")
