@@ -14,7 +14,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from app.contests.attempts import (attempt_questions, attempts_of, get_attempt, open_attempt, review_questions,
                                    save_answers, shows_key, start_attempt, submit_attempt)
-from app.contests.certificates import achievements, certificates_pdf, read_certificate_token
+from app.contests.certificates import achievements, certificates_pdf, prize_rounds, read_certificate_token
 from app.contests.lifecycle import get_contest, get_round
 from app.contests.models import Contest, Participant
 from app.contests.accounts import read_reset_token, request_reset, reset_password
@@ -454,11 +454,13 @@ def certificate(slug: str):
     if not contest.results_public:
         raise NotFoundError(_l("Giấy chứng nhận có sau khi Ban Tổ chức công bố kết quả."))
     zone = local_zone()
-    earned = achievements(contest, contest_results(contest, zone), zone)
+    results = contest_results(contest, zone)
+    earned = achievements(contest, results, zone)
     if participant.id not in earned:
         raise NotFoundError(_l("Bạn không thuộc danh sách được cấp giấy chứng nhận của cuộc thi này."))
     pdf = certificates_pdf(contest, {participant.id: earned[participant.id]}, zone,
-                           base_url=current_app.config["BASE_URL"], secret=current_app.config["SECRET_KEY"])
+                           base_url=current_app.config["BASE_URL"], secret=current_app.config["SECRET_KEY"],
+                           rounds=prize_rounds(contest, results))
     return Response(pdf, mimetype="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="chung-nhan-{slug}.pdf"'})
 
