@@ -13,13 +13,14 @@ from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from app.contests.attempts import (attempt_questions, attempts_of, get_attempt, open_attempt, review_questions,
-                                   save_answers, shows_key, start_attempt, submit_attempt)
+                                   save_answers, shows_key, start_attempt, submit_attempt, unpack_ids)
 from app.contests.certificates import achievements, certificates_pdf, prize_rounds, read_certificate_token
 from app.contests.lifecycle import get_contest, get_round
 from app.contests.models import Contest, Participant
 from app.contests.accounts import read_reset_token, request_reset, reset_password
 from app.contests.participants import (Registration, authenticate, end_sessions, mask_name, normalise_phone,
                                       register_participant, registration_units)
+from app.contests.regrade import attempt_corrections, corrections_of
 from app.contests.reports import public_board
 from app.contests.results import contest_results
 from app.contests.rules import consent_text, contest_rules, duration_text, limit_text, number, round_rules
@@ -424,8 +425,10 @@ def result(slug: str, attempt_id: int):
         return redirect(url_for(".attempt", slug=slug, attempt_id=attempt_id), 303)
     zone = local_zone()
     show_key = shows_key(contest, found.round, zone, utcnow())
+    corrections = attempt_corrections(contest.id, unpack_ids(found.question_ids))
     response = Response(render_template("contests/result.html", contest=contest, attempt=found, round=found.round,
-                                        questions=review_questions(found, show_key), show_key=show_key))
+                                        questions=review_questions(found, show_key), show_key=show_key,
+                                        corrections=corrections))
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -443,7 +446,7 @@ def leaderboard(slug: str):
                          group=request.args.get("doi-tuong") or None,
                          me=participant.id if participant else None)
     return render_template("contests/leaderboard.html", contest=contest, spec=contest_spec(contest, zone),
-                           board=board, number=number)
+                           board=board, number=number, corrections=corrections_of(contest))
 
 
 @bp.get("/<slug>/chung-nhan.pdf")
