@@ -1,7 +1,7 @@
 """Import every feature's models so the metadata is complete (Alembic, relationships by class name)."""
 from app.api.models import ApiToken  # noqa: F401
 from app.auth.models import AuditEntry, Organiser  # noqa: F401
-from app.contests.models import Attempt, Contest, Participant, Question, QuestionBank, Round  # noqa: F401
+from app.contests.models import Attempt, Contest, Correction, Participant, Question, QuestionBank, Round  # noqa: F401
 from app.documents.models import DocumentSettings  # noqa: F401
 from app.jobs import Job  # noqa: F401
 from app.organiser.aggregates import DossierVolume, FoldState, ResponsePack  # noqa: F401

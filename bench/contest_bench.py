@@ -13,7 +13,11 @@ bare Flask endpoint under the same gunicorn settings, measured in the same secti
 Analysis: `flask synth --attempts 200000 --seed 1` adds a contest of 200,000 finished 20-question attempts to the
 province database of the SIPAS section; contest_report() (ranking of every participant, item analysis of every
 question, the `flask report contest` document) is timed in a child process with the results cache emptied.
-Run as a script, `prepare` and `analysis` are the child processes (they print JSON).
+Re-grading (issue 15): after the analysis runs, the key of the synthetic contest's most drawn question is corrected
+with regrade_question() in a child process: every attempt that drew it is re-graded from its snapshot and stored,
+the correction is recorded, and the results (rankings, prizes, unit results) are computed again with the cache
+emptied. The whole is timed; target under REGRADE_TARGET_S seconds.
+Run as a script, `prepare`, `analysis` and `regrade` are the child processes (they print JSON).
 """
 from __future__ import annotations
 
@@ -40,6 +44,7 @@ P99_TARGET_MS = 500
 RATE_TARGET = 375
 RATIO_TARGET = 0.06
 ANALYSIS_TARGET_S = 3
+REGRADE_TARGET_S = 10
 
 
 # ---------------------------------------------------------------------------------------------------- children
@@ -145,6 +150,40 @@ def child_analysis(url: str, secret: str) -> dict:
             "attempts": sum(r["attempts"] for r in report["rounds"]), "bytes": len(document)}
 
 
+def child_regrade(url: str, secret: str) -> dict:
+    """Correct the key of the synthetic contest's most drawn question; time the re-grade and the new results."""
+    import numpy as np
+    import sqlalchemy as sa
+
+    from app import cache, create_app
+    from app.auth.audit import COMMAND_LINE
+    from app.contests.models import Attempt, Contest, Question
+    from app.contests.regrade import regrade_question
+    from app.contests.results import contest_results
+    from app.contests.synth import SYNTH_SLUG
+    from app.database import utcnow
+    from app.extensions import db
+    from app.i18n import local_zone
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": secret})
+    with app.app_context():
+        contest = db.session.scalar(sa.select(Contest).where(Contest.slug == SYNTH_SLUG))
+        sample = db.session.execute(sa.select(Attempt.question_ids).where(Attempt.contest_id == contest.id)
+                                    .limit(2000)).scalars().all()
+        ids, counts = np.unique(np.frombuffer(b"".join(sample), dtype="<u4"), return_counts=True)
+        question = db.session.get(Question, int(ids[np.argmax(counts)]))
+        new_key = [(question.correct[0] + 1) % len(question.options)]
+        cache.contest_results.forget()
+        start, cpu = time.perf_counter(), time.process_time()
+        done = regrade_question(contest, question, key=new_key, void=False, actor=COMMAND_LINE, now=utcnow())
+        db.session.commit()
+        regraded = time.perf_counter() - start
+        results = contest_results(contest, local_zone())
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    return {"seconds": seconds, "cpu_seconds": cpu, "regrade_seconds": regraded, "attempts": done.attempts,
+            "changed": done.changed, "ranked": len(results.overall)}
+
+
 # ---------------------------------------------------------------------------------------------------- parent
 
 def _submitted(url: str, round_id: int) -> tuple[int, int, float]:
@@ -233,11 +272,19 @@ def analysis(kind: str, label: str) -> list:
     first = runs[0][0]
     if first["attempts"] != ATTEMPTS or first["items"] == 0:
         raise BenchError(f"{kind}: the contest report covered {first['attempts']} attempts and {first['items']} items")
+    regrade, regrade_rss = run_child("bench/contest_bench.py", ["regrade", place.url, place.secret])
+    if regrade["attempts"] == 0 or regrade["changed"] == 0:
+        raise BenchError(f"{kind}: the key correction re-graded {regrade['attempts']} attempts")
     return [entry(f"contest ranking + item analysis, {ATTEMPTS:,} attempts × {QUESTIONS} questions, {label}",
                   statistics.median(seconds), "s", target=f"value < {ANALYSIS_TARGET_S}",
                   note=f"{spread(seconds, '{:.2f}')}; contest_report(): {first['ranked']:,} ranked, "
                        f"{first['items']} questions analysed, JSON included; peak RSS "
-                       f"{max(rss for _, rss in runs):.0f} MB; attempts made by flask synth in {synth:.0f} s")]
+                       f"{max(rss for _, rss in runs):.0f} MB; attempts made by flask synth in {synth:.0f} s"),
+            entry(f"contest re-grade after a key correction, {ATTEMPTS:,} attempts, {label}", regrade["seconds"], "s",
+                  target=f"value < {REGRADE_TARGET_S}",
+                  note=f"{regrade['attempts']:,} attempts drew the question, {regrade['changed']:,} scores changed; "
+                       f"re-grade stored in {regrade['regrade_seconds']:.2f} s, then results (rankings, prizes, "
+                       f"unit results) recomputed; CPU {regrade['cpu_seconds']:.2f} s; peak RSS {regrade_rss:.0f} MB")]
 
 
 def run(seconds: float) -> list:
@@ -267,4 +314,5 @@ def run(seconds: float) -> list:
 if __name__ == "__main__":
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     command, *arguments = sys.argv[1:]
-    print(json.dumps({"prepare": child_prepare, "analysis": child_analysis}[command](*arguments)))
+    print(json.dumps({"prepare": child_prepare, "analysis": child_analysis, "regrade": child_regrade}[command](
+        *arguments)))

@@ -98,6 +98,28 @@ def list_contests_command(fmt: str) -> None:
         click.echo(f"{contest.slug:<24} {contest.status:<18} {len(contest.rounds)} vòng  {contest.title}")
 
 
+@contests_group.command("regrade")
+@click.argument("slug")
+@click.option("--question", "code", required=True, help="Mã câu hỏi trong ngân hàng (ví dụ CCHC-002).")
+@click.option("--key", "key", default=None, help="Đáp án đúng mới, bằng chữ cái (B, hoặc A,C).")
+@click.option("--void", "void", is_flag=True, help="Huỷ câu hỏi: không tính vào điểm và điểm tối đa.")
+@fail_on_app_error
+def regrade_command(slug: str, code: str, key: str | None, void: bool) -> None:
+    """Correct a question's key or void it after attempts exist, and re-grade every affected attempt."""
+    from app.contests.regrade import contest_question, parse_key, regrade_question
+
+    if void == (key is not None):
+        raise click.UsageError("Ghi đúng một trong hai: --key ĐÁP_ÁN hoặc --void.")
+    contest = get_contest(slug)
+    question = contest_question(contest, code)
+    done = regrade_question(contest, question, key=parse_key(key, question) if key is not None else None, void=void,
+                            actor=COMMAND_LINE, now=utcnow())
+    db.session.commit()
+    detail = done.detail
+    click.echo(f"Đã chấm lại {done.attempts} bài thi có câu {question.code}; {done.changed} bài đổi điểm; "
+               f"số bài đạt điểm tối đa: {detail['full_marks_before']} → {detail['full_marks_after']}.")
+
+
 @contests_group.command("status")
 @click.argument("slug")
 @click.argument("transition", type=click.Choice(sorted(CONTEST_TRANSITIONS)))

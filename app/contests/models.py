@@ -323,3 +323,25 @@ class Attempt(db.Model):
     @property
     def is_active(self) -> bool:
         return self.state == "active"
+
+
+class Correction(db.Model):
+    """A question corrected after attempts exist (a new key, or voided), and what re-grading changed."""
+
+    __tablename__ = "contest_corrections"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contest_id: Mapped[int] = mapped_column(sa.ForeignKey("contests.id"), index=True)
+    question_id: Mapped[int] = mapped_column(sa.ForeignKey("questions.id"))
+    question_code: Mapped[str] = mapped_column(sa.String(32))
+    #: "key" (the correct options changed) or "void" (the question no longer counts).
+    kind: Mapped[str] = mapped_column(sa.String(8))
+    old_correct: Mapped[list] = mapped_column(sa.JSON)
+    new_correct: Mapped[list | None] = mapped_column(sa.JSON)
+    #: Attempts that drew the question, and those whose score changed.
+    attempts: Mapped[int] = mapped_column(sa.Integer)
+    changed: Mapped[int] = mapped_column(sa.Integer)
+    #: Before/after counts (full marks, mean score …) as recorded in the audit log.
+    detail: Mapped[dict] = mapped_column(sa.JSON)
+    organiser_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organisers.id"))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

@@ -40,6 +40,8 @@ LEADERBOARD_VISIBILITY = ("hidden", "top_n", "public")
 CCCD_MODES = ("off", "optional", "required")
 OVERALL_AGGREGATIONS = ("sum_of_round_scores", "best_round")
 CERTIFICATE_AWARDS = ("winners", "completers", "threshold")
+#: The document's title: "GIẤY CHỨNG NHẬN" (certificate) or "GIẤY KHEN" (commendation).
+CERTIFICATE_TITLES = ("giay_chung_nhan", "giay_khen")
 #: Paths under /thi/ that are pages, not contests.
 RESERVED_SLUGS = frozenset({"chung-nhan", "static", "api", "moi", "nap", "ngan-hang", "mau"})
 
@@ -130,7 +132,16 @@ class Certificate:
 
     awarded_to: str
     min_score_percent: float
+    #: The signer's title (e.g. "TRƯỞNG BAN TỔ CHỨC", "KT. CHỦ TỊCH / PHÓ CHỦ TỊCH").
     signer: str
+    title: str = "giay_chung_nhan"
+    #: The signer's name under the signature; empty leaves the space blank.
+    signer_name: str = ""
+    #: The issuing body and the body above it (top-left block); empty = the organising unit's name.
+    issuer: str = ""
+    issuer_parent: str = ""
+    #: The place written before the date ("An Khang, ngày … tháng … năm …").
+    place: str = ""
 
 
 @dataclass(frozen=True)
@@ -554,6 +565,11 @@ class CertificateEntry(BaseModel):
     awarded_to: _choice(CERTIFICATE_AWARDS, "winners") = None
     min_score_percent: _number(0, 100, 80.0) = None
     signer: _text(200) = None
+    title: _choice(CERTIFICATE_TITLES, "giay_chung_nhan") = None
+    signer_name: _text(200) = None
+    issuer: _text(200) = None
+    issuer_parent: _text(200) = None
+    place: _text(100) = None
 
 
 def _difficulty(value: object) -> object:
@@ -793,7 +809,10 @@ def _build(shape: ContestFile, zone: ZoneInfo) -> ContestSpec:
                             prizes=_tiers(shape.collective.prizes))
     certificate = Certificate(awarded_to=shape.certificate.awarded_to,
                               min_score_percent=shape.certificate.min_score_percent,
-                              signer=shape.certificate.signer or "TRƯỞNG BAN TỔ CHỨC")
+                              signer=shape.certificate.signer or "TRƯỞNG BAN TỔ CHỨC",
+                              title=shape.certificate.title, signer_name=shape.certificate.signer_name or "",
+                              issuer=shape.certificate.issuer or "", issuer_parent=shape.certificate.issuer_parent or "",
+                              place=shape.certificate.place or "")
     rounds = tuple(_round(entry, index + 1, zone) for index, entry in enumerate(shape.rounds))
     definition = {
         "slug": shape.slug,

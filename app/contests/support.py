@@ -1,9 +1,10 @@
-"""Organiser help for participants (blueprint ``contest_support``, mounted beside ``contest_admin`` under
-/quan-tri/cuoc-thi): a one-time password-reset link for a participant who forgot their password and gave no e-mail
-address. Contests are loaded within the signed-in organiser's subtree, as in manage.py (404 otherwise)."""
+"""Organiser pages kept apart from the contest set-up (blueprint ``contest_support``, mounted beside
+``contest_admin`` under /quan-tri/cuoc-thi): a one-time password-reset link for a participant who forgot their
+password and gave no e-mail address, and the correction of a question after attempts exist (new key or void) with
+its re-grading. Contests are loaded within the signed-in organiser's subtree, as in manage.py (404 otherwise)."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -12,11 +13,12 @@ from app.contests.accounts import MAX_AGE, issue_reset_link
 from app.contests.lifecycle import get_contest
 from app.contests.models import Contest, Participant
 from app.contests.participants import mask_phone
+from app.contests.regrade import contest_question, corrections_of, key_letters, parse_key, regrade_question
 from app.database import utcnow
-from app.errors import NotFoundError
+from app.errors import AppError, NotFoundError
 from app.extensions import db
 from app.forms import ConfirmForm
-from app.web import ConfirmPage, confirm_page
+from app.web import ConfirmPage, confirm_page, refused
 
 bp = Blueprint("contest_support", __name__)
 
@@ -52,3 +54,33 @@ def reset_link(slug: str, participant_id: int):
         hours=MAX_AGE["o"] // 3600))
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@bp.route("/<slug>/dinh-chinh", methods=["GET", "POST"])
+@organiser_required("organiser")
+def regrade(slug: str):
+    """Correct a question's key or void it, after a confirmation that says what will change; then re-grade."""
+    found = _contest(slug)
+    values = {"cau": request.values.get("cau", "").strip(), "cach": request.values.get("cach", "key"),
+              "dap_an": request.values.get("dap_an", "").strip()}
+    context = dict(contest=found, values=values, corrections=corrections_of(found), key_letters=key_letters)
+    if request.method == "GET":
+        return render_template("contests/manage/regrade.html", **context, error=None, question=None)
+    form = ConfirmForm()
+    try:
+        if not form.validate_on_submit():
+            raise AppError(_l("Phiên làm việc đã hết hạn. Vui lòng gửi lại."))
+        question = contest_question(found, values["cau"])
+        void = values["cach"] == "void"
+        key = None if void else parse_key(values["dap_an"], question)
+        if request.form.get("xac_nhan") != "1":
+            return render_template("contests/manage/regrade.html", **context, error=None, question=question,
+                                   void=void, key=key)
+        done = regrade_question(found, question, key=key, void=void, actor=current_organiser(), now=utcnow())
+    except AppError as error:
+        refused(error)
+        return render_template("contests/manage/regrade.html", **context, error=error.message, question=None), \
+            error.status
+    flash(_("Đã chấm lại %(n)d bài thi có câu %(code)s; %(changed)d bài đổi điểm.", n=done.attempts,
+            code=question.code, changed=done.changed), "info")
+    return redirect(url_for(".regrade", slug=slug), 303)

@@ -31,10 +31,46 @@ CHUNK = 20_000
 BANK_FILE = Path(__file__).parent / "banks" / "cchc-demo.yaml"
 EXAMPLE_FILE = Path(__file__).parent / "examples" / "cchc-2026.yaml"
 SYNTH_SLUG = "thi-tong-hop"
-FAMILY = ("Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ")
-MIDDLE = ("Văn", "Thị", "Hữu", "Minh", "Thanh", "Ngọc", "Đức", "Thu")
-GIVEN = ("An", "Bình", "Cường", "Dung", "Giang", "Hà", "Hải", "Hoa", "Hùng", "Lan", "Long", "Mai", "Nam", "Phương",
-         "Quân", "Sơn", "Tâm", "Thảo", "Trang", "Tuấn", "Việt", "Yến")
+#: Family names with their approximate shares of the population (Nguyễn about 38 %, Trần 11 %, Lê 9,5 % …).
+FAMILY = {"Nguyễn": 38.4, "Trần": 11.0, "Lê": 9.5, "Phạm": 7.0, "Hoàng": 3.1, "Huỳnh": 2.0, "Phan": 4.5, "Vũ": 2.0,
+          "Võ": 1.9, "Đặng": 2.1, "Bùi": 2.0, "Đỗ": 1.4, "Hồ": 1.3, "Ngô": 1.3, "Dương": 1.0, "Lý": 0.5, "Đào": 0.8,
+          "Đoàn": 0.6, "Trương": 0.7, "Lương": 0.5}
+#: Middle and given names by gender, with rough frequencies: "Huỳnh Thị Hùng" cannot happen.
+MIDDLE = {
+    "nam": {"Văn": 38, "Đức": 10, "Minh": 10, "Hữu": 8, "Quang": 8, "Thành": 6, "Công": 6, "Xuân": 5, "Ngọc": 4,
+            "Hoàng": 5},
+    "nu": {"Thị": 55, "Ngọc": 10, "Thu": 8, "Thanh": 7, "Minh": 5, "Hồng": 5, "Phương": 5, "Kim": 5},
+}
+GIVEN = {
+    "nam": {"Anh": 8, "Hùng": 7, "Dũng": 7, "Tuấn": 7, "Minh": 6, "Hải": 6, "Nam": 6, "Long": 5, "Sơn": 5, "Hưng": 5,
+            "Cường": 5, "Đức": 4, "Quân": 4, "Huy": 5, "Thắng": 4, "Tùng": 4, "Bình": 3, "Phong": 3, "Khánh": 3,
+            "Trung": 3, "Thành": 4, "Việt": 3},
+    "nu": {"Linh": 8, "Trang": 8, "Hương": 7, "Lan": 6, "Hà": 6, "Hằng": 5, "Thảo": 6, "Ngọc": 5, "Mai": 5, "Hoa": 4,
+           "Phương": 5, "Anh": 6, "Nhung": 4, "Yến": 4, "Thủy": 4, "Hạnh": 4, "Dung": 3, "Vy": 3, "Huyền": 5,
+           "Giang": 3},
+}
+
+
+def _weighted(rng: np.random.Generator, table: dict[str, float], count: int) -> np.ndarray:
+    names = np.array(list(table))
+    weights = np.array(list(table.values()), dtype=float)
+    return names[rng.choice(len(names), size=count, p=weights / weights.sum())]
+
+
+def vietnamese_names(rng: np.random.Generator, count: int) -> list[str]:
+    """Return natural full names: family name by frequency, then a middle and a given name of one gender."""
+    family = _weighted(rng, FAMILY, count)
+    female = rng.random(count) < 0.5
+    names = []
+    middle = {gender: _weighted(rng, MIDDLE[gender], count) for gender in MIDDLE}
+    given = {gender: _weighted(rng, GIVEN[gender], count) for gender in GIVEN}
+    for index in range(count):
+        gender = "nu" if female[index] else "nam"
+        first, second = middle[gender][index], given[gender][index]
+        if first == second:  # "Minh Minh", "Ngọc Ngọc": take the most common middle name instead
+            first = "Thị" if gender == "nu" else "Văn"
+        names.append(f"{family[index]} {first} {second}")
+    return names
 
 
 def ensure_demo_bank(now: dt.datetime) -> QuestionBank:
@@ -106,9 +142,7 @@ def bulk_attempts(contest: Contest, round_: Round, count: int, rng: np.random.Ge
         phones = [f"0{first_phone + stored + i}" for i in range(chunk)]
         unit_of = units[rng.integers(0, len(units), chunk)]
         group_of = rng.integers(0, len(groups), chunk)
-        names = [f"{FAMILY[a]} {MIDDLE[b]} {GIVEN[c]}" for a, b, c in
-                 zip(rng.integers(0, len(FAMILY), chunk), rng.integers(0, len(MIDDLE), chunk),
-                     rng.integers(0, len(GIVEN), chunk))]
+        names = vietnamese_names(rng, chunk)
         write_participants([
             (contest.id, phone, name, int(unit), groups[group], created, "synthetic", True, False, 1, 0, created)
             for phone, name, unit, group in zip(phones, names, unit_of, group_of)
@@ -124,13 +158,16 @@ def bulk_attempts(contest: Contest, round_: Round, count: int, rng: np.random.Ge
         answers = np.where(right, key, np.where(rng.random((chunk, size)) < 0.1, 0, wrong_of[drawn])).astype(np.uint8)
         marks = right.astype(np.uint8)
         scores = marks.sum(1)
-        durations = np.clip(rng.lognormal(np.log(limit * 0.4), 0.35, chunk), 20.0, float(limit)).astype(np.int64) \
-            * 1000 + rng.integers(0, 1000, chunk)
+        durations = np.minimum(np.clip(rng.lognormal(np.log(limit * 0.4), 0.35, chunk), 20.0, float(limit))
+                               .astype(np.int64) * 1000 + rng.integers(0, 1000, chunk), limit * 1000)
         started = base + (rng.uniform(0, span, chunk) * 1e6).astype("timedelta64[us]")
         started_text = timestamps(started)
         deadline_text = timestamps(started + np.timedelta64(limit, "s"))
         submitted_text = timestamps(started + durations.astype("timedelta64[ms]"))
-        predictions = np.where(rng.random(chunk) < 0.9, rng.integers(0, max(10, count // 20), chunk), -1)
+        # Most people predict (the tie-break is visible), guessing around the real number of full marks.
+        expected = max(1.0, float((scores == size).sum()) * count / chunk)
+        guesses = np.rint(expected * rng.lognormal(0.0, 0.45, chunk)).astype(np.int64)
+        predictions = np.where(rng.random(chunk) < 0.9, guesses, -1)
         question_bytes = question_ids[drawn].astype("<u4")
         type_bytes = types[drawn]
         orders = identity * size

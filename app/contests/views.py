@@ -15,16 +15,18 @@ from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from app.contests.attempts import (attempt_questions, attempts_of, get_attempt, open_attempt, review_questions,
-                                   save_answers, shows_key, start_attempt, submit_attempt)
-from app.contests.certificates import achievements, certificates_pdf, read_certificate_token
+                                   save_answers, shows_key, start_attempt, submit_attempt, unpack_ids)
+from app.contests.certificates import achievements, certificates_pdf, prize_rounds, read_certificate_token
 from app.contests.lifecycle import get_contest, get_round
-from app.contests.models import Contest, Participant
+from app.contests.models import Attempt, Contest, Participant
 from app.contests.accounts import read_reset_token, request_reset, reset_password
 from app.contests.participants import (Registration, authenticate, end_sessions, mask_name, normalise_phone,
                                        register_participant, registration_units)
+from app.contests.regrade import attempt_corrections, corrections_of
 from app.contests.reports import public_board
 from app.contests.results import contest_results
 from app.contests.rules import consent_text, contest_rules, duration_text, limit_text, number, round_rules
+from app.contests.share import ShareCard, read_share_token, share_png, share_token
 from app.contests.spec import contest_spec, round_spec
 from app.database import utcnow
 from app.errors import AppError, NotFoundError
@@ -468,9 +470,50 @@ def result(slug: str, attempt_id: int):
         return redirect(url_for(".attempt", slug=slug, attempt_id=attempt_id), 303)
     zone = local_zone()
     show_key = shows_key(contest, found.round, zone, utcnow())
+    corrections = attempt_corrections(contest.id, unpack_ids(found.question_ids))
+    share_url = url_for(".share", slug=slug, token=share_token(contest.id, found.id, current_app.config["SECRET_KEY"]))
     response = Response(render_template("contests/result.html", contest=contest, attempt=found, round=found.round,
-                                        questions=review_questions(found, show_key), show_key=show_key))
+                                        questions=review_questions(found, show_key), show_key=show_key,
+                                        corrections=corrections, share_url=share_url))
     response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _shared_attempt(slug: str, token: str):
+    """Return (contest, attempt) of a genuine share token of a finished attempt, or 404."""
+    contest = get_contest(slug)
+    claim = read_share_token(token, current_app.config["SECRET_KEY"])
+    found = db.session.get(Attempt, claim[1]) if claim and claim[0] == contest.id else None
+    if found is None or found.contest_id != contest.id or found.is_active or found.participant.erased_at is not None:
+        raise NotFoundError(_l("Không tìm thấy kết quả được chia sẻ."))
+    return contest, found
+
+
+def _share_card(contest: Contest, found: Attempt) -> ShareCard:
+    zone = local_zone()
+    mine = public_board(contest, zone, found.round.number, 1, me=found.participant_id).mine
+    rank = f"{number(mine.rank)} / {number(mine.total)}" if mine else ""
+    return ShareCard(contest.title, found.round.name, mask_name(found.participant.full_name),
+                     found.participant.unit.name, f"{found.score}/{found.max_score}",
+                     duration_text(found.duration_ms / 1000), rank)
+
+
+@bp.get("/<slug>/chia-se/<token>")
+def share(slug: str, token: str):
+    """A participant's shared result: a page with its own Open Graph tags and the card."""
+    contest, found = _shared_attempt(slug, token)
+    card = _share_card(contest, found)
+    image = current_app.config["BASE_URL"] + url_for(".share_image", slug=slug, token=token)
+    page = current_app.config["BASE_URL"] + url_for(".share", slug=slug, token=token)
+    return render_template("contests/share.html", contest=contest, card=card, image=image, page=page)
+
+
+@bp.get("/<slug>/chia-se/<token>/the.png")
+def share_image(slug: str, token: str):
+    """The 1200×630 PNG card of a shared result."""
+    contest, found = _shared_attempt(slug, token)
+    response = Response(share_png(_share_card(contest, found)), mimetype="image/png")
+    response.headers["Cache-Control"] = "public, max-age=600"
     return response
 
 
@@ -486,7 +529,7 @@ def leaderboard(slug: str):
     board = public_board(contest, zone, number, page_number(), group=request.args.get("doi-tuong") or None,
                          me=participant.id if participant else None)
     return render_template("contests/leaderboard.html", contest=contest, spec=contest_spec(contest, zone),
-                           board=board, number=number)
+                           board=board, number=number, corrections=corrections_of(contest))
 
 
 @bp.get("/<slug>/chung-nhan.pdf")
@@ -497,11 +540,13 @@ def certificate(slug: str):
     if not contest.results_public:
         raise NotFoundError(_l("Giấy chứng nhận có sau khi Ban Tổ chức công bố kết quả."))
     zone = local_zone()
-    earned = achievements(contest, contest_results(contest, zone), zone)
+    results = contest_results(contest, zone)
+    earned = achievements(contest, results, zone)
     if participant.id not in earned:
         raise NotFoundError(_l("Bạn không thuộc danh sách được cấp giấy chứng nhận của cuộc thi này."))
     pdf = certificates_pdf(contest, {participant.id: earned[participant.id]}, zone,
-                           base_url=current_app.config["BASE_URL"], secret=current_app.config["SECRET_KEY"])
+                           base_url=current_app.config["BASE_URL"], secret=current_app.config["SECRET_KEY"],
+                           rounds=prize_rounds(contest, results))
     return Response(pdf, mimetype="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="chung-nhan-{slug}.pdf"'})
 

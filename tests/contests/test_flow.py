@@ -6,13 +6,15 @@ import html as html_module
 import io
 import json
 import re
+import subprocess
 
 import pytest
 import yaml
 
 from tests.contests.helpers import Participant, answers_for, local_text, now_utc, option_fields
-from tests.factories import csrf_from, log_in
-from tests.factories import job_file
+from tests.e2e.conftest import ARTIFACTS
+from tests.factories import csrf_from, decode_qr, job_file, log_in
+from tests.organiser.test_walk import rasterise_pdf
 
 PRIZES_YAML = """
 prizes:
@@ -24,6 +26,12 @@ leaderboard:
   visibility: hidden
 certificate:
   awarded_to: winners
+  title: giay_chung_nhan
+  issuer: "Ban Tổ chức Cuộc thi"
+  issuer_parent: "UBND tỉnh Thử Nghiệm"
+  signer: "KT. TRƯỞNG BAN TỔ CHỨC / PHÓ TRƯỞNG BAN"
+  signer_name: "Nguyễn Văn Thành"
+  place: "Thử Nghiệm"
 """
 
 
@@ -44,7 +52,7 @@ def transition(client, slug: str, name: str):
     return client.post(f"/quan-tri/cuoc-thi/{slug}/trang-thai", data={"csrf_token": token, "transition": name})
 
 
-def test_a_contest_runs_from_definition_to_published_ranking(app, client, organiser, units, bank, runner):
+def test_a_contest_runs_from_definition_to_published_ranking(app, client, organiser, units, bank, runner, tmp_path):
     from app.contests.certificates import certificate_token
 
     now = now_utc()
@@ -97,6 +105,21 @@ def test_a_contest_runs_from_definition_to_published_ranking(app, client, organi
     assert "(đáp án)" in result and "Giải thích câu" in result
     pdf = first_person.client.get("/thi/cchc-thu/chung-nhan.pdf")
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    # Printed as a printer would (kept in tests/artifacts/ to look at), its QR code leads to the verification page.
+    page = rasterise_pdf(pdf.data, tmp_path)[0]
+    assert page.width > page.height  # A4 landscape
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.save(ARTIFACTS / "contest-certificate.png")
+    [scanned] = decode_qr(page)
+    assert scanned.startswith("http://hailong.test/thi/chung-nhan/")
+    scanned_page = client.get(scanned.removeprefix("http://hailong.test"))
+    assert scanned_page.status_code == 200 and "Hợp lệ" in scanned_page.get_data(as_text=True)
+    words = subprocess.run(["pdftotext", "-layout", "-", "-"], input=pdf.data, capture_output=True,
+                           check=True).stdout.decode()
+    for expected in ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Độc lập - Tự do - Hạnh phúc", "UBND TỈNH THỬ NGHIỆM",
+                     "GIẤY CHỨNG NHẬN", "Đạt Giải Nhất · Vòng 1", "Nguyễn Văn Thành", "Thử Nghiệm, ngày",
+                     "PHÓ TRƯỞNG BAN"):
+        assert expected in words, expected
     third_person, _ = ids[2]
     assert third_person.client.get("/thi/cchc-thu/chung-nhan.pdf").status_code == 404
 

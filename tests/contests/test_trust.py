@@ -119,3 +119,32 @@ def test_the_leaderboard_states_the_own_rank_outside_the_top_list(app, make_cont
     assert "Thứ hạng của bạn:" not in group and "Võ T. H." not in group
     anonymous = app.test_client().get(f"/thi/{contest.slug}/xep-hang?vong=1").get_data(as_text=True)
     assert "Thứ hạng của bạn:" not in anonymous
+
+
+def test_a_participant_shares_a_result_card_with_its_own_open_graph_tags(app, make_contest, units):
+    import io
+
+    from PIL import Image
+
+    from tests.e2e.conftest import ARTIFACTS
+
+    contest = open_contest(make_contest, leaderboard={"visibility": "public"})
+    person = Participant(app.test_client(), contest.slug)
+    assert person.register("0912300009", units["T-SNV"], name="Trương Thị Ngọc Hân").status_code == 303
+    attempt_id, _html = person.started_attempt()
+    assert person.post(attempt_id, "nop", answers_for(app, attempt_id, [True, True, True, False])).status_code == 303
+    result = person.client.get(f"/thi/{contest.slug}/bai-thi/{attempt_id}/ket-qua").get_data(as_text=True)
+    link = re.search(r'<a href="(/thi/[^"]+/chia-se/[^"]+)">', result).group(1)
+
+    visitor = app.test_client()  # a link preview fetches without any session
+    page = visitor.get(link).get_data(as_text=True)
+    image = re.search(r'<meta property="og:image" content="([^"]+)">', page).group(1)
+    assert image.startswith("http://hailong.test/thi/") and image.endswith("/the.png")
+    assert 'content="Trương T. N. H.: 3/4 điểm' in page and "0912300009" not in page and "Trương Thị" not in page
+    png = visitor.get(image.removeprefix("http://hailong.test"))
+    assert png.status_code == 200 and png.mimetype == "image/png"
+    card = Image.open(io.BytesIO(png.data))
+    assert card.size == (1200, 630)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    card.save(ARTIFACTS / "contest-share-card.png")
+    assert visitor.get(link[:-3] + "xyz").status_code == 404
