@@ -335,8 +335,9 @@ def participants(slug: str):
     found = _contest(slug)
     page = db.paginate(db.select(Participant).where(Participant.contest_id == found.id).order_by(Participant.id),
                        page=max(1, request.args.get("trang", 1, type=int)), per_page=PAGE_SIZE, error_out=False)
+    groups = {group.code: group.name for group in contest_spec(found, local_zone()).groups}
     return render_template("contests/manage/participants.html", contest=found, page=page, form=ExcludeForm(),
-                           upload=UploadForm(), retention_ends=retention_ends(found, local_zone()))
+                           upload=UploadForm(), retention_ends=retention_ends(found, local_zone()), group_names=groups)
 
 
 @bp.post("/<slug>/thi-sinh/<int:participant_id>/loai")

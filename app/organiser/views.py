@@ -33,7 +33,7 @@ from app.organiser.forms import YEARS_BACK, CommentFilterForm, ExportForm, Repor
 from app.organiser.report_files import comment_rows, flag_text, render_report_pdf, rule_text, write_report_xlsx
 from app.organiser.reports import SipasReport, change_is_real, current_report, ranked_criteria, units_apart
 from app.periods import Period, parse_period
-from app.surveys.services import instrument_codes, sipas_versions
+from app.surveys.services import instrument_codes, instrument_names, sipas_versions
 from app.units.forms import unit_choices
 from app.units.models import Unit
 from app.units.services import list_fields
@@ -79,6 +79,12 @@ def organiser_nav(role: str) -> list[NavEntry]:
     return [entry for entry in NAV if has_endpoint(entry.endpoint) and ROLE_RANK[role] >= ROLE_RANK[entry.role]]
 
 
+@bp.app_template_global()
+def instrument_name(code: str) -> str:
+    """Name a survey instrument by its title in the page's language (its code only if it is not published)."""
+    return instrument_names(str(get_locale())).get(code, code)
+
+
 @bp.app_template_filter("rule_text")
 def _rule_text(rule: str) -> str:
     """Write an aggregation rule of the report's method in words."""
@@ -108,7 +114,9 @@ def _report_form(organiser, today: dt.date) -> ReportForm:
     form = ReportForm(formdata=args)
     form.unit.choices = unit_choices(organiser, active_only=False)
     form.year.choices = choice_list((year, str(year)) for year in range(today.year, today.year - YEARS_BACK - 1, -1))
-    versions = [(f"{code}:{number}", f"{code} v{number}") for code, number in sipas_versions()]
+    names = instrument_names(str(get_locale()))
+    versions = [(f"{code}:{number}", _("%(name)s, phiên bản %(n)d", name=names.get(code, code), n=number))
+                for code, number in sipas_versions()]
     form.version.choices = choice_list([("", _l("Tự chọn (phiên bản mới nhất có phiếu)")), *versions])
     if form.unit.data is None:
         form.unit.data = organiser.unit.id
@@ -234,7 +242,8 @@ def comments():
     form.unit.choices = unit_choices(organiser, active_only=False)
     form.field.choices = choice_list([("", _("Mọi lĩnh vực"))]
                                      + [(str(f.id), f.label(locale)) for f in list_fields()])
-    form.instrument.choices = choice_list([("", _("Mọi phiếu"))] + [(c, c) for c in instrument_codes()])
+    names = instrument_names(locale)
+    form.instrument.choices = choice_list([("", _("Mọi phiếu"))] + [(c, names.get(c, c)) for c in instrument_codes()])
     form.element.choices = choice_list([("", _("Bất kỳ yếu tố nào"))] + services.element_choices(locale))
     if not form.validate():
         return render_template("organiser/comments.html", form=form, page=None, error=None), 400
@@ -249,7 +258,8 @@ def comments():
 def _export_form(organiser) -> ExportForm:
     form = ExportForm(request.args)
     form.unit.choices = unit_choices(organiser, active_only=False)
-    form.instrument.choices = choice_list((code, code) for code in instrument_codes())
+    names = instrument_names(str(get_locale()))
+    form.instrument.choices = choice_list((code, names.get(code, code)) for code in instrument_codes())
     if not request.args:
         form.unit.data = organiser.unit_id
     return form
