@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 
+import sqlalchemy as sa
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -24,7 +25,7 @@ from app.contests.forms import (
     UploadForm,
 )
 from app.contests.imports import parse_participants, parse_questions, participant_template, question_template
-from app.contests.models import CONTEST_TRANSITIONS, STATUS_LABELS, Contest, Participant, QuestionBank
+from app.contests.models import CONTEST_TRANSITIONS, STATUS_LABELS, Contest, Participant, Question, QuestionBank
 from app.contests.participants import (PERSONAL_DATA_COLUMNS, erase_personal_data, export_personal_data,
                                        preissue_participants, retention_ends, set_excluded)
 from app.contests.reports import export_contest, people
@@ -197,6 +198,36 @@ def change_status(slug: str):
     return redirect(url_for(".contest", slug=slug), 303)
 
 
+#: Transitions that cannot be taken back lightly: each is asked for on a confirmation page saying what happens.
+CONFIRMED_TRANSITIONS = {
+    "close": (_l("Đóng cuộc thi"),
+              _l("Không ai bắt đầu bài thi mới được nữa; bài đang làm dở được nộp tự động khi hết giờ. Bạn có thể mở "
+                 "lại cuộc thi sau nếu cần."), _l("Đóng cuộc thi")),
+    "publish_results": (_l("Công bố kết quả"),
+                        _l("Bảng xếp hạng, giải thưởng và giấy chứng nhận trở nên công khai cho mọi người; đáp án câu "
+                           "hỏi dự đoán được chốt và không thay đổi nữa. Không thể huỷ công bố."),
+                        _l("Công bố kết quả")),
+}
+
+
+@bp.route("/<slug>/xac-nhan/<any(close, publish_results):transition>", methods=["GET", "POST"])
+@organiser_required("organiser")
+def confirm_status(slug: str, transition: str):
+    """Ask before closing a contest or publishing its results, saying what will happen, then do it."""
+    found = _contest(slug)
+    title, message, button = CONFIRMED_TRANSITIONS[transition]
+    back = url_for(".contest", slug=slug)
+
+    def act():
+        lifecycle.change_status(found, transition, actor=current_organiser(), now=utcnow(), zone=local_zone())
+        return found.status_label
+
+    return confirm_then(lambda: ConfirmPage(str(title), str(message), str(button), back,
+                                            danger=transition == "publish_results"),
+                        act, done=lambda label: _("Cuộc thi chuyển sang trạng thái: %(status)s.", status=label),
+                        back=back, refusals=(Rejected, AppError))
+
+
 @bp.route("/<slug>/dinh-nghia", methods=["GET", "POST"])
 @organiser_required("organiser")
 def definition(slug: str):
@@ -279,7 +310,9 @@ def analysis(slug: str):
     found = _contest(slug)
     number = _round_number(found)
     report = item_report(contest_results(found, local_zone()), number)
-    return render_template("contests/manage/analysis.html", contest=found, number=number, report=report,
+    texts = {} if report is None else dict(db.session.execute(
+        sa.select(Question.id, Question.text).where(Question.id.in_([int(qid) for qid in report.question_ids]))).all())
+    return render_template("contests/manage/analysis.html", contest=found, number=number, report=report, texts=texts,
                            items=[] if report is None else list(zip(report.question_ids, report.codes, report.types,
                                                                     report.analysis.items)))
 
