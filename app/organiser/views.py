@@ -31,7 +31,8 @@ from app.organiser import services
 from app.organiser.charts import CHARTS, available_charts, render_chart
 from app.organiser.forms import YEARS_BACK, CommentFilterForm, ExportForm, ReportForm
 from app.organiser.report_files import comment_rows, flag_text, render_report_pdf, rule_text, write_report_xlsx
-from app.organiser.reports import SipasReport, change_is_real, current_report, ranked_criteria, units_apart
+from app.organiser.reports import (CounterFigures, SipasReport, change_is_real, counter_figures, current_report,
+                                   ranked_criteria, units_apart)
 from app.periods import Period, parse_period
 from app.surveys.services import instrument_codes, instrument_names, sipas_versions
 from app.units.forms import unit_choices
@@ -83,6 +84,14 @@ def organiser_nav(role: str) -> list[NavEntry]:
 def instrument_name(code: str) -> str:
     """Name a survey instrument by its title in the page's language (its code only if it is not published)."""
     return instrument_names(str(get_locale())).get(code, code)
+
+
+@bp.app_template_global()
+def counter_summary(counter) -> CounterFigures:
+    """A counter's responses this quarter, its last response and its index with n (for the counter's page)."""
+    today = utcnow().astimezone(local_zone()).date()
+    quarter = parse_period(f"{today.year}-Q{(today.month - 1) // 3 + 1}")
+    return counter_figures(counter, quarter, now=utcnow())
 
 
 @bp.app_template_filter("rule_text")
