@@ -162,7 +162,7 @@ def _selection_from_args(organiser) -> tuple[Unit, Period, tuple[str | None, int
     return unit, period, instrument, request.args.get("state") or None
 
 
-def _page(template: str, *, full: bool, extra=None):
+def _page(template: str, *, full: bool, context=None):
     organiser = current_organiser()
     form = _report_form(organiser, utcnow().astimezone(local_zone()).date())
     if not form.validate():
@@ -171,7 +171,7 @@ def _page(template: str, *, full: bool, extra=None):
     report, state = _report(unit, form.period, form.instrument, full=full)
     return render_template(template, form=form, report=report, flag_text=flag_text, unit=unit,
                            chart_args=_selection_args(unit, form.period, form.instrument, state),
-                           charts=available_charts(report), **(extra(unit, form.period, report) if extra else {}))
+                           charts=available_charts(report), **(context(unit, form.period, report) if context else {}))
 
 
 def _overview(unit: Unit, period: Period, report: SipasReport) -> dict:
@@ -191,7 +191,7 @@ def _overview(unit: Unit, period: Period, report: SipasReport) -> dict:
 def dashboard():
     """Show the dashboard of a unit's subtree for a period: the headline and what stands out first, the
     statistical detail one click away."""
-    return _page("organiser/dashboard.html", full=False, extra=_overview)
+    return _page("organiser/dashboard.html", full=False, context=_overview)
 
 
 def _document(unit: Unit, period: Period, report: SipasReport) -> dict:
@@ -205,7 +205,7 @@ def _document(unit: Unit, period: Period, report: SipasReport) -> dict:
 @organiser_required
 def report():
     """Show the period's report as the document it is filed as, with its Word, PDF and Excel downloads."""
-    return _page("organiser/report.html", full=False, extra=_document)
+    return _page("organiser/report.html", full=False, context=_document)
 
 
 @bp.get("/bieu-do/<name>.svg")
