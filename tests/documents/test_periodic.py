@@ -213,7 +213,8 @@ def test_the_settings_form_saves_and_refuses_with_clear_messages(app, client, ma
     with app.app_context():
         assert db.session.get(DocumentSettings, unit_id) is None
     good = client.post(f"/quan-tri/van-ban/cai-dat/{unit_id}", data={
-        "csrf_token": token, "agency": "UBND tỉnh Thử", "symbol": "UBND", "signer_title": "CHỦ TỊCH", "signer_name": "Trần Ký",
+        "csrf_token": token, "agency": "UBND tỉnh Thử", "symbol": "UBND", "signer_title": "CHỦ TỊCH",
+        "signer_name": "Trần Ký",
         "recipients": "Bộ Nội vụ"})
     assert good.status_code == 303
     with app.app_context():
