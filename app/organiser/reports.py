@@ -867,8 +867,8 @@ def ranked_criteria(report: SipasReport, count: int = 3) -> tuple[list[Criterion
     """Return the `count` weakest criteria (weakest first) and the `count` strongest (strongest first); none when
     there are fewer than twice `count` criteria with a value."""
     criteria = sorted((c for c in report.criteria if c.estimate.value is not None), key=lambda c: c.estimate.value)
-    if len(criteria) < 2 * count:
-        return [], []
+    if len(criteria) < 2 * count or criteria[0].estimate.value == criteria[-1].estimate.value:
+        return [], []  # too few, or all alike: no criterion stands out
     return criteria[:count], list(reversed(criteria[-count:]))
 
 

@@ -28,7 +28,7 @@ def site(app, make, units, make_contest):
     March 2026 with two finishers; T's letterhead set by its administrator."""
     snv, xa = make.counter("T-SNV", code="Q-SNV"), make.counter("T-XA", code="Q-XA")
     store_many(app, snv, vector(5), 21, day=JANUARY, field="HO_TICH")
-    store_many(app, xa, vector(2), 9, day=FEBRUARY, field="HO_TICH")
+    store_many(app, xa, vector(2, TC=[5, 5, 2, 2], CC=[4, 2, 2, 2, 2, 2]), 9, day=FEBRUARY, field="HO_TICH")
     store_many(app, snv, vector(2), 20, day=NOVEMBER, field="HO_TICH")
     store_many(app, xa, vector(4), 10, day=NOVEMBER, field="HO_TICH")
     contest = make_contest(opens=local("2026-03-01 08:00"), closes=local("2026-03-20 17:00"))
