@@ -109,6 +109,15 @@ def test_the_docx_has_the_decree_layout_and_the_json_reports_figures(app, runner
     assert not any("phản ánh, kiến nghị" in line and line.startswith("Trong kỳ") for line in lines)
 
 
+def test_the_dashboard_names_the_weakest_and_strongest_criteria(app, client, make, login, site):
+    login(make.organiser("T", role="viewer"))
+    html = client.get("/quan-tri/tong-quan?year=2026&preset=Q1").get_data(as_text=True)
+    head = html.partition('<details class="stats">')[0]
+    assert "Ba tiêu chí yếu nhất" in head and "Ba tiêu chí mạnh nhất" in head
+    assert "Cuộc thi thử nghiệm" in head and "2 người đăng ký, 2 người hoàn thành" in head
+    assert "Đây là thay đổi thật, vượt quá sai số ngẫu nhiên." in head
+
+
 def test_a_period_without_contests_or_responses_still_makes_a_document(app, runner, site, tmp_path):
     out = tmp_path / "trong.docx"
     result = runner.invoke(args=["report", "periodic", "--unit", "T", "--period", "2024", "--out", str(out)])
