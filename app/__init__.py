@@ -94,7 +94,7 @@ def register_blueprints(app: Flask) -> None:
     from app.organiser import views as organiser
     from app.portal import views as portal
     from app.surveys import views as surveys
-    from app.surveys.services import sipas_instrument_codes
+    from app.surveys.services import instrument_names, sipas_instrument_codes
     from app.units import views as units
 
     app.register_blueprint(health.bp)
@@ -103,7 +103,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(api.bp, url_prefix="/api/v1")
     app.register_blueprint(auth.bp, url_prefix="/quan-tri")
     # Counters serve the instruments the surveys feature publishes; units cannot import it, so it is told here.
-    app.register_blueprint(units.bp, url_prefix="/quan-tri", instruments=sipas_instrument_codes)
+    app.register_blueprint(units.bp, url_prefix="/quan-tri", instruments=sipas_instrument_codes,
+                           instrument_names=instrument_names)
     app.register_blueprint(organiser.bp, url_prefix="/quan-tri")
     app.register_blueprint(documents.bp, url_prefix="/quan-tri/van-ban")
     app.register_blueprint(contests.bp, url_prefix="/thi")

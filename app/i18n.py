@@ -44,7 +44,7 @@ def percent(value: float | None, decimals: int = 2) -> str:
     return format_decimal(round(value, decimals), format="#,##0." + "0" * decimals)
 
 
-def count(value: int | None) -> str:
+def whole_number(value: int | None) -> str:
     """Format a whole number the local way (1.204 in Vietnamese, 1,204 in English)."""
     return "–" if value is None else format_decimal(value, format="#,##0")
 
@@ -66,6 +66,6 @@ def init_i18n(app: Flask) -> None:
     LazyString.__html__ = _escaped_html
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.filters["percent"] = percent
-    app.jinja_env.filters["count"] = count
+    app.jinja_env.filters["whole"] = whole_number
     app.jinja_env.filters["local_time"] = local_time
     app.after_request(remember_locale)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 
+import sqlalchemy as sa
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -24,7 +25,7 @@ from app.contests.forms import (
 )
 from app.contests.imports import parse_participants, parse_questions, participant_template, question_template
 from app.contests.jobs import request_export
-from app.contests.models import CONTEST_TRANSITIONS, STATUS_LABELS, Contest, Participant, QuestionBank
+from app.contests.models import CONTEST_TRANSITIONS, STATUS_LABELS, Contest, Participant, Question, QuestionBank
 from app.contests.participants import (PERSONAL_DATA_COLUMNS, erase_personal_data, export_personal_data,
                                        preissue_participants, retention_ends, set_excluded)
 from app.contests.reports import people
@@ -88,11 +89,42 @@ def _bank(code: str) -> QuestionBank:
     return bank
 
 
+#: Sheet and column names of the people's workbooks (the CSV and JSON keep the documented machine keys).
+XLSX_NAMES = {
+    "ranking": _l("Xếp hạng"), "xep_hang": _l("Xếp hạng"), "prediction": _l("Câu dự đoán"), "items": _l("Câu hỏi"),
+    "test": _l("Thống kê bài thi"), "prizes": _l("Giải thưởng"), "giai_thuong": _l("Giải thưởng"),
+    "units": _l("Đơn vị"), "don_vi": _l("Đơn vị"), "attempts": _l("Bài thi"),
+    "rank": _l("Hạng"), "tied": _l("Đồng hạng"), "participant_id": _l("Số thứ tự thí sinh"),
+    "full_name": _l("Họ và tên"), "phone": _l("Số điện thoại"), "unit": _l("Đơn vị"), "group": _l("Đối tượng"),
+    "group_rank": _l("Hạng trong đối tượng"), "score": _l("Điểm"), "max_score": _l("Điểm tối đa"),
+    "prediction_distance": _l("Chênh lệch dự đoán"), "duration_s": _l("Thời gian làm bài (giây)"),
+    "duration_ms": _l("Thời gian làm bài (mili giây)"), "submitted_at": _l("Thời điểm nộp"),
+    "started_at": _l("Thời điểm bắt đầu"), "round": _l("Vòng"), "position": _l("Thứ tự giải"), "label": _l("Giải"),
+    "amount": _l("Giá trị giải"), "name": _l("Tên đơn vị"), "block": _l("Khối"), "headcount": _l("Biên chế"),
+    "completers": _l("Số người hoàn thành"), "rate": _l("Tỷ lệ tham gia (%)"), "mean_score": _l("Điểm trung bình"),
+    "winners_points": _l("Điểm giải thưởng"), "eligible": _l("Đủ điều kiện xét giải"), "prize": _l("Giải tập thể"),
+    "prediction_actual": _l("Giá trị thực của câu dự đoán"), "question_id": _l("Số thứ tự câu hỏi"),
+    "code": _l("Mã câu hỏi"), "type": _l("Loại câu hỏi"), "n": _l("Số lượt"), "facility": _l("Độ dễ (%)"),
+    "sd": _l("Độ lệch chuẩn"), "random_guess_score": _l("Điểm đoán ngẫu nhiên (%)"),
+    "intended_weight": _l("Trọng số dự kiến (%)"), "effective_weight": _l("Trọng số hiệu dụng (%)"),
+    "discrimination_index": _l("Chỉ số phân biệt (%)"), "discriminative_efficiency": _l("Hiệu quả phân biệt (%)"),
+    "alpha_if_deleted": _l("Alpha nếu bỏ câu"), "d27": _l("Chỉ số D (27 %)"), "option_counts": _l("Số lượt chọn"),
+    "flags": _l("Cờ"), "items_per_attempt": _l("Số câu mỗi bài"), "mean": _l("Trung bình"), "median": _l("Trung vị"),
+    "skewness": _l("Độ lệch"), "kurtosis": _l("Độ nhọn"), "alpha": _l("Hệ số alpha"), "cic": _l("Hệ số nhất quán"),
+    "error_ratio": _l("Tỷ số sai số"), "standard_error": _l("Sai số chuẩn"),
+}
+
+
+def _xlsx_name(name: str) -> str:
+    return str(XLSX_NAMES[name]) if name in XLSX_NAMES else name
+
+
 def _tables_download(tables, fmt: str, name: str) -> Response:
-    """Return tables as one XLSX (a sheet each) or one CSV (the first table)."""
+    """Return tables as one XLSX (a sheet each, named in words) or one CSV (the first table, machine keys)."""
     if fmt == "xlsx":
         buffer = io.BytesIO()
-        write_xlsx(tables, buffer)
+        write_xlsx([(_xlsx_name(title), [_xlsx_name(header) for header in headers], rows)
+                    for title, headers, rows in tables], buffer)
         return download(buffer.getvalue(), "xlsx", f"{name}.xlsx")
     title, headers, rows = tables[0]
     return download("".join(iter_csv(headers, rows)), "csv", f"{name}.csv")
@@ -197,6 +229,36 @@ def change_status(slug: str):
     return redirect(url_for(".contest", slug=slug), 303)
 
 
+#: Transitions that cannot be taken back lightly: each is asked for on a confirmation page saying what happens.
+CONFIRMED_TRANSITIONS = {
+    "close": (_l("Đóng cuộc thi"),
+              _l("Không ai bắt đầu bài thi mới được nữa; bài đang làm dở được nộp tự động khi hết giờ. Bạn có thể mở "
+                 "lại cuộc thi sau nếu cần."), _l("Đóng cuộc thi")),
+    "publish_results": (_l("Công bố kết quả"),
+                        _l("Bảng xếp hạng, giải thưởng và giấy chứng nhận trở nên công khai cho mọi người; đáp án câu "
+                           "hỏi dự đoán được chốt và không thay đổi nữa. Không thể huỷ công bố."),
+                        _l("Công bố kết quả")),
+}
+
+
+@bp.route("/<slug>/xac-nhan/<any(close, publish_results):transition>", methods=["GET", "POST"])
+@organiser_required("organiser")
+def confirm_status(slug: str, transition: str):
+    """Ask before closing a contest or publishing its results, saying what will happen, then do it."""
+    found = _contest(slug)
+    title, message, button = CONFIRMED_TRANSITIONS[transition]
+    back = url_for(".contest", slug=slug)
+
+    def act():
+        lifecycle.change_status(found, transition, actor=current_organiser(), now=utcnow(), zone=local_zone())
+        return found.status_label
+
+    return confirm_then(lambda: ConfirmPage(str(title), str(message), str(button), back,
+                                            danger=transition == "publish_results"),
+                        act, done=lambda label: _("Cuộc thi chuyển sang trạng thái: %(status)s.", status=label),
+                        back=back, refusals=(Rejected, AppError))
+
+
 @bp.route("/<slug>/dinh-nghia", methods=["GET", "POST"])
 @organiser_required("organiser")
 def definition(slug: str):
@@ -279,7 +341,9 @@ def analysis(slug: str):
     found = _contest(slug)
     number = _round_number(found)
     report = item_report(contest_results(found, local_zone()), number)
-    return render_template("contests/manage/analysis.html", contest=found, number=number, report=report,
+    texts = {} if report is None else dict(db.session.execute(
+        sa.select(Question.id, Question.text).where(Question.id.in_([int(qid) for qid in report.question_ids]))).all())
+    return render_template("contests/manage/analysis.html", contest=found, number=number, report=report, texts=texts,
                            items=[] if report is None else list(zip(report.question_ids, report.codes, report.types,
                                                                     report.analysis.items)))
 
@@ -330,8 +394,9 @@ def participants(slug: str):
     found = _contest(slug)
     page = db.paginate(db.select(Participant).where(Participant.contest_id == found.id).order_by(Participant.id),
                        page=page_number(), per_page=PAGE_SIZE, error_out=False)
+    groups = {group.code: group.name for group in contest_spec(found, local_zone()).groups}
     return render_template("contests/manage/participants.html", contest=found, page=page, form=ExcludeForm(),
-                           upload=UploadForm(), retention_ends=retention_ends(found, local_zone()))
+                           upload=UploadForm(), retention_ends=retention_ends(found, local_zone()), group_names=groups)
 
 
 @bp.post("/<slug>/thi-sinh/<int:participant_id>/loai")

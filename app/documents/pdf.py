@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess  # nosec B404: runs LibreOffice with a fixed argument list, never a shell
+# LibreOffice runs with a fixed argument list, never through a shell.
+import subprocess  # nosec B404
 import tempfile
 import threading
 from pathlib import Path

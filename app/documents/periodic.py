@@ -251,8 +251,11 @@ def _satisfaction_section(report: SipasReport, words: str) -> Section:
     if elements:
         best = max(elements, key=lambda e: e.estimate.value)
         worst = min(elements, key=lambda e: e.estimate.value)
-        paragraphs.append(f"Theo yếu tố, “{best.title}” được đánh giá cao nhất ({pct(best.estimate.value)}); "
-                          f"“{worst.title}” thấp nhất ({pct(worst.estimate.value)}).")
+        if pct(best.estimate.value) == pct(worst.estimate.value):
+            paragraphs.append(f"Các yếu tố được đánh giá ngang nhau ({pct(best.estimate.value)}).")
+        else:
+            paragraphs.append(f"Theo yếu tố, “{best.title}” được đánh giá cao nhất ({pct(best.estimate.value)}); "
+                              f"“{worst.title}” thấp nhất ({pct(worst.estimate.value)}).")
     weakest, strongest = ranked_criteria(report, NAMED_CRITERIA)
     if weakest:
         paragraphs.append("Ba tiêu chí có tỷ lệ hài lòng thấp nhất, cần ưu tiên cải thiện: " + "; ".join(

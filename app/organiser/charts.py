@@ -102,7 +102,8 @@ def _estimate_bars(labels: list[str], estimates: list[Estimate], title: str, col
     room = WIDTH - PAD - left
     value_width = max((_text_width(value, SMALL) for value in values), default=0)
     span = min(room, (room - value_width) * VALUE_AXIS_END / VALUE_AT)
-    figure, axes = _figure(0.9 + sum(0.32 if "\n" not in label else 0.42 for label in labels), title, left=left, bottom=PAD + 2 * SIZE * LINE + TICK_GAP,
+    height = 0.9 + sum(0.32 if "\n" not in label else 0.42 for label in labels)
+    figure, axes = _figure(height, title, left=left, bottom=PAD + 2 * SIZE * LINE + TICK_GAP,
                            right=WIDTH - left - span)
     rows = list(range(len(labels)))[::-1]
     points = [estimate.value if estimate.value is not None else 0 for estimate in estimates]

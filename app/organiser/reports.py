@@ -36,7 +36,7 @@ from app.stats.satisfaction import (SMALL_SAMPLE_N, WIDE_HALF_WIDTH, Aggregation
                                     dossier_rating_shares, satisfaction_indices)
 from app.stats.weighting import poststratification_from_counts, poststratification_weights
 from app.surveys.instruments import Instrument
-from app.surveys.models import InstrumentVersion
+from app.surveys.models import InstrumentVersion, SurveyResponse
 from app.surveys.services import get_instrument
 from app.units.models import Counter, ServiceField, Unit
 
@@ -1032,8 +1032,8 @@ def ranked_criteria(report: SipasReport, count: int = 3) -> tuple[list[Criterion
     """Return the `count` weakest criteria (weakest first) and the `count` strongest (strongest first); none when
     there are fewer than twice `count` criteria with a value."""
     criteria = sorted((c for c in report.criteria if c.estimate.value is not None), key=lambda c: c.estimate.value)
-    if len(criteria) < 2 * count:
-        return [], []
+    if len(criteria) < 2 * count or criteria[0].estimate.value == criteria[-1].estimate.value:
+        return [], []  # too few, or all alike: no criterion stands out
     return criteria[:count], list(reversed(criteria[-count:]))
 
 
@@ -1043,3 +1043,46 @@ def change_is_real(report: SipasReport) -> bool | None:
     if comparison is None or comparison.overall.p_value is None:
         return None
     return comparison.overall.p_value < ALPHA
+
+
+@dataclass(frozen=True)
+class CounterFigures:
+    """What a counter's page says about its responses in a period."""
+
+    period: PeriodInfo
+    responses: int
+    #: The newest response ever given at the counter (None: none yet).
+    last_response: dt.datetime | None
+    #: Its overall index in the period, from the version most answered there (None without a SIPAS version).
+    overall: Estimate | None
+
+
+def counter_figures(counter: Counter, period: Period, *, now: dt.datetime) -> CounterFigures:
+    """Count a counter's responses in the period, find its last response, and compute its overall index (reads
+    only; the packs and what is not folded yet, like every report)."""
+    responses = db.session.scalar(sa.select(sa.func.count()).select_from(SurveyResponse).where(
+        SurveyResponse.counter_id == counter.id, SurveyResponse.local_day.between(period.start, period.end))) or 0
+    last = db.session.scalar(sa.select(sa.func.max(SurveyResponse.submitted_at))
+                             .where(SurveyResponse.counter_id == counter.id))
+    if last is not None and last.tzinfo is None:
+        last = last.replace(tzinfo=dt.timezone.utc)
+    overall = None
+    version_id = db.session.scalar(
+        sa.select(SurveyResponse.instrument_version_id).join(
+            InstrumentVersion, InstrumentVersion.id == SurveyResponse.instrument_version_id)
+        .where(SurveyResponse.counter_id == counter.id, InstrumentVersion.kind == "sipas",
+               SurveyResponse.local_day.between(period.start, period.end))
+        .group_by(SurveyResponse.instrument_version_id).order_by(sa.func.count().desc()).limit(1))
+    if version_id is not None:
+        instrument = get_instrument(version_id)
+        data = load_responses(version_id, len(instrument.scale_items), counter.unit, period.start, period.end,
+                              unfolded_responses(now))
+        data = data.take(data.counters == counter.id)
+        if len(data):
+            aggregation = instrument.aggregation
+            table = satisfaction_indices(
+                data.scores, instrument.element_columns, satisfied=aggregation.satisfied,
+                rule=AggregationRule(aggregation.element_rule, aggregation.overall_rule, aggregation.unit_rule),
+                min_n=aggregation.min_n, confidence=CONFIDENCE).total.overall
+            overall = _estimate(table)
+    return CounterFigures(PeriodInfo(period.label, period.start, period.end), responses, last, overall)

@@ -30,9 +30,10 @@ from app.organiser import services
 from app.organiser.charts import CHARTS, available_charts, render_chart
 from app.organiser.forms import YEARS_BACK, CommentFilterForm, ExportForm, ReportForm
 from app.organiser.report_files import comment_rows, flag_text, render_report_pdf, rule_text, write_report_xlsx
-from app.organiser.reports import SipasReport, change_is_real, current_report, ranked_criteria, units_apart
+from app.organiser.reports import (CounterFigures, SipasReport, change_is_real, counter_figures, current_report,
+                                   ranked_criteria, units_apart)
 from app.periods import Period, parse_period
-from app.surveys.services import instrument_codes, sipas_versions
+from app.surveys.services import instrument_codes, instrument_names, sipas_versions
 from app.units.forms import unit_choices
 from app.units.models import Unit
 from app.units.services import list_fields
@@ -82,6 +83,20 @@ def organiser_nav(role: str) -> list[NavEntry]:
     return [entry for entry in NAV if has_endpoint(entry.endpoint) and ROLE_RANK[role] >= ROLE_RANK[entry.role]]
 
 
+@bp.app_template_global()
+def instrument_name(code: str) -> str:
+    """Name a survey instrument by its title in the page's language (its code only if it is not published)."""
+    return instrument_names(str(get_locale())).get(code, code)
+
+
+@bp.app_template_global()
+def counter_summary(counter) -> CounterFigures:
+    """A counter's responses this quarter, its last response and its index with n (for the counter's page)."""
+    today = utcnow().astimezone(local_zone()).date()
+    quarter = parse_period(f"{today.year}-Q{(today.month - 1) // 3 + 1}")
+    return counter_figures(counter, quarter, now=utcnow())
+
+
 @bp.app_template_filter("rule_text")
 def _rule_text(rule: str) -> str:
     """Write an aggregation rule of the report's method in words."""
@@ -111,7 +126,9 @@ def _report_form(organiser, today: dt.date) -> ReportForm:
     form = ReportForm(formdata=args)
     form.unit.choices = unit_choices(organiser, active_only=False)
     form.year.choices = choice_list((year, str(year)) for year in range(today.year, today.year - YEARS_BACK - 1, -1))
-    versions = [(f"{code}:{number}", f"{code} v{number}") for code, number in sipas_versions()]
+    names = instrument_names(str(get_locale()))
+    versions = [(f"{code}:{number}", _("%(name)s, phiên bản %(n)d", name=names.get(code, code), n=number))
+                for code, number in sipas_versions()]
     form.version.choices = choice_list([("", _l("Tự chọn (phiên bản mới nhất có phiếu)")), *versions])
     if form.unit.data is None:
         form.unit.data = organiser.unit.id
@@ -148,7 +165,7 @@ def _selection_from_args(organiser) -> tuple[Unit, Period, tuple[str | None, int
     return unit, period, instrument, request.args.get("state") or None
 
 
-def _page(template: str, *, full: bool, extra=None):
+def _page(template: str, *, full: bool, context=None):
     organiser = current_organiser()
     form = _report_form(organiser, utcnow().astimezone(local_zone()).date())
     if not form.validate():
@@ -157,7 +174,7 @@ def _page(template: str, *, full: bool, extra=None):
     report, state = _report(unit, form.period, form.instrument, full=full)
     return render_template(template, form=form, report=report, flag_text=flag_text, unit=unit,
                            chart_args=_selection_args(unit, form.period, form.instrument, state),
-                           charts=available_charts(report), **(extra(unit, form.period, report) if extra else {}))
+                           charts=available_charts(report), **(context(unit, form.period, report) if context else {}))
 
 
 def _overview(unit: Unit, period: Period, report: SipasReport) -> dict:
@@ -178,7 +195,7 @@ def _overview(unit: Unit, period: Period, report: SipasReport) -> dict:
 def dashboard():
     """Show the dashboard of a unit's subtree for a period: the headline and what stands out first, the
     statistical detail one click away; the PAKN figures of the period."""
-    return _page("organiser/dashboard.html", full=False, extra=_overview)
+    return _page("organiser/dashboard.html", full=False, context=_overview)
 
 
 def _document(unit: Unit, period: Period, report: SipasReport) -> dict:
@@ -192,7 +209,7 @@ def _document(unit: Unit, period: Period, report: SipasReport) -> dict:
 @organiser_required
 def report():
     """Show the period's report as the document it is filed as, with its Word, PDF and Excel downloads."""
-    return _page("organiser/report.html", full=False, extra=_document)
+    return _page("organiser/report.html", full=False, context=_document)
 
 
 @bp.get("/bieu-do/<name>.svg")
@@ -234,7 +251,8 @@ def comments():
     form.unit.choices = unit_choices(organiser, active_only=False)
     form.field.choices = choice_list([("", _("Mọi lĩnh vực"))]
                                      + [(str(f.id), f.label(locale)) for f in list_fields()])
-    form.instrument.choices = choice_list([("", _("Mọi phiếu"))] + [(c, c) for c in instrument_codes()])
+    names = instrument_names(locale)
+    form.instrument.choices = choice_list([("", _("Mọi phiếu"))] + [(c, names.get(c, c)) for c in instrument_codes()])
     form.element.choices = choice_list([("", _("Bất kỳ yếu tố nào"))] + services.element_choices(locale))
     if not form.validate():
         return render_template("organiser/comments.html", form=form, page=None, error=None), 400
@@ -250,7 +268,8 @@ def _export_form(organiser) -> ExportForm:
     data = request.values
     form = ExportForm(data)
     form.unit.choices = unit_choices(organiser, active_only=False)
-    form.instrument.choices = choice_list((code, code) for code in instrument_codes())
+    names = instrument_names(str(get_locale()))
+    form.instrument.choices = choice_list((code, names.get(code, code)) for code in instrument_codes())
     if not [key for key in data if key != "csrf_token"]:
         form.unit.data = organiser.unit_id
     return form

@@ -183,6 +183,18 @@ def sipas_versions() -> list[tuple[str, int]]:
         .order_by(InstrumentVersion.code, InstrumentVersion.version.desc()))]
 
 
+def instrument_names(locale: str = "vi") -> dict[str, str]:
+    """Return code → title (in the locale, else Vietnamese) of the newest published version of every instrument."""
+    names: dict[str, str] = {}
+    rows = db.session.execute(sa.select(InstrumentVersion.code, InstrumentVersion.id)
+                              .order_by(InstrumentVersion.code, InstrumentVersion.version.desc()))
+    for code, version_id in rows:
+        if code not in names:
+            title = get_instrument(version_id).title
+            names[code] = title.get(locale) or title["vi"]
+    return names
+
+
 def sipas_instrument_codes() -> list[str]:
     """Return the codes of the published SIPAS instruments, the ones a counter may serve."""
     return instrument_codes("sipas")

@@ -38,7 +38,8 @@ COUNTER_COLUMNS = (
                                        "tối đa 32 ký tự.")),
     Column("name", "Tên quầy", True, _l("Tối đa 200 ký tự.")),
     Column("unit", "Mã đơn vị", True, _l("Đơn vị đang hoạt động trong phạm vi của bạn.")),
-    Column("instrument", "Mã phiếu khảo sát", False, _l("Mã phiếu SIPAS đã công bố; để trống là “sipas-counter”.")),
+    Column("instrument", "Mã phiếu khảo sát", False, _l("Mã phiếu SIPAS đã công bố (xem ở trang của từng quầy); để trống là phiếu "
+                                                             "khảo sát đầy đủ.")),
     Column("fields", "Mã lĩnh vực", False, _l("Các mã lĩnh vực đã có, cách nhau bởi dấu chấm phẩy (;).")),
 )
 

@@ -11,6 +11,7 @@ import base64
 from collections.abc import Callable
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from app.auth.access import current_organiser, get_visible_unit, organiser_required
@@ -37,6 +38,7 @@ IMPORT_KINDS = {"don-vi": "units", "quay": "counters"}
 def _take_instruments(state) -> None:
     """Keep the function listing the instruments a counter may serve (given at registration by create_app)."""
     state.app.extensions["units.instruments"] = state.options["instruments"]
+    state.app.extensions["units.instrument_names"] = state.options.get("instrument_names")
 
 
 def _instruments() -> list[str]:
@@ -210,7 +212,9 @@ def counters():
 def _counter_choices(form: CounterEditForm, organiser) -> None:
     form.unit.choices = unit_choices(organiser)
     form.fields.choices = choice_list((field.id, f"{field.name} ({field.code})") for field in services.list_fields())
-    form.instrument_code.choices = choice_list((code, code) for code in _instruments())
+    naming = current_app.extensions.get("units.instrument_names")
+    names = naming(str(get_locale())) if naming else {}
+    form.instrument_code.choices = choice_list((code, names.get(code, code)) for code in _instruments())
 
 
 @bp.route("/quay/moi", methods=["GET", "POST"])

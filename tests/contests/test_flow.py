@@ -222,7 +222,8 @@ def test_overall_prizes_are_labelled_in_the_organisers_language_in_the_results_e
 
     def prize_rounds(lang: str) -> list[object]:
         export = job_file(client, f"/quan-tri/cuoc-thi/{contest.slug}/xuat/ket-qua.xlsx?lang={lang}")
-        rows = list(load_workbook(io.BytesIO(export.data), read_only=True)["giai_thuong"].iter_rows(values_only=True))
+        sheet = {"en": "Prizes", "vi": "Giải thưởng"}[lang]  # sheets are named in words in the workbook
+        rows = list(load_workbook(io.BytesIO(export.data), read_only=True)[sheet].iter_rows(values_only=True))
         return [row[0] for row in rows[1:]]
 
     assert prize_rounds("en") == ["overall"]

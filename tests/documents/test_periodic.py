@@ -28,7 +28,7 @@ def site(app, make, units, make_contest):
     March 2026 with two finishers; T's letterhead set by its administrator."""
     snv, xa = make.counter("T-SNV", code="Q-SNV"), make.counter("T-XA", code="Q-XA")
     store_many(app, snv, vector(5), 21, day=JANUARY, field="HO_TICH")
-    store_many(app, xa, vector(2), 9, day=FEBRUARY, field="HO_TICH")
+    store_many(app, xa, vector(2, TC=[5, 5, 2, 2], CC=[4, 2, 2, 2, 2, 2]), 9, day=FEBRUARY, field="HO_TICH")
     store_many(app, snv, vector(2), 20, day=NOVEMBER, field="HO_TICH")
     store_many(app, xa, vector(4), 10, day=NOVEMBER, field="HO_TICH")
     contest = make_contest(opens=local("2026-03-01 08:00"), closes=local("2026-03-20 17:00"))
@@ -107,6 +107,15 @@ def test_the_docx_has_the_decree_layout_and_the_json_reports_figures(app, runner
     assert "Tỷ lệ tham gia theo đơn vị – Cuộc thi thử nghiệm" in lines
     assert "10,0 %" in lines and "25,0 %" in lines  # 1 of 10 at the department, 1 of 4 at the commune
     assert not any("phản ánh, kiến nghị" in line and line.startswith("Trong kỳ") for line in lines)
+
+
+def test_the_dashboard_names_the_weakest_and_strongest_criteria(app, client, make, login, site):
+    login(make.organiser("T", role="viewer"))
+    html = client.get("/quan-tri/tong-quan?year=2026&preset=Q1").get_data(as_text=True)
+    head = html.partition('<details class="stats">')[0]
+    assert "Ba tiêu chí yếu nhất" in head and "Ba tiêu chí mạnh nhất" in head
+    assert "Cuộc thi thử nghiệm" in head and "2 người đăng ký, 2 người hoàn thành" in head
+    assert "Đây là thay đổi thật, vượt quá sai số ngẫu nhiên." in head
 
 
 def test_a_period_without_contests_or_responses_still_makes_a_document(app, runner, site, tmp_path):
@@ -213,7 +222,8 @@ def test_the_settings_form_saves_and_refuses_with_clear_messages(app, client, ma
     with app.app_context():
         assert db.session.get(DocumentSettings, unit_id) is None
     good = client.post(f"/quan-tri/van-ban/cai-dat/{unit_id}", data={
-        "csrf_token": token, "agency": "UBND tỉnh Thử", "symbol": "UBND", "signer_title": "CHỦ TỊCH", "signer_name": "Trần Ký",
+        "csrf_token": token, "agency": "UBND tỉnh Thử", "symbol": "UBND", "signer_title": "CHỦ TỊCH",
+        "signer_name": "Trần Ký",
         "recipients": "Bộ Nội vụ"})
     assert good.status_code == 303
     with app.app_context():

@@ -90,3 +90,20 @@ def test_charts_fit_and_too_few_ratings_get_a_sentence_not_a_chart(client, site)
     root = ET.fromstring(client.get(source).get_data())
     texts = [t for t in root.iter("{http://www.w3.org/2000/svg}text") if t.text and "(n = " in t.text]
     assert texts and all(float(t.get("x")) < float(root.get("width").rstrip("pt")) for t in texts)  # inside the figure
+
+
+def test_the_counter_page_shows_responses_in_the_quarter_the_last_one_and_the_index_with_n(app, client, make,
+                                                                                          login):
+    from app.database import utcnow
+
+    today = utcnow().date()
+    make.unit("Q", name="Tỉnh Quầy")
+    counter = make.counter("Q", code="Q-1", name="Quầy Một")
+    store_many(app, counter, vector(5), 30, day=today, field="HO_TICH")
+    store(app, counter, vector(2), day=today, at=utcnow().replace(microsecond=0))
+    login(make.organiser("Q", role="viewer"))
+    html = client.get(f"/quan-tri/quay/{counter.id}").get_data(as_text=True)
+    quarter = f"{today.year}-Q{(today.month - 1) // 3 + 1}"
+    assert f"Số phiếu trong {quarter}" in html and "<dd>31</dd>" in html
+    assert "Phiếu gần nhất" in html and "chưa có phiếu nào" not in html
+    assert "96,8 % (n = 31)" in html  # 30 of 31 respondents satisfied on every criterion
