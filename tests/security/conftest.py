@@ -171,6 +171,8 @@ def argument_values(rule, tenant: Tenant, app) -> dict[str, list]:
         "number": [1], "attempt_id": [tenant.attempt_id], "participant_id": [tenant.participant_id],
         "filename": ["css/app.css"], "anything": ["x"], "response_id": tenant.response_ids[:1],
         "name": chart_names(),
+        # The public portal: a unit by its code, a period as the command line writes it, an image's version.
+        "unit": [tenant.code], "period": [str(dt.date.today().year)], "version": [1],
     }
     values: dict[str, list] = {}
     for name in rule.arguments:
