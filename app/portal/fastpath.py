@@ -77,5 +77,11 @@ class PortalFastPath:
 
 
 def install(app) -> None:
-    """Put the fast path in front of the application's WSGI callable (outermost)."""
-    app.wsgi_app = PortalFastPath(app.wsgi_app)
+    """Put the fast path in front of the application, behind the trusted-proxy fix if there is one (so that fix
+    stays outermost and the fast path sees the corrected request)."""
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    if isinstance(app.wsgi_app, ProxyFix):
+        app.wsgi_app.app = PortalFastPath(app.wsgi_app.app)
+    else:
+        app.wsgi_app = PortalFastPath(app.wsgi_app)

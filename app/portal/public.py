@@ -104,6 +104,16 @@ def publications(limit: int | None = None) -> list[Publication]:
     return [_publication(row, unit) for row, unit in db.session.execute(query)]
 
 
+def unit_publications(unit_code: str) -> tuple[str, list[Publication]]:
+    """Return a unit's name and its public publications, newest period first; 404 for an unknown unit."""
+    name = db.session.scalar(sa.select(Unit.name).where(Unit.code == unit_code))
+    if name is None:
+        raise NotFoundError(_l("Không tìm thấy đơn vị có mã “%(code)s”.", code=unit_code))
+    rows = db.session.execute(_public_rows().where(Unit.code == unit_code)
+                              .order_by(PublishedResult.period_end.desc(), PublishedResult.period_start))
+    return name, [_publication(row, unit) for row, unit in rows]
+
+
 def publication(unit_code: str, period: str) -> Publication:
     """Return the public publication of a unit's period, or 404 (never published, or withdrawn)."""
     found = db.session.execute(_public_rows().where(Unit.code == unit_code, PublishedResult.period == period)).first()

@@ -168,6 +168,19 @@ def results():
     return cached_page("results", render)
 
 
+@bp.get("/ket-qua/<unit>")
+def unit_results(unit: str):
+    """A unit's published periods (the thanks page after a survey links here), or why there is none yet."""
+    def render() -> str:
+        site = _site()
+        name, items = public.unit_publications(unit)
+        url = absolute("portal.unit_results", unit=unit)
+        image = result_card_url(items[0]) if items else absolute("portal.site_card", version=_version(site.name))
+        return _page("portal/unit_results.html", site=site, unit_name=name, unit_code=unit, publications=items,
+                     canonical=url, og_image=image, share=share_links(url))
+    return cached_page("unit_results", render, unit)
+
+
 @bp.get("/ket-qua/<unit>/<period>")
 def result(unit: str, period: str):
     """One published result: the frozen figures, in words, with intervals, levels, elements and child units."""

@@ -367,3 +367,15 @@ def test_public_pages_in_english(client, runner, site, english):
     assert "95 % confidence interval: from " in words and "Responses: 15" in words
     image = client.get("/anh/ket-qua/P-A/2026-Q2/1.png?lang=en")
     assert image.status_code == 200 and Image.open(io.BytesIO(image.data)).size == (1200, 630)
+
+
+def test_a_units_results_page(client, runner, site):
+    """/ket-qua/<unit> (linked from the thanks page after a survey): the unit's published periods, or why none."""
+    assert client.get("/ket-qua/KHONG-CO").status_code == 404
+    words = text_of(page(client, "/ket-qua/P-A"))
+    assert "Chưa có kết quả nào của Đơn vị P-A được công bố" in words
+    publish(runner, "P-A", "2026-Q2")
+    html = page(client, "/ket-qua/P-A")
+    assert "/ket-qua/P-A/2026-Q2" in html and "80,0" in html
+    sibling = page(client, "/ket-qua/P-B")
+    assert "Chưa có kết quả nào của Đơn vị P-B được công bố" in text_of(sibling) and "40,0" not in sibling

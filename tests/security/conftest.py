@@ -174,6 +174,8 @@ def argument_values(rule, tenant: Tenant, app) -> dict[str, list]:
         # PAKN (/phan-anh, /quan-tri/phan-anh): an action of the state machine and a file; tests/feedback covers
         # their tenancy with real feedback.
         "action": ["accept"], "attachment_id": [1],
+        # The public portal: a unit by its code, a period as the command line writes it, an image's version.
+        "unit": [tenant.code], "period": [str(dt.date.today().year)], "version": [1],
     }
     values: dict[str, list] = {}
     for name in rule.arguments:
