@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import smtplib
 import threading
 from email.message import EmailMessage
-from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -24,6 +22,7 @@ from app.auth.audit import Actor, Unsigned, record
 from app.contests.models import Contest, Participant
 from app.contests.participants import MIN_PASSWORD_LENGTH, end_sessions, normalise_phone
 from app.extensions import db
+from app.mail import send
 from app.validation import Problem, Rejected
 
 #: Who resets a password with a link, or asks for one: a participant, not an organiser.
@@ -87,7 +86,7 @@ def request_reset(contest: Contest, phone_text: str, *, now: dt.datetime, secret
     if sent:
         link = f"{base_url}/thi/{contest.slug}/dat-lai-mat-khau/{reset_token(participant, 'e', secret)}"
         message = reset_message(contest, participant, link, sender)
-        threading.Thread(target=deliver, args=(mail_url, message), daemon=True).start()
+        threading.Thread(target=send, args=(mail_url, message), daemon=True).start()
     return sent
 
 
@@ -106,17 +105,6 @@ def reset_message(contest: Contest, participant: Participant, link: str, sender:
         f"Ban Tổ chức — {contest.unit.name}\n"
     )
     return message
-
-
-def deliver(mail_url: str, message: EmailMessage) -> None:
-    """Send one message through the SMTP relay of MAIL_URL (smtp://[user:password@]host:port, or smtps://)."""
-    parts = urlsplit(mail_url)
-    secure = parts.scheme == "smtps"
-    client = smtplib.SMTP_SSL if secure else smtplib.SMTP
-    with client(parts.hostname or "localhost", parts.port or (465 if secure else 25), timeout=20) as smtp:
-        if parts.username:
-            smtp.login(parts.username, parts.password or "")
-        smtp.send_message(message)
 
 
 def reset_password(participant: Participant, kind: str, password: str, again: str, *, now: dt.datetime) -> None:

@@ -1,32 +1,19 @@
-"""The outbox drain: messages queued by the PAKN services are sent over SMTP (``MAIL_URL`` smtp://host:port, or
-smtps://user:password@host:port) by `flask feedback send-mail`, outside any request."""
+"""The outbox drain: messages queued by the PAKN services are sent over SMTP (``MAIL_URL``, see app/mail.py) by
+`flask feedback send-mail` and the periodic job beside it, outside any request."""
 from __future__ import annotations
 
 import datetime as dt
 import smtplib
 from email.message import EmailMessage
-from urllib.parse import unquote, urlsplit
 
 import sqlalchemy as sa
 
 from app.extensions import db
+from app.mail import connect
 from app.feedback.models import MailMessage
 
 #: A message that failed this many times is left for a person to look at.
 MAX_ATTEMPTS = 5
-
-
-def _connect(url: str) -> smtplib.SMTP:
-    parts = urlsplit(url)
-    if parts.scheme not in ("smtp", "smtps", "smtp+starttls"):
-        raise ValueError(f"MAIL_URL must start with smtp://, smtps:// or smtp+starttls://, not {parts.scheme}://")
-    port = parts.port or (465 if parts.scheme == "smtps" else 25)
-    server = (smtplib.SMTP_SSL if parts.scheme == "smtps" else smtplib.SMTP)(parts.hostname, port, timeout=30)
-    if parts.scheme == "smtp+starttls":
-        server.starttls()
-    if parts.username:
-        server.login(unquote(parts.username), unquote(parts.password or ""))
-    return server
 
 
 def drain(url: str, sender: str, now: dt.datetime, limit: int = 200) -> tuple[int, int]:
@@ -37,7 +24,7 @@ def drain(url: str, sender: str, now: dt.datetime, limit: int = 200) -> tuple[in
     if not pending:
         return 0, 0
     sent = failed = 0
-    server = _connect(url)
+    server = connect(url)
     try:
         for message in pending:
             mail = EmailMessage()

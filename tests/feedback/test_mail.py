@@ -65,3 +65,22 @@ def test_acceptance_and_answer_are_mailed_through_the_outbox(app, world, login, 
     # sent messages are not sent again
     assert "Đã gửi 0 thư" in runner.invoke(args=["feedback", "send-mail"]).output
     assert len(inbox.messages) == 2
+
+
+def test_the_scheduler_sends_the_outbox_every_minute_once_mail_is_configured(app, world, login, smtp, monkeypatch):
+    from app.jobs import PERIODIC, run_periodic
+
+    inbox, url = smtp
+    code = make_feedback(app)
+    staff = app.test_client()
+    login(world.a_admin, on=staff)
+    html = staff.get(f"/quan-tri/phan-anh/{code}").get_data(as_text=True)
+    assert staff.post(f"/quan-tri/phan-anh/{code}/accept", data={"csrf_token": csrf_from(html)}).status_code == 303
+    assert PERIODIC["feedback-send-mail"].schedule == {"minute": "*"}
+    run_periodic(app, "feedback-send-mail")  # without MAIL_URL the message keeps waiting
+    assert inbox.messages == []
+    monkeypatch.setitem(app.config, "MAIL_URL", url)
+    run_periodic(app, "feedback-send-mail")
+    run_periodic(app, "feedback-send-mail")  # sent once, not again
+    (accepted,) = inbox.messages
+    assert accepted["To"] == "ngoc@example.vn" and code in subject(accepted)
