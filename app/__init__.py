@@ -75,6 +75,7 @@ def register_jobs(app: Flask) -> None:
     """Attach the task queue with every feature's kinds of job and periodic tasks (declared in their jobs modules)."""
     from app import jobs
     from app.contests import jobs as contest_jobs  # noqa: F401  (declares its kinds and periodic tasks)
+    from app.documents import jobs as document_jobs  # noqa: F401
     from app.feedback import jobs as feedback_jobs  # noqa: F401
     from app.organiser import jobs as organiser_jobs  # noqa: F401
 

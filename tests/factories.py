@@ -358,7 +358,7 @@ def submit(app: Flask, counter: CounterInfo, key: str, *, now: dt.datetime | Non
 
 
 #: Downloads the app prepares as jobs (asked for with a POST; the file comes from the jobs page).
-JOB_URLS = re.compile(r"^/quan-tri/(xuat-du-lieu/tai-ve|bao-cao/tai-ve\.|cuoc-thi/[^/]+/xuat/)")
+JOB_URLS = re.compile(r"^/quan-tri/(xuat-du-lieu/tai-ve|bao-cao/tai-ve\.|van-ban/bao-cao-dinh-ky\.|cuoc-thi/[^/]+/xuat/)")
 
 
 def job_file(client, url: str, **kwargs):

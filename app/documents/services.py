@@ -1,5 +1,5 @@
-"""The documents' services: build a periodic report file in one call (the web download and `flask report periodic`
-share it, and a job queue can run it as it is), and save a unit's letterhead and signature settings (audited)."""
+"""The documents' services: build a periodic report file in one call (the queued job behind the web download and
+`flask report periodic` share it), ask for that job, and save a unit's letterhead and signature settings (audited)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -11,6 +11,7 @@ from app.documents.models import DocumentSettings
 from app.documents.pdf import build_pdf
 from app.documents.periodic import PeriodicDocument, periodic_document
 from app.extensions import db
+from app.jobs import Job, enqueue
 from app.organiser.reports import SipasReport
 from app.periods import Period
 from app.units.models import Unit
@@ -31,6 +32,15 @@ def periodic_report_file(unit: Unit, period: Period, fmt: str, *, now: dt.dateti
     document = periodic_document(unit, period, now=now, zone=zone, report=report)
     docx = build_docx(document)
     return document, (docx if fmt == "docx" else build_pdf(document, docx, soffice))
+
+
+def request_periodic_document(actor: Actor, unit: Unit, period: Period, fmt: str, now: dt.datetime) -> Job:
+    """Queue the periodic report of a unit and period as a DOCX or PDF file (followed on the jobs page)."""
+    if fmt not in FORMATS:
+        raise ValueError(f"format must be one of {FORMATS}")
+    return enqueue("periodic-document", owner_id=actor.id, unit_id=unit.id,
+                   params={"period": period.label, "format": fmt}, title=f"{unit.name} · {period.label}",
+                   result_name=f"bao-cao-dinh-ky-{unit.code}-{period.label.replace('..', '_')}.{fmt}", now=now)
 
 
 def save_settings(actor: Actor, unit: Unit, values: dict[str, str], now: dt.datetime) -> DocumentSettings:

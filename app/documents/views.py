@@ -1,7 +1,7 @@
 """The documents' pages under /quan-tri/van-ban: the periodic report as DOCX or PDF, and a unit's letterhead and
 signature settings. Every unit is loaded within the signed-in organiser's subtree (404 otherwise).
 
-A download builds its file in one service call (``periodic_report_file``), from the report the page showed.
+A download is a job (``app.documents.jobs``): the request only queues it and leads to the jobs page.
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from app.database import utcnow
 from app.documents.forms import DocumentSettingsForm
 from app.documents.pdf import find_soffice
 from app.documents.periodic import settings_for
-from app.documents.services import SETTING_FIELDS, periodic_report_file, save_settings
+from app.documents.services import SETTING_FIELDS, request_periodic_document, save_settings
 from app.errors import AppError
 from app.i18n import local_zone
 from app.organiser.reports import current_report
@@ -24,23 +24,19 @@ from app.web import download, form_page
 bp = Blueprint("documents", __name__)
 
 
-@bp.get("/bao-cao-dinh-ky.<any(docx, pdf):fmt>")
+@bp.post("/bao-cao-dinh-ky.<any(docx, pdf):fmt>")
 @organiser_required
 def periodic(fmt: str):
-    """Download the periodic report of a unit and period as an official DOCX or PDF document."""
+    """Queue the periodic report of a unit and period as an official DOCX or PDF document; follow it on the jobs
+    page."""
     organiser = current_organiser()
     unit = get_visible_unit(organiser, request.args.get("unit", type=int) or organiser.unit.id)
     try:
         period = parse_period(request.args.get("period", ""))
     except ValueError as error:
         raise AppError(str(error)) from None
-    report, _state = current_report(unit, period, (None, None), now=utcnow(), locale=str(get_locale()), full=False,
-                                    state=request.args.get("state") or None)
-    if str(get_locale()) != "vi":  # the document is Vietnamese whatever the page's language
-        report = None
-    document, data = periodic_report_file(unit, period, fmt, now=utcnow(), zone=local_zone(), report=report,
-                                          soffice=find_soffice(current_app.config["DOCUMENT_SOFFICE"]))
-    return download(data, fmt, document.file_name(fmt))
+    job = request_periodic_document(organiser, unit, period, fmt, utcnow())
+    return redirect(url_for("organiser.job", job_id=job.id), 303)
 
 
 @bp.route("/cai-dat/<int:unit_id>", methods=["GET", "POST"])

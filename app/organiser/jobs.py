@@ -27,7 +27,7 @@ from app.periods import parse_period
 from app.units.models import Unit
 
 
-def _actor_and_unit(job: Job) -> tuple[Organiser, Unit]:
+def actor_and_unit(job: Job) -> tuple[Organiser, Unit]:
     """The organiser who asked and the unit, still within their subtree (else the job fails: nothing is written)."""
     actor = db.session.get(Organiser, job.owner_id) if job.owner_id else None
     unit = db.session.get(Unit, job.unit_id) if job.unit_id else None
@@ -39,7 +39,7 @@ def _actor_and_unit(job: Job) -> tuple[Organiser, Unit]:
 @job_kind("responses")
 def export_responses_job(job: Job, path: Path, progress: Progress) -> None:
     """Raw responses of an instrument in a subtree and period, as CSV or XLSX (split into sheets past Excel's limit)."""
-    actor, unit = _actor_and_unit(job)
+    actor, unit = actor_and_unit(job)
     params = job.params
     period = parse_period(params["period"]) if params.get("period") else None
     zone = ZoneInfo(current_app.config["TIMEZONE"])
@@ -60,7 +60,7 @@ def export_responses_job(job: Job, path: Path, progress: Progress) -> None:
 @job_kind("report")
 def report_file_job(job: Job, path: Path, progress: Progress) -> None:
     """The periodic report of a unit and period as a PDF (with charts) or an XLSX workbook (with comments)."""
-    _actor, unit = _actor_and_unit(job)
+    _actor, unit = actor_and_unit(job)
     params = job.params
     locale = params.get("locale", "vi")
     period = parse_period(params["period"])

@@ -301,7 +301,8 @@ def export_download():
 #: What the jobs page calls each kind of job.
 JOB_KINDS = {
     "responses": _l("Xuất phiếu trả lời"),
-    "report": _l("Tệp báo cáo định kỳ"),
+    "report": _l("Bảng số liệu, phụ lục thống kê"),
+    "periodic-document": _l("Văn bản báo cáo định kỳ"),
     "contest": _l("Xuất dữ liệu cuộc thi"),
     "probe": _l("Tác vụ thử"),
 }

@@ -14,7 +14,7 @@ import pytest
 from docx import Document
 
 from tests.conftest import unavailable
-from tests.factories import csrf_from
+from tests.factories import csrf_from, job_file
 from tests.contests.helpers import finished_attempt, local
 from tests.organiser.reporting import store_many, vector
 
@@ -193,13 +193,16 @@ def test_organisers_download_the_document_of_their_subtree_only(app, client, mak
     login(make.organiser("T-SNV", role="viewer"))
     with app.app_context():
         own, parent = get_unit_by_code("T-SNV").id, get_unit_by_code("T").id
-    response = client.get(f"/quan-tri/van-ban/bao-cao-dinh-ky.docx?unit={own}&period=2026-Q1")
+    # A job: the request queues it and leads to the jobs page, whose signed link gives the file.
+    response = job_file(client, f"/quan-tri/van-ban/bao-cao-dinh-ky.docx?unit={own}&period=2026-Q1")
     assert response.status_code == 200
-    assert response.headers["Content-Disposition"] == 'attachment; filename="bao-cao-T-SNV-2026-Q1.docx"'
+    assert response.headers["Content-Disposition"] == "attachment; filename=bao-cao-dinh-ky-T-SNV-2026-Q1.docx"
     _, lines = docx_text(response.get_data())
     assert any("n = 21" in line for line in lines)
-    assert client.get(f"/quan-tri/van-ban/bao-cao-dinh-ky.docx?unit={parent}&period=2026-Q1").status_code == 404
-    refused = client.get(f"/quan-tri/van-ban/bao-cao-dinh-ky.docx?unit={own}&period=quy-mot")
+    assert client.get(f"/quan-tri/van-ban/bao-cao-dinh-ky.docx?unit={own}&period=2026-Q1").status_code == 405
+    outside = job_file(client, f"/quan-tri/van-ban/bao-cao-dinh-ky.docx?unit={parent}&period=2026-Q1")
+    assert outside.status_code == 404
+    refused = job_file(client, f"/quan-tri/van-ban/bao-cao-dinh-ky.docx?unit={own}&period=quy-mot")
     assert refused.status_code == 400 and "kỳ báo cáo không hợp lệ" in refused.get_data(as_text=True)
     assert client.get(f"/quan-tri/van-ban/cai-dat/{own}").status_code == 403  # viewers read, never set
 

@@ -111,7 +111,7 @@ def test_the_periodic_report_page_is_the_document_and_offers_its_downloads_that_
     assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in html and "BÁO CÁO" in html
     assert "chỉ số hài lòng chung đạt 59,1 % (n = 22)" in html  # the document's own sentence, one decimal
     assert "Kruskal–Wallis" not in html and "KTC 95%" not in html  # not a second dashboard
-    documents = re.findall(r'href="(/quan-tri/van-ban/bao-cao-dinh-ky\.(?:docx|pdf)[^"]*)"', html)
+    documents = re.findall(r'action="(/quan-tri/van-ban/bao-cao-dinh-ky\.(?:docx|pdf)[^"]*)"', html)
     assert len(documents) == 2
     links = dict(re.findall(r'action="(/quan-tri/bao-cao/tai-ve\.(pdf|xlsx)[^"]*)"', html))
     assert len(links) == 2
