@@ -211,7 +211,11 @@ def test_init_db_creates_every_table_on_an_empty_database_and_can_run_again(tmp_
     with app.app_context():
         tables = set(sa.inspect(db.engine).get_table_names())
         db.engine.dispose()
-    assert {table.name for table in db.metadata.sorted_tables} | {"alembic_version"} == tables
+    from app.database import unmodelled
+
+    # The comment search's FTS5 tables are made by a migration and have no model.
+    assert {table.name for table in db.metadata.sorted_tables} | {"alembic_version"} == {
+        table for table in tables if not unmodelled(table)}
 
 
 #: The commands of issue 2 (other features check their own).

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 import sqlalchemy as sa
@@ -116,11 +115,6 @@ def layout_of(instrument: Instrument) -> CellLayout:
     return CellLayout(MomentLayout(width, elements, scale_max), frozenset(instrument.aggregation.satisfied))
 
 
-@lru_cache(maxsize=64)
-def _indices(n_items: int) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
-    return np.triu_indices(n_items)
-
-
 def _dense(moments: SipasMoments) -> NDArray[np.int64]:
     """The counts part of each cell's moments (cells, width): every entry at most the cell's responses."""
     cells = len(moments)
@@ -157,7 +151,7 @@ def decode(dense_blobs: list[bytes], means_blobs: list[bytes], sizes: NDArray[np
     shapes = layout.moments.shapes
     k, values = shapes[0]
     cells = len(dense_blobs)
-    upper = _indices(k)
+    upper = np.triu_indices(k)
     triangle = upper[0].size
     width = k * values + 2 * triangle + k * k + shapes[4][0]
     alpha_width = shapes[5][0]
