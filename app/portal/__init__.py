@@ -10,5 +10,6 @@ cached by a cheap version of everything they show (``app.cache.portal_pages``). 
 images (Pillow, the bundled DejaVu font).
 
 May import: the shared modules of app/, the features it reads (units, surveys, organiser's report service, contests'
-models, auth's audit and access); never their views. Imported by create_app, app.models and the command line.
+models, feedback's published items, auth's audit and access); never their views. Imported by create_app, app.models
+and the command line.
 """

@@ -18,6 +18,8 @@ from app import cache
 from app.contests.models import Contest
 from app.errors import NotFoundError
 from app.extensions import db
+from app.feedback.models import Feedback
+from app.feedback.services import public_view, published_query
 from app.portal.models import PortalSettings, PublishedResult
 from app.units.models import Unit
 
@@ -27,7 +29,8 @@ NOT_PUBLISHED = _l("Không tìm thấy kết quả đã công bố cho đơn v�
 
 
 def state() -> str:
-    """Return a short token that changes with every publication, withdrawal, contest, settings or unit change."""
+    """Return a short token that changes with every publication, withdrawal, contest, settings or unit change, and
+    with every feedback published or hidden."""
     token = cache.portal_state.get("state")
     if token is None:
         def aggregate(*columns):
@@ -37,6 +40,8 @@ def state() -> str:
             aggregate(sa.func.max(PublishedResult.changed_at)), aggregate(sa.func.count(PublishedResult.id)),
             aggregate(sa.func.max(Contest.updated_at)), aggregate(sa.func.count(Contest.id)),
             aggregate(sa.func.max(PortalSettings.updated_at)), aggregate(sa.func.count(Unit.id)),
+            aggregate(sa.func.max(Feedback.published_at)),
+            aggregate(sa.func.count(Feedback.id).filter(Feedback.published_at.is_not(None), Feedback.hidden.is_(False))),
         )).one()
         token = hashlib.sha256(repr(tuple(row)).encode()).hexdigest()[:16]
         cache.portal_state.put("state", token)
@@ -218,3 +223,8 @@ def public_contest(slug: str, now: dt.datetime) -> ContestEntry:
     if contest is None:
         raise NotFoundError(_l("Không tìm thấy cuộc thi này."))
     return contest_entry(contest, now)
+
+
+def answered_feedback(limit: int) -> list[dict]:
+    """The latest published feedback with its answer, as the public sees it (never the sender)."""
+    return [public_view(row) for row in db.session.scalars(published_query().limit(limit))]

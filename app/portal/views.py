@@ -128,7 +128,8 @@ def _page(template: str, **context) -> str:
 
 @bp.get("/")
 def home():
-    """The province's public CCHC page: what a citizen can do, contests, the latest published results."""
+    """The province's public CCHC page: what a citizen can do, contests, the latest published results and answered
+    feedback."""
     def render() -> str:
         site = _site()
         lists = public.contests(utcnow())
@@ -137,7 +138,7 @@ def home():
                  else absolute("portal.site_card", version=_version(site.name)))
         url = absolute("portal.home")
         return _page("portal/home.html", site=site, contests=lists, latest=latest, canonical=url, og_image=image,
-                     share=share_links(url))
+                     share=share_links(url), answered=public.answered_feedback(3))
     return cached_page("home", render)
 
 

@@ -42,3 +42,31 @@ def test_the_counter_link_pre_fills_unit_and_counter(client, world):
     assert re.search(r'<option value="\d+" selected>Sở Tư pháp</option>', html)
     unknown = client.get("/phan-anh/gui?unit=NOPE&counter=NOPE").get_data(as_text=True)
     assert 'name="counter"' not in unknown and "selected>Sở" not in unknown
+
+
+def test_the_public_home_page_shows_the_latest_answered_feedback_without_its_sender(app, world, client):
+    from zoneinfo import ZoneInfo
+
+    from app.auth.audit import COMMAND_LINE
+    from app.cache import caches
+    from app.database import utcnow
+    from app.extensions import db
+    from app.feedback import services
+    from app.feedback.models import Feedback
+    from tests.feedback.conftest import SENDER_NAME, SENDER_PHONE
+    from tests.feedback.test_tenancy import make_feedback
+
+    code = make_feedback(app, title="Hẹn trả kết quả quá lâu ở bộ phận một cửa")
+    assert "quá lâu ở bộ phận một cửa" not in client.get("/").get_data(as_text=True)  # not published yet
+    with app.app_context():
+        feedback = db.session.scalar(db.select(Feedback).where(Feedback.code == code))
+        services.accept(feedback, COMMAND_LINE, utcnow())
+        services.draft_answer(feedback, COMMAND_LINE, "Sở đã chấn chỉnh bộ phận một cửa.", utcnow())
+        services.approve(feedback, COMMAND_LINE, utcnow(), ZoneInfo("Asia/Ho_Chi_Minh"))
+        services.publish([feedback], COMMAND_LINE, utcnow())
+        db.session.commit()
+    caches.clear()  # the portal reads its state at most once a second; the test does not wait for it
+    html = client.get("/").get_data(as_text=True)
+    assert "Phản ánh, kiến nghị đã được trả lời" in html
+    assert f'href="/phan-anh/{code}"' in html and "quá lâu ở bộ phận một cửa" in html
+    assert SENDER_NAME not in html and SENDER_PHONE not in html
