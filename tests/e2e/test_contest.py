@@ -179,7 +179,7 @@ def test_without_javascript_the_server_navigates_counts_and_confirms(live_server
     page.locator("#c2 label.o").nth(1).click()
     page.get_by_role("button", name="Nộp bài").click()
     page.wait_for_url(re.compile(r"/xem-lai$"))
-    expect(page.locator(".notice")).to_contain_text("Bạn đã trả lời tất cả các câu")
+    expect(page.get_by_text("Bạn đã trả lời tất cả các câu")).to_be_visible()
     page.get_by_role("button", name="Xác nhận nộp bài").click()
     page.wait_for_url(re.compile(r"/ket-qua$"))
     assert page.locator("main").inner_text().count("bạn chọn") == 3

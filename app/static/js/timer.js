@@ -23,6 +23,8 @@
   };
 
   if (timer) {
+    var label = document.getElementById("timer-label");
+    if (label && label.dataset.runningText) { label.textContent = label.dataset.runningText; }
     var deadline = Number(timer.dataset.deadlineMs);
     var skew = Number(timer.dataset.serverNowMs) - Date.now();
     var tick = function () {
