@@ -7,6 +7,7 @@ import io
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -89,42 +90,11 @@ def _bank(code: str) -> QuestionBank:
     return bank
 
 
-#: Sheet and column names of the people's workbooks (the CSV and JSON keep the documented machine keys).
-XLSX_NAMES = {
-    "ranking": _l("Xếp hạng"), "xep_hang": _l("Xếp hạng"), "prediction": _l("Câu dự đoán"), "items": _l("Câu hỏi"),
-    "test": _l("Thống kê bài thi"), "prizes": _l("Giải thưởng"), "giai_thuong": _l("Giải thưởng"),
-    "units": _l("Đơn vị"), "don_vi": _l("Đơn vị"), "attempts": _l("Bài thi"),
-    "rank": _l("Hạng"), "tied": _l("Đồng hạng"), "participant_id": _l("Số thứ tự thí sinh"),
-    "full_name": _l("Họ và tên"), "phone": _l("Số điện thoại"), "unit": _l("Đơn vị"), "group": _l("Đối tượng"),
-    "group_rank": _l("Hạng trong đối tượng"), "score": _l("Điểm"), "max_score": _l("Điểm tối đa"),
-    "prediction_distance": _l("Chênh lệch dự đoán"), "duration_s": _l("Thời gian làm bài (giây)"),
-    "duration_ms": _l("Thời gian làm bài (mili giây)"), "submitted_at": _l("Thời điểm nộp"),
-    "started_at": _l("Thời điểm bắt đầu"), "round": _l("Vòng"), "position": _l("Thứ tự giải"), "label": _l("Giải"),
-    "amount": _l("Giá trị giải"), "name": _l("Tên đơn vị"), "block": _l("Khối"), "headcount": _l("Biên chế"),
-    "completers": _l("Số người hoàn thành"), "rate": _l("Tỷ lệ tham gia (%)"), "mean_score": _l("Điểm trung bình"),
-    "winners_points": _l("Điểm giải thưởng"), "eligible": _l("Đủ điều kiện xét giải"), "prize": _l("Giải tập thể"),
-    "prediction_actual": _l("Giá trị thực của câu dự đoán"), "question_id": _l("Số thứ tự câu hỏi"),
-    "code": _l("Mã câu hỏi"), "type": _l("Loại câu hỏi"), "n": _l("Số lượt"), "facility": _l("Độ dễ (%)"),
-    "sd": _l("Độ lệch chuẩn"), "random_guess_score": _l("Điểm đoán ngẫu nhiên (%)"),
-    "intended_weight": _l("Trọng số dự kiến (%)"), "effective_weight": _l("Trọng số hiệu dụng (%)"),
-    "discrimination_index": _l("Chỉ số phân biệt (%)"), "discriminative_efficiency": _l("Hiệu quả phân biệt (%)"),
-    "alpha_if_deleted": _l("Alpha nếu bỏ câu"), "d27": _l("Chỉ số D (27 %)"), "option_counts": _l("Số lượt chọn"),
-    "flags": _l("Cờ"), "items_per_attempt": _l("Số câu mỗi bài"), "mean": _l("Trung bình"), "median": _l("Trung vị"),
-    "skewness": _l("Độ lệch"), "kurtosis": _l("Độ nhọn"), "alpha": _l("Hệ số alpha"), "cic": _l("Hệ số nhất quán"),
-    "error_ratio": _l("Tỷ số sai số"), "standard_error": _l("Sai số chuẩn"),
-}
-
-
-def _xlsx_name(name: str) -> str:
-    return str(XLSX_NAMES[name]) if name in XLSX_NAMES else name
-
-
 def _tables_download(tables, fmt: str, name: str) -> Response:
     """Return tables as one XLSX (a sheet each, named in words) or one CSV (the first table, machine keys)."""
     if fmt == "xlsx":
         buffer = io.BytesIO()
-        write_xlsx([(_xlsx_name(title), [_xlsx_name(header) for header in headers], rows)
-                    for title, headers, rows in tables], buffer)
+        write_xlsx(tables_in_words(tables), buffer)
         return download(buffer.getvalue(), "xlsx", f"{name}.xlsx")
     title, headers, rows = tables[0]
     return download("".join(iter_csv(headers, rows)), "csv", f"{name}.csv")
@@ -364,7 +334,7 @@ def export(slug: str, kind: str, fmt: str):
     found = _contest(slug)
     if fmt == "json" and kind != "bao-cao":
         raise NotFoundError(_l("Định dạng không được hỗ trợ."))
-    job = request_export(current_organiser(), found, kind, fmt, _round_number(found), utcnow())
+    job = request_export(current_organiser(), found, kind, fmt, _round_number(found), str(get_locale()), utcnow())
     return redirect(url_for("organiser.job", job_id=job.id), 303)
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
 from flask_babel import format_decimal
 from flask_babel import gettext as _
 
@@ -46,7 +45,8 @@ def number(value: float) -> str:
 
 
 def _moment(value: dt.datetime, zone: ZoneInfo) -> str:
-    return format_datetime(value.astimezone(zone), "HH:mm 'ngày' dd/MM/yyyy", tzinfo=zone, locale="vi")
+    local = value.astimezone(zone)
+    return _("%(time)s ngày %(date)s", time=local.strftime("%H:%M"), date=local.strftime("%d/%m/%Y"))
 
 
 _CRITERIA = {

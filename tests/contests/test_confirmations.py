@@ -62,15 +62,16 @@ def test_the_contest_workbooks_are_finished_and_in_words_while_the_csv_keeps_its
     import openpyxl
 
     from tests.contests.helpers import finished_attempt
+    from tests.factories import job_file
 
     contest = make_contest(opens=local("2026-03-01 08:00"), closes=local("2026-03-20 17:00"))
     finished_attempt(app, contest.id, "0912345601", 4, units=units, questions=6)
-    book = openpyxl.load_workbook(io.BytesIO(client.get(f"/quan-tri/cuoc-thi/{contest.slug}/xuat/bao-cao.xlsx")
+    book = openpyxl.load_workbook(io.BytesIO(job_file(client, f"/quan-tri/cuoc-thi/{contest.slug}/xuat/bao-cao.xlsx")
                                              .get_data()))
     assert book.sheetnames[:4] == ["Xếp hạng", "Câu dự đoán", "Câu hỏi", "Thống kê bài thi"]
     ranking = book["Xếp hạng"]
     assert ranking.freeze_panes == "A2" and ranking.auto_filter.ref
     assert [cell.value for cell in ranking[1]][:3] == ["Số thứ tự thí sinh", "Hạng", "Đồng hạng"]
     assert ranking["F2"].value == 4 and ranking["F2"].number_format != "General"
-    csv = client.get(f"/quan-tri/cuoc-thi/{contest.slug}/xuat/bao-cao.csv").get_data(as_text=True)
+    csv = job_file(client, f"/quan-tri/cuoc-thi/{contest.slug}/xuat/bao-cao.csv").get_data(as_text=True)
     assert csv.lstrip("\ufeff").startswith("participant_id,rank,tied,")

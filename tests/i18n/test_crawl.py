@@ -139,8 +139,9 @@ def pages(app, site) -> list[str]:
 
 
 #: What people typed or the product's name: theirs, in their language, not checked.
+#: Data the organiser typed (names, titles; a list of audience groups lowers all but the first): shown as typed.
 DATA = ("HàiLòng", "Tỉnh Thử Nghiệm", "Sở Nội vụ Thử", "Xã Thử", "Tỉnh Khác", "Cuộc thi thử nghiệm", "Vòng 1",
-        "Cán bộ, công chức, viên chức", "Người dân", "Dữ liệu thử", "bank-a", "chi_so", "mot_cua", "the_che",
+        "Cán bộ, công chức, viên chức", "Người dân", "người dân", "Dữ liệu thử", "bank-a", "chi_so", "mot_cua", "the_che",
         "thi-thu", "hanh_chinh", "Lĩnh vực HO_TICH", "Lĩnh vực DAT_DAI", "Nguyễn Văn An", "Thử", "Tiếng Việt")
 QUESTION = re.compile(r"(Câu hỏi thử số \d+ về cải cách hành chính\?|Phương án [A-D] của câu \d+|"
                       r"Giải thích câu \d+\.)")

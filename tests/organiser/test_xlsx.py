@@ -8,6 +8,7 @@ import io
 import openpyxl
 import pytest
 
+from tests.factories import job_file
 from tests.organiser.reporting import store, store_many, vector
 
 APRIL = dt.date(2026, 4, 10)
@@ -40,7 +41,7 @@ def assert_finished(sheet) -> None:
 
 
 def test_the_report_workbook_is_finished_with_a_chart_real_dates_and_every_comment(client, site):
-    response = client.get("/quan-tri/bao-cao/tai-ve.xlsx?period=2026-Q2")
+    response = job_file(client, "/quan-tri/bao-cao/tai-ve.xlsx?period=2026-Q2")
     book = openpyxl.load_workbook(io.BytesIO(response.get_data()))
     for sheet in book.worksheets:
         assert_finished(sheet)
@@ -60,8 +61,8 @@ def test_the_report_workbook_is_finished_with_a_chart_real_dates_and_every_comme
 
 
 def test_the_response_export_workbook_is_finished(client, site):
-    response = client.get(f"/quan-tri/xuat-du-lieu/tai-ve?unit={site.unit_id}&instrument=sipas-counter"
-                          "&format=xlsx&period=2026-Q2")
+    response = job_file(client, f"/quan-tri/xuat-du-lieu/tai-ve?unit={site.unit_id}&instrument=sipas-counter"
+                        "&format=xlsx&period=2026-Q2")
     assert response.status_code == 200
     book = openpyxl.load_workbook(io.BytesIO(response.get_data()))
     assert_finished(book.worksheets[0])
