@@ -62,3 +62,13 @@ def test_contest_share_image_and_version(client, contests, app):
         with app.test_request_context("/"):
             contest = db.session.query(Contest).filter_by(slug="dang-mo").one()
             assert portal_contest_card(contest) == "http://hailong.test" + image
+
+
+def test_a_contests_own_page_carries_share_tags_naming_its_card(client, contests):
+    html = client.get("/thi/dang-mo").get_data(as_text=True)
+    assert '<meta property="og:title" content="Cuộc thi đang mở">' in html
+    assert '<meta property="og:url" content="http://hailong.test/thi/dang-mo">' in html
+    assert '<meta property="og:locale" content="vi_VN">' in html
+    image = re.search(r'og:image" content="http://hailong.test(/anh/thi/dang-mo/\d+\.png)"', html).group(1)
+    response = client.get(image)
+    assert response.status_code == 200 and Image.open(io.BytesIO(response.data)).size == (1200, 630)
