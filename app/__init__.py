@@ -3,12 +3,13 @@
 The map (each package's docstring says what lives there and what it may import):
 
 - shared plumbing: config, extensions, database (base, types, per-backend SQL), engine, errors (domain errors),
-  jobs (the task queue), web (view helpers, error pages, the request's commit), forms, cache, uploads, validation, periods, i18n,
-  security, exports, pdf, cli (what every command shares);
+  jobs (the task queue), web (view helpers, error pages, the request's commit), forms, cache, uploads, validation,
+  periods, i18n, security, ratelimit, exports, mail, pdf, health, wsgi, cli (what every command shares);
 - features: units (units, service fields, counters with their tokens, QR codes and posters), surveys
   (instruments, the citizen's form, responses), contests, feedback (PAKN: phản ánh, kiến nghị, their workflow,
-  calendar and figures), organiser (dashboards, reports, comments, exports), auth (organisers, roles, scoping, audit
-  log), api (JSON API v1), portal (the public pages, published results);
+  calendar and figures), organiser (dashboards, reports, comments, exports), documents (the periodic report as an
+  official document), auth (organisers, roles, scoping, audit log), api (JSON API v1), portal (the public pages,
+  published results);
 - stats: pure statistics on numpy arrays;
 - above the features: models (every model, for the metadata), demo and synth (sample data), commands (the
   commands that span features), backup, next_steps (where a citizen goes after the survey).
