@@ -123,7 +123,7 @@ def test_a_report_file_and_a_contest_export_are_jobs_too(client, site):
     assert status["kind"] == "report" and status["state"] == "done"
     assert client.get(status["download"]).get_data().startswith(b"%PDF")
     html = client.get("/quan-tri/tac-vu").get_data(as_text=True)
-    assert "Tệp báo cáo định kỳ" in html and "Xuất phiếu trả lời" not in html
+    assert "Bảng số liệu, phụ lục thống kê" in html and "Xuất phiếu trả lời" not in html
 
 
 def test_a_sheet_past_the_row_limit_continues_on_another_with_its_header(tmp_path):

@@ -29,7 +29,7 @@ from app.contests.jobs import request_export
 from app.contests.models import CONTEST_TRANSITIONS, STATUS_LABELS, Contest, Participant, Question, QuestionBank
 from app.contests.participants import (PERSONAL_DATA_COLUMNS, erase_personal_data, export_personal_data,
                                        preissue_participants, retention_ends, set_excluded)
-from app.contests.reports import people
+from app.contests.reports import people, tables_in_words
 from app.contests.results import contest_results, integrity_report, item_report
 from app.contests.spec import contest_spec, dump_definition, parse_contest, starter_definition
 from app.database import utcnow
