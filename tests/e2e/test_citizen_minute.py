@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import re
-import time
 import sqlite3
+import time
 
 import pytest
 
