@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import random
 
 from flask import Blueprint, current_app, g, jsonify, request
 from flask_babel import lazy_gettext as _l
@@ -11,7 +12,10 @@ from app.api.openapi import openapi_document
 from app.config import token_keys
 from app.database import utcnow
 from app.errors import AppError
-from app.extensions import csrf, limiter
+from app.extensions import csrf, db, limiter
+from app.feedback import services as feedback_services
+from app.feedback.calendar import load_calendar
+from app.i18n import local_zone
 from app.organiser.report_files import report_data
 from app.organiser.reports import cached_report_for_code
 from app.units.services import counter_short_url, list_counters, list_units
@@ -110,49 +114,12 @@ def sipas_report():
 
 # --- feedback and recommendations (PAKN) ---------------------------------------------------------------------------
 
-FEEDBACK_ACTIONS = ("accept", "refuse", "transfer", "answer", "approve", "publish")
-
-
-def _scoped_feedback(code: str):
-    """A PAKN handled or received inside the token's subtree, or 404."""
-    from app.feedback import services as feedback_services
-
-    feedback = None
-    try:
-        feedback = feedback_services.by_code(code)
-    except AppError:
-        pass
-    scope = g.api_token.unit
-    if feedback is None or not (feedback.unit.is_within(scope) or feedback.received_unit.is_within(scope)):
-        raise AppError(_l("Không tìm thấy phản ánh, kiến nghị này trong phạm vi token."), status=404)
-    return feedback
-
-
-def _feedback_json(feedback) -> dict:
-    """A PAKN for the agency's other system: state, clock and texts; never the sender's identity."""
-    from app.feedback import services as feedback_services
-
-    data = feedback_services.public_view(feedback)
-    data.update(title=feedback.title, content=feedback.content, proposal=feedback.proposal,
-                public_title=feedback.public_title, public_content=feedback.public_content,
-                channel=feedback.channel, external_code=feedback.external_code,
-                received_unit=feedback.received_unit.code, reason=feedback.reason_code,
-                transfer_due_on=feedback.transfer_due_on.isoformat() if feedback.transfer_due_on else None,
-                extended_due_on=feedback.extended_due_on.isoformat() if feedback.extended_due_on else None,
-                published=feedback.published_at is not None and not feedback.hidden,
-                answer_status=feedback.answer.status if feedback.answer else None,
-                answer=feedback.answer.text if feedback.answer else None)
-    return data
-
 
 @bp.get("/feedback")
 @limiter.limit("120 per minute", key_func=_token_key)
 @token_required
 def feedback_list():
     """Published PAKN with their answers in the token's subtree (for the provincial portal), newest first."""
-    from app.extensions import db
-    from app.feedback import services as feedback_services
-
     page = request.args.get("page", "1")
     page = min(int(page), 10_000) if page.isdigit() and len(page) < 6 and int(page) > 0 else 1
     query = feedback_services.published_query(request.args.get("q", "")[:100] or None, g.api_token.unit)
@@ -166,42 +133,11 @@ def feedback_list():
 @token_required
 def feedback_create():
     """Take in a PAKN received through another channel; return its tracking code."""
-    import random
-
-    from app.feedback import services as feedback_services
-    from app.feedback.calendar import load_calendar
-    from app.i18n import local_zone
-    from app.units.models import Unit
-
-    body = _json_body()
-    data = {key: value for key, value in body.items() if isinstance(value, (str, int, bool)) and key != "unit"}
-    data = {key: str(value) if not isinstance(value, bool) else ("1" if value else "") for key, value in data.items()}
-    unit_code = body.get("unit")
-    unit = None
-    if isinstance(unit_code, str):
-        from app.extensions import db
-        import sqlalchemy as sa
-
-        unit = db.session.scalar(sa.select(Unit).where(Unit.code == unit_code))
-    if unit is None or not unit.is_within(g.api_token.unit):
-        raise AppError(_l("Không tìm thấy đơn vị này trong phạm vi token."), status=404)
-    if body.get("consent_data") is not True:
-        raise AppError(_l("Cần “consent_data”: true (người gửi đồng ý xử lý dữ liệu cá nhân)."))
-    data["unit"] = str(unit.id)
-    data.setdefault("channel", "national_portal")
-    sub = feedback_services.read_submission(data, staff=True)
-    feedback, created = feedback_services.submit(sub, now=utcnow(), zone=local_zone(), calendar=load_calendar(),
-                                                 rng=random.SystemRandom(),
-                                                 storage=current_app.config["FEEDBACK_STORAGE"],
-                                                 actor=_api_actor())
+    feedback, created = services.take_in_feedback(
+        _json_body(), g.api_token.unit, actor=services.api_actor(g.api_token), now=utcnow(), zone=local_zone(),
+        calendar=load_calendar(), rng=random.SystemRandom(), storage=current_app.config["FEEDBACK_STORAGE"])
     return jsonify(code=feedback.code, status=feedback.status, due_on=feedback.effective_due_on.isoformat(),
                    created=created), 201 if created else 200
-
-
-def _api_actor():
-    from app.auth.audit import Unsigned
-
-    return Unsigned(f"api:{g.api_token.name}"[:64])
 
 
 @bp.get("/feedback/<code>")
@@ -209,7 +145,7 @@ def _api_actor():
 @token_required
 def feedback_get(code: str):
     """One PAKN in the token's subtree, for the agency's other system (no sender identity)."""
-    return jsonify(_feedback_json(_scoped_feedback(code)))
+    return jsonify(services.feedback_document(services.scoped_feedback(code, g.api_token.unit)))
 
 
 @bp.post("/feedback/<code>/<action>")
@@ -217,32 +153,8 @@ def feedback_get(code: str):
 @token_required
 def feedback_action(code: str, action: str):
     """accept, refuse, transfer, answer, approve, publish: the same rules, states and audit as the web pages."""
-    import sqlalchemy as sa
-
-    from app.extensions import db
-    from app.feedback import services as feedback_services
-    from app.i18n import local_zone
-    from app.units.models import Unit
-
-    if action not in FEEDBACK_ACTIONS:
-        raise AppError(_l("Thao tác không hợp lệ: %(actions)s.", actions=", ".join(FEEDBACK_ACTIONS)), status=404)
-    feedback = _scoped_feedback(code)
-    if not feedback.unit.is_within(g.api_token.unit):
-        raise AppError(_l("Phản ánh này đang do một cơ quan ngoài phạm vi token xử lý."), status=403)
-    body = _json_body() if request.content_length else {}
-    text = {key: value for key, value in body.items() if isinstance(value, str)}
-    actor, now, base_url = _api_actor(), utcnow(), current_app.config["BASE_URL"]
-    if action == "accept":
-        feedback_services.accept(feedback, actor, now, base_url=base_url)
-    elif action == "refuse":
-        feedback_services.refuse(feedback, actor, text.get("reason", ""), text.get("note"), now)
-    elif action == "transfer":
-        target = db.session.scalar(sa.select(Unit).where(Unit.code == text.get("unit", "")[:32]))
-        feedback_services.transfer(feedback, actor, target, text.get("note"), now)
-    elif action == "answer":
-        feedback_services.draft_answer(feedback, actor, text.get("text", ""), now)
-    elif action == "approve":
-        feedback_services.approve(feedback, actor, now, local_zone(), base_url=base_url)
-    else:
-        feedback_services.publish([feedback], actor, now)
-    return jsonify(_feedback_json(feedback))
+    feedback = services.scoped_feedback(code, g.api_token.unit)
+    services.act_on_feedback(feedback, action, _json_body() if request.content_length else {}, g.api_token.unit,
+                             actor=services.api_actor(g.api_token), now=utcnow(), zone=local_zone(),
+                             base_url=current_app.config["BASE_URL"])
+    return jsonify(services.feedback_document(feedback))

@@ -101,6 +101,9 @@ def test_api_scopes_and_workflow(app, client, world, caplog):
             "consent_publish": True, "channel": "national_portal", "external_code": "PAKN.1761647228267",
             "key": "dvcqg-1761647228267"}
     assert client.post("/api/v1/feedback", json=body, headers=b).status_code == 404
+    for refused in ({**body, "consent_data": False}, {key: value for key, value in body.items() if key != "unit"}):
+        answer = client.post("/api/v1/feedback", json=refused, headers=a)
+        assert answer.status_code in (400, 404) and answer.get_json()["error"]["message"]
     created = client.post("/api/v1/feedback", json=body, headers=a)
     assert created.status_code == 201, created.get_json()
     code = created.get_json()["code"]
@@ -111,6 +114,8 @@ def test_api_scopes_and_workflow(app, client, world, caplog):
     assert client.get(f"/api/v1/feedback/{code}", headers=b).status_code == 404
     assert client.post(f"/api/v1/feedback/{code}/accept", headers=b).status_code == 404
     assert client.post(f"/api/v1/feedback/{code}/approve", headers=a).status_code == 409
+    unknown = client.post(f"/api/v1/feedback/{code}/delete", headers=a)
+    assert unknown.status_code == 404 and "accept" in unknown.get_json()["error"]["message"]
     for action, data in (("accept", None), ("transfer", {"unit": "T01-B"})):
         response = client.post(f"/api/v1/feedback/{code}/{action}", json=data, headers=a)
         assert response.status_code == 200, response.get_json()
