@@ -398,15 +398,21 @@ def _expired_response(slug: str, attempt_id: int):
     return render_template("contests/expired.html", message=message, slug=slug, attempt_id=attempt_id), 409
 
 
+def _store_answers(store, slug: str, attempt_id: int):
+    """Store the posted answers with `store` (save_answers or submit_attempt); return its outcome and, when the time
+    was up, the page that says so (else None)."""
+    answers, prediction = _answers_from_form()
+    outcome = store(attempt_id, _participant_id(), answers, prediction, now=utcnow(), session_version=_session_version())
+    return outcome, _expired_response(slug, attempt_id) if outcome.status == "expired" else None
+
+
 @bp.post("/<slug>/bai-thi/<int:attempt_id>/luu")
 @limiter.limit(_answer_limit, key_func=_participant_key)
 def save(slug: str, attempt_id: int):
     """Save the answers so far (autosave from the page's script, or the "Lưu bài" button without script)."""
-    answers, prediction = _answers_from_form()
-    outcome = save_answers(attempt_id, _participant_id(), answers, prediction, now=utcnow(),
-                           session_version=_session_version())
-    if outcome.status == "expired":
-        return _expired_response(slug, attempt_id)
+    outcome, expired = _store_answers(save_answers, slug, attempt_id)
+    if expired:
+        return expired
     if wants_json():
         return jsonify(status="saved")
     return redirect(url_for(".attempt", slug=slug, attempt_id=attempt_id, **{"da-luu": "1"}), 303)
@@ -416,11 +422,9 @@ def save(slug: str, attempt_id: int):
 @limiter.limit(_answer_limit, key_func=_participant_key)
 def submit(slug: str, attempt_id: int):
     """Submit the attempt: graded on the server from its snapshot; a replay shows the same result."""
-    answers, prediction = _answers_from_form()
-    outcome = submit_attempt(attempt_id, _participant_id(), answers, prediction, now=utcnow(),
-                             session_version=_session_version())
-    if outcome.status == "expired":
-        return _expired_response(slug, attempt_id)
+    outcome, expired = _store_answers(submit_attempt, slug, attempt_id)
+    if expired:
+        return expired
     if wants_json():
         return jsonify(status=outcome.status, score=outcome.score, max_score=outcome.max_score)
     return redirect(url_for(".result", slug=slug, attempt_id=attempt_id), 303)
@@ -430,11 +434,9 @@ def submit(slug: str, attempt_id: int):
 @limiter.limit(_answer_limit, key_func=_participant_key)
 def review_save(slug: str, attempt_id: int):
     """"Nộp bài" on the attempt page: save the answers, then show the summary that asks to confirm."""
-    answers, prediction = _answers_from_form()
-    outcome = save_answers(attempt_id, _participant_id(), answers, prediction, now=utcnow(),
-                           session_version=_session_version())
-    if outcome.status == "expired":
-        return _expired_response(slug, attempt_id)
+    _, expired = _store_answers(save_answers, slug, attempt_id)
+    if expired:
+        return expired
     return redirect(url_for(".review", slug=slug, attempt_id=attempt_id), 303)
 
 
