@@ -16,7 +16,7 @@ from app.contests.imports import parse_participants, parse_questions, question_t
 from app.contests.lifecycle import change_status, contests_for, get_contest, save_contest
 from app.contests.models import CONTEST_TRANSITIONS
 from app.contests.participants import preissue_participants
-from app.contests.reports import attempt_table, contest_report, report_tables
+from app.contests.reports import attempt_table, contest_report, report_tables, tables_in_words
 from app.contests.spec import load_contest_file
 from app.database import utcnow
 from app.exports import iter_csv, write_csv, write_xlsx
@@ -195,10 +195,11 @@ def report_contest_command(slug: str, round_number: int | None, fmt: str, out: s
 
 
 def _write(tables, fmt: str, out: str | None) -> None:
-    """Write tables as XLSX sheets, or as CSV sections one after another (a blank line and a title between)."""
+    """Write tables as a people's workbook (sheets and columns in words, real dates), or as CSV sections one after
+    another (a blank line and a title between) with the documented machine keys."""
     if fmt == "xlsx":
         stream = open_output(out, binary=True)
-        write_xlsx(tables, stream)
+        write_xlsx(tables_in_words(tables, local_zone()), stream)
         stream.flush()
         return
     stream = open_output(out, binary=False)

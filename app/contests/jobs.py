@@ -44,7 +44,7 @@ def export_contest_job(job: Job, path: Path, progress: Progress) -> None:
         exported = export_contest(actor, contest, params["kind"], params["format"], zone=zone,
                                   round_number=params.get("round"), now=utcnow())
         if params["format"] == "xlsx":
-            exported = tables_in_words(exported)
+            exported = tables_in_words(exported, zone)
     if params["format"] == "json":
         path.write_text(json.dumps(exported, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
     elif params["format"] == "xlsx":
