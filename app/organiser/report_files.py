@@ -434,9 +434,9 @@ def _annex_summary(report: SipasReport) -> list[list[str]]:
     comparison = report.comparison
     if comparison is not None and comparison.previous_responses and comparison.overall.previous is not None:
         change = comparison.overall
-        lines.append([str(_l("Kỳ trước (%(period)s)", period=period_name(comparison.period))),
-                      str(_l("%(value)s (%(n)s phiếu)", value=_points(change.previous),
-                             n=whole_number(comparison.previous_responses)))])
+        previous = _l("%(period)s: %(value)s (%(n)s phiếu)", period=period_name(comparison.period),
+                      value=_points(change.previous), n=whole_number(comparison.previous_responses))
+        lines.append([str(_l("Kỳ trước")), str(previous)])
         if change.difference is not None:
             verdict = _l("có ý nghĩa thống kê") if change.p_value is not None and change.p_value < 0.05 \
                 else _l("trong phạm vi sai số ngẫu nhiên")
