@@ -57,6 +57,8 @@ def test_the_contest_report_workbook_of_the_command_line_is_in_words_with_real_l
     assert column(ranking, "Điểm") == [3, 2]
     # The JSON's "2026-03-02T00:05:00.000Z" is read in the display zone: 07:05 in Hà Nội, a real date and time.
     assert column(ranking, "Thời điểm nộp") == [dt.datetime(2026, 3, 2, 7, 5)] * 2
+    assert column(ranking, "Đối tượng") == ["Cán bộ, công chức, viên chức"] * 2  # the group's name, not "cbccvc"
+    assert column(ranking, "Đồng hạng") == ["Không", "Không"]
     assert set(column(book["Câu hỏi"], "Loại câu hỏi")) == {"Một đáp án"}
 
 
@@ -68,6 +70,7 @@ def test_the_contest_report_csv_keeps_its_documented_keys(runner, finished_round
     assert text.startswith("# ranking\r\nparticipant_id,rank,tied,group,group_rank,score,prediction,duration_ms,"
                            "submitted_at\r\n")
     assert "# items\r\nquestion_id,code,type," in text and ",single," in text and "2026-03-02T00:05:00.000Z" in text
+    assert "\r\n1,1,0,cbccvc," in text  # codes and 0/1 stay in the machine format
 
 
 def test_the_attempt_workbook_of_the_command_line_is_in_words_with_real_dates(runner, finished_round, tmp_path):
@@ -83,6 +86,7 @@ def test_the_attempt_workbook_of_the_command_line_is_in_words_with_real_dates(ru
                                   "Thời điểm bắt đầu", "Thời điểm nộp", "Thời gian làm bài (mili giây)", "Hạng"]
     assert column(sheet, "Thời điểm bắt đầu") == [dt.datetime(2026, 3, 2, 7, 0)] * 2
     assert column(sheet, "Thời gian làm bài (mili giây)") == [300000, 300000]
+    assert column(sheet, "Đối tượng") == ["Cán bộ, công chức, viên chức"] * 2
 
 
 @pytest.fixture
