@@ -83,14 +83,16 @@ MIN_WIDTH, MAX_WIDTH = 6, 60
 @dataclass
 class Sheet:
     """A worksheet of a people's workbook: title, headers, rows (read once, lazily), and optional column formats
-    (column index → Excel number format, overriding the one chosen by the value's type) and charts (drawn from
-    the workbook's data by references such as "'Yếu tố'!$D$2:$D$7")."""
+    (column index → Excel number format, overriding the one chosen by the value's type), charts (drawn from
+    the workbook's data by references such as "'Yếu tố'!$D$2:$D$7") and data validations (openpyxl
+    ``DataValidation``, e.g. the drop-down list of a template's column)."""
 
     title: str
     headers: Sequence[str]
     rows: Iterable[Sequence[object]]
     formats: dict[int, str] = field(default_factory=dict)
     charts: list = field(default_factory=list)
+    validations: list = field(default_factory=list)
 
 
 def _format_for(value: object, column_format: str | None) -> str | None:
@@ -210,6 +212,8 @@ def write_xlsx(sheets: Iterable[Sheet | tuple[str, Sequence[str], Iterable[Seque
         finish_sheet(sheet, columns, count)
         for chart in spec.charts:
             sheet.add_chart(chart[0], chart[1])
+        for validation in spec.validations:
+            sheet.data_validations.append(validation)  # a write-only sheet has no add_data_validation
     if progress is not None:
         progress(written)
     book.save(target)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import functools
 import itertools
 import re
@@ -9,13 +10,9 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from flask import Flask
 from flask.testing import FlaskClient
-
-if TYPE_CHECKING:
-    import datetime as dt
 
 ROOT = Path(__file__).resolve().parent.parent
 _sequence = itertools.count(1)
@@ -131,8 +128,6 @@ class Factories:
 
     def dossier_path(self, counter: CounterInfo, dossier_code: str = "HS-2026-000123", *, days: float = 30) -> str:
         """Return the path of a one-time rating link for a dossier returned at `counter` (negative days: expired)."""
-        import datetime as dt
-
         from app.database import utcnow
         from app.units.tokens import DossierClaim, dossier_token
 
@@ -376,3 +371,18 @@ def job_file(client, url: str, **kwargs):
     status = client.get(response.location, headers={"Accept": "application/json"}).get_json()
     assert status["state"] == "done", status
     return client.get(status["download"])
+
+
+def assert_finished(sheet) -> None:
+    """Check that a worksheet of a people's workbook looks finished: bold header frozen at the top with an autofilter,
+    sized columns, a number format on every number and a date format on every date."""
+    assert sheet.freeze_panes == "A2", sheet.title
+    assert sheet.auto_filter.ref and sheet.auto_filter.ref.startswith("A1:"), sheet.title
+    assert all(cell.font.bold for cell in sheet[1] if cell.value), sheet.title
+    assert sheet.column_dimensions["A"].width and sheet.column_dimensions["A"].width >= 6, sheet.title
+    for row in sheet.iter_rows(min_row=2):
+        for cell in row:
+            if isinstance(cell.value, (int, float)) and not isinstance(cell.value, bool):
+                assert cell.number_format != "General", (sheet.title, cell.coordinate)
+            if isinstance(cell.value, dt.datetime):
+                assert cell.number_format.startswith("dd/mm/yyyy"), (sheet.title, cell.coordinate)

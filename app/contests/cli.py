@@ -14,9 +14,9 @@ from app.contests.attempts import finalise_expired
 from app.contests.banks import import_questions
 from app.contests.imports import parse_participants, parse_questions, question_template
 from app.contests.lifecycle import change_status, contests_for, get_contest, save_contest
-from app.contests.models import CONTEST_TRANSITIONS
+from app.contests.models import CONTEST_TRANSITIONS, Contest
 from app.contests.participants import preissue_participants
-from app.contests.reports import attempt_table, contest_report, report_tables
+from app.contests.reports import attempt_table, contest_report, group_names, report_tables, tables_in_words
 from app.contests.spec import load_contest_file
 from app.database import utcnow
 from app.exports import iter_csv, write_csv, write_xlsx
@@ -171,8 +171,9 @@ def issue_accounts_command(slug: str, path: str, out: str) -> None:
 @fail_on_app_error
 def export_attempts_command(slug: str, round_number: int | None, fmt: str, out: str | None) -> None:
     """Export finished attempts: participant, unit, group, score, prediction, times, rank, then 0/1 per question id."""
-    headers, rows = attempt_table(get_contest(slug), local_zone(), round_number)
-    _write([("attempts", headers, rows)], fmt, out)
+    contest = get_contest(slug)
+    headers, rows = attempt_table(contest, local_zone(), round_number)
+    _write([("attempts", headers, rows)], fmt, out, contest)
 
 
 @report_group.command("contest")
@@ -183,7 +184,8 @@ def export_attempts_command(slug: str, round_number: int | None, fmt: str, out: 
 @fail_on_app_error
 def report_contest_command(slug: str, round_number: int | None, fmt: str, out: str | None) -> None:
     """Report a contest or round: ranking, prediction value, item analysis, test statistics, prizes, units."""
-    report = contest_report(get_contest(slug), local_zone(), round_number)
+    contest = get_contest(slug)
+    report = contest_report(contest, local_zone(), round_number)
     if fmt == "json":
         if out:
             with open(out, "w", encoding="utf-8") as stream:
@@ -191,14 +193,16 @@ def report_contest_command(slug: str, round_number: int | None, fmt: str, out: s
         else:
             echo_json(report)
         return
-    _write(report_tables(report), fmt, out)
+    _write(report_tables(report), fmt, out, contest)
 
 
-def _write(tables, fmt: str, out: str | None) -> None:
-    """Write tables as XLSX sheets, or as CSV sections one after another (a blank line and a title between)."""
+def _write(tables, fmt: str, out: str | None, contest: Contest) -> None:
+    """Write tables as a people's workbook (sheets, columns, audience groups in words, real dates), or as CSV
+    sections one after another (a blank line and a title between) with the documented machine keys."""
     if fmt == "xlsx":
         stream = open_output(out, binary=True)
-        write_xlsx(tables, stream)
+        zone = local_zone()
+        write_xlsx(tables_in_words(tables, zone, group_names(contest, zone)), stream)
         stream.flush()
         return
     stream = open_output(out, binary=False)

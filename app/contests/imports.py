@@ -8,20 +8,23 @@ check rows against what is stored (duplicates, units) and write them in one tran
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import io
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
-from openpyxl import Workbook
-from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
 
 from app.config import Config
 from app.contests.grading import MAX_OPTIONS, MIN_OPTIONS, QUESTION_TYPES
+from app.exports import Sheet, write_xlsx
 from app.uploads import TABLE_FORMATS, UploadLimits, check_size, extension, read_table
 from app.validation import Place, Problem, Rejected, place_name, read_yaml
 
@@ -30,14 +33,28 @@ DEFAULT_LIMITS = UploadLimits(Config.CONTEST_IMPORT_MAX_BYTES, Config.CONTEST_IM
                               Config.UPLOAD_MAX_INFLATED)
 OPTION_LETTERS = "ABCDEFGH"[:MAX_OPTIONS]
 
-QUESTION_COLUMNS = ("code", "type", "topic", "difficulty", "text",
-                    *(f"option_{letter.lower()}" for letter in OPTION_LETTERS), "correct", "explanation", "source")
-PARTICIPANT_COLUMNS = ("phone", "full_name", "birth_date", "unit", "group", "cccd")
+#: The headings of the templates people fill: the file format's words, Vietnamese in every language (as the
+#: documents are). The importer takes them, the format's column names (their keys: "code", "type", …) and the other
+#: Vietnamese aliases below.
+QUESTION_HEADINGS = {
+    "code": "Mã câu", "type": "Loại câu", "topic": "Chủ đề", "difficulty": "Mức độ", "text": "Nội dung câu hỏi",
+    **{f"option_{letter.lower()}": f"Phương án {letter}" for letter in OPTION_LETTERS},
+    "correct": "Đáp án đúng", "explanation": "Giải thích", "source": "Nguồn",
+}
+PARTICIPANT_HEADINGS = {"phone": "Số điện thoại", "full_name": "Họ và tên", "birth_date": "Ngày sinh",
+                        "unit": "Mã đơn vị", "group": "Đối tượng", "cccd": "Số CCCD"}
+#: The question types in the template's words (its drop-down list), and as the organiser reads them in a report.
+QUESTION_TYPE_WORDS = {"single": "Một đáp án", "multiple": "Nhiều đáp án", "true_false": "Đúng/Sai"}
+QUESTION_TYPE_NAMES = {"single": _l("Một đáp án"), "multiple": _l("Nhiều đáp án"), "true_false": _l("Đúng/Sai")}
+DIFFICULTY_WORDS = ("Dễ", "Trung bình", "Khó")
+QUESTION_COLUMNS = tuple(QUESTION_HEADINGS)
+PARTICIPANT_COLUMNS = tuple(PARTICIPANT_HEADINGS)
 
 #: Vietnamese headings accepted for the same columns (compared without diacritics, case or spaces).
 _ALIASES = {
-    "ma": "code", "ma cau": "code", "ma cau hoi": "code", "loai": "type", "chu de": "topic", "muc do": "difficulty",
-    "noi dung": "text", "cau hoi": "text", "dap an": "correct", "giai thich": "explanation", "nguon": "source",
+    "ma": "code", "ma cau": "code", "ma cau hoi": "code", "loai": "type", "loai cau hoi": "type",
+    "chu de": "topic", "muc do": "difficulty", "noi dung": "text", "cau hoi": "text",
+    "dap an": "correct", "giai thich": "explanation", "nguon": "source",
     "so dien thoai": "phone", "dien thoai": "phone", "ho ten": "full_name", "ho va ten": "full_name",
     "ngay sinh": "birth_date", "don vi": "unit", "ma don vi": "unit", "doi tuong": "group", "cccd": "cccd",
     "so cccd": "cccd", **{f"phuong an {letter.lower()}": f"option_{letter.lower()}" for letter in OPTION_LETTERS},
@@ -106,10 +123,12 @@ def parse_questions(filename: str, data: bytes, limits: UploadLimits = DEFAULT_L
     """Return the checked questions of an XLSX, CSV or YAML file; raise Rejected listing every problem."""
     kind = extension(filename)
     place: Place
+    written: dict[str, str] = {}
     if kind in ("yaml", "yml"):
         records, place = _yaml_questions(data, limits), "question"
     elif kind in TABLE_FORMATS:
-        records, place = _table(filename, data, QUESTION_COLUMNS, ("code", "type", "text", "correct"), limits), "row"
+        records, written = _table(filename, data, QUESTION_HEADINGS, ("code", "type", "text", "correct"), limits)
+        place = "row"
     else:
         raise Rejected([Problem(_l("Định dạng tệp không được hỗ trợ; dùng: %(formats)s.",
                                    formats=".xlsx, .csv, .yaml"))])
@@ -120,13 +139,13 @@ def parse_questions(filename: str, data: bytes, limits: UploadLimits = DEFAULT_L
     if not records and not problems:
         problems.append(Problem(_l("Tệp không có câu hỏi nào.")))
     if problems:
-        raise Rejected(problems)
+        raise Rejected(_named_as_written(problems, written))
     return rows
 
 
 def parse_participants(filename: str, data: bytes, limits: UploadLimits = DEFAULT_LIMITS) -> list[ParticipantRow]:
     """Return the rows of a participant list (XLSX or CSV); raise Rejected listing every problem."""
-    records = _table(filename, data, PARTICIPANT_COLUMNS, ("phone", "full_name", "unit"), limits)
+    records, written = _table(filename, data, PARTICIPANT_HEADINGS, ("phone", "full_name", "unit"), limits)
     problems: list[Problem] = []
     rows = []
     for number, record in records:
@@ -149,7 +168,7 @@ def parse_participants(filename: str, data: bytes, limits: UploadLimits = DEFAUL
     if not records:
         problems.append(Problem(_l("Tệp không có dòng dữ liệu nào.")))
     if problems:
-        raise Rejected(problems)
+        raise Rejected(_named_as_written(problems, written))
     return rows
 
 
@@ -172,91 +191,117 @@ def parse_birth_date(value: object) -> dt.date | None:
     return None
 
 
-#: The guide sheet of the question template: column names of the format, and what each holds (translated when the
-#: template is built, so the organiser reads it in their language).
+#: The guide sheet of the question template: each column's heading, whether it must be filled, and what it holds
+#: (translated when the template is built, so the organiser reads it in their language).
 _QUESTION_COLUMN_HELP = (
-    ("code", _l("Mã câu hỏi, duy nhất trong ngân hàng (chữ, số, “-”, “_”, “.”; tối đa 32 ký tự).")),
-    ("type", _l("single (một đáp án), multiple (nhiều đáp án) hoặc true_false (Đúng/Sai).")),
-    ("topic", _l("Chủ đề, chữ thường không dấu (vd. the_che, tthc, bo_may, cong_vu, tai_chinh_cong, chinh_phu_so, "
-                 "chi_so, mot_cua).")),
-    ("difficulty", _l("Mức độ: 1 (dễ), 2 (trung bình), 3 (khó).")),
-    ("text", _l("Nội dung câu hỏi.")),
-    ("option_a … option_h", _l("Các phương án (%(low)d–%(high)d); câu Đúng/Sai có thể để trống.",
-                               low=MIN_OPTIONS, high=MAX_OPTIONS)),
-    ("correct", _l("Đáp án đúng theo chữ cái: “B”; nhiều đáp án: “A,C”.")),
-    ("explanation", _l("Giải thích (hiển thị khi được xem đáp án).")),
-    ("source", _l("Văn bản nguồn (số, ngày, điều khoản).")),
+    ("code", True, _l("Mã câu hỏi, duy nhất trong ngân hàng (chữ, số, “-”, “_”, “.”; tối đa 32 ký tự).")),
+    ("type", True, _l("Chọn trong danh sách: Một đáp án, Nhiều đáp án hoặc Đúng/Sai.")),
+    ("topic", True, _l("Chủ đề, chữ thường không dấu (vd. the_che, tthc, bo_may, cong_vu, tai_chinh_cong, "
+                       "chinh_phu_so, chi_so, mot_cua).")),
+    ("difficulty", True, _l("Chọn trong danh sách: Dễ, Trung bình hoặc Khó (cũng nhận 1, 2, 3).")),
+    ("text", True, _l("Nội dung câu hỏi.")),
+    ("option_a", True, _l("Các phương án (%(low)d–%(high)d), điền liền nhau từ Phương án A; câu Đúng/Sai có thể để "
+                          "trống.", low=MIN_OPTIONS, high=MAX_OPTIONS)),
+    ("correct", True, _l("Đáp án đúng theo chữ cái: “B”; nhiều đáp án: “A,C”.")),
+    ("explanation", False, _l("Giải thích (hiển thị khi được xem đáp án).")),
+    ("source", False, _l("Văn bản nguồn (số, ngày, điều khoản).")),
 )
+#: Rows of a template that get its drop-down lists (as many as one import takes).
+_TEMPLATE_ROWS = DEFAULT_LIMITS.max_rows
+
+
+def _choice_list(column: int, words: Iterable[str], message: LazyString) -> DataValidation:
+    """Return a drop-down list of ``words`` on a template column (0-based) that refuses any other value."""
+    letter = get_column_letter(column + 1)
+    validation = DataValidation(type="list", formula1='"' + ",".join(words) + '"', allow_blank=True,
+                                showErrorMessage=True, error=str(message))
+    validation.add(f"{letter}2:{letter}{_TEMPLATE_ROWS + 1}")
+    return validation
 
 
 def question_template() -> bytes:
-    """Return the XLSX template of a question bank: the columns, two example rows and a guide sheet."""
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "cau_hoi"
-    sheet.append(list(QUESTION_COLUMNS))
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    sheet.append(["CH-001", "single", "chi_so", 1, "SIPAS là tên viết tắt của chỉ số nào?",
-                  "Chỉ số cải cách hành chính", "Chỉ số năng lực cạnh tranh cấp tỉnh",
-                  "Chỉ số hài lòng về sự phục vụ hành chính", "Chỉ số chuyển đổi số", None, None, None, None, "C",
-                  "SIPAS là Chỉ số hài lòng về sự phục vụ hành chính.", "QĐ 1001/QĐ-BNV ngày 11/12/2023"])
-    sheet.append(["CH-002", "true_false", "mot_cua", 1,
-                  "Bộ phận Một cửa tiếp nhận hồ sơ và trả kết quả giải quyết thủ tục hành chính.",
-                  "Đúng", "Sai", None, None, None, None, None, None, "A", "", "Nghị định 61/2018/NĐ-CP"])
-    guide = book.create_sheet("huong_dan")
-    guide.append([str(_l("Cột")), str(_l("Ý nghĩa"))])
-    for cell in guide[1]:
-        cell.font = Font(bold=True)
-    for column, meaning in _QUESTION_COLUMN_HELP:
-        guide.append([column, str(meaning)])
+    """Return the XLSX template of a question bank: headings in words, three example rows (one per type), drop-down
+    lists for the type and difficulty, and a guide sheet explaining each column."""
+    columns = list(QUESTION_COLUMNS)
+    examples = [
+        ["CH-001", "single", "chi_so", 1, "SIPAS là tên viết tắt của chỉ số nào?",
+         "Chỉ số cải cách hành chính", "Chỉ số năng lực cạnh tranh cấp tỉnh",
+         "Chỉ số hài lòng về sự phục vụ hành chính", "Chỉ số chuyển đổi số", None, None, None, None, "C",
+         "SIPAS là Chỉ số hài lòng về sự phục vụ hành chính.", "QĐ 1001/QĐ-BNV ngày 11/12/2023"],
+        ["CH-002", "true_false", "mot_cua", 1,
+         "Bộ phận Một cửa tiếp nhận hồ sơ và trả kết quả giải quyết thủ tục hành chính.",
+         "Đúng", "Sai", None, None, None, None, None, None, "A", "", "Nghị định 61/2018/NĐ-CP"],
+        ["CH-003", "multiple", "mot_cua", 2, "Người dân có thể nộp hồ sơ thủ tục hành chính qua những cách nào?",
+         "Trực tiếp tại Bộ phận Một cửa", "Qua dịch vụ bưu chính công ích", "Trực tuyến trên Cổng Dịch vụ công",
+         "Chỉ qua điện thoại", None, None, None, None, "A,B,C",
+         "Hồ sơ được nộp trực tiếp, qua bưu chính công ích hoặc trực tuyến.", "Nghị định 61/2018/NĐ-CP"],
+    ]
+    for row in examples:
+        row[1] = QUESTION_TYPE_WORDS[row[1]]
+        row[3] = DIFFICULTY_WORDS[row[3] - 1]
+    questions = Sheet(str(_l("Câu hỏi")), list(QUESTION_HEADINGS.values()), examples, validations=[
+        _choice_list(columns.index("type"), QUESTION_TYPE_WORDS.values(),
+                     _l("Chọn Một đáp án, Nhiều đáp án hoặc Đúng/Sai.")),
+        _choice_list(columns.index("difficulty"), DIFFICULTY_WORDS, _l("Chọn Dễ, Trung bình hoặc Khó.")),
+    ])
+    last_option = QUESTION_HEADINGS[f"option_{OPTION_LETTERS[-1].lower()}"]
+    guide = [[f"{QUESTION_HEADINGS[name]} … {last_option}" if name == "option_a" else QUESTION_HEADINGS[name],
+              str(_l("Có") if required else _l("Không")), str(meaning)]
+             for name, required, meaning in _QUESTION_COLUMN_HELP]
     buffer = io.BytesIO()
-    book.save(buffer)
+    write_xlsx([questions, Sheet(str(_l("Hướng dẫn")), [str(_l("Cột")), str(_l("Bắt buộc")), str(_l("Ý nghĩa"))],
+                                 guide)], buffer)
     return buffer.getvalue()
 
 
 def participant_template() -> bytes:
-    """Return the XLSX template of a list of accounts to pre-issue."""
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "thi_sinh"
-    sheet.append(list(PARTICIPANT_COLUMNS))
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    sheet.append(["0912345678", "Nguyễn Văn An", "15/04/1990", "AK-SNV", "cbccvc", ""])
+    """Return the XLSX template of a list of accounts to pre-issue (headings in words, an example row)."""
     buffer = io.BytesIO()
-    book.save(buffer)
+    write_xlsx([(str(_l("Thí sinh")), list(PARTICIPANT_HEADINGS.values()),
+                 [["0912345678", "Nguyễn Văn An", dt.date(1990, 4, 15), "AK-SNV", "cbccvc", ""]])], buffer)
     return buffer.getvalue()
 
 
 # --- reading tables ----------------------------------------------------------------------------------------------
 
 
-def _table(filename: str, data: bytes, columns: tuple[str, ...], required: tuple[str, ...], limits: UploadLimits
-           ) -> list[tuple[int, dict[str, object]]]:
-    """Return (row number, {column: cell}) for the non-empty rows of an XLSX or CSV file.
+def _table(filename: str, data: bytes, headings: dict[str, str], required: tuple[str, ...], limits: UploadLimits
+           ) -> tuple[list[tuple[int, dict[str, object]]], dict[str, str]]:
+    """Return (row number, {column: cell}) for the non-empty rows of an XLSX or CSV file, and each column's heading
+    as the file writes it (problems name the column the organiser sees).
 
-    Headings are the format's column names or their Vietnamese aliases; any other heading is a problem.
+    Headings are the template's words (``headings``), the format's column names or their Vietnamese aliases; any
+    other heading is a problem.
     """
     table = read_table(filename, data, limits)
+    columns = tuple(headings)
+    known = {plain(heading): name for name, heading in headings.items()}
     names = []
     problems = []
     for heading in table.header:
         key = plain(heading or "")
-        name = key.replace(" ", "_") if key.replace(" ", "_") in columns else _ALIASES.get(key)
+        name = known.get(key) or (key.replace(" ", "_") if key.replace(" ", "_") in columns else _ALIASES.get(key))
         if heading not in (None, "") and name is None:
-            problems.append(Problem(_l("tên cột không được hỗ trợ; dùng: %(columns)s", columns=", ".join(columns)),
-                                    row=1, column=str(heading)))
+            problems.append(Problem(_l("tên cột không được hỗ trợ; dùng: %(columns)s",
+                                       columns=", ".join(headings.values())), row=1, column=str(heading)))
         if name is not None and name in names:
             problems.append(Problem(_l("cột bị lặp lại"), row=1, column=str(heading)))
         names.append(name)
-    missing = [column for column in required if column not in names]
+    missing = [headings[column] for column in required if column not in names]
     if missing:
         problems.append(Problem(_l("thiếu cột: %(columns)s", columns=", ".join(missing)), row=1))
     if problems:
         raise Rejected(problems)
+    written = {name: str(heading).strip() for name, heading in zip(names, table.header) if name is not None}
     return [(number, {name: value for name, value in zip(names, cells) if name is not None})
-            for number, cells in table.rows]
+            for number, cells in table.rows], written
+
+
+def _named_as_written(problems: list[Problem], written: dict[str, str]) -> list[Problem]:
+    """Name each problem's column with the file's own heading ("Loại câu"), not the format's key ("type")."""
+    if "option_a" in written:
+        written = {**written, "options": f"{written['option_a']} …"}
+    return [dataclasses.replace(problem, column=written.get(problem.column, problem.column)) for problem in problems]
 
 
 def _yaml_questions(data: bytes, limits: UploadLimits) -> list[tuple[int, dict[str, object]]]:
@@ -300,9 +345,9 @@ def _question(number: int, record: dict[str, object], problems: list[Problem], p
     code = _cell_text(record.get("code"))
     if not _CODE.fullmatch(code):
         fail("code", _l("mã câu hỏi bắt buộc: chữ, số, “-”, “_”, “.”, tối đa 32 ký tự"))
-    kind = _cell_text(record.get("type")).lower()
+    kind = question_type(record.get("type"))
     if kind not in QUESTION_TYPES:
-        fail("type", _l("loại câu hỏi phải là một trong: %(types)s", types=", ".join(QUESTION_TYPES)))
+        fail("type", _l("loại câu phải là một trong: %(types)s", types=", ".join(QUESTION_TYPE_WORDS.values())))
     topic = _cell_text(record.get("topic")).lower()
     if not _TOPIC.fullmatch(topic):
         fail("topic", _l("chủ đề bắt buộc, chữ thường không dấu, số và “_” (vd. chi_so)"))
@@ -318,9 +363,9 @@ def _question(number: int, record: dict[str, object], problems: list[Problem], p
     if kind == "true_false" and not options:
         options = list(TRUE_FALSE_OPTIONS)
     if gap:
-        fail("options", _l("các phương án phải điền liền nhau từ option_a, không bỏ trống ở giữa"))
+        fail("options", _l("các phương án phải điền liền nhau từ Phương án A, không bỏ trống ở giữa"))
     elif not MIN_OPTIONS <= len(options) <= MAX_OPTIONS:
-        fail("options", _l("cần từ %(low)d đến %(high)d phương án (các cột option_a … liền nhau)",
+        fail("options", _l("cần từ %(low)d đến %(high)d phương án (các cột Phương án A … liền nhau)",
                            low=MIN_OPTIONS, high=MAX_OPTIONS))
     elif kind == "true_false" and len(options) != 2:
         fail("options", _l("câu Đúng/Sai có đúng 2 phương án"))
@@ -343,6 +388,13 @@ def _question(number: int, record: dict[str, object], problems: list[Problem], p
         return None
     return QuestionRow(number, code, kind, topic, difficulty, text, tuple(options), tuple(correct), explanation,
                        source, place)
+
+
+def question_type(value: object) -> str:
+    """Return the type code of a cell: the code itself ("true_false") or its words ("Đúng/Sai", "nhieu dap an")."""
+    key = plain(_cell_text(value))
+    words = {plain(word): code for code, word in QUESTION_TYPE_WORDS.items()}
+    return words.get(key, key.replace(" ", "_"))
 
 
 def _difficulty(value: object) -> int | None:

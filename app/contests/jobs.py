@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from app.auth.models import Organiser
 from app.contests.attempts import finalise_expired
 from app.contests.models import Contest
-from app.contests.reports import export_contest, tables_in_words
+from app.contests.reports import export_contest, group_names, tables_in_words
 from app.database import utcnow
 from app.errors import NotFoundError
 from app.exports import write_csv, write_xlsx
@@ -44,7 +44,7 @@ def export_contest_job(job: Job, path: Path, progress: Progress) -> None:
         exported = export_contest(actor, contest, params["kind"], params["format"], zone=zone,
                                   round_number=params.get("round"), now=utcnow())
         if params["format"] == "xlsx":
-            exported = tables_in_words(exported)
+            exported = tables_in_words(exported, zone, group_names(contest, zone))
     if params["format"] == "json":
         path.write_text(json.dumps(exported, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
     elif params["format"] == "xlsx":

@@ -18,6 +18,7 @@ from flask_babel import lazy_gettext as _l
 from app.auth.audit import Actor, record
 from app.contests.lifecycle import get_round
 from app.contests.models import Contest, Participant
+from app.contests.imports import QUESTION_TYPE_NAMES
 from app.contests.participants import mask_name, mask_phone
 from app.contests.results import (
     AwardLine,
@@ -442,10 +443,62 @@ XLSX_NAMES = {
 }
 
 
+#: Columns that the machine formats write as ISO 8601 text (a moment, or a day) and people's workbooks as real ones.
+MOMENT_COLUMNS = frozenset({"started_at", "submitted_at", "consent_at", "created_at"})
+DAY_COLUMNS = frozenset({"birth_date"})
+#: Yes/no columns, 0/1 in the machine formats, "Có"/"Không" in people's workbooks.
+YES_NO_COLUMNS = frozenset({"tied", "eligible", "preissued", "excluded"})
+
+
 def _in_words(name: str) -> str:
     return str(XLSX_NAMES[name]) if name in XLSX_NAMES else name
 
 
-def tables_in_words(tables: list) -> list:
-    """Name the sheets and columns of exported tables in words, in the current language (people's workbooks)."""
-    return [(_in_words(title), [_in_words(header) for header in headers], rows) for title, headers, rows in tables]
+def group_names(contest: Contest, zone: ZoneInfo) -> dict[str, str]:
+    """Return the names of a contest's audience groups by their codes ("cbccvc" → "Cán bộ, công chức, viên chức")."""
+    return {group.code: group.name for group in contest_spec(contest, zone).groups}
+
+
+def tables_in_words(tables: list, zone: ZoneInfo | None = None, groups: dict[str, str] | None = None) -> list:
+    """Make exported tables a people's workbook, in the current language: sheets and columns named in words,
+    question types, yes/no and (given ``groups``, see group_names) audience groups in words, and times and days as
+    real dates (local wall-clock time in ``zone``; without it, in the offset the text carries). The CSV and JSON
+    keep the machine keys, codes and ISO text these are made from."""
+    people_tables = []
+    for title, headers, rows in tables:
+        converters = {index: converter for index, header in enumerate(headers)
+                      if (converter := _people_value(header, zone, groups)) is not None}
+        if converters:
+            rows = _converted(rows, converters)
+        people_tables.append((_in_words(title), [_in_words(header) for header in headers], rows))
+    return people_tables
+
+
+def _people_value(header: str, zone: ZoneInfo | None, groups: dict[str, str] | None):
+    """Return how a column's machine value reads in a people's workbook, or None when it stays as it is."""
+    if header in MOMENT_COLUMNS:
+        def moment(value: object) -> object:
+            if not isinstance(value, str) or not value:
+                return value
+            parsed = dt.datetime.fromisoformat(value)
+            return parsed.astimezone(zone) if zone is not None and parsed.tzinfo is not None else parsed
+        return moment
+    if header in DAY_COLUMNS:
+        return lambda value: dt.date.fromisoformat(value) if isinstance(value, str) and value else value
+    if header == "type":
+        return lambda value: str(QUESTION_TYPE_NAMES.get(value, value)) if isinstance(value, str) else value
+    if header in YES_NO_COLUMNS:
+        return lambda value: value if value is None else str(_l("Có") if value else _l("Không"))
+    if header == "group" and groups:
+        return lambda value: groups.get(value, value)
+    return None
+
+
+def _converted(rows: Iterable[list[object]], converters: dict) -> Iterator[list[object]]:
+    """Yield rows with some columns converted, lazily (an attempt export streams 200,000 rows)."""
+    for row in rows:
+        row = list(row)
+        for index, convert in converters.items():
+            if index < len(row):
+                row[index] = convert(row[index])
+        yield row

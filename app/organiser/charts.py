@@ -153,10 +153,18 @@ def fields_chart(report: SipasReport) -> Figure:
                           str(_l("Chỉ số chung theo lĩnh vực")), LIGHT)
 
 
+def tick_label(label: str) -> str:
+    """Name a month or quarter of a trend as people write it: "07/2026", "Quý 3/2026" (not "2026-07", "2026-Q3")."""
+    year, _, part = label.partition("-")
+    if part.startswith("Q") and part[1:].isdigit():
+        return str(_l("Quý %(quarter)d/%(year)s", quarter=int(part[1:]), year=year))
+    return f"{part}/{year}" if part.isdigit() else label
+
+
 def trend_chart(report: SipasReport) -> Figure:
     """Overall index by month or quarter with its 95% band."""
     points = [point for point in report.trend.points if point.estimate.value is not None]
-    labels = [point.label for point in report.trend.points]
+    labels = [tick_label(point.label) for point in report.trend.points]
     # Tick labels are turned by 45°: their height is their width and their line height times √½.
     bottom = PAD + (max(_text_width(label, SIZE) for label in labels) + SIZE * LINE) * 0.71 + TICK_GAP
     figure, axes = _figure(2.8, str(_l("Xu hướng chỉ số chung")), left=PAD + SIZE * LINE + _text_width("100", SIZE)
@@ -181,6 +189,7 @@ def daily_chart(report: SipasReport) -> Figure:
     start = mdates.date2num(report.daily[0].day) - 0.5
     axes.stairs(counts, [start + offset for offset in range(len(counts) + 1)], fill=True, color=GREY)
     axes.xaxis_date()
+    axes.xaxis.set_major_formatter(mdates.DateFormatter("%d/%m/%Y"))  # days as people write them, not ISO
     axes.set_ylim(0, None)
     for label in axes.get_xticklabels():
         label.set(rotation=30, ha="right")

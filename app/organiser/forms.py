@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, StringField
+from wtforms import StringField
 from wtforms.validators import Length, Optional, ValidationError
 
-from app.forms import choice_list, select_field
+from app.forms import PeriodChoiceForm, choice_list, select_field
 from app.periods import Period, parse_period
 from app.units.forms import unit_select
 
@@ -63,49 +63,11 @@ class ExportForm(_PeriodMixin, FlaskForm):
     format = select_field(_l("Định dạng"), default="csv", choices=choice_list([("csv", "CSV"), ("xlsx", "XLSX")]))
 
 
-#: Period presets of the form: quarters, halves, the year, or a custom range.
-PRESETS = (("Q1", _l("Quý I")), ("Q2", _l("Quý II")), ("Q3", _l("Quý III")), ("Q4", _l("Quý IV")),
-           ("H1", _l("6 tháng đầu năm")), ("H2", _l("6 tháng cuối năm")), ("Y", _l("Cả năm")),
-           ("custom", _l("Khoảng ngày tùy chọn")))
-YEARS_BACK = 5
-
-
-class ReportForm(FlaskForm):
+class ReportForm(PeriodChoiceForm):
     """Which unit, period and instrument version a dashboard or report shows (a GET form: no CSRF token)."""
 
-    class Meta:
-        csrf = False
-
     unit = select_field(_l("Đơn vị"), coerce=int, validate_choice=False)
-    year = select_field(_l("Năm"), coerce=int)
-    preset = select_field(_l("Kỳ"), choices=choice_list(PRESETS))
-    start = DateField(_l("Từ ngày"), validators=[Optional()])
-    end = DateField(_l("Đến ngày"), validators=[Optional()])
     version = select_field(_l("Phiếu khảo sát"), default="")
-
-    def validate(self, extra_validators=None) -> bool:
-        """Validate the fields, then require an ordered pair of dates for a custom range."""
-        if not super().validate(extra_validators):
-            return False
-        if self.preset.data == "custom":
-            if not self.start.data or not self.end.data:
-                self.end.errors.append(_l("Chọn cả ngày bắt đầu và ngày kết thúc."))
-            elif self.end.data < self.start.data:
-                self.end.errors.append(_l("Ngày kết thúc phải sau ngày bắt đầu."))
-            else:
-                try:
-                    self.period
-                except ValueError as error:
-                    self.end.errors.append(str(error))
-        return not self.end.errors
-
-    @property
-    def period(self) -> Period:
-        """Return the chosen period."""
-        preset, year = self.preset.data, self.year.data
-        if preset == "custom":
-            return parse_period(f"{self.start.data.isoformat()}..{self.end.data.isoformat()}")
-        return parse_period(str(year) if preset == "Y" else f"{year}-{preset}")
 
     @property
     def instrument(self) -> tuple[str | None, int | None]:

@@ -7,14 +7,15 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import IO
 from zoneinfo import ZoneInfo
 
-from flask_babel import format_decimal
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from fpdf import FPDF
 from openpyxl.chart import BarChart, Reference
 from openpyxl.chart.label import DataLabelList
 
+from app.documents.periodic import period_words
 from app.exports import POINTS_FORMAT, Sheet, write_csv, write_xlsx
-from app.i18n import percent
+from app.i18n import local_time, percent, whole_number
 from app.organiser.charts import available_charts, render_chart
 from app.organiser.reports import Change, Estimate, SipasReport
 from app.organiser.services import CommentFilter, list_comments
@@ -292,15 +293,19 @@ def summary_lines(report: SipasReport) -> list[list[object]]:
     if report.method is not None:
         method = report.method
         lines += [
-            [str(_l("Cách tính")), str(_l(
-                "Chỉ số tiêu chí = tỷ lệ trả lời mức %(levels)s trên số trả lời hợp lệ; yếu tố: %(element)s; "
-                "chung: %(overall)s; đơn vị cha: %(units)s",
-                levels=", ".join(map(str, method.satisfied)), element=rule_text(method.element_rule),
-                overall=rule_text(method.overall_rule), units=rule_text(method.unit_rule)))],
+            [str(_l("Cách tính")), method_text(method)],
             [str(_l("Ẩn số liệu khi n dưới")), method.min_n],
             [str(_l("Loại khảo sát")), method.survey],
         ]
     return lines
+
+
+def method_text(method) -> str:
+    """Return how the indices are computed, in words (the rules' codes stay in the JSON)."""
+    return str(_l("Chỉ số tiêu chí = tỷ lệ trả lời mức %(levels)s trên số trả lời hợp lệ; yếu tố: %(element)s; "
+                  "chung: %(overall)s; đơn vị cha: %(units)s",
+                  levels=", ".join(map(str, method.satisfied)), element=rule_text(method.element_rule),
+                  overall=rule_text(method.overall_rule), units=rule_text(method.unit_rule)))
 
 
 def rule_text(rule: str) -> str:
@@ -318,79 +323,206 @@ def _interval(estimate: Estimate) -> str:
     return f"{percent(estimate.ci_low)} – {percent(estimate.ci_high)}"
 
 
-# --- PDF --------------------------------------------------------------------------------------------------------
+# --- PDF: the statistical annex ----------------------------------------------------------------------------------
+
+#: Usable width of an A4 page between the 15 mm margins fpdf2 leaves by default (mm).
+_PAGE_WIDTH = 180
 
 
-class _ReportPDF(FPDF):
-    """A4 pages with the DejaVu font (Vietnamese) and a page footer."""
+class _AnnexPDF(FPDF):
+    """A4 pages with the DejaVu font (Vietnamese) and a footer naming the annex, its unit and period, and the page."""
+
+    footer_text = ""
 
     def footer(self) -> None:
         self.set_y(-12)
         self.set_font("DejaVu", "", 8)
         self.set_text_color(90, 90, 90)
-        self.cell(0, 6, f"HàiLòng · {self.page_no()}/{{nb}}", align="C")
+        self.cell(0, 6, str(_l("%(annex)s · Trang %(page)d/%(pages)s", annex=self.footer_text, page=self.page_no(),
+                                pages="{nb}")), align="C")
         self.set_text_color(0, 0, 0)
 
 
+def period_name(period) -> str:
+    """Name a report's period for people: in words in Vietnamese ("quý II năm 2026"), with its days."""
+    days = f"{_date(period.start)} – {_date(period.end)}"
+    if str(get_locale()) != "vi":
+        return f"{period.label} ({days})"
+    words = period_words(period)
+    return words if words.startswith("từ ngày") else f"{words} ({days})"
+
+
 def render_report_pdf(report: SipasReport) -> bytes:
-    """Return the periodic report as a PDF: summary, charts (PNG) and the tables of the printable page."""
-    pdf = _ReportPDF(format="A4", unit="mm")
-    pdf.set_title(f"HàiLòng: {report.unit_name} {report.period.label}")
+    """Return the statistical annex of the periodic report as a PDF: a title block (unit, period, instrument), the
+    summary, the charts, and the tables of elements, criteria (grouped by element) and child units; every number
+    written one way (indices "84,45 %", counts "1.204", reliability "0,807")."""
+    pdf = _AnnexPDF(format="A4", unit="mm")
+    title = str(_l("Phụ lục số liệu thống kê"))
+    period = period_name(report.period)
+    pdf.footer_text = f"{title} · {report.unit_name}"
+    pdf.set_title(f"{title}: {report.unit_name}, {period}")
     add_dejavu(pdf)
-    pdf.set_auto_page_break(True, margin=15)
+    pdf.set_auto_page_break(True, margin=18)
     pdf.add_page()
-    pdf.set_font("DejaVu", "B", 15)
-    pdf.multi_cell(0, 8, str(_l("Báo cáo kết quả khảo sát sự hài lòng")), align="C", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("DejaVu", "", 11)
-    pdf.multi_cell(0, 6, f"{report.unit_name} · {report.period.label}", align="C", new_x="LMARGIN", new_y="NEXT")
-    pdf.ln(3)
-    _pdf_table(pdf, [str(_l("Mục")), str(_l("Giá trị"))], [[label, _text(value)] for label, value in
-                                                             summary_lines(report)], (70, 120))
-    for name in available_charts(report):
-        image = render_chart(report, name, "png")
-        if pdf.get_y() > 190:
-            pdf.add_page()
-        pdf.ln(2)
-        pdf.image(io.BytesIO(image), w=180)
-    pdf.add_page()
-    _pdf_heading(pdf, str(_l("Yếu tố")))
-    _pdf_table(pdf, [str(_l("Yếu tố")), str(_l("Chỉ số (%)")), "n", "95%", "alpha"],
-               [[e.title, _text(e.estimate.value), e.estimate.n, _interval(e.estimate), _text(e.alpha)]
-                for e in report.elements], (80, 25, 20, 40, 20))
-    _pdf_heading(pdf, str(_l("Tiêu chí")))
-    _pdf_table(pdf, [str(_l("Tiêu chí")), str(_l("Chỉ số (%)")), "n", "95%"],
-               [[f"{c.code}. {c.text}", _text(c.estimate.value), c.estimate.n, _interval(c.estimate)]
-                for c in report.criteria], (100, 25, 20, 40))
+    _title_block(pdf, title, report, period)
+    _pdf_heading(pdf, str(_l("1. Tổng hợp")))
+    _pdf_table(pdf, [str(_l("Nội dung")), str(_l("Số liệu"))], _annex_summary(report), (75, 105))
+    charts = available_charts(report)
+    if charts:
+        _pdf_heading(pdf, str(_l("2. Biểu đồ")))
+        for name in charts:
+            _pdf_chart(pdf, render_chart(report, name, "png"))
+    _pdf_heading(pdf, str(_l("3. Chỉ số theo yếu tố")))
+    _pdf_table(pdf, [str(_l("Yếu tố")), str(_l("Chỉ số")), str(_l("Số phiếu")), str(_l("Khoảng tin cậy 95 %")),
+                     str(_l("Độ nhất quán (Cronbach α)"))],
+               [[e.title, _points(e.estimate.value), whole_number(e.estimate.n), _interval(e.estimate),
+                 _decimal(e.alpha, 3)] for e in report.elements], (68, 22, 20, 40, 30), numeric_from=1)
+    _pdf_heading(pdf, str(_l("4. Chỉ số theo tiêu chí")))
+    for element in report.elements:
+        rows = [[c.text, _points(c.estimate.value), whole_number(c.estimate.n), _interval(c.estimate)]
+                for c in report.criteria if c.element == element.code]
+        if rows:
+            _pdf_subheading(pdf, element.title)
+            _pdf_table(pdf, [str(_l("Tiêu chí")), str(_l("Chỉ số")), str(_l("Số trả lời")),
+                             str(_l("Khoảng tin cậy 95 %"))], rows, (98, 22, 20, 40), numeric_from=1)
     if report.children:
-        _pdf_heading(pdf, str(_l("Đơn vị trực thuộc")))
-        _pdf_table(pdf, [str(_l("Hạng")), str(_l("Đơn vị")), str(_l("Chỉ số (%)")), "n", "95%"],
-                   [[_text(c.rank), c.name, _text(c.estimate.value), c.estimate.n, _interval(c.estimate)]
-                    for c in report.children], (15, 85, 25, 20, 40))
+        _pdf_heading(pdf, str(_l("5. Đơn vị trực thuộc")))
+        _pdf_table(pdf, [str(_l("Hạng")), str(_l("Đơn vị")), str(_l("Chỉ số")), str(_l("Số phiếu")),
+                         str(_l("Khoảng tin cậy 95 %"))],
+                   [[whole_number(c.rank) if c.rank else "–", c.name,
+                     _points(c.estimate.value) if c.estimate.value is not None else str(_l("chưa đủ phiếu")),
+                     whole_number(c.estimate.n), _interval(c.estimate)] for c in report.children],
+                   (15, 79, 26, 20, 40), numeric_from=2)
+    _pdf_glossary(pdf)
     return bytes(pdf.output())
 
 
-def _text(value: object) -> str:
-    """Format a figure for the PDF the local way (a dash for none)."""
-    if value is None:
-        return "–"
-    if isinstance(value, dt.date):
-        return _date(value)
-    return format_decimal(value) if isinstance(value, float) else str(value)
+def _title_block(pdf: FPDF, title: str, report: SipasReport, period: str) -> None:
+    pdf.set_font("DejaVu", "B", 15)
+    pdf.multi_cell(0, 8, title.upper(), align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("DejaVu", "", 10.5)
+    pdf.multi_cell(0, 5.5, str(_l("Kèm theo báo cáo kết quả khảo sát sự hài lòng về sự phục vụ hành chính")),
+                   align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(2)
+    pdf.set_font("DejaVu", "B", 12)
+    pdf.multi_cell(0, 6.5, report.unit_name, align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("DejaVu", "", 11)
+    pdf.multi_cell(0, 6, str(_l("Kỳ báo cáo: %(period)s", period=period)), align="C", new_x="LMARGIN",
+                   new_y="NEXT")
+    pdf.set_font("DejaVu", "", 9)
+    pdf.set_text_color(70, 70, 70)
+    pdf.multi_cell(0, 5, str(_l("Số liệu lập lúc %(time)s", time=local_time(report.generated_at))), align="C",
+                   new_x="LMARGIN", new_y="NEXT")
+    pdf.set_text_color(0, 0, 0)
+    pdf.set_draw_color(120, 120, 120)
+    pdf.line(pdf.l_margin + 55, pdf.get_y() + 2, pdf.w - pdf.r_margin - 55, pdf.get_y() + 2)
+    pdf.ln(4)
+
+
+def _annex_summary(report: SipasReport) -> list[list[str]]:
+    """Return the summary lines of the annex, each value written as people read it."""
+    instrument = report.instrument
+    lines = [
+        [str(_l("Phiếu khảo sát")), "–" if instrument is None else
+         str(_l("%(title)s (phiên bản %(version)d)", title=instrument.title, version=instrument.version))],
+        [str(_l("Số phiếu hợp lệ")), whole_number(report.responses)],
+        [str(_l("Chỉ số hài lòng chung")), _points(report.overall.value)],
+        [str(_l("Khoảng tin cậy 95 %")), _interval(report.overall)],
+    ]
+    if report.overall.flags:
+        lines.append([str(_l("Lưu ý")), flag_text(report.overall.flags)])
+    comparison = report.comparison
+    if comparison is not None and comparison.previous_responses and comparison.overall.previous is not None:
+        change = comparison.overall
+        previous = _l("%(period)s: %(value)s (%(n)s phiếu)", period=period_name(comparison.period),
+                      value=_points(change.previous), n=whole_number(comparison.previous_responses))
+        lines.append([str(_l("Kỳ trước")), str(previous)])
+        if change.difference is not None:
+            verdict = _l("có ý nghĩa thống kê") if change.p_value is not None and change.p_value < 0.05 \
+                else _l("trong phạm vi sai số ngẫu nhiên")
+            lines.append([str(_l("Thay đổi so với kỳ trước")),
+                          str(_l("%(difference)s điểm (p = %(p)s): %(verdict)s", p=_decimal(change.p_value, 3),
+                                 difference=_signed(change.difference), verdict=verdict))])
+    if report.weighted is not None:
+        lines.append([report.weighted.label, _points(report.weighted.overall.value)])
+    if report.dossier is not None:
+        lines.append([str(_l("Tỷ lệ hài lòng với việc giải quyết hồ sơ")),
+                      str(_l("%(value)s (%(n)s lượt đánh giá)", value=_points(report.dossier.satisfaction.value),
+                             n=whole_number(report.dossier.n)))])
+    lines.append([str(_l("Phiếu bị gắn cờ cần xem xét")), whole_number(report.abuse.flagged)])
+    if report.method is not None:
+        method = report.method
+        lines += [
+            [str(_l("Cách tính")), method_text(method)],
+            [str(_l("Ẩn số liệu khi số phiếu dưới")), whole_number(method.min_n)],
+            [str(_l("Loại khảo sát")), method.survey],
+        ]
+    return lines
+
+
+def _points(value: float | None) -> str:
+    """An index the one way of the annex: two decimals and the percent sign ("84,45 %"); a dash for none."""
+    return "–" if value is None else f"{percent(value)} %"
+
+
+def _signed(value: float) -> str:
+    return ("+" if value > 0 else "−" if value < 0 else "") + percent(abs(value))
+
+
+def _decimal(value: float | None, decimals: int) -> str:
+    return percent(value, decimals)  # the same local decimal writing, without a percent sign
+
+
+def _pdf_chart(pdf: FPDF, image: bytes) -> None:
+    """Place a chart at the page's width, on a new page only when it does not fit on this one."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(image)) as picture:
+        height = _PAGE_WIDTH * picture.height / picture.width
+    if pdf.get_y() + height > pdf.page_break_trigger:
+        pdf.add_page()
+    pdf.image(io.BytesIO(image), w=_PAGE_WIDTH)
+    pdf.ln(2)
+
+
+def _pdf_glossary(pdf: FPDF) -> None:
+    pdf.ln(3)
+    pdf.set_font("DejaVu", "", 8.5)
+    pdf.set_text_color(70, 70, 70)
+    pdf.multi_cell(0, 4.5, str(_l(
+        "Chỉ số: tỷ lệ (%) người trả lời hài lòng hoặc rất hài lòng. Khoảng tin cậy 95 %: khoảng chứa chỉ số thật "
+        "với độ tin cậy 95 %; khoảng càng hẹp, số liệu càng chắc. Độ nhất quán (Cronbach α): các tiêu chí của một "
+        "yếu tố có đo cùng một điều không (từ 0,7 trở lên là tốt).")), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_text_color(0, 0, 0)
 
 
 def _pdf_heading(pdf: FPDF, text: str) -> None:
+    if pdf.get_y() > pdf.page_break_trigger - 30:  # a heading never ends a page alone
+        pdf.add_page()
     pdf.ln(3)
     pdf.set_font("DejaVu", "B", 12)
     pdf.multi_cell(0, 7, text, new_x="LMARGIN", new_y="NEXT")
 
 
-def _pdf_table(pdf: FPDF, headers: Sequence[str], rows: Iterable[Sequence[object]], widths: Sequence[float]) -> None:
+def _pdf_subheading(pdf: FPDF, text: str) -> None:
+    if pdf.get_y() > pdf.page_break_trigger - 25:
+        pdf.add_page()
+    pdf.ln(1)
+    pdf.set_font("DejaVu", "B", 10)
+    pdf.multi_cell(0, 6, text, new_x="LMARGIN", new_y="NEXT")
+
+
+def _pdf_table(pdf: FPDF, headers: Sequence[str], rows: Iterable[Sequence[str]], widths: Sequence[float], *,
+               numeric_from: int | None = None) -> None:
+    """Set a table of text cells; columns from ``numeric_from`` on hold figures and are aligned right."""
     pdf.set_font("DejaVu", "", 9)
-    with pdf.table(col_widths=widths, text_align="LEFT", line_height=5.5, first_row_as_headings=True) as table:
+    align = ["LEFT" if numeric_from is None or index < numeric_from else "RIGHT" for index in range(len(widths))]
+    with pdf.table(col_widths=widths, text_align=align, line_height=5.5, first_row_as_headings=True,
+                   repeat_headings=1) as table:
         heading = table.row()
         for header in headers:
             heading.cell(str(header))
         for values in rows:
             line = table.row()
             for value in values:
-                line.cell(_text(value))
+                line.cell(str(value))

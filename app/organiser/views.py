@@ -17,8 +17,6 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from werkzeug.datastructures import MultiDict
-
 from app.auth.access import ROLE_RANK, current_organiser, get_visible_unit, organiser_required
 from app.database import utcnow
 from app.documents.periodic import contest_participation, periodic_document
@@ -28,7 +26,7 @@ from app.forms import choice_list
 from app.i18n import local_zone
 from app.organiser import services
 from app.organiser.charts import CHARTS, available_charts, render_chart
-from app.organiser.forms import YEARS_BACK, CommentFilterForm, ExportForm, ReportForm
+from app.organiser.forms import CommentFilterForm, ExportForm, ReportForm
 from app.organiser.report_files import comment_rows, flag_text, render_report_pdf, rule_text, write_report_xlsx
 from app.organiser.reports import (CounterFigures, SipasReport, change_is_real, counter_figures, current_report,
                                    ranked_criteria, units_apart)
@@ -90,11 +88,10 @@ def instrument_name(code: str) -> str:
 
 
 @bp.app_template_global()
-def counter_summary(counter) -> CounterFigures:
-    """A counter's responses this quarter, its last response and its index with n (for the counter's page)."""
-    today = utcnow().astimezone(local_zone()).date()
-    quarter = parse_period(f"{today.year}-Q{(today.month - 1) // 3 + 1}")
-    return counter_figures(counter, quarter, now=utcnow())
+def counter_summary(counter, period: Period) -> CounterFigures:
+    """A counter's responses in the chosen period, its last response and its index with n (for the counter's page,
+    whose blueprint may not import the reports)."""
+    return counter_figures(counter, period, now=utcnow())
 
 
 @bp.app_template_filter("rule_text")
@@ -120,12 +117,8 @@ def home():
 
 def _report_form(organiser, today: dt.date) -> ReportForm:
     """Build the selection form with the organiser's units, recent years and SIPAS versions; default: this quarter."""
-    args = MultiDict(request.args)
-    args.setdefault("year", str(today.year))
-    args.setdefault("preset", f"Q{(today.month - 1) // 3 + 1}")
-    form = ReportForm(formdata=args)
+    form = ReportForm.from_args(request.args, today)
     form.unit.choices = unit_choices(organiser, active_only=False)
-    form.year.choices = choice_list((year, str(year)) for year in range(today.year, today.year - YEARS_BACK - 1, -1))
     names = instrument_names(str(get_locale()))
     versions = [(f"{code}:{number}", _("%(name)s, phiên bản %(n)d", name=names.get(code, code), n=number))
                 for code, number in sipas_versions()]

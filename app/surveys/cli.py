@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import click
 from flask import current_app
+from flask_babel import gettext as _
 from flask.cli import AppGroup, with_appcontext
 
 from app.cli import export_group, fail_on_app_error, open_output
@@ -101,7 +102,7 @@ def export_responses_command(code: str, unit_code: str | None, period: str | Non
         stream.flush()
     else:
         stream = open_output(out, binary=True)
-        write_xlsx([("responses", headers, rows)], stream)
+        write_xlsx([(_("Phiếu trả lời"), headers, rows)], stream)  # the sheet the organiser's download names
         stream.flush()
 
 

@@ -18,7 +18,8 @@ from app.auth.access import current_organiser, get_visible_unit, organiser_requi
 from app.config import token_keys
 from app.database import utcnow
 from app.errors import AppError
-from app.forms import choice_list
+from app.i18n import local_zone
+from app.forms import PeriodChoiceForm, choice_list
 from app.units import imports, services
 from app.units.forms import (PAPER_LABELS, CounterEditForm, CounterForm, DossierLinkForm, FieldEditForm, FieldForm,
                              ImportForm, PosterSheetForm, UnitEditForm, UnitForm, unit_choices)
@@ -243,12 +244,16 @@ def counter_new():
 @bp.get("/quay/<int:counter_id>")
 @organiser_required
 def counter(counter_id: int):
-    """Show a counter: its QR code, survey address and actions."""
+    """Show a counter: its QR code, survey address and actions, and its responses in the chosen period (default:
+    this quarter); a period that cannot be read is said beside its field (400)."""
     counter = services.get_visible_counter(current_organiser(), counter_id)
     config = current_app.config
     url = counter_url(config["BASE_URL"], counter.token_nonce, token_keys(config))
+    form = PeriodChoiceForm.from_args(request.args, utcnow().astimezone(local_zone()).date())
+    chosen = form.validate()
     return render_template("units/counter.html", counter=counter, survey_url=url, papers=PAPER_LABELS,
-                           short_url=services.counter_short_url(counter, config["BASE_URL"]))
+                           short_url=services.counter_short_url(counter, config["BASE_URL"]), form=form,
+                           period=form.period if chosen else None), 200 if chosen else 400
 
 
 @bp.route("/quay/<int:counter_id>/sua", methods=["GET", "POST"])

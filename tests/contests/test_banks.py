@@ -33,12 +33,13 @@ def test_the_demo_bank_has_at_least_sixty_valid_sourced_questions():
     assert all(len(row.correct) == 1 for row in rows if row.type != "multiple")
 
 
-def test_the_template_reads_back_as_two_valid_questions():
+def test_the_template_reads_back_as_three_valid_questions_one_of_each_type():
     from app.contests.imports import parse_questions, question_template
 
     rows = parse_questions("mau.xlsx", question_template())
     assert [(row.code, row.type, row.correct) for row in rows] == [("CH-001", "single", (2,)),
-                                                                    ("CH-002", "true_false", (0,))]
+                                                                    ("CH-002", "true_false", (0,)),
+                                                                    ("CH-003", "multiple", (0, 1, 2))]
 
 
 def mistaken_bank() -> bytes:
@@ -67,11 +68,11 @@ def refused_questions(name: str, data: bytes) -> list[str]:
 def test_an_xlsx_with_mistakes_lists_every_problem_by_row():
     assert refused_questions("bank.xlsx", mistaken_bank()) == [
         "Dòng 3, cột “code”: mã câu hỏi bắt buộc: chữ, số, “-”, “_”, “.”, tối đa 32 ký tự",
-        "Dòng 3, cột “type”: loại câu hỏi phải là một trong: single, multiple, true_false",
+        "Dòng 3, cột “type”: loại câu phải là một trong: Một đáp án, Nhiều đáp án, Đúng/Sai",
         "Dòng 3, cột “topic”: chủ đề bắt buộc, chữ thường không dấu, số và “_” (vd. chi_so)",
         "Dòng 3, cột “difficulty”: mức độ phải là 1 (dễ), 2 (trung bình) hoặc 3 (khó)",
         "Dòng 3, cột “text”: nội dung câu hỏi bắt buộc",
-        "Dòng 3, cột “options”: các phương án phải điền liền nhau từ option_a, không bỏ trống ở giữa",
+        "Dòng 3, cột “option_a …”: các phương án phải điền liền nhau từ Phương án A, không bỏ trống ở giữa",
         "Dòng 3, cột “correct”: đáp án phải là chữ cái của phương án (vd. “B”, hoặc “A,C” với câu nhiều đáp án)",
         "Dòng 4, cột “code”: mã “A-1” trùng với dòng 2",
         "Dòng 4, cột “text”: nội dung trùng với dòng 2",
@@ -123,11 +124,12 @@ def test_bank_problems_and_the_template_guide_are_in_the_organisers_language(app
         return [str(problem) for problem in error.value.problems]
 
     def guide() -> list[tuple[object, ...]]:
-        return list(load_workbook(io.BytesIO(question_template()))["huong_dan"].iter_rows(values_only=True))
+        return list(load_workbook(io.BytesIO(question_template())).worksheets[1].iter_rows(values_only=True))
 
     with app.test_request_context("/?lang=en"):
         problems = refused_questions("bank.xlsx", mistaken_bank())
-        assert problems[1] == "Row 3, column “type”: the question type must be one of: single, multiple, true_false"
+        assert problems[1] == ("Row 3, column “type”: the question type must be one of: Một đáp án, Nhiều đáp án, "
+                               "Đúng/Sai")
         assert problems[-2:] == ["Row 4, column “code”: code “A-1” duplicates row 2",
                                  "Row 4, column “text”: the text duplicates row 2"]
         assert refused_questions("bank.yaml", repeated_code) == [
@@ -137,13 +139,14 @@ def test_bank_problems_and_the_template_guide_are_in_the_organisers_language(app
             "The file is too large (at most 5 MB)."]
         assert in_bank_problems() == ["Question 1: code “Q001” already exists in bank bank-a",
                                       "Question 1: text duplicates a question already in bank bank-a"]
-        assert guide()[:2] == [("Column", "Meaning"), ("code", "Question code, unique within the bank (letters, "
-                                                              "digits, “-”, “_”, “.”; at most 32 characters).")]
+        assert guide()[:2] == [("Column", "Required", "Meaning"),
+                               ("Mã câu", "Yes", "Question code, unique within the bank (letters, digits, “-”, “_”, "
+                                                 "“.”; at most 32 characters).")]
     with app.test_request_context("/?lang=vi"):
         assert refused_questions("bank.yaml", repeated_code) == ["Câu 2, cột “code”: mã “Q001” trùng với câu 1"]
         assert refused_questions("bank.pdf", b"%PDF") == ["Định dạng tệp không được hỗ trợ; dùng: .xlsx, .csv, .yaml."]
         assert in_bank_problems()[0] == "Câu 1: mã “Q001” đã có trong ngân hàng bank-a"
-        assert guide()[0] == ("Cột", "Ý nghĩa")
+        assert guide()[0] == ("Cột", "Bắt buộc", "Ý nghĩa")
 
 
 def test_questions_import_command_is_all_or_nothing_and_detects_duplicates_in_the_bank(app, runner, tmp_path):

@@ -52,4 +52,17 @@ def test_svg_charts_carry_their_words_as_text_and_reference_nothing_outside(clie
     assert {"1. Phường Đông Hưng Thuận", f"2. {ODD_NAME}"} <= set(words["don-vi"])
     assert "100,00 (n = 12)" in words["don-vi"]
     assert "Số phiếu theo ngày" in words["theo-ngay"] and "Xu hướng chỉ số chung" in words["xu-huong"]
+    # Months and days as people write them, not ISO codes.
+    assert "05/2026" in words["xu-huong"] and not [word for word in words["xu-huong"] if "2026-" in word]
+    assert [word for word in words["theo-ngay"] if re.fullmatch(r"\d\d/\d\d/2026", word or "")]
+    assert not [word for word in words["theo-ngay"] if "2026-" in (word or "")]
 
+
+
+def test_trend_ticks_name_quarters_and_months_as_people_write_them(app, english):
+    from app.organiser.charts import tick_label
+
+    with app.test_request_context("/?lang=vi"):
+        assert [tick_label(label) for label in ("2026-Q3", "2026-07")] == ["Quý 3/2026", "07/2026"]
+    with app.test_request_context("/?lang=en"):
+        assert tick_label("2026-Q1") == "Q1 2026"

@@ -177,3 +177,53 @@ def test_viewer_cannot_change_counters(app, client, make, login, tree):
                  f"/quan-tri/quay/{counter.id}/doi-ma"):
         assert client.post(path, data={"csrf_token": token}).status_code == 403
     assert counters(app) == before
+
+
+@pytest.fixture
+def counter_with_two_periods(app, make, login):
+    """A counter with 30 satisfied responses in April 2025 and 2 unsatisfied ones today; a viewer signed in."""
+    import datetime as dt
+
+    from app.database import utcnow
+    from tests.organiser.reporting import store, store_many, vector
+
+    make.unit("Q", name="Tỉnh Quầy")
+    counter = make.counter("Q", code="Q-1", name="Quầy Một")
+    store_many(app, counter, vector(5), 30, day=dt.date(2025, 4, 10), field="HO_TICH")
+    store_many(app, counter, vector(1), 2, day=utcnow().date())
+    login(make.organiser("Q", role="viewer"))
+    return counter
+
+
+def test_the_counter_page_shows_the_chosen_period(client, counter_with_two_periods):
+    from app.database import utcnow
+
+    path = f"/quan-tri/quay/{counter_with_two_periods.id}"
+    chosen = client.get(f"{path}?year=2025&preset=H1")
+    assert chosen.status_code == 200
+    html = chosen.get_data(as_text=True)
+    assert "Số phiếu trong 2025-H1</dt><dd>30</dd>" in html
+    assert "100,0 % (n = 30)" in html  # the index of that period alone
+    assert '<option selected value="H1">' in html and '<option selected value="2025">' in html
+    custom = client.get(f"{path}?year=2025&preset=custom&start=2025-04-10&end=2025-04-10").get_data(as_text=True)
+    assert "Số phiếu trong 2025-04-10..2025-04-10</dt><dd>30</dd>" in custom
+    today = utcnow().date()
+    default = client.get(path).get_data(as_text=True)  # no choice: this quarter, with today's two responses
+    assert f"Số phiếu trong {today.year}-Q{(today.month - 1) // 3 + 1}</dt><dd>2</dd>" in default
+
+
+@pytest.mark.parametrize("query, message", [
+    ("year=2025&preset=custom&start=2025-06-30&end=2025-04-01", "Ngày kết thúc phải sau ngày bắt đầu."),
+    ("year=2025&preset=custom&start=2025-04-01", "Chọn cả ngày bắt đầu và ngày kết thúc."),
+    ("year=2025&preset=Q5", "Lựa chọn không hợp lệ; vui lòng chọn lại."),
+    ("year=1990&preset=Q1", "Lựa chọn không hợp lệ; vui lòng chọn lại."),
+    ("year=2025&preset=custom&start=31/02/2025&end=2025-04-01", "Ngày không hợp lệ; vui lòng chọn ngày trên lịch."),
+])
+def test_a_bad_period_on_the_counter_page_is_said_clearly_with_a_400(client, counter_with_two_periods, query,
+                                                                     message):
+    response = client.get(f"/quan-tri/quay/{counter_with_two_periods.id}?{query}")
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert message in html and "Vui lòng sửa các mục được đánh dấu bên dưới." in html
+    assert "Số phiếu trong" not in html  # no figures for a period that was not understood
+    assert "Quầy Một" in html  # the counter itself is still shown

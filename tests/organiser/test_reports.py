@@ -498,3 +498,31 @@ def test_the_api_reports_a_unit_inside_the_token_scope_only(app, client, site, m
     assert client.get("/api/v1/reports/sipas?unit=P-A", headers=headers).status_code == 400
     assert client.get("/api/v1/reports/sipas?unit=P-A&period=x", headers=headers).status_code == 400
     assert client.get("/api/v1/reports/sipas?unit=P-A&period=2026-Q2").status_code == 401
+
+
+def test_the_statistical_annex_reads_as_an_annex_with_numbers_written_one_way(app, site, tmp_path):
+    import re
+    import shutil
+    import subprocess
+
+    from app.organiser.report_files import render_report_pdf
+    from tests.conftest import unavailable
+
+    if shutil.which("pdftotext") is None:
+        unavailable("pdftotext (poppler-utils) is not installed: the annex's text cannot be read")
+    result = report(app)
+    with app.test_request_context("/?lang=vi"):
+        pdf = render_report_pdf(result)
+    (tmp_path / "phu-luc.pdf").write_bytes(pdf)
+    text = subprocess.run(["pdftotext", "-layout", str(tmp_path / "phu-luc.pdf"), "-"], capture_output=True,
+                          text=True, check=True, timeout=60).stdout
+    pages = text.split("\f")
+    assert "PHỤ LỤC SỐ LIỆU THỐNG KÊ" in pages[0] and "Đơn vị P" in pages[0]
+    assert "Kỳ báo cáo: quý II năm 2026 (01/04/2026 – 30/06/2026)" in pages[0]
+    assert "Chỉ số hài lòng chung" in pages[0] and "59,09 %" in pages[0]  # the report's 59.09, the Vietnamese way
+    assert all("Trang" in page for page in pages if page.strip())  # no empty page: each has text and its footer
+    # One way for every index: two decimals and a percent sign; never "47,9" beside "47,90" or a bare "46".
+    indices = re.findall(r"(?<![\d,.])(\d{1,3}(?:,\d+)?) %", text.replace("tin cậy 95 %", ""))
+    assert indices and all(re.fullmatch(r"\d{1,3},\d\d", index) for index in indices), indices
+    for leftover in ("alpha", "mean", "pooled", "HO_TICH", "small_sample", "Báo cáo kết quả khảo sát sự hài lòng\n"):
+        assert leftover not in text, leftover

@@ -8,7 +8,7 @@ import io
 import openpyxl
 import pytest
 
-from tests.factories import job_file
+from tests.factories import assert_finished, job_file
 from tests.organiser.reporting import store, store_many, vector
 
 APRIL = dt.date(2026, 4, 10)
@@ -25,19 +25,6 @@ def site(app, make, login):
           texts={"LY_DO": "Hồ sơ trả chậm hai tuần"})
     login(make.organiser("T", role="viewer"))
     return counter
-
-
-def assert_finished(sheet) -> None:
-    assert sheet.freeze_panes == "A2", sheet.title
-    assert sheet.auto_filter.ref and sheet.auto_filter.ref.startswith("A1:"), sheet.title
-    assert all(cell.font.bold for cell in sheet[1] if cell.value), sheet.title
-    assert sheet.column_dimensions["A"].width and sheet.column_dimensions["A"].width >= 6, sheet.title
-    for row in sheet.iter_rows(min_row=2):
-        for cell in row:
-            if isinstance(cell.value, (int, float)) and not isinstance(cell.value, bool):
-                assert cell.number_format != "General", (sheet.title, cell.coordinate)
-            if isinstance(cell.value, dt.datetime):
-                assert cell.number_format.startswith("dd/mm/yyyy"), (sheet.title, cell.coordinate)
 
 
 def test_the_report_workbook_is_finished_with_a_chart_real_dates_and_every_comment(client, site):
@@ -108,3 +95,18 @@ def test_the_counter_page_shows_responses_in_the_quarter_the_last_one_and_the_in
     assert f"Số phiếu trong {quarter}" in html and "<dd>31</dd>" in html
     assert "Phiếu gần nhất" in html and "chưa có phiếu nào" not in html
     assert "96,8 % (n = 31)" in html  # 30 of 31 respondents satisfied on every criterion
+
+
+@pytest.mark.parametrize("command, title", [
+    (["export", "responses", "--instrument", "sipas-counter", "--period", "2026-Q2"], "Phiếu trả lời"),
+    (["report", "sipas", "--unit", "T", "--period", "2026-Q2"], "Tổng hợp"),
+    (["report", "feedback", "--unit", "T", "--period", "2026-Q2"], "PAKN"),
+], ids=["export-responses", "report-sipas", "report-feedback"])
+def test_the_command_line_workbooks_are_finished_too(runner, site, tmp_path, command, title):
+    out = tmp_path / "tep.xlsx"
+    result = runner.invoke(args=[*command, "--format", "xlsx", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    book = openpyxl.load_workbook(out)
+    assert book.worksheets[0].title == title and book.worksheets[0].max_row >= 2
+    for sheet in book.worksheets:
+        assert_finished(sheet)
