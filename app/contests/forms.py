@@ -46,7 +46,7 @@ CERTIFICATE_AWARDS = (("winners", _l("Người đạt giải")),
                       ("threshold", _l("Người đạt từ mức điểm tối thiểu trở lên")))
 CERTIFICATE_TITLES = (("giay_chung_nhan", _l("Giấy chứng nhận")), ("giay_khen", _l("Giấy khen")))
 PRIZE_SCOPES = (("round", _l("Mỗi vòng thi")), ("overall", _l("Toàn cuộc thi")))
-DRAW_MODES = (("random", _l("Ngẫu nhiên trong ngân hàng (có thể lọc theo chủ đề, mức độ)")),
+DRAW_MODES = (("random", _l("Ngẫu nhiên trong các câu đã lọc")),
               ("blueprint", _l("Theo cơ cấu: số câu cho từng chủ đề hoặc mức độ")))
 DIFFICULTIES = (("1", _l("Dễ")), ("2", _l("Trung bình")), ("3", _l("Khó")))
 COUNTS = (("best", _l("Lượt có kết quả tốt nhất")), ("first", _l("Lượt đầu tiên")), ("last", _l("Lượt cuối cùng")))
@@ -233,6 +233,15 @@ class GroupRow(Form):
     remove = BooleanField(_l("Bỏ đối tượng này"))
 
 
+def _groups_in_use(definition: dict) -> set[str]:
+    """Return the audience groups that prize tables or rounds name."""
+    prizes = definition.get("prizes") or {}
+    used = {*(prizes.get("round") or {}), *(prizes.get("overall") or {})}
+    for round_ in definition.get("rounds") or []:
+        used.update(round_.get("audience_groups") or [], round_.get("prizes") or {})
+    return used
+
+
 class GroupsForm(FlaskForm):
     """Đối tượng dự thi: a row per audience group; a blank row adds one."""
 
@@ -246,10 +255,15 @@ class GroupsForm(FlaskForm):
     def apply(self, definition: dict) -> Edit:
         edited = copy.deepcopy(definition)
         taken = {row.form.code.data for row in self.rows if row.form.code.data}
+        used = _groups_in_use(definition)
         groups, fields, names, refused = [], {}, {}, False
         for row in self.rows:
             name = " ".join((row.form.name.data or "").split())
             code = row.form.code.data or ""
+            if row.form.remove.data and code in used:
+                row.form.name.errors.append(_l("Đối tượng này đang có giải thưởng hoặc được chọn riêng cho một vòng "
+                                               "thi; bỏ ở đó trước rồi mới bỏ đối tượng."))
+                refused = True
             if row.form.remove.data or not (code or name):
                 continue
             key = unicodedata.normalize("NFC", name).casefold()
@@ -377,14 +391,12 @@ class RoundForm(FlaskForm):
         minutes = self.time_limit_minutes.data
         seconds = old.get("time_limit_seconds")
         keep_seconds = seconds is not None and seconds // 60 == minutes  # a limit set in seconds in YAML stays
-        draw: dict = {"mode": self.draw_mode.data}
+        draw: dict = {"mode": self.draw_mode.data, "topics": list(self.topics.data) or None,
+                      "difficulties": [int(level) for level in self.difficulties.data] or None}
         if self.draw_mode.data == "blueprint":
             draw["blueprint"] = [{"topic": part.form.topic.data or None,
                                   "difficulty": int(part.form.difficulty.data) if part.form.difficulty.data else None,
                                   "count": part.form.count.data} for part in self._filled_parts()]
-        else:
-            draw["topics"] = list(self.topics.data) or None
-            draw["difficulties"] = [int(level) for level in self.difficulties.data] or None
         prediction = dict(old.get("prediction") or {})
         target_changed = prediction.get("target") != self.prediction_target.data
         question = self.prediction_question.data.strip()
@@ -420,7 +432,7 @@ class PrizesForm(FlaskForm):
     rows = FieldList(FormField(PrizeRow))
     overall_aggregation = select_field(_l("Giải toàn cuộc thi xét theo"), choices=choice_list(AGGREGATION_CHOICES))
     awarded_to = select_field(_l("Cấp giấy chứng nhận cho"), choices=choice_list(CERTIFICATE_AWARDS))
-    min_score_percent = DecimalField(_l("Mức điểm tối thiểu để nhận giấy (% số điểm tối đa)"), places=None,
+    min_score_percent = DecimalField(_l("Mức điểm tối thiểu để nhận giấy (phần trăm số điểm tối đa)"), places=None,
                                      validators=[Optional(), NumberRange(0, 100)])
     certificate_title = select_field(_l("Loại giấy"), choices=choice_list(CERTIFICATE_TITLES))
     issuer_parent = StringField(_l("Cơ quan cấp trên (dòng trên cùng)"), validators=[Length(max=200)])

@@ -385,8 +385,9 @@ def settings_round(slug: str, number: int | None = None):
     rounds = found.definition["rounds"]
     if number is None:
         index = len(rounds)
-        shown = dict(rounds[-1], name=_("Vòng %(n)d", n=index + 1), opens_at=rounds[-1]["closes_at"],
-                     closes_at=rounds[-1]["closes_at"])
+        # A new round starts as a copy of the last one (most contests repeat it week after week), opening when it
+        # closes; left unnamed, it is called by its number.
+        shown = dict(rounds[-1], name="", opens_at=rounds[-1]["closes_at"], closes_at=rounds[-1]["closes_at"])
     else:
         index = lifecycle.get_round(found, number).number - 1
         shown = rounds[index]

@@ -268,7 +268,7 @@ def test_a_group_with_prizes_cannot_be_removed_unnoticed(app, client, organiser,
     before = stored(app, contest.id)
     assert before["prizes"]["round"]
     response = submit(client, f"{BASE}/{contest.slug}/thiet-lap/doi-tuong", {"rows-1-remove": "y"})
-    assert response.status_code == 400 and "Giải thưởng" in text(response)
+    assert response.status_code == 400 and "Đối tượng này đang có giải thưởng" in text(response)
     assert stored(app, contest.id) == before
 
 
