@@ -22,6 +22,7 @@ from wtforms.fields.core import Field
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
 from app.contests.models import CONTEST_TRANSITIONS
+from app.contests.spec import DEFAULT_PREDICTION_QUESTION
 from app.forms import choice_list, select_field
 from app.stats.ranking import PRESETS
 
@@ -350,7 +351,10 @@ class RoundForm(FlaskForm):
         self.prediction_enabled.data = prediction.get("enabled", True)
         self.prediction_required.data = prediction.get("required", False)
         self.prediction_target.data = prediction.get("target") or "persons_full_marks"
-        self.prediction_question.data = prediction.get("question") or ""
+        question = prediction.get("question") or ""
+        # The stored definition spells the standard wording out; shown empty, it follows a change of target.
+        self.prediction_question.data = "" if question == DEFAULT_PREDICTION_QUESTION.get(
+            self.prediction_target.data) else question
 
     def keep_questions(self) -> None:
         """Ask nothing of the fields a round with attempts keeps: they are shown disabled, so never sent."""
@@ -467,7 +471,8 @@ class PrizesForm(FlaskForm):
         self.overall_aggregation.data = prizes.get("overall_aggregation", "sum_of_round_scores")
         certificate = definition.get("certificate") or {}
         self.awarded_to.data = certificate.get("awarded_to", "winners")
-        self.min_score_percent.data = certificate.get("min_score_percent", 80.0)
+        threshold = certificate.get("min_score_percent", 80.0)
+        self.min_score_percent.data = int(threshold) if float(threshold).is_integer() else threshold
         self.certificate_title.data = certificate.get("title", "giay_chung_nhan")
         for name in ("issuer_parent", "issuer", "signer", "signer_name", "place"):
             self[name].data = certificate.get(name) or ""

@@ -176,6 +176,12 @@ def _in_words(problem: Problem) -> str:
     return f"{where}: {message}" if where else message
 
 
+def _field_message(problem: Problem) -> str:
+    """Return a problem as a sentence under its field ("Phải sau thời điểm mở."): the label says where."""
+    message = _QUOTED_KEY.sub("", str(problem.message)).strip()
+    return message[:1].upper() + message[1:] + ("" if message.endswith((".", ")")) else ".")
+
+
 def _save_settings(edit: Edit, template: str, *, must_be_new: bool = False, back: str | None = None, **context):
     """Check and store a definition edited in a form: the problems ``parse_contest`` and ``save_contest`` find are
     shown on the fields they concern, the others listed in words; nothing is stored unless all is well (400)."""
@@ -190,7 +196,7 @@ def _save_settings(edit: Edit, template: str, *, must_be_new: bool = False, back
         for problem in refused(error).problems:
             field = edit.field_for(problem.path) if problem.path else None
             if field is not None:
-                field.errors = [*field.errors, _QUOTED_KEY.sub("", str(problem.message))]
+                field.errors = [*field.errors, _field_message(problem)]
             else:
                 listed.append(_in_words(problem))
         return render_template(template, problems=listed, marked=len(listed) < len(error.problems), **context), \
