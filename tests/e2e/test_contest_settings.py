@@ -29,6 +29,11 @@ def test_organiser_sets_up_a_contest_in_forms(live_server, desktop, organiser, a
     page.wait_for_url(re.compile(r"/quan-tri/"))
     base = f"{live_server.url}/quan-tri/cuoc-thi/cchc-2026"
 
+    page.goto(f"{live_server.url}/quan-tri/cuoc-thi/moi")
+    assert page.locator('input[type="datetime-local"]').count() == 2
+    assert_accessible(page, axe_source, "new contest")
+    screenshot(page, "contest-new")
+
     page.goto(f"{base}/thiet-lap")
     assert_accessible(page, axe_source, "contest settings: general")
     screenshot(page, "contest-settings-general")
