@@ -134,8 +134,8 @@ def new():
     form.unit.choices = [(unit.code, unit.name) for unit in list_units(organiser.unit) if unit.is_active]
     form.bank.choices = [(bank.code, bank.title) for bank in banks_for(organiser.unit)]
     if not form.validate_on_submit():
-        return render_template("contests/manage/new.html", form=form, problems=[]), \
-            400 if request.method == "POST" else 200
+        return render_template("contests/manage/new.html", form=form, problems=[],
+                               marked=request.method == "POST"), 400 if request.method == "POST" else 200
     return _save_settings(form.starter_definition(), "contests/manage/new.html", form=form, must_be_new=True)
 
 
@@ -399,12 +399,11 @@ def settings_round(slug: str, number: int | None = None):
         shown = rounds[index]
     form, kept = _round_form(found, index, shown)
     template = "contests/manage/settings_round.html"
-    context = dict(contest=found, form=form, kept=kept, number=number, frozen=FROZEN_FIELDS)
     if not form.validate_on_submit():
-        return render_template(template, problems=[], marked=request.method == "POST", **context), \
-            400 if request.method == "POST" else 200
-    return _save_settings(form.apply(found.definition, index, frozen=kept is not None), template,
-                          back=url_for(".settings_rounds", slug=slug), **context)
+        return _settings_page(template, found, form, kept=kept, number=number, frozen=FROZEN_FIELDS)
+    return _save_settings(form.apply(found.definition, index, frozen=kept is not None), template, contest=found,
+                          form=form, kept=kept, number=number, frozen=FROZEN_FIELDS,
+                          back=url_for(".settings_rounds", slug=slug))
 
 
 @bp.route("/<slug>/thiet-lap/vong-thi/<int:number>/xoa", methods=["GET", "POST"])
