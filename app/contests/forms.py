@@ -445,14 +445,18 @@ class PrizesForm(FlaskForm):
     signer_name = StringField(_l("Họ tên người ký"), validators=[Length(max=200)])
     place = StringField(_l("Địa danh ghi trước ngày tháng"), validators=[Length(max=100)])
 
-    def offer(self, groups: list[dict], criteria: list[str]) -> None:
-        """Offer the contest's audience groups and the ranking presets (and a custom order written in YAML)."""
+    def offer(self, definition: dict) -> None:
+        """Offer the contest's audience groups and rounds, and the ranking presets (and a custom order from YAML)."""
         presets = [(key, label) for key, label in RANKING_PRESETS.items()]
-        if tuple(criteria) not in PRESETS.values():
+        if tuple(definition["ranking"]["criteria"]) not in PRESETS.values():
             presets.append(("", _l("Thứ tự riêng đã ghi trong tệp định nghĩa (giữ nguyên)")))
         self.preset.choices = choice_list(presets)
+        scopes = [*PRIZE_SCOPES, *((f"round-{number}", _l("Riêng %(name)s", name=round_["name"]))
+                                   for number, round_ in enumerate(definition["rounds"], start=1))]
         for row in self.rows:
-            row.form.group.choices = choice_list((group["code"], group["name"]) for group in groups)
+            row.form.scope.choices = choice_list(scopes)
+            row.form.group.choices = choice_list((group["code"], group["name"])
+                                                 for group in definition.get("audience_groups") or [])
 
     def fill(self, definition: dict) -> None:
         criteria = tuple((definition.get("ranking") or {}).get("criteria") or PRESETS["default"])
@@ -461,8 +465,11 @@ class PrizesForm(FlaskForm):
         self.visibility.data = leaderboard.get("visibility", "hidden")
         self.top_n.data = leaderboard.get("top_n", 10)
         prizes = definition.get("prizes") or {}
-        for scope, _label in PRIZE_SCOPES:
-            for group, tiers in (prizes.get(scope) or {}).items():
+        tables = [(scope, prizes.get(scope)) for scope, _label in PRIZE_SCOPES]
+        tables += [(f"round-{number}", round_.get("prizes"))
+                   for number, round_ in enumerate(definition.get("rounds") or [], start=1)]
+        for scope, table in tables:
+            for group, tiers in (table or {}).items():
                 for tier in tiers:
                     self.rows.append_entry({"scope": scope, "group": group, "label": tier["label"],
                                             "count": tier["count"], "amount": int(tier.get("amount") or 0)})
@@ -494,8 +501,10 @@ class PrizesForm(FlaskForm):
             line = row.form
             if line.remove.data or not (line.label.data.strip() or line.count.raw_data and line.count.raw_data[0]):
                 continue
-            table = tables[line.scope.data].setdefault(line.group.data, [])
-            path = f"prizes.{line.scope.data}.{line.group.data}"
+            table = tables.setdefault(line.scope.data, {}).setdefault(line.group.data, [])
+            index = line.scope.data.removeprefix("round-")
+            path = f"rounds[{int(index) - 1}].prizes.{line.group.data}" if index.isdigit() else \
+                f"prizes.{line.scope.data}.{line.group.data}"
             fields.setdefault(path, line.amount)
             fields[f"{path}[{len(table)}].label"] = line.label
             fields[f"{path}[{len(table)}].count"] = line.count
@@ -504,6 +513,8 @@ class PrizesForm(FlaskForm):
                           "amount": line.amount.data or 0})
         edited["prizes"] = {"round": tables["round"], "overall": tables["overall"],
                             "overall_aggregation": self.overall_aggregation.data}
+        for number, round_ in enumerate(edited["rounds"], start=1):  # a round's own tables replace "each round"
+            round_["prizes"] = tables.get(f"round-{number}") or None
         certificate = dict(edited.get("certificate") or {})
         certificate.update(awarded_to=self.awarded_to.data, title=self.certificate_title.data,
                            min_score_percent=float(self.min_score_percent.data)

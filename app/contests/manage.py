@@ -441,7 +441,7 @@ def settings_prizes(slug: str):
         form.fill(found.definition)
     elif "them_dong" in request.form:
         form.rows.append_entry()
-    form.offer(found.definition.get("audience_groups") or [], found.definition["ranking"]["criteria"])
+    form.offer(found.definition)
     if "them_dong" in request.form:
         return render_template("contests/manage/settings_prizes.html", contest=found, form=form, problems=[])
     if not form.validate_on_submit():

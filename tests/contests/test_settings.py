@@ -345,3 +345,21 @@ def test_group_codes_are_made_from_names():
     assert group_code("2026", set()) == "nhom_2026"
     assert group_code("!!!", set()) == "nhom"
     assert len(group_code("Người " * 20, set())) <= 32
+
+
+def test_a_round_may_have_prizes_of_its_own(app, client, organiser, contest):
+    path = f"{BASE}/{contest.slug}/thiet-lap/giai-thuong"
+    page = client.get(path).get_data(as_text=True)
+    assert '<option value="round-1">Riêng Vòng 1</option>' in page
+    response = submit(client, path, {"rows-0-scope": "round-1", "rows-0-group": "cbccvc", "rows-0-label": "Giải tuần",
+                                     "rows-0-count": "3", "rows-0-amount": "200000"})
+    assert response.status_code == 303, text(response)
+    definition = stored(app, contest.id)
+    assert definition["rounds"][0]["prizes"] == {"cbccvc": [{"label": "Giải tuần", "count": 3, "amount": 200000.0}]}
+    assert definition["prizes"]["round"] == {}
+    shown = page_form(client.get(path).get_data(as_text=True))
+    assert (shown["rows-0-scope"], shown["rows-0-label"]) == (["round-1"], ["Giải tuần"])
+    refused = submit(client, path, {"rows-0-count": "0"})
+    assert refused.status_code == 400 and "Phải từ 1 đến 10000." in text(refused)
+    removed = submit(client, path, {"rows-0-remove": "y"})
+    assert removed.status_code == 303 and stored(app, contest.id)["rounds"][0]["prizes"] is None
