@@ -18,7 +18,7 @@ from app.auth.audit import Actor, record
 from app.contests.attempts import finalise_expired
 from app.contests.banks import bank_pool, is_borrowed
 from app.contests.draw import shortfalls
-from app.contests.models import Attempt, Contest, Participant, QuestionBank, Round
+from app.contests.models import Attempt, Contest, Participant, Question, QuestionBank, Round
 from app.contests.results import freeze_headcounts, freeze_prediction_actuals
 from app.contests.spec import ContestSpec, contest_spec
 from app.errors import AppError, ConflictError, NotFoundError
@@ -60,6 +60,19 @@ def contest_numbers(contest: Contest) -> tuple[dict[str, int], int]:
     registered = db.session.scalar(sa.select(sa.func.count()).select_from(Participant)
                                    .where(Participant.contest_id == contest.id))
     return counts, registered
+
+
+def rounds_with_attempts(contest: Contest) -> set[int]:
+    """Return the numbers of a contest's rounds that have attempts (their draw and grading can no longer change)."""
+    return set(db.session.scalars(sa.select(Round.number).where(
+        Round.contest_id == contest.id, sa.exists().where(Attempt.round_id == Round.id))))
+
+
+def bank_topics(bank_ids: list[int]) -> list[str]:
+    """Return the topics of the active questions of some banks (what a round's draw may name), in order."""
+    return list(db.session.scalars(
+        sa.select(Question.topic).where(Question.bank_id.in_(bank_ids), Question.is_active).distinct()
+        .order_by(Question.topic)))
 
 
 #: Round settings that shape attempts; they cannot change once a round has attempts.
@@ -155,7 +168,7 @@ def _shortfall_text(shortfall: str) -> LazyString | str:
     """Word a draw shortfall ("pool has 3 eligible questions, 5 needed") for the organiser, in their language."""
     numbers = [int(number) for number in re.findall(r"\d+", shortfall)]
     if shortfall.startswith("blueprint") and len(numbers) == 3:
-        return _l("phần %(part)d của blueprint cần %(needed)d câu, chỉ có %(available)d",
+        return _l("phần %(part)d của cơ cấu đề cần %(needed)d câu, chỉ có %(available)d",
                   part=numbers[0], needed=numbers[1], available=numbers[2])
     if len(numbers) == 2:
         return _l("có %(available)d câu phù hợp, cần %(needed)d", available=numbers[0], needed=numbers[1])
@@ -164,13 +177,11 @@ def _shortfall_text(shortfall: str) -> LazyString | str:
 
 def _frozen_round_changes(contest: Contest, spec: ContestSpec) -> list[Problem]:
     """List changes to rounds that already have attempts (their draw and grading must stay as they were)."""
-    used = set(db.session.scalars(
-        sa.select(Attempt.round_id).where(Attempt.contest_id == contest.id).distinct()
-    ))
+    used = rounds_with_attempts(contest)
     problems = []
     new_rounds = {round_spec_.number: round_spec_ for round_spec_ in spec.rounds}
     for round_ in contest.rounds:
-        if round_.id not in used:
+        if round_.number not in used:
             continue
         new = new_rounds.get(round_.number)
         path = f"rounds[{round_.number - 1}]"

@@ -4,6 +4,7 @@ the signed-in organiser's subtree (404 otherwise)."""
 from __future__ import annotations
 
 import io
+import re
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
@@ -16,11 +17,17 @@ from app.contests import lifecycle
 from app.contests.banks import banks_for, get_bank, import_questions, may_import_into
 from app.contests.certificates import achievements, certificates_pdf
 from app.contests.forms import (
+    FROZEN_FIELDS,
     BankUploadForm,
     DefinitionForm,
+    Edit,
     ExcludeForm,
+    GeneralForm,
+    GroupsForm,
     NewContestForm,
     PredictionActualForm,
+    PrizesForm,
+    RoundForm,
     StatusForm,
     UploadForm,
 )
@@ -31,16 +38,17 @@ from app.contests.participants import (PERSONAL_DATA_COLUMNS, erase_personal_dat
                                        preissue_participants, retention_ends, set_excluded)
 from app.contests.reports import people, tables_in_words
 from app.contests.results import contest_results, integrity_report, item_report
-from app.contests.spec import contest_spec, dump_definition, parse_contest, starter_definition
+from app.contests.spec import contest_spec, dump_definition, parse_contest
 from app.database import utcnow
 from app.errors import AppError, NotFoundError
 from app.exports import iter_csv, write_csv, write_xlsx
 from app.extensions import db
+from app.forms import ConfirmForm, choice_list
 from app.i18n import local_zone
 from app.units.services import list_units
 from app.uploads import UploadLimits
 from app.validation import MAX_YAML_BYTES, Problem, Rejected, read_yaml
-from app.web import ConfirmPage, confirm_then, download, page_number, refused
+from app.web import ConfirmPage, confirm_page, confirm_then, download, page_number, refused
 
 bp = Blueprint("contest_admin", __name__)
 
@@ -120,21 +128,15 @@ def index():
 @bp.route("/moi", methods=["GET", "POST"])
 @organiser_required("organiser")
 def new():
-    """Create a contest with one round from a short form (everything else can then be edited as YAML)."""
+    """Create a contest with one round from a short form (everything else is then set in the settings pages)."""
     organiser = current_organiser()
     form = NewContestForm()
     form.unit.choices = [(unit.code, unit.name) for unit in list_units(organiser.unit) if unit.is_active]
     form.bank.choices = [(bank.code, bank.title) for bank in banks_for(organiser.unit)]
     if not form.validate_on_submit():
-        return render_template("contests/manage/new.html", form=form, problems=[]), \
-            400 if request.method == "POST" else 200
-    definition = starter_definition(
-        slug=form.slug.data, title=form.title.data, unit=form.unit.data, legal_basis=form.legal_basis.data or "",
-        rules=form.rules.data or "", groups_text=form.groups.data, bank=form.bank.data,
-        opens_at=form.opens_at.data, closes_at=form.closes_at.data, question_count=form.question_count.data,
-        time_limit_minutes=form.time_limit_minutes.data, attempts_allowed=form.attempts_allowed.data,
-    )
-    return _save_definition(definition, "contests/manage/new.html", form=form, must_be_new=True)
+        return render_template("contests/manage/new.html", form=form, problems=[],
+                               marked=request.method == "POST"), 400 if request.method == "POST" else 200
+    return _save_settings(form.starter_definition(), "contests/manage/new.html", form=form, must_be_new=True)
 
 
 def _save_definition(data: object, template: str, *, must_be_new: bool = False, **context):
@@ -152,6 +154,55 @@ def _save_definition(data: object, template: str, *, must_be_new: bool = False, 
         return _problems_page(template, error, **context)
     flash(_("Đã tạo cuộc thi.") if created else _("Đã lưu định nghĩa cuộc thi."), "info")
     return redirect(url_for(".contest", slug=contest.slug), 303)
+
+
+#: A key of a definition named in words, for a problem no field of the page stands for.
+_PLACES = {"slug": _l("Mã cuộc thi"), "title": _l("Tên cuộc thi"), "unit": _l("Đơn vị tổ chức"),
+           "legal_basis": _l("Căn cứ"), "rules": _l("Thể lệ"), "audience_groups": _l("Đối tượng dự thi"),
+           "registration": _l("Đăng ký dự thi"), "leaderboard": _l("Bảng xếp hạng"), "ranking": _l("Xếp hạng"),
+           "prizes": _l("Giải thưởng"), "collective": _l("Giải tập thể"), "certificate": _l("Giấy chứng nhận")}
+#: A machine key quoted after a message ("(opens_at)", "(enabled: false)"): the field's label already says it.
+_QUOTED_KEY = re.compile(r"\s*\([a-z_]+(?::\s*[a-z_]+)?\)")
+
+
+def _in_words(problem: Problem) -> str:
+    """Return a problem as "where: what", the where in words ("Vòng 2", "Giải thưởng") rather than a key path."""
+    message = _QUOTED_KEY.sub("", str(problem.message))
+    round_ = re.match(r"rounds\[(\d+)\]", problem.path)
+    if round_:
+        where = _("Vòng %(n)d", n=int(round_.group(1)) + 1)
+    else:
+        where = str(_PLACES.get(re.split(r"[.\[]", problem.path)[0], problem.path))
+    return f"{where}: {message}" if where else message
+
+
+def _field_message(problem: Problem) -> str:
+    """Return a problem as a sentence under its field ("Phải sau thời điểm mở."): the label says where."""
+    message = _QUOTED_KEY.sub("", str(problem.message)).strip()
+    return message[:1].upper() + message[1:] + ("" if message.endswith((".", ")")) else ".")
+
+
+def _save_settings(edit: Edit, template: str, *, must_be_new: bool = False, back: str | None = None, **context):
+    """Check and store a definition edited in a form: the problems ``parse_contest`` and ``save_contest`` find are
+    shown on the fields they concern, the others listed in words; nothing is stored unless all is well (400)."""
+    if edit.refused:
+        return render_template(template, problems=[], marked=True, **context), 400
+    organiser = current_organiser()
+    try:
+        contest, created = lifecycle.save_contest(parse_contest(edit.definition, local_zone()), actor=organiser,
+                                                  now=utcnow(), scope=organiser.unit, must_be_new=must_be_new)
+    except Rejected as error:
+        listed = []
+        for problem in refused(error).problems:
+            field = edit.field_for(problem.path) if problem.path else None
+            if field is not None:
+                field.errors = [*field.errors, _field_message(problem)]
+            else:
+                listed.append(_in_words(problem))
+        return render_template(template, problems=listed, marked=len(listed) < len(error.problems), **context), \
+            error.status
+    flash(_("Đã tạo cuộc thi.") if created else _("Đã lưu thiết lập cuộc thi."), "info")
+    return redirect(back or url_for(".contest", slug=contest.slug), 303)
 
 
 @bp.route("/nap", methods=["GET", "POST"])
@@ -256,6 +307,147 @@ def definition_file(slug: str):
     """Download the definition as a YAML file that `flask contests load` reads back."""
     found = _contest(slug)
     return download(dump_definition(found.definition), "yaml", f"{found.slug}.yaml")
+
+
+# --- settings: the definition edited in forms, part by part ------------------------------------------------------
+
+
+def _settings_page(template: str, found: Contest, form, **context):
+    """Show a settings form (200), or again after the form's own checks refused it (400)."""
+    return render_template(template, contest=found, form=form, problems=[], marked=request.method == "POST",
+                           **context), 400 if request.method == "POST" else 200
+
+
+@bp.route("/<slug>/thiet-lap", methods=["GET", "POST"])
+@organiser_required("organiser")
+def settings(slug: str):
+    """Thông tin chung: title, organising unit, legal basis and rules."""
+    found = _contest(slug)
+    form = GeneralForm()
+    form.unit.choices = choice_list((unit.code, unit.name) for unit in list_units(current_organiser().unit)
+                                    if unit.is_active)
+    if request.method == "GET":
+        form.fill(found.definition)
+    if not form.validate_on_submit():
+        return _settings_page("contests/manage/settings_general.html", found, form)
+    return _save_settings(form.apply(found.definition), "contests/manage/settings_general.html", contest=found,
+                          form=form, back=url_for(".settings", slug=slug))
+
+
+@bp.route("/<slug>/thiet-lap/doi-tuong", methods=["GET", "POST"])
+@organiser_required("organiser")
+def settings_groups(slug: str):
+    """Đối tượng dự thi: audience groups named in words (their codes are made from the names and never shown)."""
+    found = _contest(slug)
+    form = GroupsForm()
+    if request.method == "GET":
+        form.fill(found.definition)
+    elif "them_dong" in request.form:  # another blank row, nothing saved yet
+        form.rows.append_entry()
+        return render_template("contests/manage/settings_groups.html", contest=found, form=form, problems=[])
+    if not form.validate_on_submit():
+        return _settings_page("contests/manage/settings_groups.html", found, form)
+    return _save_settings(form.apply(found.definition), "contests/manage/settings_groups.html", contest=found,
+                          form=form, back=url_for(".settings_groups", slug=slug))
+
+
+@bp.get("/<slug>/thiet-lap/vong-thi")
+@organiser_required("organiser")
+def settings_rounds(slug: str):
+    """Vòng thi: the rounds, with links to edit, add and remove one."""
+    found = _contest(slug)
+    return render_template("contests/manage/settings_rounds.html", contest=found,
+                           used=lifecycle.rounds_with_attempts(found))
+
+
+def _round_form(found: Contest, index: int, shown: dict) -> tuple[RoundForm, RoundForm | None]:
+    """Return the form of a round and, for a round with attempts, a copy showing what it keeps (disabled)."""
+    organiser = current_organiser()
+    banks = banks_for(organiser.unit)
+    topics = lifecycle.bank_topics([bank.id for bank in banks])
+    groups = [(group["code"], group["name"]) for group in found.definition.get("audience_groups") or []]
+    frozen = index < len(found.rounds) and index + 1 in lifecycle.rounds_with_attempts(found)
+    forms = [RoundForm(), RoundForm(formdata=None, meta={"csrf": False})] if frozen else [RoundForm()]
+    for form in forms:
+        if form is not forms[0] or request.method == "GET":
+            form.fill(shown)
+            form.add_blank_parts()
+        form.bank.choices = choice_list((bank.code, bank.title) for bank in banks)
+        form.topics.choices = choice_list((topic, topic) for topic in topics)
+        form.audience.choices = choice_list(groups)
+        for part in form.parts:
+            part.form.topic.choices = choice_list([("", _l("Mọi chủ đề")), *((topic, topic) for topic in topics)])
+    if frozen:
+        forms[0].keep_questions()
+    return forms[0], forms[1] if frozen else None
+
+
+@bp.route("/<slug>/thiet-lap/vong-thi/<int:number>", methods=["GET", "POST"])
+@bp.route("/<slug>/thiet-lap/vong-thi/moi", methods=["GET", "POST"])
+@organiser_required("organiser")
+def settings_round(slug: str, number: int | None = None):
+    """Add a round, or edit one (a round with attempts keeps its questions, time, attempts and prediction)."""
+    found = _contest(slug)
+    rounds = found.definition["rounds"]
+    if number is None:
+        index = len(rounds)
+        # A new round starts as a copy of the last one (most contests repeat it week after week), opening when it
+        # closes; left unnamed, it is called by its number.
+        shown = dict(rounds[-1], name="", opens_at=rounds[-1]["closes_at"], closes_at=rounds[-1]["closes_at"])
+    else:
+        index = lifecycle.get_round(found, number).number - 1
+        shown = rounds[index]
+    form, kept = _round_form(found, index, shown)
+    template = "contests/manage/settings_round.html"
+    if not form.validate_on_submit():
+        return _settings_page(template, found, form, kept=kept, number=number, frozen=FROZEN_FIELDS)
+    return _save_settings(form.apply(found.definition, index, frozen=kept is not None), template, contest=found,
+                          form=form, kept=kept, number=number, frozen=FROZEN_FIELDS,
+                          back=url_for(".settings_rounds", slug=slug))
+
+
+@bp.route("/<slug>/thiet-lap/vong-thi/<int:number>/xoa", methods=["GET", "POST"])
+@organiser_required("organiser")
+def remove_round(slug: str, number: int):
+    """Remove a round without attempts, after saying what happens (later rounds move up a number)."""
+    found = _contest(slug)
+    round_ = lifecycle.get_round(found, number)
+    back = url_for(".settings_rounds", slug=slug)
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        return confirm_page(form, ConfirmPage(
+            _("Xoá vòng “%(name)s”", name=round_.name),
+            _("Vòng thi này và thiết lập của nó bị xoá khỏi cuộc thi; các vòng sau được đánh số lại. Vòng đã có bài "
+              "thi thì không xoá được."), _("Xoá vòng thi"), back))
+    definition = dict(found.definition, rounds=[r for i, r in enumerate(found.definition["rounds"]) if i != number - 1])
+    organiser = current_organiser()
+    try:
+        lifecycle.save_contest(parse_contest(definition, local_zone()), actor=organiser, now=utcnow(),
+                               scope=organiser.unit)
+    except Rejected as error:
+        flash(" ".join([_("Chưa xoá được vòng thi."), *(_in_words(p) for p in refused(error).problems)]), "error")
+        return redirect(back, 303)
+    flash(_("Đã xoá vòng thi."), "info")
+    return redirect(back, 303)
+
+
+@bp.route("/<slug>/thiet-lap/giai-thuong", methods=["GET", "POST"])
+@organiser_required("organiser")
+def settings_prizes(slug: str):
+    """Xếp hạng và giải thưởng: ranking order, public leaderboard, prize tables and certificates."""
+    found = _contest(slug)
+    form = PrizesForm()
+    if request.method == "GET":
+        form.fill(found.definition)
+    elif "them_dong" in request.form:
+        form.rows.append_entry()
+    form.offer(found.definition)
+    if "them_dong" in request.form:
+        return render_template("contests/manage/settings_prizes.html", contest=found, form=form, problems=[])
+    if not form.validate_on_submit():
+        return _settings_page("contests/manage/settings_prizes.html", found, form)
+    return _save_settings(form.apply(found.definition), "contests/manage/settings_prizes.html", contest=found,
+                          form=form, back=url_for(".settings_prizes", slug=slug))
 
 
 # --- results -----------------------------------------------------------------------------------------------------

@@ -862,23 +862,3 @@ def _collective_definition(collective: Collective) -> dict:
         "prizes": [{"label": t.label, "count": t.count, "amount": t.value} for t in collective.prizes],
     }
 
-
-def starter_definition(*, slug: str, title: str, unit: str, legal_basis: str, rules: str, groups_text: str,
-                       bank: str, opens_at: str, closes_at: str, question_count: int, time_limit_minutes: int,
-                       attempts_allowed: int) -> dict:
-    """Return the definition of a new contest with one round from the organiser's short form (defaults elsewhere).
-
-    ``groups_text`` has one audience group per line, "code: name".
-    """
-    groups = []
-    for line in groups_text.splitlines():
-        code, _, name = line.partition(":")
-        if code.strip():
-            groups.append({"code": code.strip(), "name": name.strip() or code.strip()})
-    return {
-        "slug": slug, "title": title, "unit": unit, "legal_basis": legal_basis, "rules": rules,
-        "audience_groups": groups or None,
-        "rounds": [{"name": "Vòng 1", "opens_at": opens_at, "closes_at": closes_at, "bank": bank,
-                    "question_count": question_count, "time_limit_minutes": time_limit_minutes,
-                    "attempts_allowed": attempts_allowed}],
-    }

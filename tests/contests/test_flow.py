@@ -17,6 +17,9 @@ from tests.factories import csrf_from, decode_qr, job_file, log_in
 from tests.organiser.test_walk import rasterise_pdf
 
 PRIZES_YAML = """
+audience_groups:
+  - {code: cbccvc, name: "Cán bộ, công chức"}
+  - {code: nguoi_dan, name: "Người dân"}
 prizes:
   round:
     cbccvc:
@@ -58,9 +61,9 @@ def test_a_contest_runs_from_definition_to_published_ranking(app, client, organi
     now = now_utc()
     created = post_form(client, "/quan-tri/cuoc-thi/moi", {
         "slug": "cchc-thu", "title": "Tìm hiểu CCHC thử", "unit": "T", "legal_basis": "Kế hoạch 01/KH-UBND",
-        "rules": "Mỗi người thi một lần.", "groups": "cbccvc: Cán bộ, công chức\nnguoi_dan: Người dân",
-        "bank": bank, "opens_at": local_text(now - dt.timedelta(hours=1)),
-        "closes_at": local_text(now + dt.timedelta(days=2)), "question_count": "5", "time_limit_minutes": "15",
+        "rules": "Mỗi người thi một lần.", "groups": "Cán bộ, công chức\nNgười dân",
+        "bank": bank, "opens_at": local_text(now - dt.timedelta(hours=1)).replace(" ", "T"),
+        "closes_at": local_text(now + dt.timedelta(days=2)).replace(" ", "T"), "question_count": "5", "time_limit_minutes": "15",
         "attempts_allowed": "1"})
     assert created.status_code == 303 and created.headers["Location"].endswith("/quan-tri/cuoc-thi/cchc-thu")
     page = client.get("/quan-tri/cuoc-thi/cchc-thu/dinh-nghia").get_data(as_text=True)

@@ -111,7 +111,8 @@ def site(app, make, units, make_contest):
 def pages(app, site) -> list[str]:
     """Every GET page of the organiser area and the public side the site gives values for."""
     values = {"unit_id": site["units"]["T-SNV"], "counter_id": site["counter"].id, "slug": site["contest"].slug,
-              "field_id": None, "organiser_id": site["admin"].id, "code": "bank-a", "kind": None, "fmt": None}
+              "field_id": None, "organiser_id": site["admin"].id, "code": "bank-a", "kind": None, "fmt": None,
+              "number": 1}
     with app.app_context():
         from app.units.models import ServiceField
         from app.extensions import db
