@@ -211,8 +211,8 @@ def _table(word, data: Table) -> None:
     total = sum(data.widths)
     widths = [int(TEXT_WIDTH * share / total) for share in data.widths]
     _widths(table, widths)
-    for row_index, values in enumerate((data.headers, *data.rows)):
-        row = table.rows[row_index]
+    # ``table.rows[i]`` walks every row before i (python-docx), quadratic on a long table: take the rows once.
+    for row_index, (row, values) in enumerate(zip(table.rows, (data.headers, *data.rows))):
         if row_index == 0:
             header = OxmlElement("w:tblHeader")  # repeated at the top of each page
             row._tr.get_or_add_trPr().append(header)
