@@ -75,6 +75,13 @@ def _unoserver_path(folder: Path) -> Path:
     return folder
 
 
+def _signal_group(leader: int, sig: int) -> None:
+    try:
+        os.killpg(leader, sig)
+    except ProcessLookupError:
+        pass
+
+
 class Listener:
     """One resident LibreOffice behind unoserver: started on demand, restarted when dead, one conversion at a time."""
 
@@ -162,17 +169,15 @@ class Listener:
             return
         process, self.process = self.process, None
         if process is not None:
-            # Politely first (unoserver passes it on to LibreOffice), then for sure.
-            for sig, grace in ((signal.SIGTERM, STOP_GRACE), (signal.SIGKILL, None)):
-                try:
-                    os.killpg(process.pid, sig)
-                except ProcessLookupError:
-                    pass
-                try:
-                    process.wait(grace)
-                    break
-                except subprocess.TimeoutExpired:
-                    continue
+            # Politely first (unoserver passes it on to LibreOffice), then for sure: LibreOffice's launcher
+            # (oosplash) can outlive unoserver, so whatever is left of the group is killed either way.
+            _signal_group(process.pid, signal.SIGTERM)
+            try:
+                process.wait(STOP_GRACE)
+            except subprocess.TimeoutExpired:
+                pass
+            _signal_group(process.pid, signal.SIGKILL)
+            process.wait()
         if self._folder is not None:
             shutil.rmtree(self._folder, ignore_errors=True)
             self._folder = None
