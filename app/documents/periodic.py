@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from app.contests.models import Contest, Participant, Round
+from app.contests.models import Attempt, Contest, Participant, Round
 from app.contests.reports import people
 from app.contests.results import contest_results
 from app.documents.models import DocumentSettings
@@ -316,33 +316,85 @@ def contests_held(unit: Unit, period: Period, zone: ZoneInfo) -> list[Contest]:
         .where(Unit.is_within(unit), Contest.status != "draft", Contest.id.in_(held)).order_by(Contest.id)))
 
 
+#: Attempt states whose answers are marked: the ones the results count.
+FINISHED = ("submitted", "expired")
+
+
+@dataclass(frozen=True)
+class UnitParticipation:
+    """A unit with a headcount in a contest's subtree: how many of its people finished (contest.md §5.6)."""
+
+    name: str
+    headcount: int
+    completers: int
+    #: 100 · completers / headcount, rounded half up to 2 decimals and capped at 100 (as the unit ranking).
+    rate: float
+
+
 @dataclass(frozen=True)
 class ContestLine:
-    """A contest held in the period: who registered, who finished, and its computed results."""
+    """A contest held in the period: who registered, who finished, and each unit's participation."""
 
     contest: Contest
     registered: int
     completers: int
     #: Completers per 100 registered (None without registrations).
     completion: float | None
-    results: object
+    units: tuple[UnitParticipation, ...]
 
 
 def contest_participation(unit: Unit, period: Period, zone: ZoneInfo) -> list[ContestLine]:
-    """Return the contests held in the subtree during the period with their participation (reads only)."""
+    """Return the contests held in the subtree during the period with their participation (reads only).
+
+    Counted in SQL, one grouped row per unit: a contest of 200,000 attempts never comes into Python row by row (its
+    full results, rankings and prizes, are computed only for the winners of a published contest).
+    """
     contests = contests_held(unit, period, zone)
     if not contests:
         return []
+    ids = [c.id for c in contests]
     registered = dict(db.session.execute(
-        sa.select(Participant.contest_id, sa.func.count()).where(Participant.contest_id.in_([c.id for c in contests]))
+        sa.select(Participant.contest_id, sa.func.count()).where(Participant.contest_id.in_(ids))
         .group_by(Participant.contest_id)).all())
+    # A completer is a participant, not excluded, with a finished attempt; an attempt carries its participant's
+    # unit, so distinct participants per (contest, unit) add up to the contest's completers.
+    finished: dict[int, dict[int, int]] = {contest_id: {} for contest_id in ids}
+    for contest_id, unit_id, count in db.session.execute(
+            sa.select(Attempt.contest_id, Attempt.unit_id, sa.func.count(sa.distinct(Attempt.participant_id)))
+            .join(Participant, Participant.id == Attempt.participant_id)
+            .where(Attempt.contest_id.in_(ids), Attempt.state.in_(FINISHED), sa.not_(Participant.excluded))
+            .group_by(Attempt.contest_id, Attempt.unit_id)):
+        finished[contest_id][unit_id] = count
     lines = []
     for contest in contests:
-        results = contest_results(contest, zone)
-        total = registered.get(contest.id, 0)
-        completers = len(results.overall)
-        lines.append(ContestLine(contest, total, completers, 100 * completers / total if total else None, results))
+        total, by_unit = registered.get(contest.id, 0), finished[contest.id]
+        completers = sum(by_unit.values())
+        lines.append(ContestLine(contest, total, completers, 100 * completers / total if total else None,
+                                 _unit_participation(contest, by_unit)))
     return lines
+
+
+def _unit_participation(contest: Contest, completers: dict[int, int]) -> tuple[UnitParticipation, ...]:
+    """Give each unit with a headcount its completers: a person counts for the nearest unit at or above their own
+    that has a headcount; once results are published, the headcounts frozen then (as the contest's results)."""
+    rows = db.session.execute(sa.select(Unit.id, Unit.name, Unit.headcount, Unit.path)
+                              .where(Unit.is_within(contest.unit)).order_by(Unit.path)).all()
+    frozen = contest.unit_headcounts
+    headcount = {row.id: (frozen.get(str(row.id), 0) if frozen is not None else row.headcount or 0) for row in rows}
+    counted = {row.path: row for row in rows if headcount[row.id] > 0}
+    path_of = {row.id: row.path for row in rows}
+    done = dict.fromkeys(counted, 0)
+    for unit_id, count in completers.items():
+        parts = path_of.get(unit_id, "").strip("/").split("/")
+        owner = next((f"/{'/'.join(parts[:i])}/" for i in range(len(parts), 0, -1)
+                      if f"/{'/'.join(parts[:i])}/" in counted), None)
+        if owner is not None:
+            done[owner] += count
+    # Rounded half up in whole numbers (no float rounding on the way), capped: more is full participation.
+    return tuple(UnitParticipation(row.name, headcount[row.id], done[path],
+                                   min(100.0, (20_000 * done[path] + headcount[row.id]) // (2 * headcount[row.id])
+                                       / 100))
+                 for path, row in counted.items())
 
 
 def _contests_section(unit: Unit, period: Period, zone: ZoneInfo) -> Section | None:
@@ -352,28 +404,29 @@ def _contests_section(unit: Unit, period: Period, zone: ZoneInfo) -> Section | N
     paragraphs: list[str] = []
     tables: list[Table] = []
     for line in lines:
-        contest, results, total, completers, rate = (line.contest, line.results, line.registered, line.completers,
-                                                     line.completion)
+        contest, total, completers, rate = line.contest, line.registered, line.completers, line.completion
         sentence = (f"Cuộc thi “{contest.title}” ({len(contest.rounds)} đợt): {number(total)} người đăng ký dự thi, "
                     f"{number(completers)} người hoàn thành bài thi"
                     + (f" (đạt {pct(rate)})" if rate is not None else "") + ".")
-        if results.awards:
-            sentence += f" Đã xác định {number(len(results.awards))} giải cá nhân."
+        # Prizes are the committee's once results are published; before that they move with every attempt.
+        awards = contest_results(contest, zone).awards if contest.results_published_at is not None else ()
+        if awards:
+            sentence += f" Đã xác định {number(len(awards))} giải cá nhân."
         if contest.results_published_at is None:
             sentence += " Kết quả chưa được công bố."
         paragraphs.append(sentence)
-        units = sorted(results.units, key=lambda u: (-u.rate, u.name))[:CONTEST_UNITS_LISTED]
+        units = sorted(line.units, key=lambda u: (-u.rate, u.name))[:CONTEST_UNITS_LISTED]
         if units:
             tables.append(Table(f"Tỷ lệ tham gia theo đơn vị – {contest.title}",
                                 ("Đơn vị", "Biên chế", "Hoàn thành", "Tỷ lệ tham gia"),
                                 tuple((u.name, number(u.headcount), number(u.completers), pct(u.rate))
                                       for u in units), (False, True, True, True), (5, 1.6, 1.8, 2)))
-        if results.awards and contest.results_published_at is not None:
-            awards = results.awards[:WINNERS_LISTED]
-            names = people([a.participant_id for a in awards])
+        if awards:
+            listed = awards[:WINNERS_LISTED]
+            names = people([a.participant_id for a in listed])
             tables.append(Table(f"Người đoạt giải – {contest.title}", ("Giải", "Họ và tên", "Đơn vị"),
                                 tuple((a.label, names.get(a.participant_id, (None,))[0] or "(đã xoá dữ liệu cá nhân)",
-                                       (names.get(a.participant_id) or (None, None, ""))[2]) for a in awards),
+                                       (names.get(a.participant_id) or (None, None, ""))[2]) for a in listed),
                                 (False, False, False), (2.5, 4, 4)))
     return Section("CUỘC THI TÌM HIỂU VỀ CẢI CÁCH HÀNH CHÍNH", tuple(paragraphs), tuple(tables))
 
