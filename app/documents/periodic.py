@@ -356,14 +356,14 @@ def contest_participation(unit: Unit, period: Period, zone: ZoneInfo) -> list[Co
     registered = dict(db.session.execute(
         sa.select(Participant.contest_id, sa.func.count()).where(Participant.contest_id.in_(ids))
         .group_by(Participant.contest_id)).all())
-    # A completer is a participant, not excluded, with a finished attempt; an attempt carries its participant's
-    # unit, so distinct participants per (contest, unit) add up to the contest's completers.
+    # A completer is a participant, not excluded, with a finished attempt (a semi-join: each counted once however
+    # many rounds they finished, without sorting 200,000 ids); they count for their own unit.
+    finished_by = sa.select(Attempt.participant_id).where(Attempt.contest_id.in_(ids), Attempt.state.in_(FINISHED))
     finished: dict[int, dict[int, int]] = {contest_id: {} for contest_id in ids}
     for contest_id, unit_id, count in db.session.execute(
-            sa.select(Attempt.contest_id, Attempt.unit_id, sa.func.count(sa.distinct(Attempt.participant_id)))
-            .join(Participant, Participant.id == Attempt.participant_id)
-            .where(Attempt.contest_id.in_(ids), Attempt.state.in_(FINISHED), sa.not_(Participant.excluded))
-            .group_by(Attempt.contest_id, Attempt.unit_id)):
+            sa.select(Participant.contest_id, Participant.unit_id, sa.func.count())
+            .where(Participant.contest_id.in_(ids), sa.not_(Participant.excluded), Participant.id.in_(finished_by))
+            .group_by(Participant.contest_id, Participant.unit_id)):
         finished[contest_id][unit_id] = count
     lines = []
     for contest in contests:
