@@ -26,6 +26,8 @@ from app.units.models import Unit
 
 #: Criteria named as the weakest and the strongest.
 NAMED_CRITERIA = 3
+#: Child units named in the sentence on units clearly above or below the rest (the others are counted).
+UNITS_NAMED = 5
 #: Units listed in a contest's participation table, highest rate first.
 CONTEST_UNITS_LISTED = 10
 #: Winners listed per contest.
@@ -213,11 +215,12 @@ def _headline(report: SipasReport) -> Headline:
     return Headline(None if overall is None else pct(overall), number(report.responses), change, significant)
 
 
-def _change_sentence(report: SipasReport) -> str:
-    """Say how the overall index moved against the previous period, and whether that is more than noise."""
+def _change_clause(report: SipasReport) -> str | None:
+    """Say how the overall index moved against the previous period, and whether that is more than noise (None when
+    there is nothing to compare with)."""
     comparison = report.comparison
     if comparison is None or comparison.overall.difference is None or comparison.overall.previous is None:
-        return "Không có số liệu kỳ trước để so sánh."
+        return None
     previous_words = period_words(Period(comparison.period.start, comparison.period.end, comparison.period.label))
     difference = comparison.overall.difference
     if round(difference, 1) == 0:
@@ -240,12 +243,10 @@ def _satisfaction_section(report: SipasReport, words: str) -> Section:
     if report.instrument is None or report.overall.value is None:
         return Section(heading, (f"Trong {words}, chưa có đủ phiếu khảo sát hợp lệ để tính chỉ số hài lòng "
                                  f"(số phiếu: {number(report.responses)}).",))
-    change = _change_sentence(report)
+    change = _change_clause(report)
     first = (f"Trong {words}, đơn vị nhận được {number(report.responses)} phiếu khảo sát hợp lệ qua mã QR tại bộ "
-             f"phận một cửa; chỉ số hài lòng chung đạt {pct(report.overall.value)} (n = {number(report.overall.n)}), "
-             f"{change}.") if report.comparison is not None else (
-        f"Trong {words}, đơn vị nhận được {number(report.responses)} phiếu khảo sát hợp lệ qua mã QR tại bộ phận "
-        f"một cửa; chỉ số hài lòng chung đạt {pct(report.overall.value)} (n = {number(report.overall.n)}). {change}")
+             f"phận một cửa; chỉ số hài lòng chung đạt {pct(report.overall.value)} (n = {number(report.overall.n)})"
+             + (f", {change}." if change else ". Không có số liệu kỳ trước để so sánh."))
     paragraphs = [first]
     elements = [e for e in report.elements if e.estimate.value is not None]
     if elements:
@@ -266,10 +267,9 @@ def _satisfaction_section(report: SipasReport, words: str) -> Section:
     if above or below:
         parts = []
         if above:
-            parts.append("cao hơn rõ rệt so với mức chung: " + ", ".join(
-                f"{c.name} ({pct(c.estimate.value)})" for c in above))
+            parts.append("cao hơn rõ rệt so với mức chung: " + _some_units(above))
         if below:
-            parts.append("thấp hơn rõ rệt: " + ", ".join(f"{c.name} ({pct(c.estimate.value)})" for c in below))
+            parts.append("thấp hơn rõ rệt: " + _some_units(below))
         paragraphs.append("Giữa các đơn vị trực thuộc, " + "; ".join(parts) + ".")
     elif len([c for c in report.children if c.estimate.value is not None]) > 1:
         paragraphs.append("Chưa có đơn vị trực thuộc nào cao hơn hoặc thấp hơn rõ rệt so với mức chung.")
@@ -289,6 +289,14 @@ def _satisfaction_section(report: SipasReport, words: str) -> Section:
                                    number(c.estimate.n)) for c in children),
                             (True, False, True, True), (1, 5.2, 2.2, 1.6)))
     return Section(heading, tuple(paragraphs), tuple(tables))
+
+
+def _some_units(units: Sequence) -> str:
+    """Name the first units of a list with their index, and count the rest (a province has hundreds of communes;
+    every one is in Bảng 2)."""
+    named = ", ".join(f"{c.name} ({pct(c.estimate.value)})" for c in units[:UNITS_NAMED])
+    rest = len(units) - UNITS_NAMED
+    return named + (f" và {number(rest)} đơn vị khác (Bảng 2)" if rest > 0 else "")
 
 
 def _value(estimate: Estimate) -> str:
