@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 CONVERT_TIMEOUT = 30
 #: Longest a ping of the listener may take (it answers in milliseconds once up).
 PING_TIMEOUT = 2
+#: A listener that died without ever answering is not started again before this many seconds.
+START_BACKOFF = 60
 #: Seconds a stopped listener gets to exit before it is killed.
 STOP_GRACE = 5
 #: unoserver's XML-RPC interface version this client speaks.
@@ -95,6 +97,8 @@ class Listener:
         #: The process that owns the listener: a forked child inherits this object (and its exit hook) but must
         #: neither use nor stop its parent's LibreOffice.
         self._owner = os.getpid()
+        self._started = 0.0
+        self._answered = False
 
     @property
     def running(self) -> bool:
@@ -104,6 +108,9 @@ class Listener:
         """Start the listener unless it is running (returns at once; it answers a few seconds later)."""
         if self.running:
             return
+        if self.process is not None and not self._answered and time.monotonic() - self._started < START_BACKOFF:
+            # It died without ever answering (python3-uno missing, a broken profile): not at every document.
+            raise ListenerUnavailable("the LibreOffice listener could not start; it is tried again later")
         self.stop()
         if not os.access(self.python, os.X_OK):
             raise ListenerUnavailable(f"{self.python} is missing")
@@ -118,6 +125,7 @@ class Listener:
         # A session of its own: stopping the listener signals its process group (unoserver and LibreOffice).
         self.process = subprocess.Popen(command, env=environment, stdin=subprocess.DEVNULL,  # nosec B603
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        self._started, self._answered = time.monotonic(), False
         log.info("LibreOffice listener starting on 127.0.0.1:%s (pid %s)", self.port, self.process.pid)
 
     def ready(self) -> bool:
@@ -128,7 +136,8 @@ class Listener:
             info = self._proxy(PING_TIMEOUT).info()
         except (OSError, xmlrpc.client.Error):
             return False
-        return info.get("api") == API_VERSION
+        self._answered = info.get("api") == API_VERSION
+        return self._answered
 
     def wait_ready(self, timeout: float) -> bool:
         """Start the listener if needed and wait until it answers (at most ``timeout`` seconds)."""
@@ -147,7 +156,10 @@ class Listener:
 
         :raise ListenerUnavailable: the listener is starting, or it failed (then it is stopped, to be restarted).
         """
-        with self._lock:
+        # The worker's threads take turns: waiting for a warm conversion beats a cold start.
+        if not self._lock.acquire(timeout=CONVERT_TIMEOUT):
+            raise ListenerUnavailable("the LibreOffice listener is busy")
+        try:
             self.start()
             if not self.ready():
                 raise ListenerUnavailable("the LibreOffice listener is starting")
@@ -162,6 +174,8 @@ class Listener:
                 self.stop()
                 raise ListenerUnavailable("the LibreOffice listener returned no PDF")
             return data
+        finally:
+            self._lock.release()
 
     def stop(self) -> None:
         """Stop the listener's process group, if it was started, and remove its profile."""

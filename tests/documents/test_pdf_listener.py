@@ -121,3 +121,18 @@ def test_without_a_working_libreoffice_fpdf2_still_prints_the_document(app, site
     assert not broken.running
     text = " ".join(pdf_text(data, tmp_path).split())
     assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in text and f"đạt {document.headline.overall}" in text
+
+
+def test_a_listener_that_dies_without_answering_is_not_started_at_every_document():
+    from app.documents.listener import Listener, ListenerUnavailable
+
+    # /bin/true stands for a system Python without python3-uno: it exits at once, never answering.
+    dead = Listener("/usr/bin/soffice", python="/bin/true")
+    with pytest.raises(ListenerUnavailable, match="starting"):
+        dead.convert(b"PK")
+    first = dead.process
+    first.wait(10)
+    with pytest.raises(ListenerUnavailable, match="tried again later"):
+        dead.convert(b"PK")
+    assert dead.process is first  # nothing new was started
+    dead.stop()
