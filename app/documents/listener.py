@@ -1,4 +1,4 @@
-"""A resident LibreOffice per job worker process, so a PDF costs a conversion (under 1 s) and not a cold start.
+"""A resident LibreOffice per job worker process, so a PDF costs a conversion (about a second) and not a cold start.
 
 ``soffice --convert-to`` starts LibreOffice for every document: 2–4 s on the 2-core machine before any work. A
 worker instead keeps one LibreOffice listening on a local socket, driven through unoserver (PyPI): its server runs
