@@ -11,6 +11,7 @@ right.
 """
 from __future__ import annotations
 
+import copy
 import io
 
 from docx import Document
@@ -204,15 +205,17 @@ def _table(word, data: Table) -> None:
     caption.paragraph_format.space_before = Pt(6)
     caption.paragraph_format.space_after = Pt(3)
     caption.paragraph_format.keep_with_next = True
-    table = word.add_table(rows=1 + len(data.rows), cols=len(data.headers))
+    # The heading and the first body row are formatted through python-docx; every further row is a copy of the
+    # first with its texts replaced (cell by cell, 500 communes' rows cost python-docx a second).
+    first_rows = (data.headers, *data.rows[:1])
+    table = word.add_table(rows=len(first_rows), cols=len(data.headers))
     table.style = word.styles["Table Grid"]
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     table.autofit = False
     total = sum(data.widths)
     widths = [int(TEXT_WIDTH * share / total) for share in data.widths]
     _widths(table, widths)
-    for row_index, values in enumerate((data.headers, *data.rows)):
-        row = table.rows[row_index]
+    for row_index, (row, values) in enumerate(zip(table.rows, first_rows)):
         if row_index == 0:
             header = OxmlElement("w:tblHeader")  # repeated at the top of each page
             row._tr.get_or_add_trPr().append(header)
@@ -223,6 +226,13 @@ def _table(word, data: Table) -> None:
             run = paragraph.add_run(value)
             run.font.size = Pt(TABLE_PT)
             run.bold = row_index == 0
+    if len(data.rows) > 1:
+        model = table.rows[1]._tr
+        for values in data.rows[1:]:
+            row = copy.deepcopy(model)
+            for run, value in zip(row.iter(qn("w:r")), values):
+                run.text = value  # keeps the run's properties (size), replaces its text
+            table._tbl.append(row)
     word.add_paragraph().paragraph_format.space_after = Pt(3)
 
 

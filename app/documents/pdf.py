@@ -3,11 +3,15 @@
 Where LibreOffice is installed (Debian's libreoffice-writer-nogui; `.ci/run` installs it) the PDF *is* the DOCX
 converted by ``soffice --headless --convert-to pdf``: one layout, page for page what the organiser would print from
 Word, with Times New Roman replaced by its metric-compatible twin Liberation Serif when Times is absent. Without
-LibreOffice the same PeriodicDocument is set with fpdf2 in DejaVu Serif (shipped inside matplotlib, so always there)
+LibreOffice (or when it fails) the same PeriodicDocument is set with fpdf2 in DejaVu Serif (shipped inside matplotlib, so always there)
 on the same A4 page and margins: same text and tables, a simpler letterhead.
+
+A job worker converts on its resident LibreOffice (``app.documents.listener``); while that starts, or when it fails,
+the conversion starts LibreOffice cold; when that fails too, fpdf2 sets the document. A log line says which.
 """
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 # LibreOffice runs with a fixed argument list, never through a shell.
@@ -18,9 +22,12 @@ from pathlib import Path
 
 from fpdf import FPDF
 
+from app.documents.listener import Listener, ListenerUnavailable
 from app.documents.periodic import PeriodicDocument, Table
 from app.errors import AppError
 from app.pdf import font_dir
+
+log = logging.getLogger(__name__)
 
 #: Longest a conversion may take before it is given up (a cold LibreOffice start takes 2–4 s here).
 CONVERT_TIMEOUT = 90
@@ -36,10 +43,29 @@ def find_soffice(setting: str | None = "auto") -> str | None:
     return setting
 
 
-def build_pdf(document: PeriodicDocument, docx: bytes, soffice: str | None) -> bytes:
-    """Return the PDF of the document: LibreOffice's conversion of ``docx`` when ``soffice`` is given, else fpdf2."""
+def build_pdf(document: PeriodicDocument, docx: bytes, soffice: str | None, listener: Listener | None = None
+              ) -> bytes:
+    """Return the PDF of the document: LibreOffice's conversion of ``docx`` when ``soffice`` is given (on the
+    ``listener`` when it is given and answers, else by a cold start), fpdf2 without LibreOffice or when it fails."""
     if soffice:
-        return convert_docx(docx, soffice)
+        if listener is not None:
+            try:
+                data = listener.convert(docx)
+            except ListenerUnavailable as error:
+                log.info("Periodic report PDF: cold LibreOffice conversion (%s)", error)
+            else:
+                log.info("Periodic report PDF: converted on the resident LibreOffice listener")
+                return data
+        try:
+            data = convert_docx(docx, soffice)
+        except AppError as error:
+            log.warning("Periodic report PDF: set with fpdf2, LibreOffice failed (%s)", error)
+        else:
+            if listener is None:
+                log.info("Periodic report PDF: cold LibreOffice conversion")
+            return data
+    else:
+        log.info("Periodic report PDF: set with fpdf2 (no LibreOffice)")
     return _fpdf(document)
 
 

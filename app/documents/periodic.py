@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from app.contests.models import Contest, Participant, Round
+from app.contests.models import Attempt, Contest, Participant, Round
 from app.contests.reports import people
 from app.contests.results import contest_results
 from app.documents.models import DocumentSettings
@@ -26,6 +26,8 @@ from app.units.models import Unit
 
 #: Criteria named as the weakest and the strongest.
 NAMED_CRITERIA = 3
+#: Child units named in the sentence on units clearly above or below the rest (the others are counted).
+UNITS_NAMED = 5
 #: Units listed in a contest's participation table, highest rate first.
 CONTEST_UNITS_LISTED = 10
 #: Winners listed per contest.
@@ -213,11 +215,12 @@ def _headline(report: SipasReport) -> Headline:
     return Headline(None if overall is None else pct(overall), number(report.responses), change, significant)
 
 
-def _change_sentence(report: SipasReport) -> str:
-    """Say how the overall index moved against the previous period, and whether that is more than noise."""
+def _change_clause(report: SipasReport) -> str | None:
+    """Say how the overall index moved against the previous period, and whether that is more than noise (None when
+    there is nothing to compare with)."""
     comparison = report.comparison
     if comparison is None or comparison.overall.difference is None or comparison.overall.previous is None:
-        return "Không có số liệu kỳ trước để so sánh."
+        return None
     previous_words = period_words(Period(comparison.period.start, comparison.period.end, comparison.period.label))
     difference = comparison.overall.difference
     if round(difference, 1) == 0:
@@ -240,12 +243,10 @@ def _satisfaction_section(report: SipasReport, words: str) -> Section:
     if report.instrument is None or report.overall.value is None:
         return Section(heading, (f"Trong {words}, chưa có đủ phiếu khảo sát hợp lệ để tính chỉ số hài lòng "
                                  f"(số phiếu: {number(report.responses)}).",))
-    change = _change_sentence(report)
+    change = _change_clause(report)
     first = (f"Trong {words}, đơn vị nhận được {number(report.responses)} phiếu khảo sát hợp lệ qua mã QR tại bộ "
-             f"phận một cửa; chỉ số hài lòng chung đạt {pct(report.overall.value)} (n = {number(report.overall.n)}), "
-             f"{change}.") if report.comparison is not None else (
-        f"Trong {words}, đơn vị nhận được {number(report.responses)} phiếu khảo sát hợp lệ qua mã QR tại bộ phận "
-        f"một cửa; chỉ số hài lòng chung đạt {pct(report.overall.value)} (n = {number(report.overall.n)}). {change}")
+             f"phận một cửa; chỉ số hài lòng chung đạt {pct(report.overall.value)} (n = {number(report.overall.n)})"
+             + (f", {change}." if change else ". Không có số liệu kỳ trước để so sánh."))
     paragraphs = [first]
     elements = [e for e in report.elements if e.estimate.value is not None]
     if elements:
@@ -266,10 +267,9 @@ def _satisfaction_section(report: SipasReport, words: str) -> Section:
     if above or below:
         parts = []
         if above:
-            parts.append("cao hơn rõ rệt so với mức chung: " + ", ".join(
-                f"{c.name} ({pct(c.estimate.value)})" for c in above))
+            parts.append("cao hơn rõ rệt so với mức chung: " + _some_units(above))
         if below:
-            parts.append("thấp hơn rõ rệt: " + ", ".join(f"{c.name} ({pct(c.estimate.value)})" for c in below))
+            parts.append("thấp hơn rõ rệt: " + _some_units(below))
         paragraphs.append("Giữa các đơn vị trực thuộc, " + "; ".join(parts) + ".")
     elif len([c for c in report.children if c.estimate.value is not None]) > 1:
         paragraphs.append("Chưa có đơn vị trực thuộc nào cao hơn hoặc thấp hơn rõ rệt so với mức chung.")
@@ -289,6 +289,14 @@ def _satisfaction_section(report: SipasReport, words: str) -> Section:
                                    number(c.estimate.n)) for c in children),
                             (True, False, True, True), (1, 5.2, 2.2, 1.6)))
     return Section(heading, tuple(paragraphs), tuple(tables))
+
+
+def _some_units(units: Sequence) -> str:
+    """Name the first units of a list with their index, and count the rest (a province has hundreds of communes;
+    every one is in Bảng 2)."""
+    named = ", ".join(f"{c.name} ({pct(c.estimate.value)})" for c in units[:UNITS_NAMED])
+    rest = len(units) - UNITS_NAMED
+    return named + (f" và {number(rest)} đơn vị khác (Bảng 2)" if rest > 0 else "")
 
 
 def _value(estimate: Estimate) -> str:
@@ -316,33 +324,85 @@ def contests_held(unit: Unit, period: Period, zone: ZoneInfo) -> list[Contest]:
         .where(Unit.is_within(unit), Contest.status != "draft", Contest.id.in_(held)).order_by(Contest.id)))
 
 
+#: Attempt states whose answers are marked: the ones the results count.
+FINISHED = ("submitted", "expired")
+
+
+@dataclass(frozen=True)
+class UnitParticipation:
+    """A unit with a headcount in a contest's subtree: how many of its people finished (contest.md §5.6)."""
+
+    name: str
+    headcount: int
+    completers: int
+    #: 100 · completers / headcount, rounded half up to 2 decimals and capped at 100 (as the unit ranking).
+    rate: float
+
+
 @dataclass(frozen=True)
 class ContestLine:
-    """A contest held in the period: who registered, who finished, and its computed results."""
+    """A contest held in the period: who registered, who finished, and each unit's participation."""
 
     contest: Contest
     registered: int
     completers: int
     #: Completers per 100 registered (None without registrations).
     completion: float | None
-    results: object
+    units: tuple[UnitParticipation, ...]
 
 
 def contest_participation(unit: Unit, period: Period, zone: ZoneInfo) -> list[ContestLine]:
-    """Return the contests held in the subtree during the period with their participation (reads only)."""
+    """Return the contests held in the subtree during the period with their participation (reads only).
+
+    Counted in SQL, one grouped row per unit: a contest of 200,000 attempts never comes into Python row by row (its
+    full results, rankings and prizes, are computed only for the winners of a published contest).
+    """
     contests = contests_held(unit, period, zone)
     if not contests:
         return []
+    ids = [c.id for c in contests]
     registered = dict(db.session.execute(
-        sa.select(Participant.contest_id, sa.func.count()).where(Participant.contest_id.in_([c.id for c in contests]))
+        sa.select(Participant.contest_id, sa.func.count()).where(Participant.contest_id.in_(ids))
         .group_by(Participant.contest_id)).all())
+    # A completer is a participant, not excluded, with a finished attempt (a semi-join: each counted once however
+    # many rounds they finished, without sorting 200,000 ids); they count for their own unit.
+    finished_by = sa.select(Attempt.participant_id).where(Attempt.contest_id.in_(ids), Attempt.state.in_(FINISHED))
+    finished: dict[int, dict[int, int]] = {contest_id: {} for contest_id in ids}
+    for contest_id, unit_id, count in db.session.execute(
+            sa.select(Participant.contest_id, Participant.unit_id, sa.func.count())
+            .where(Participant.contest_id.in_(ids), sa.not_(Participant.excluded), Participant.id.in_(finished_by))
+            .group_by(Participant.contest_id, Participant.unit_id)):
+        finished[contest_id][unit_id] = count
     lines = []
     for contest in contests:
-        results = contest_results(contest, zone)
-        total = registered.get(contest.id, 0)
-        completers = len(results.overall)
-        lines.append(ContestLine(contest, total, completers, 100 * completers / total if total else None, results))
+        total, by_unit = registered.get(contest.id, 0), finished[contest.id]
+        completers = sum(by_unit.values())
+        lines.append(ContestLine(contest, total, completers, 100 * completers / total if total else None,
+                                 _unit_participation(contest, by_unit)))
     return lines
+
+
+def _unit_participation(contest: Contest, completers: dict[int, int]) -> tuple[UnitParticipation, ...]:
+    """Give each unit with a headcount its completers: a person counts for the nearest unit at or above their own
+    that has a headcount; once results are published, the headcounts frozen then (as the contest's results)."""
+    rows = db.session.execute(sa.select(Unit.id, Unit.name, Unit.headcount, Unit.path)
+                              .where(Unit.is_within(contest.unit)).order_by(Unit.path)).all()
+    frozen = contest.unit_headcounts
+    headcount = {row.id: (frozen.get(str(row.id), 0) if frozen is not None else row.headcount or 0) for row in rows}
+    counted = {row.path: row for row in rows if headcount[row.id] > 0}
+    path_of = {row.id: row.path for row in rows}
+    done = dict.fromkeys(counted, 0)
+    for unit_id, count in completers.items():
+        parts = path_of.get(unit_id, "").strip("/").split("/")
+        owner = next((f"/{'/'.join(parts[:i])}/" for i in range(len(parts), 0, -1)
+                      if f"/{'/'.join(parts[:i])}/" in counted), None)
+        if owner is not None:
+            done[owner] += count
+    # Rounded half up in whole numbers (no float rounding on the way), capped: more is full participation.
+    return tuple(UnitParticipation(row.name, headcount[row.id], done[path],
+                                   min(100.0, (20_000 * done[path] + headcount[row.id]) // (2 * headcount[row.id])
+                                       / 100))
+                 for path, row in counted.items())
 
 
 def _contests_section(unit: Unit, period: Period, zone: ZoneInfo) -> Section | None:
@@ -352,28 +412,29 @@ def _contests_section(unit: Unit, period: Period, zone: ZoneInfo) -> Section | N
     paragraphs: list[str] = []
     tables: list[Table] = []
     for line in lines:
-        contest, results, total, completers, rate = (line.contest, line.results, line.registered, line.completers,
-                                                     line.completion)
+        contest, total, completers, rate = line.contest, line.registered, line.completers, line.completion
         sentence = (f"Cuộc thi “{contest.title}” ({len(contest.rounds)} đợt): {number(total)} người đăng ký dự thi, "
                     f"{number(completers)} người hoàn thành bài thi"
                     + (f" (đạt {pct(rate)})" if rate is not None else "") + ".")
-        if results.awards:
-            sentence += f" Đã xác định {number(len(results.awards))} giải cá nhân."
+        # Prizes are the committee's once results are published; before that they move with every attempt.
+        awards = contest_results(contest, zone).awards if contest.results_published_at is not None else ()
+        if awards:
+            sentence += f" Đã xác định {number(len(awards))} giải cá nhân."
         if contest.results_published_at is None:
             sentence += " Kết quả chưa được công bố."
         paragraphs.append(sentence)
-        units = sorted(results.units, key=lambda u: (-u.rate, u.name))[:CONTEST_UNITS_LISTED]
+        units = sorted(line.units, key=lambda u: (-u.rate, u.name))[:CONTEST_UNITS_LISTED]
         if units:
             tables.append(Table(f"Tỷ lệ tham gia theo đơn vị – {contest.title}",
                                 ("Đơn vị", "Biên chế", "Hoàn thành", "Tỷ lệ tham gia"),
                                 tuple((u.name, number(u.headcount), number(u.completers), pct(u.rate))
                                       for u in units), (False, True, True, True), (5, 1.6, 1.8, 2)))
-        if results.awards and contest.results_published_at is not None:
-            awards = results.awards[:WINNERS_LISTED]
-            names = people([a.participant_id for a in awards])
+        if awards:
+            listed = awards[:WINNERS_LISTED]
+            names = people([a.participant_id for a in listed])
             tables.append(Table(f"Người đoạt giải – {contest.title}", ("Giải", "Họ và tên", "Đơn vị"),
                                 tuple((a.label, names.get(a.participant_id, (None,))[0] or "(đã xoá dữ liệu cá nhân)",
-                                       (names.get(a.participant_id) or (None, None, ""))[2]) for a in awards),
+                                       (names.get(a.participant_id) or (None, None, ""))[2]) for a in listed),
                                 (False, False, False), (2.5, 4, 4)))
     return Section("CUỘC THI TÌM HIỂU VỀ CẢI CÁCH HÀNH CHÍNH", tuple(paragraphs), tuple(tables))
 

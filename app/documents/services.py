@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from app.auth.audit import Actor, record
 from app.documents.docx import build_docx
+from app.documents.listener import Listener
 from app.documents.models import DocumentSettings
 from app.documents.pdf import build_pdf
 from app.documents.periodic import PeriodicDocument, periodic_document
@@ -21,17 +22,19 @@ SETTING_FIELDS = ("parent_agency", "agency", "symbol", "place", "signer_title", 
 
 
 def periodic_report_file(unit: Unit, period: Period, fmt: str, *, now: dt.datetime, zone: ZoneInfo,
-                         soffice: str | None, report: SipasReport | None = None) -> tuple[PeriodicDocument, bytes]:
+                         soffice: str | None, listener: Listener | None = None,
+                         report: SipasReport | None = None) -> tuple[PeriodicDocument, bytes]:
     """Return the periodic report of a unit subtree for a period and its file as DOCX or PDF bytes (reads only).
 
     :param soffice: the LibreOffice program that converts the DOCX to PDF (None: the fpdf2 rendering).
+    :param listener: the process's resident LibreOffice (a job worker's), tried before a cold start of ``soffice``.
     :param report: the period's SIPAS report when the caller has computed it already.
     """
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {FORMATS}")
     document = periodic_document(unit, period, now=now, zone=zone, report=report)
     docx = build_docx(document)
-    return document, (docx if fmt == "docx" else build_pdf(document, docx, soffice))
+    return document, (docx if fmt == "docx" else build_pdf(document, docx, soffice, listener))
 
 
 def request_periodic_document(actor: Actor, unit: Unit, period: Period, fmt: str, now: dt.datetime) -> Job:

@@ -232,3 +232,24 @@ def test_the_settings_form_saves_and_refuses_with_clear_messages(app, client, ma
     with app.app_context():
         assert db.session.get(DocumentSettings, unit_id).signer_name == "Trần Ký"
     assert client.get(f"/quan-tri/van-ban/cai-dat/{other}").status_code == 404
+
+
+def test_without_a_previous_period_the_first_sentence_ends_once(app, runner, site, tmp_path):
+    out = tmp_path / "q4.docx"
+    result = runner.invoke(args=["report", "periodic", "--unit", "T", "--period", "2025-Q4", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    _, lines = docx_text(out.read_bytes())
+    [first] = [line for line in lines if "chỉ số hài lòng chung đạt" in line]
+    assert first.endswith("(n = 30). Không có số liệu kỳ trước để so sánh.")
+    assert not any(".." in line.replace("…", "") for line in lines)
+
+
+def test_a_province_names_five_units_apart_and_counts_the_rest():
+    from types import SimpleNamespace
+
+    from app.documents.periodic import _some_units
+
+    communes = [SimpleNamespace(name=f"Xã {index}", estimate=SimpleNamespace(value=90 - index)) for index in range(7)]
+    assert _some_units(communes) == ("Xã 0 (90,0 %), Xã 1 (89,0 %), Xã 2 (88,0 %), Xã 3 (87,0 %), Xã 4 (86,0 %) "
+                                     "và 2 đơn vị khác (Bảng 2)")
+    assert _some_units(communes[:2]) == "Xã 0 (90,0 %), Xã 1 (89,0 %)"
