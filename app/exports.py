@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import html
 import datetime as dt
 import io
 import itertools
@@ -271,6 +272,11 @@ _DOC_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _CT = "application/vnd.openxmlformats-officedocument.spreadsheetml"
 
 
+def _escape(text: str) -> str:
+    """Text for an XML element or a double-quoted attribute."""
+    return html.escape(text, quote=True)
+
+
 def _letters(index: int) -> str:
     """Column letters of a 0-based column index (0 → A, 26 → AA)."""
     name = ""
@@ -306,8 +312,6 @@ class _DirectBook(_Book):
         return found
 
     def new_sheet(self, title: str, headers: list, widths: list[float]) -> None:
-        from xml.sax.saxutils import escape
-
         self.sheets.append((title, len(widths), 0))
         self.stream = self.zip.open(f"xl/worksheets/sheet{len(self.sheets)}.xml", "w", force_zip64=True)
         self.letters = [_letters(index) for index in range(max(len(widths), len(headers)))]
@@ -320,14 +324,12 @@ class _DirectBook(_Book):
              '<sheetFormatPr defaultRowHeight="15"/>' + (f"<cols>{columns}</cols>" if columns else "")
              + '<sheetData><row r="1">'
              + "".join(f'<c r="{self.letters[index]}1" s="1" t="inlineStr"><is><t xml:space="preserve">'
-                       f'{escape(str(value))}</t></is></c>' for index, value in enumerate(safe_row(headers))
+                       f'{_escape(str(value))}</t></is></c>' for index, value in enumerate(safe_row(headers))
                        if value is not None)
              + "</row>").encode("utf-8"))
         self.row = 1
 
     def append(self, values: list[tuple[object, str | None]]) -> None:
-        from xml.sax.saxutils import escape
-
         self.row += 1
         row, letters = self.row, self.letters
         cells = [f'<row r="{row}">']
@@ -338,7 +340,7 @@ class _DirectBook(_Book):
                 letters.append(_letters(index))
             where = f'{letters[index]}{row}'
             if isinstance(value, str):
-                cells.append(f'<c r="{where}" t="inlineStr"><is><t xml:space="preserve">{escape(value)}</t></is></c>')
+                cells.append(f'<c r="{where}" t="inlineStr"><is><t xml:space="preserve">{_escape(value)}</t></is></c>')
             elif isinstance(value, bool):
                 cells.append(f'<c r="{where}" t="b"><v>{int(value)}</v></c>')
             elif isinstance(value, (int, float, Decimal)):
@@ -350,9 +352,10 @@ class _DirectBook(_Book):
             elif isinstance(value, (dt.datetime, dt.date)):
                 moment = value if isinstance(value, dt.datetime) else dt.datetime.combine(value, dt.time())
                 serial = (moment - _EXCEL_EPOCH) / dt.timedelta(days=1)
-                cells.append(f'<c r="{where}" s="{self._style(number_format or DATETIME_FORMAT)}"><v>{serial!r}</v></c>')
+                style = self._style(number_format or DATETIME_FORMAT)
+                cells.append(f'<c r="{where}" s="{style}"><v>{serial!r}</v></c>')
             else:
-                cells.append(f'<c r="{where}" t="inlineStr"><is><t xml:space="preserve">{escape(str(value))}'
+                cells.append(f'<c r="{where}" t="inlineStr"><is><t xml:space="preserve">{_escape(str(value))}'
                              '</t></is></c>')
         cells.append("</row>")
         self.buffer.append("".join(cells))
@@ -377,13 +380,11 @@ class _DirectBook(_Book):
         raise TypeError("charts need the openpyxl workbook")
 
     def save(self, target: str | IO[bytes]) -> None:
-        from xml.sax.saxutils import escape, quoteattr
-
-        sheets = "".join(f'<sheet name={quoteattr(title)} sheetId="{index}" r:id="rId{index}"/>'
+        sheets = "".join(f'<sheet name="{_escape(title)}" sheetId="{index}" r:id="rId{index}"/>'
                          for index, (title, _, _) in enumerate(self.sheets, 1))
         names = "".join(
             f'<definedName name="_xlnm._FilterDatabase" localSheetId="{index}" hidden="1">'
-            + escape("'" + title.replace("'", "''") + f"'!$A$1:${_letters(columns - 1)}${rows}")
+            + _escape("'" + title.replace("'", "''") + f"'!$A$1:${_letters(columns - 1)}${rows}")
             + "</definedName>"
             for index, (title, columns, rows) in enumerate(self.sheets) if columns)
         self.zip.writestr("xl/workbook.xml", (
@@ -415,14 +416,12 @@ class _DirectBook(_Book):
         self.zip.close()
 
     def _styles_xml(self) -> str:
-        from xml.sax.saxutils import quoteattr
-
         custom, styles = [], []
         for number_format, index in sorted(((f, i) for f, i in self.styles.items() if f), key=lambda item: item[1]):
             format_id = _BUILTIN_FORMATS.get(number_format)
             if format_id is None:
                 format_id = 164 + len(custom)
-                custom.append(f"<numFmt numFmtId=\"{format_id}\" formatCode={quoteattr(number_format)}/>")
+                custom.append(f"<numFmt numFmtId=\"{format_id}\" formatCode=\"{_escape(number_format)}\"/>")
             styles.append(f'<xf numFmtId="{format_id}" fontId="0" fillId="0" borderId="0" applyNumberFormat="1"/>')
         return (
             f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<styleSheet {_NS}>'
@@ -430,7 +429,8 @@ class _DirectBook(_Book):
             + '<fonts count="2"><font><sz val="11"/><name val="Calibri"/></font>'
             '<font><b/><sz val="11"/><name val="Calibri"/></font></fonts>'
             '<fills count="3"><fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/>'
-            f'</fill><fill><patternFill patternType="solid"><fgColor rgb="00{HEADER_FILL}"/></patternFill></fill></fills>'
+            '</fill><fill><patternFill patternType="solid">'
+            f'<fgColor rgb="00{HEADER_FILL}"/></patternFill></fill></fills>'
             '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
             '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
             f'<cellXfs count="{2 + len(styles)}"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/>'
