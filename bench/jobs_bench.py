@@ -86,7 +86,7 @@ def child_enqueue(url: str, secret: str, jobs_dir: str, queue: str, kind: str, f
             job = request_responses_export(actor, province, "sipas-counter", None, fmt, "vi", utcnow())
         else:
             contest = db.session.scalar(sa.select(Contest).order_by(Contest.id.desc()))
-            job = request_export(actor, contest, "ket-qua", fmt, None, utcnow())
+            job = request_export(actor, contest, "ket-qua", fmt, None, "vi", utcnow())
         db.session.commit()
         return {"job": job.id}
 
