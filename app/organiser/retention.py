@@ -18,6 +18,7 @@ import io
 import json
 import logging
 import os
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -156,7 +157,8 @@ def archive_month(month: dt.date, directory: Path, actor: Actor, now: dt.datetim
              .where(response.c.local_day >= month, response.c.local_day < _next_month(month),
                     folded_ids_condition(now))
              .order_by(response.c.id))
-    draft = directory / f"{month:%Y-%m}.csv.gz.part"
+    # A draft of its own: two runs at once (two schedulers by mistake) never write into one file.
+    draft = directory / f"{month:%Y-%m}.csv.gz.{os.getpid()}-{threading.get_ident()}.part"
     ids, sha256 = _write_archive(draft, query, columns)
     final = directory / f"{month:%Y-%m}.csv.gz"
     if ids and final.exists() and _file_sha256(final) != sha256:
@@ -165,6 +167,9 @@ def archive_month(month: dt.date, directory: Path, actor: Actor, now: dt.datetim
         draft.unlink(missing_ok=True)
         return ArchivedMonth(month, final, "", 0)
     os.replace(draft, final)
+    for leftover in directory.glob(f"{month:%Y-%m}.csv.gz.*.part"):  # what killed runs left, an hour or more ago
+        if leftover.stat().st_mtime < now.timestamp() - 3600:
+            leftover.unlink(missing_ok=True)
     deleted = sum(delete_responses(batch, now, keep_aggregates=True) for batch in in_batches(ids))
     if deleted != len(ids):  # a response deleted meanwhile: its row is not in the archive as the file says
         raise RuntimeError(f"archive of {month:%Y-%m}: {len(ids)} rows written, {deleted} deleted")
