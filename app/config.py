@@ -91,6 +91,12 @@ class Config:
     JOBS_LINK_SECONDS = 3600
     #: Finished jobs and their files are deleted after this many days.
     JOBS_KEEP_DAYS = 7
+    #: Workers run at this CPU niceness (0–19; their I/O priority follows), so that on shared cores citizens' pages
+    #: come first while exports run. 0 leaves the priority as started.
+    JOB_NICENESS = 10
+    #: Raw survey responses older than this many whole months are archived to a compressed CSV in the job storage
+    #: (``archive/``) and deleted by a daily job; reports keep their figures (aggregates stay). 0 keeps them forever.
+    RESPONSE_RETENTION_MONTHS = 0
 
     # Feedback and recommendations (PAKN): each attachment's cap, how many files, submissions per client, lookups
     # per client (code + last phone digits), the role that approves answers, where files are kept (None:

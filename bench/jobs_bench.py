@@ -4,10 +4,16 @@
   moment it is queued to the moment a real `flask jobs worker` marks it done (reading, writing and renaming);
 - survey GET p99 at 32 clients (wrk, gunicorn with 2 sync workers) while two province exports (XLSX and CSV) run as
   jobs on a worker beside it, against the same GET with the machine otherwise idle (reference); target < 100 ms;
-- contest results export (names, ranks, units) of 200,000 participants as a job (20,000 with --quick).
+- contest results export (names, ranks, units) of 200,000 participants as a job, XLSX and CSV (20,000 with
+  --quick): seconds, rows/s and the worker's peak RSS during that job.
+
+With BENCH_PROVINCE_URL (and BENCH_PROVINCE_SECRET, its SECRET_KEY) the bench measures that database instead of
+building one: a copy of the bench province (``CREATE DATABASE hl_mine TEMPLATE hl_province``), never the shared one,
+since jobs write their rows to it. See bench/README.md.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -15,6 +21,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 from harness import (FLASK, ROOT, WORK, BenchError, Entry, bench_secret, database, entry, ensure_wrk,
@@ -35,6 +42,21 @@ def _flask(env: dict, *args: str, timeout: float = 3600) -> str:
     if completed.returncode != 0:
         raise BenchError(f"flask {' '.join(args)} failed: {completed.stderr.strip()[-1500:]}")
     return completed.stdout
+
+
+def child_token(url: str, secret: str) -> dict:
+    """Print {"token": …}: the survey link token of the first counter of an existing province."""
+    import sqlalchemy as sa
+
+    from app import create_app
+    from app.extensions import db
+    from app.units.models import Counter
+    from app.units.tokens import counter_token
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": secret})
+    with app.app_context():
+        counter = db.session.scalar(sa.select(Counter).order_by(Counter.id))
+        return {"token": counter_token(counter.token_nonce, secret)}
 
 
 def child_enqueue(url: str, secret: str, jobs_dir: str, queue: str, kind: str, fmt: str) -> dict:
@@ -64,7 +86,7 @@ def child_enqueue(url: str, secret: str, jobs_dir: str, queue: str, kind: str, f
             job = request_responses_export(actor, province, "sipas-counter", None, fmt, "vi", utcnow())
         else:
             contest = db.session.scalar(sa.select(Contest).order_by(Contest.id.desc()))
-            job = request_export(actor, contest, "ket-qua", fmt, None, utcnow())
+            job = request_export(actor, contest, "ket-qua", fmt, None, "vi", utcnow())
         db.session.commit()
         return {"job": job.id}
 
@@ -121,6 +143,19 @@ class _Worker:
                                         cwd=ROOT, env={**os.environ, **env}, stdout=self.log,
                                         stderr=subprocess.STDOUT, start_new_session=True)
 
+    def reset_peak(self) -> None:
+        """Start counting the worker's peak resident memory afresh (Linux: clear_refs 5 resets VmHWM)."""
+        with contextlib.suppress(OSError):
+            Path(f"/proc/{self.process.pid}/clear_refs").write_text("5")
+
+    def peak_mb(self) -> float | None:
+        """The worker's peak resident memory since the last reset, in MB (None where /proc does not say)."""
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+        return None
+
     def stop(self) -> None:
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGINT)
@@ -131,22 +166,53 @@ class _Worker:
                 self.process.wait()
 
 
-def run(quick: bool, seconds: float) -> list[Entry]:
-    """Build the province and the contest, then measure; return the entries of issue 16 (jobs)."""
-    ensure_wrk()
+def _abandon(url: str, job_ids: list[int]) -> None:
+    """Mark jobs the bench stopped on purpose as failed, so no later worker on a reused database runs them."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(sa.text("UPDATE jobs SET state = 'failed', error = 'stopped by the bench' "
+                                       "WHERE id IN ({}) AND state IN ('queued', 'running')"
+                                       .format(", ".join(str(int(job)) for job in job_ids))))
+    finally:
+        engine.dispose()
+
+
+@contextlib.contextmanager
+def _province(kind: str, secret: str, quick: bool) -> Iterator[tuple[str, str, str, str]]:
+    """Yield (url, secret, first counter's token, how it was made): BENCH_PROVINCE_URL as it is, or a fresh
+    province of 50 communes with synthetic responses and contest attempts (dropped afterwards)."""
+    reused = os.environ.get("BENCH_PROVINCE_URL")
+    if reused:
+        given = os.environ.get("BENCH_PROVINCE_SECRET")
+        if not given:
+            raise BenchError("BENCH_PROVINCE_URL needs BENCH_PROVINCE_SECRET (the SECRET_KEY it was built with)")
+        token = json.loads(run_python(["bench/jobs_bench.py", "token", reused, given]).strip().splitlines()[-1])
+        yield reused, given, token["token"], f"the province at {reused.rsplit('/', 1)[-1]}"
+        return
     responses = 100_000 if quick else 1_000_000
     participants = 20_000 if quick else 200_000
-    kind = "postgresql" if postgres_available() is None else "sqlite"
-    secret = bench_secret()
+    with database(kind, "jobs") as url:
+        created = json.loads(run_python(["bench/setup_db.py", url, secret, "--units", "50"]))
+        env = {"DATABASE_URL": url, "SECRET_KEY": secret}
+        _flask(env, "synth", "--responses", str(responses), "--attempts", str(participants), "--seed", "16")
+        _flask(env, "report", "refresh")
+        yield url, secret, created["counters"][0]["token"], "a province of 50 communes"
+
+
+def run(quick: bool, seconds: float) -> list[Entry]:
+    """Build (or reuse) the province and the contest, then measure; return the entries of issue 16 (jobs)."""
+    ensure_wrk()
+    reused = os.environ.get("BENCH_PROVINCE_URL")
+    kind = ("postgresql" if reused.startswith("postgresql") else "sqlite") if reused else \
+        ("postgresql" if postgres_available() is None else "sqlite")
     queue = f"bench-{uuid.uuid4().hex[:8]}"
     jobs_dir = WORK / f"jobs-{queue}"
     entries: list[Entry] = []
-    with database(kind, "jobs") as url:
-        created = json.loads(run_python(["bench/setup_db.py", url, secret, "--units", "50"]))
-        token = created["counters"][0]["token"]
+    with _province(kind, bench_secret(), quick) as (url, secret, token, where):
         env = _env(url, secret, jobs_dir, queue)
-        _flask(env, "synth", "--responses", str(responses), "--attempts", str(participants), "--seed", "16")
-        _flask(env, "report", "refresh")
 
         # Export throughput: one worker, one job at a time.
         worker = _Worker(env, "throughput")
@@ -156,11 +222,18 @@ def run(quick: bool, seconds: float) -> list[Entry]:
                 rows, elapsed = _wait_done(url, [job_id], 3600)[job_id]
                 entries.append(entry(f"jobs: responses export {fmt.upper()} as a job ({kind}, {rows:,} rows)",
                                      rows / elapsed if elapsed else None, "rows/s",
-                                     note=f"{elapsed:.1f} s from queued to done, file written aside and renamed"))
-            job_id = _enqueue(url, secret, jobs_dir, queue, "contest", "xlsx")
-            rows, elapsed = _wait_done(url, [job_id], 3600)[job_id]
-            entries.append(entry(f"jobs: contest results export XLSX, {participants:,} participants ({kind})",
-                                 elapsed, "s", note=f"{rows:,} rows; names looked up in batches of 5,000"))
+                                     note=f"{elapsed:.1f} s from queued to done, file written aside and renamed; "
+                                          f"{where}"))
+            for fmt in ("xlsx", "csv"):
+                worker.reset_peak()
+                job_id = _enqueue(url, secret, jobs_dir, queue, "contest", fmt)
+                rows, elapsed = _wait_done(url, [job_id], 3600)[job_id]
+                peak = worker.peak_mb()
+                entries.append(entry(f"jobs: contest results export {fmt.upper()} as a job ({kind}, {rows:,} rows)",
+                                     elapsed, "s",
+                                     note=f"{rows / elapsed if elapsed else 0:,.0f} rows/s; worker peak RSS "
+                                          + (f"{peak:,.0f} MB" if peak else "unknown")
+                                          + f" during the job; names looked up 5,000 places at a time; {where}"))
         finally:
             worker.stop()
 
@@ -171,6 +244,7 @@ def run(quick: bool, seconds: float) -> list[Entry]:
             run_wrk(server, path, "get.lua", 2, measured=False)
             quiet = run_wrk(server, path, "get.lua", seconds)
             worker = _Worker(env, "busy")
+            busy_jobs: list[int] = []
             try:
                 busy_jobs = [_enqueue(url, secret, jobs_dir, queue, "responses", fmt) for fmt in ("xlsx", "csv")]
                 deadline = time.monotonic() + 60
@@ -178,20 +252,21 @@ def run(quick: bool, seconds: float) -> list[Entry]:
                     time.sleep(0.1)
                 busy = run_wrk(server, path, "get.lua", seconds, measured=False)  # busy on purpose
                 still_running = [job for job in busy_jobs if _job_state(url, job)[0] == "running"]
-                _wait_done(url, busy_jobs, 3600)
             finally:
-                worker.stop()
+                worker.stop()  # their throughput is measured above: no need to wait for the files
+                _abandon(url, busy_jobs)
         entries.append(entry(f"jobs: survey GET p99 at 32 clients while two province exports run as jobs ({kind})",
                              busy.p99_ms, "ms", reference=quiet.p99_ms, target=f"value < {P99_TARGET_MS}",
                              note=f"{busy.rate:,.0f} GET/s busy vs {quiet.rate:,.0f} quiet (reference: p99 with no job"
-                                  f" running); {len(still_running)} of 2 exports still running when wrk ended; "
-                                  f"{busy.error_count} errors"))
+                                  f" running); {len(still_running)} of 2 exports running when wrk ended; "
+                                  f"{busy.error_count} errors; worker at JOB_NICENESS 10; {where}"))
     return entries
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and sys.argv[1] == "enqueue":
+    if len(sys.argv) > 1 and sys.argv[1] in ("enqueue", "token"):
         sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-        print(json.dumps(child_enqueue(*sys.argv[2:8])))
+        child = child_enqueue if sys.argv[1] == "enqueue" else child_token
+        print(json.dumps(child(*sys.argv[2:8])))
     else:
         print(json.dumps([item.as_dict() for item in run("--quick" in sys.argv, 5)], ensure_ascii=False))

@@ -141,6 +141,45 @@ def test_a_sheet_past_the_row_limit_continues_on_another_with_its_header(tmp_pat
     assert rows[2][1] == (6, "'=6") and seen[-1] == 7
 
 
+def test_a_workbook_keeps_text_numbers_and_dates_as_people_typed_them(tmp_path):
+    """What the direct SpreadsheetML writer must get right: XML's special characters and control characters in
+    text, a quote in a sheet name, numbers and dates with their formats, empty cells, a formula defused."""
+    from app.exports import DATE_FORMAT, DATETIME_FORMAT, INTEGER_FORMAT, POINTS_FORMAT, Sheet, write_xlsx
+
+    path = tmp_path / "book.xlsx"
+    rows = [[1204, 'a & <b> "c" \'d\'', "dòng 1\ndòng 2\x07", 84.456, dt.date(2026, 3, 2),
+             dt.datetime(2026, 3, 2, 14, 5, tzinfo=dt.timezone(dt.timedelta(hours=7))), None, True, "=1+1"]]
+    write_xlsx([Sheet("Đơn vị 'Xã A'", ["Số", "Văn bản", "Nhiều dòng", "Tỷ lệ", "Ngày", "Lúc", "Trống", "Có",
+                                         "Công thức"], rows, formats={3: POINTS_FORMAT})], str(path))
+    sheet = load_workbook(path)["Đơn vị 'Xã A'"]
+    values = [(cell.value, cell.number_format) for cell in sheet[2]]
+    assert values[:6] == [(1204, INTEGER_FORMAT), ('a & <b> "c" \'d\'', "General"), ("dòng 1\ndòng 2", "General"),
+                          (84.456, POINTS_FORMAT), (dt.datetime(2026, 3, 2), DATE_FORMAT),
+                          (dt.datetime(2026, 3, 2, 14, 5), DATETIME_FORMAT)]
+    assert [value for value, _ in values[6:]] == [None, True, "'=1+1"]
+    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == "A1:I2" and sheet["A1"].font.b
+
+
+def test_a_worker_runs_its_jobs_at_a_lower_priority_than_the_web_servers():
+    import threading
+
+    from app.jobs import lower_priority
+
+    seen = {}
+
+    def worker_start() -> None:  # the priority belongs to the thread and to the threads it starts
+        seen["said"] = lower_priority(10)
+        job = threading.Thread(target=lambda: seen.setdefault("job", os.getpriority(os.PRIO_PROCESS, 0)))
+        job.start()
+        job.join()
+
+    starter = threading.Thread(target=worker_start)
+    starter.start()
+    starter.join()
+    assert seen["job"] >= 10 and seen["said"].startswith("nice ")
+    assert lower_priority(0) == ""
+
+
 # --- real workers ----------------------------------------------------------------------------------------------
 
 def _worker_env(database_url: str, jobs_dir: Path, queue_name: str, redis_url: str | None) -> dict:

@@ -253,6 +253,7 @@ AUDIT_ACTIONS = {
     "import.units": _l("Nhập danh sách đơn vị"),
     "import.counters": _l("Nhập danh sách quầy"),
     "export.responses": _l("Xuất phiếu trả lời"),
+    "responses.archive": _l("Lưu trữ rồi xoá phiếu trả lời cũ (số liệu báo cáo giữ nguyên)"),
     "bank.import": _l("Nhập ngân hàng câu hỏi"),
     "contest.create": _l("Tạo cuộc thi"),
     "contest.update": _l("Sửa cuộc thi"),

@@ -85,10 +85,11 @@ def number_column(values: np.ndarray) -> list[float | int | None]:
     return [value if present else None for value, present in zip(column, finite.tolist())]
 
 
-def ranking_rows(standing: Standing) -> list[dict]:
-    """Return the entries of a standing from first to last place (the round's maximum is in the report's round)."""
+def ranking_rows(standing: Standing, order: np.ndarray | None = None) -> list[dict]:
+    """Return the entries of a standing from first to last place (the round's maximum is in the report's round);
+    ``order`` chooses some of them (positions in the standing, e.g. a slice of ``ranking.order``)."""
     ranking = standing.ranking
-    order = ranking.order
+    order = ranking.order if order is None else order
     columns = (
         standing.participant_id[order].tolist(),
         ranking.rank[order].tolist(),
@@ -241,29 +242,24 @@ def people(ids: list[int]) -> dict[int, tuple[str | None, str | None, str, int]]
     return found
 
 
+#: Ranked participants named per query and turned into rows at a time by an export (bounds its memory).
+RESULT_BATCH = 5_000
+
+
 def results_tables(contest: Contest, zone: ZoneInfo, round_number: int | None = None
-                   ) -> list[tuple[str, list[str], list[list[object]]]]:
-    """Return the organiser's result tables with names (ranking, prizes, units) for CSV/XLSX exports."""
+                   ) -> list[tuple[str, list[str], Iterable[list[object]]]]:
+    """Return the organiser's result tables with names (ranking, prizes, units) for CSV/XLSX exports.
+
+    The ranking's rows are made as they are written, RESULT_BATCH places at a time with their names, so an
+    export of 200,000 participants never holds them all as Python rows at once.
+    """
     results: ContestResults = contest_results(contest, zone)
     standing = results.overall if round_number is None else results.rounds[
         get_round(contest, round_number).number - 1].standing
-    entries = ranking_rows(standing)
     awards = [award for award in results.awards if round_number is None or award.round_number == round_number]
-    who = people([entry["participant_id"] for entry in entries] + [award.participant_id for award in awards])
     headers = ["rank", "tied", "participant_id", "full_name", "phone", "unit", "group", "group_rank", "score",
                "max_score", "prediction", "prediction_distance", "duration_s", "submitted_at"]
-    order = standing.ranking.order
-    distance = standing.ranking.prediction_distance
-    extras = zip(number_column(standing.max_score[order]),
-                 number_column(distance[order]) if distance is not None else [None] * len(order),
-                 standing.submitted_ms[order].tolist())
-    ranking = []
-    for entry, (maximum, gap, moment) in zip(entries, extras):
-        name, phone, unit, _ = who.get(entry["participant_id"], (None, None, None, None))
-        ranking.append([entry["rank"], int(entry["tied"]), entry["participant_id"], name, phone, unit, entry["group"],
-                        entry["group_rank"], entry["score"], maximum, entry["prediction"], gap,
-                        None if entry["duration_ms"] is None else round(entry["duration_ms"] / 1000, 3),
-                        iso_ms(moment, zone)])
+    who = people([award.participant_id for award in awards])
     prizes = []
     for award in awards:
         name, phone, unit, _ = who.get(award.participant_id, (None, None, None, None))
@@ -271,11 +267,29 @@ def results_tables(contest: Contest, zone: ZoneInfo, round_number: int | None = 
                        _number(award.amount), award.participant_id, name, phone, unit, int(award.tied)])
     units = [[_flat(_unit(unit)[column]) for column in UNIT_COLUMNS] for unit in results.units]
     return [
-        ("xep_hang", headers, ranking),
+        ("xep_hang", headers, _named_ranking(standing, zone)),
         ("giai_thuong", ["round", "group", "position", "label", "amount", "participant_id", "full_name", "phone",
                          "unit", "tied"], prizes),
         ("don_vi", UNIT_COLUMNS, units),
     ]
+
+
+def _named_ranking(standing: Standing, zone: ZoneInfo) -> Iterator[list[object]]:
+    """Yield the ranking's rows with names, from first to last place, a batch of places at a time."""
+    everyone = standing.ranking.order
+    distance = standing.ranking.prediction_distance
+    for start in range(0, len(everyone), RESULT_BATCH):
+        order = everyone[start:start + RESULT_BATCH]
+        entries = ranking_rows(standing, order)
+        who = people([entry["participant_id"] for entry in entries])
+        extras = zip(number_column(standing.max_score[order]),
+                     number_column(distance[order]) if distance is not None else [None] * len(order),
+                     [iso_ms(moment, zone) for moment in standing.submitted_ms[order].tolist()])
+        for entry, (maximum, gap, moment) in zip(entries, extras):
+            name, phone, unit, _ = who.get(entry["participant_id"], (None, None, None, None))
+            yield [entry["rank"], int(entry["tied"]), entry["participant_id"], name, phone, unit, entry["group"],
+                   entry["group_rank"], entry["score"], maximum, entry["prediction"], gap,
+                   None if entry["duration_ms"] is None else round(entry["duration_ms"] / 1000, 3), moment]
 
 
 @dataclass(frozen=True)

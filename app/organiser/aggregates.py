@@ -56,7 +56,7 @@ from flask_babel import lazy_gettext as _l
 from numpy.typing import NDArray
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.database import BigIntId, UTCDateTime, insert_for, is_postgresql, raw_cursor, utcnow
+from app.database import BigIntId, UTCDateTime, in_batches, insert_for, is_postgresql, raw_cursor, utcnow
 from app.extensions import db
 from app.organiser import cells
 from app.organiser.cells import FLAG_BURST, FLAG_DUPLICATE, FLAG_FAST, FLAG_UNTIMED
@@ -106,6 +106,9 @@ class FoldState(db.Model):
     #: [[response id, unix time first missed], …] for ids below the watermark not yet seen.
     pending: Mapped[list] = mapped_column(sa.JSON, default=list)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: First month whose raw responses are all still stored: the packs and cells of earlier months hold responses
+    #: that retention archived and deleted (``delete_responses(…, keep_aggregates=True)``), so no rebuild drops them.
+    archived_before: Mapped[dt.date | None] = mapped_column(sa.Date)
 
 
 class DossierVolume(db.Model):
@@ -195,6 +198,7 @@ class _Position:
     folded: int
     #: [[response id, unix time first missed], …]: the ids below the watermark still awaited at ``now``.
     pending: list[list[int]]
+    archived_before: dt.date | None
 
     @property
     def pending_ids(self) -> list[int]:
@@ -203,11 +207,31 @@ class _Position:
 
 def _position(now: dt.datetime) -> _Position:
     state = db.session.execute(
-        sa.select(FoldState.last_response_id, FoldState.folded, FoldState.pending).where(FoldState.id == 1)
+        sa.select(FoldState.last_response_id, FoldState.folded, FoldState.pending, FoldState.archived_before)
+        .where(FoldState.id == 1)
     ).first()
     watermark, folded, pending = (0, 0, []) if state is None else (state[0], state[1], list(state[2] or []))
     moment = int(now.timestamp())
-    return _Position(state, watermark, folded, [entry for entry in pending if moment - entry[1] <= PENDING_SECONDS])
+    return _Position(state, watermark, folded, [entry for entry in pending if moment - entry[1] <= PENDING_SECONDS],
+                     None if state is None else state[3])
+
+
+def folded_ids_condition(now: dt.datetime) -> sa.ColumnElement:
+    """The responses whose moments are already in the packs and cells (at or below the watermark, not awaited)."""
+    position = _position(now)
+    response = SurveyResponse.__table__
+    condition = response.c.id <= position.watermark
+    if position.pending_ids:
+        condition = sa.and_(condition, response.c.id.not_in(position.pending_ids))
+    return condition
+
+
+def mark_archived_before(month: dt.date) -> None:
+    """Record that the raw responses before ``month`` are archived (their aggregates must survive a rebuild)."""
+    table = FoldState.__table__
+    db.session.execute(table.update().where(table.c.id == 1, sa.or_(table.c.archived_before.is_(None),
+                                                                    table.c.archived_before < month))
+                       .values(archived_before=month))
 
 
 def refresh_packs(now: dt.datetime) -> FoldResult:
@@ -224,14 +248,28 @@ def refresh_packs(now: dt.datetime) -> FoldResult:
         rebuild = stored != folded
         # Nothing above the watermark and no id awaited: skip reading (a range on the id may scan the table).
         nothing_new = highest <= watermark and not pending_ids
-    if rebuild:
+    response = SurveyResponse.__table__
+    archived, kept = position.archived_before, 0
+    if rebuild and archived is not None:
+        # Months before ``archived`` keep their aggregates (their raw rows are archived): rebuild the later ones,
+        # and fold only what of the earlier ones was not folded yet.
+        unfolded = sa.or_(response.c.id > watermark, response.c.id.in_(pending_ids)) if pending_ids else \
+            response.c.id > watermark
+        kept = int(db.session.scalar(sa.select(sa.func.count()).select_from(response).where(
+            response.c.local_day < archived, sa.not_(unfolded))) or 0)
+        chosen = sa.or_(response.c.local_day >= archived, unfolded)
+        watermark, folded, pending, pending_ids = 0, kept, [], []
+    elif rebuild:
         watermark, folded, pending, pending_ids = 0, 0, [], []
+        chosen = response.c.id > 0
     elif nothing_new:
         return FoldResult(0, False, True)
-    response = SurveyResponse.__table__
-    new = response.c.id > watermark
+    else:
+        chosen = response.c.id > watermark
+        if pending_ids:
+            chosen = sa.or_(chosen, response.c.id.in_(pending_ids))
     devices: dict[str, int] = {}
-    rows = _read_rows(sa.or_(new, response.c.id.in_(pending_ids)) if pending_ids else new, devices)
+    rows = _read_rows(chosen, devices)
     if not rows.size and not rebuild:
         return FoldResult(0, False, True)
     ids = rows.columns["id"]
@@ -242,11 +280,15 @@ def refresh_packs(now: dt.datetime) -> FoldResult:
     # Below the lowest id of a first fold lie deleted rows, not transactions in flight: await only gaps above it.
     floor = watermark if watermark or not new_ids.size else int(new_ids[0]) - 1
     waiting += [[missing, moment] for missing in _missing_ids(new_ids, floor, top)]
+    if rebuild and archived is not None:
+        top = max(top, int(db.session.scalar(sa.select(sa.func.coalesce(sa.func.max(response.c.id), 0)))))
+        waiting = []  # the kept rows below the top were folded before; every other row is read now
     if not _advance(state, top, folded + int(ids.size), waiting[-MAX_PENDING:], now):
         return FoldResult(0, rebuild, False)
     if rebuild:
-        db.session.execute(sa.delete(ResponsePack))
-        cells.clear()
+        db.session.execute(sa.delete(ResponsePack).where(ResponsePack.month >= archived) if archived is not None
+                           else sa.delete(ResponsePack))
+        cells.clear(since=archived)
     flags = _review_flags(rows, watermark, devices)
     _store_packs(rows, flags)
     _store_cells(rows, flags)
@@ -254,10 +296,13 @@ def refresh_packs(now: dt.datetime) -> FoldResult:
     return FoldResult(int(ids.size), rebuild, True)
 
 
-def delete_responses(ids: Sequence[int], now: dt.datetime) -> int:
+def delete_responses(ids: Sequence[int], now: dt.datetime, *, keep_aggregates: bool = False) -> int:
     """Delete stored responses and correct the aggregates incrementally: each folded response is taken out of its
     pack (one record with its day, review flags, field, counter and answers), its cell and its day count, and the
     folded count goes down with it, so the fold's guard still holds and nothing is rebuilt.
+
+    With ``keep_aggregates`` (retention: the raw rows are archived, the published figures must not change) only
+    folded responses are deleted, and their records stay in packs and cells: the folded count alone goes down.
 
     Review flags are decided again as the fold decided them (from the response and the folded ones before it at its
     counter). Runs in the caller's transaction and flushes; returns how many responses were deleted. A folded
@@ -275,6 +320,15 @@ def delete_responses(ids: Sequence[int], now: dt.datetime) -> int:
     position = _position(now)
     found = rows.columns["id"]
     folded_mask = (found <= position.watermark) & ~np.isin(found, position.pending_ids)
+    if keep_aggregates:
+        found = found[folded_mask]
+        if found.size:
+            table = FoldState.__table__
+            db.session.execute(table.update().where(table.c.id == 1).values(folded=table.c.folded - int(found.size)))
+            for batch in in_batches(found.tolist()):
+                db.session.execute(sa.delete(SurveyResponse).where(SurveyResponse.id.in_(batch)))
+            db.session.flush()
+        return int(found.size)
     folded = rows.take(folded_mask)
     if folded.size:
         flags = _decided_flags(folded, devices)

@@ -298,10 +298,15 @@ def _apply_day_counts(version_id: int, units, counters, days, flags, sign: int) 
         db.session.execute(sa.delete(ResponseDayCount).where(ResponseDayCount.responses <= 0))
 
 
-def clear() -> None:
-    """Remove every cell and day count (a rebuild of the packs rebuilds them too)."""
-    db.session.execute(sa.delete(ResponseCell))
-    db.session.execute(sa.delete(ResponseDayCount))
+def clear(since: dt.date | None = None) -> None:
+    """Remove every cell and day count (a rebuild of the packs rebuilds them too); with ``since``, only those of
+    that month and later (earlier months hold archived responses, which no rebuild could count again)."""
+    if since is None:
+        db.session.execute(sa.delete(ResponseCell))
+        db.session.execute(sa.delete(ResponseDayCount))
+        return
+    db.session.execute(sa.delete(ResponseCell).where(ResponseCell.month >= since))
+    db.session.execute(sa.delete(ResponseDayCount).where(ResponseDayCount.day >= since))
 
 
 # --- reading ------------------------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""The organiser area's queued work: raw response exports, periodic report files, and the periodic fold.
+"""The organiser area's queued work: raw response exports, periodic report files, the periodic fold, and the
+retention of raw responses (archive then delete, daily; ``flask jobs retention``).
 
 Each kind reads what the organiser asked for (the job's params) as that organiser, so the subtree checked when the
 job was asked for is checked again when it runs, and writes its file to the path the queue gives it.
@@ -9,18 +10,22 @@ import datetime as dt
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import click
 from flask import current_app
-from flask_babel import force_locale
+from flask.cli import with_appcontext
+from flask_babel import force_locale, format_decimal
 from flask_babel import gettext as _
 
+from app.auth.audit import COMMAND_LINE, Actor, Unsigned
 from app.auth.models import Organiser
 from app.database import utcnow
 from app.errors import NotFoundError
 from app.exports import write_csv, write_xlsx
 from app.extensions import db
-from app.jobs import Job, Progress, job_kind, periodic, purge_results
+from app.jobs import Job, Progress, job_kind, jobs_group, periodic, purge_results, result_dir
 from app.organiser import services
 from app.organiser.aggregates import refresh_packs
+from app.organiser.retention import archive_month, months_to_archive, retention_cut
 from app.organiser.report_files import comment_rows, render_report_pdf, write_report_xlsx
 from app.organiser.reports import current_report
 from app.periods import parse_period
@@ -89,3 +94,59 @@ def refresh_reports(now: dt.datetime) -> str:
 def purge_old_results(now: dt.datetime) -> str:
     """Delete finished jobs and their files after JOBS_KEEP_DAYS."""
     return f"{purge_results(current_app._get_current_object(), now)} jobs purged"
+
+
+#: Who the daily retention is recorded as in the audit log.
+SCHEDULER = Unsigned("scheduler")
+
+
+def apply_retention(now: dt.datetime, actor: Actor) -> list[str]:
+    """Fold, then archive and delete each month older than RESPONSE_RETENTION_MONTHS, one commit per month (a
+    killed run loses at most the month it was on, which the next run does again); return a line per month."""
+    app = current_app._get_current_object()
+    cut = retention_cut(now, ZoneInfo(app.config["TIMEZONE"]), int(app.config.get("RESPONSE_RETENTION_MONTHS", 0)))
+    if cut is None:
+        return []
+    refresh_packs(now)
+    db.session.commit()
+    done = []
+    for plan in months_to_archive(cut, now):
+        archived = archive_month(plan.month, result_dir(app) / "archive", actor, now)
+        db.session.commit()
+        done.append(f"{plan.label}: {archived.responses} → {archived.path.name} (sha256 {archived.sha256})")
+    return done
+
+
+@periodic("responses-retention", hour="2", minute="41")
+def daily_retention(now: dt.datetime) -> str:
+    """Archive and delete raw responses older than RESPONSE_RETENTION_MONTHS (nothing when it is 0)."""
+    return "; ".join(apply_retention(now, SCHEDULER)) or "nothing to archive"
+
+
+@jobs_group.command("retention")
+@click.option("--dry-run", is_flag=True, help="Chỉ liệt kê những tháng sẽ được lưu trữ và xoá, không thay đổi gì.")
+@with_appcontext
+def retention_command(dry_run: bool) -> None:
+    """Archive raw responses older than RESPONSE_RETENTION_MONTHS to compressed CSV files, then delete them (the
+    reports keep their figures); with --dry-run, only say what would go."""
+    now = utcnow()
+    months = int(current_app.config.get("RESPONSE_RETENTION_MONTHS", 0))
+    cut = retention_cut(now, ZoneInfo(current_app.config["TIMEZONE"]), months)
+    if cut is None:
+        click.echo(_("Phiếu trả lời được giữ mãi (RESPONSE_RETENTION_MONTHS = 0): không có gì để lưu trữ."))
+        return
+    if dry_run:
+        plans = months_to_archive(cut, now)
+        db.session.rollback()
+        click.echo(_("Giữ %(months)s tháng: phiếu trước ngày %(cut)s sẽ được lưu trữ rồi xoá.", months=months,
+                     cut=cut.strftime("%d/%m/%Y")))
+        for plan in plans:
+            click.echo(_("Tháng %(month)s: %(count)s phiếu", month=plan.month.strftime("%m/%Y"),
+                         count=format_decimal(plan.responses, format="#,##0")))
+        if not plans:
+            click.echo(_("Không có phiếu nào cần lưu trữ."))
+        return
+    lines = apply_retention(now, COMMAND_LINE)
+    for line in lines:
+        click.echo(line)
+    click.echo(_("Đã lưu trữ và xoá phiếu của %(count)s tháng.", count=len(lines)))
