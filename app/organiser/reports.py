@@ -326,6 +326,12 @@ class SipasReport:
     dossier: DossierResult | None
     method: Method | None
 
+    @property
+    def child_names(self) -> dict[str, str]:
+        """Child unit code → name: the children table names every unit a child is not different from with one
+        lookup, not a scan of all children per child (500 × 500 on a province)."""
+        return {child.unit: child.name for child in self.children}
+
 
 # --- the service --------------------------------------------------------------------------------------------------
 
