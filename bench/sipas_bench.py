@@ -825,6 +825,7 @@ def _reused_province() -> Province:
     url = source.rsplit("/", 1)[0] + f"/{name}"
     print(f"  reusing the province of {source} (copied to {name})", flush=True)
     run_flask(["init-db"], url, secret)
+    run_flask(["report", "refresh"], url, secret)  # a migration may have asked for a rebuild of the aggregates
     check = sa.create_engine(url)
     try:
         with check.connect() as connection:

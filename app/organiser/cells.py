@@ -95,7 +95,7 @@ class ResponseDayCount(db.Model):
     __table_args__ = (
         sa.UniqueConstraint("instrument_version_id", "day", "unit_id", "counter_id", name="uq_response_day_counts_key"),
         # A report reads its units' rows (roll-ups and own counters) and the sums of a few flagged counters.
-        sa.Index("ix_response_day_counts_unit", "unit_id", "counter_id", "day"),
+        sa.Index("ix_response_day_counts_unit", "unit_id", "instrument_version_id", "day", "counter_id"),
         # The counters with review flags in a period: flags are rare, so this index is small.
         sa.Index("ix_response_day_counts_flagged", "instrument_version_id", "day",
                  postgresql_where=sa.text("flagged > 0"), sqlite_where=sa.text("flagged > 0")),
@@ -340,6 +340,50 @@ def _apply_day_counts(version_id: int, units, counters, days, flags, sign: int) 
         db.session.execute(sa.delete(ResponseDayCount).where(ResponseDayCount.responses <= 0))
 
 
+def rebuild_rollups(unit: Unit) -> int:
+    """Compute the roll-up cells and day counts of a unit with a parent again from the own cells and day counts of
+    every unit below it (for aggregates loaded as cells, without responses: the fold keeps roll-ups otherwise);
+    return how many roll-up cells it has now."""
+    if unit.parent_id is None:
+        raise ValueError("a tree's root keeps no roll-ups")
+    below = sa.bindparam("below", db.session.scalars(sa.select(Unit.id).where(Unit.is_within(unit), Unit.id != unit.id))
+                         .all(), expanding=True, literal_execute=True)
+    cell, day = ResponseCell.__table__, ResponseDayCount.__table__
+    db.session.execute(sa.delete(cell).where(cell.c.unit_id == unit.id, cell.c.rollup == sa.true()))
+    db.session.execute(sa.delete(day).where(day.c.unit_id == unit.id, day.c.counter_id == ROLLUP_COUNTER))
+    counted = ("responses", *(name for name, _ in FLAGS), "flagged")
+    db.session.execute(sa.insert(day).from_select(
+        ["instrument_version_id", "unit_id", "counter_id", "day", *counted],
+        sa.select(day.c.instrument_version_id, sa.literal(unit.id), sa.literal(ROLLUP_COUNTER), day.c.day,
+                  *(sa.func.sum(day.c[name]) for name in counted))
+        .where(day.c.unit_id.in_(below), day.c.counter_id != ROLLUP_COUNTER)
+        .group_by(day.c.instrument_version_id, day.c.day)))
+    stored = 0
+    versions = db.session.scalars(sa.select(cell.c.instrument_version_id).distinct()
+                                  .where(cell.c.unit_id.in_(below))).all()
+    for version_id in versions:
+        layout = layout_of(get_instrument(version_id))
+        query = (sa.select(cell.c.month, cell.c.service_field_id, cell.c.n, cell.c.moments, cell.c.means)
+                 .where(cell.c.instrument_version_id == version_id, cell.c.unit_id.in_(below),
+                        cell.c.rollup == sa.false()))
+        with raw_cursor(db.session.connection(), query) as cursor:
+            rows = cursor.fetchall()
+        months, fields, sizes, dense, means = zip(*rows)
+        keys, position = np.unique(np.stack([_day_numbers(months), np.array(fields, dtype=np.int64)], axis=1),
+                                   axis=0, return_inverse=True)
+        sizes = np.array(sizes, dtype=np.int64)
+        summed = decode(list(dense), list(means), sizes, layout).regroup(position.reshape(-1), keys.shape[0])
+        summed = summed.replace_parts(summed.dense_parts(), *_compacted(summed))
+        totals = np.bincount(position.reshape(-1), weights=sizes, minlength=keys.shape[0]).astype(np.int64)
+        db.session.execute(sa.insert(ResponseCell), [
+            dict(instrument_version_id=version_id, unit_id=unit.id, month=EPOCH + dt.timedelta(days=int(month)),
+                 service_field_id=int(field), rollup=True, n=int(n), moments=blob[0], means=blob[1])
+            for (month, field), n, blob in zip(keys, totals, encode(summed, totals))])
+        stored += keys.shape[0]
+    db.session.flush()
+    return stored
+
+
 def clear() -> None:
     """Remove every cell and day count (a rebuild of the packs rebuilds them too)."""
     db.session.execute(sa.delete(ResponseCell))
@@ -457,21 +501,24 @@ class CellScope:
     subtree_ids: sa.BindParameter
     rolled_up: bool
 
-    def _children(self) -> sa.BindParameter:
-        return sa.bindparam("scope_children", list(self.child_ids), expanding=True, literal_execute=True)
+    def _read_units(self) -> sa.BindParameter:
+        return sa.bindparam("scope_units", [self.root_id, *self.child_ids], expanding=True, literal_execute=True)
+
+    # Rolled up: the unit and its children, all rows but the unit's own roll-up. Written as one IN list and a
+    # filter, not an OR of two lists, so that the planner looks the units up even without statistics.
 
     def cells(self, table: sa.Table) -> sa.ColumnElement[bool]:
         """Select the scope's rows of ``response_cells``."""
         if self.rolled_up:
-            return sa.or_(sa.and_(table.c.unit_id == self.root_id, table.c.rollup == sa.false()),
-                          table.c.unit_id.in_(self._children()))
+            return sa.and_(table.c.unit_id.in_(self._read_units()),
+                           sa.or_(table.c.unit_id != self.root_id, table.c.rollup == sa.false()))
         return sa.and_(table.c.unit_id.in_(self.subtree_ids), table.c.rollup == sa.false())
 
     def day_rows(self, table: sa.Table) -> sa.ColumnElement[bool]:
         """Select the scope's rows of ``response_day_counts`` (each response counted once)."""
         if self.rolled_up:
-            return sa.or_(sa.and_(table.c.unit_id == self.root_id, table.c.counter_id != ROLLUP_COUNTER),
-                          table.c.unit_id.in_(self._children()))
+            return sa.and_(table.c.unit_id.in_(self._read_units()),
+                           sa.or_(table.c.unit_id != self.root_id, table.c.counter_id != ROLLUP_COUNTER))
         return sa.and_(table.c.unit_id.in_(self.subtree_ids), table.c.counter_id != ROLLUP_COUNTER)
 
 

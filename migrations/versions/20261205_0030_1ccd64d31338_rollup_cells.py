@@ -27,7 +27,8 @@ def upgrade():
         batch.drop_constraint('uq_response_cells_key', type_='unique')
         batch.create_unique_constraint('uq_response_cells_key', ['instrument_version_id', 'month', 'unit_id',
                                                                  'service_field_id', 'rollup'])
-    op.create_index('ix_response_day_counts_unit', 'response_day_counts', ['unit_id', 'counter_id', 'day'])
+    op.create_index('ix_response_day_counts_unit', 'response_day_counts',
+                    ['unit_id', 'instrument_version_id', 'day', 'counter_id'])
     op.create_index('ix_response_day_counts_flagged', 'response_day_counts', ['instrument_version_id', 'day'],
                     postgresql_where=_FLAGGED, sqlite_where=_FLAGGED)
     # A folded count that no count of stored responses can equal: the next fold rebuilds everything.
