@@ -25,6 +25,10 @@ REPORT_RUNS = 3
 SCALE = 5
 TIME_TARGET_S = 1.0
 RATIO_TARGET = 1.3
+#: The national view: this many provinces, each a copy of the bench province's cells (after scaling), under a root.
+PROVINCES = 34
+NATION = "QG"
+NATIONAL_TARGET_S = 3.0
 
 
 def _app(url: str, secret: str):
@@ -88,6 +92,95 @@ def child_scale(url: str, secret: str, factor: str) -> dict:
     return {"cells": len(rows), "responses": int(total)}
 
 
+def child_national(url: str, secret: str, province_code: str, provinces: str) -> dict:
+    """Generate the nation as aggregates: a root unit, `provinces` provinces under it, and under each a copy of every
+    unit below the bench province with its counters, cells and day counts (no responses); then each province's
+    roll-ups from its units' cells (``rebuild_rollups``, as the fold would have kept them)."""
+    import sqlalchemy as sa
+
+    from app.database import utcnow
+    from app.extensions import db
+    from app.organiser.cells import rebuild_rollups
+    from app.units.models import Unit
+    from app.units.services import create_unit, get_unit_by_code
+
+    app = _app(url, secret)
+    started = time.perf_counter()
+    with app.app_context():
+        source = get_unit_by_code(province_code)
+        nation = create_unit(NATION, "Toàn quốc (đo hiệu năng)", kind="other", parent=None)
+        created = [create_unit(f"T{index:02d}", f"Tỉnh đo hiệu năng {index}", kind="province", parent=nation)
+                   for index in range(1, int(provinces) + 1)]
+        db.session.flush()
+        statements = [
+            # Every unit below the source province, once per province (codes prefixed by the province's).
+            """INSERT INTO units (code, name, kind, parent_id, path, headcount, block, is_active, created_at)
+               SELECT p.code || '-' || u.code, u.name, u.kind, p.id, '', u.headcount, u.block, u.is_active, :now
+               FROM units u CROSS JOIN units p
+               WHERE u.path LIKE :below AND p.parent_id = :nation ORDER BY p.id, u.path""",
+            # Their parents and paths: the province for the source's children, the copy of the parent otherwise.
+            """UPDATE units c SET parent_id = copy.id
+               FROM units p, units original, units original_parent, units copy
+               WHERE p.parent_id = :nation AND c.parent_id = p.id
+                 AND original.code = substr(c.code, length(p.code) + 2)
+                 AND original_parent.id = original.parent_id AND original_parent.id <> :source
+                 AND copy.code = p.code || '-' || original_parent.code""",
+        ]
+        now = utcnow()
+        db.session.execute(sa.text(statements[0]), {"now": now, "below": source.path + "_%", "nation": nation.id})
+        db.session.execute(sa.text(statements[1]), {"nation": nation.id, "source": source.id})
+        # Paths, level by level from the provinces down.
+        for _ in range(source.path.count("/") + 8):
+            changed = db.session.execute(sa.text(
+                """UPDATE units c SET path = p.path || c.id || '/' FROM units p
+                   WHERE p.id = c.parent_id AND c.path = '' AND p.path <> ''""")).rowcount
+            if not changed:
+                break
+        # The map from every source unit (the province itself included) to its copy in each province.
+        db.session.execute(sa.text("CREATE TEMPORARY TABLE unit_copies (original integer, copy integer)"))
+        db.session.execute(sa.text(
+            """INSERT INTO unit_copies SELECT u.id, c.id FROM units u JOIN units p ON p.parent_id = :nation
+               JOIN units c ON c.code = p.code || '-' || u.code WHERE u.path LIKE :below
+               UNION ALL SELECT :source, p.id FROM units p WHERE p.parent_id = :nation"""),
+            {"nation": nation.id, "below": source.path + "_%", "source": source.id})
+        db.session.execute(sa.text(
+            """INSERT INTO counters (code, name, unit_id, instrument_code, token_nonce, is_active, created_at,
+                                     updated_at, short_code)
+               SELECT c.code || '-' || k.code, k.name, m.copy, k.instrument_code,
+                      substr(md5(k.id || '-' || m.copy || 'n'), 1, 16), k.is_active, :now, :now,
+                      substr(md5(k.id || '-' || m.copy || 's'), 1, 12)
+               FROM counters k JOIN unit_copies m ON m.original = k.unit_id JOIN units c ON c.id = m.copy"""),
+            {"now": now})
+        db.session.execute(sa.text(
+            """CREATE TEMPORARY TABLE counter_copies AS
+               SELECT k.id AS original, n.id AS copy FROM counters k JOIN unit_copies m ON m.original = k.unit_id
+               JOIN counters n ON n.unit_id = m.copy AND n.token_nonce = substr(md5(k.id || '-' || m.copy || 'n'), 1, 16)"""))
+        db.session.execute(sa.text(
+            """INSERT INTO response_cells (instrument_version_id, unit_id, month, service_field_id, rollup, n,
+                                           moments, means)
+               SELECT c.instrument_version_id, m.copy, c.month, c.service_field_id, false, c.n, c.moments, c.means
+               FROM response_cells c JOIN unit_copies m ON m.original = c.unit_id WHERE NOT c.rollup"""))
+        db.session.execute(sa.text(
+            """INSERT INTO response_day_counts (instrument_version_id, unit_id, counter_id, day, responses, fast,
+                                                burst, duplicate, untimed, flagged)
+               SELECT d.instrument_version_id, m.copy, k.copy, d.day, d.responses, d.fast, d.burst, d.duplicate,
+                      d.untimed, d.flagged
+               FROM response_day_counts d JOIN unit_copies m ON m.original = d.unit_id
+               JOIN counter_copies k ON k.original = d.counter_id
+               JOIN counters n ON n.id = k.copy AND n.unit_id = m.copy"""))
+        rollups = sum(rebuild_rollups(db.session.get(Unit, unit.id)) for unit in created)
+        db.session.commit()
+        # This machine's PostgreSQL runs without autovacuum; a server with its default (on) analyses a bulk load.
+        db.session.execute(sa.text("ANALYZE"))
+        db.session.commit()
+        units = db.session.scalar(sa.select(sa.func.count()).select_from(Unit).where(Unit.is_within(nation)))
+        cells = db.session.execute(sa.text(
+            "SELECT count(*), sum(n) FROM response_cells c JOIN units u ON u.id = c.unit_id "
+            "WHERE u.path LIKE :below AND NOT c.rollup"), {"below": nation.path + "%"}).one()
+    return {"units": int(units), "cells": int(cells[0]), "responses": int(cells[1]), "rollups": rollups,
+            "seconds": time.perf_counter() - started}
+
+
 def province_year(url: str) -> str:
     """The calendar year holding most of the bench province's days."""
     import sipas_bench
@@ -141,5 +234,5 @@ def run() -> list:
 
 if __name__ == "__main__":
     command, *arguments = sys.argv[1:]
-    function = {"report": child_report, "scale": child_scale}[command]
+    function = {"report": child_report, "scale": child_scale, "national": child_national}[command]
     print(json.dumps(function(*arguments)))

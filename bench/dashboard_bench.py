@@ -22,7 +22,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 DASHBOARD_RUNS = 5
 TARGET_S = 2
 PASSWORD = "Đo-hiệu-năng-bảng-điều-khiển-2026"
-EMAIL = "bench-organiser@example.vn"
+
+
+def organiser_email(unit_code: str) -> str:
+    """The bench organiser of a unit (one per unit: the province's and the nation's)."""
+    return f"bench-organiser-{unit_code.lower()}@example.vn"
 
 
 def child_dashboard(url: str, secret: str, unit_code: str, period: str) -> dict:
@@ -35,16 +39,17 @@ def child_dashboard(url: str, secret: str, unit_code: str, period: str) -> dict:
     from app.units.services import get_unit_by_code
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": secret})
+    email = organiser_email(unit_code)
     with app.app_context():
         unit = get_unit_by_code(unit_code)
         unit_id, unit_name = unit.id, unit.name
-        if not db.session.execute(db.text("SELECT 1 FROM organisers WHERE email = :e"), {"e": EMAIL}).first():
-            create_organiser(EMAIL, "Đo hiệu năng", unit, "organiser", PASSWORD, utcnow())
+        if not db.session.execute(db.text("SELECT 1 FROM organisers WHERE email = :e"), {"e": email}).first():
+            create_organiser(email, "Đo hiệu năng", unit, "organiser", PASSWORD, utcnow())
             db.session.commit()
     client = app.test_client()
     form = client.get("/quan-tri/dang-nhap").get_data(as_text=True)
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', form).group(1)
-    signed_in = client.post("/quan-tri/dang-nhap", data={"csrf_token": token, "email": EMAIL, "password": PASSWORD})
+    signed_in = client.post("/quan-tri/dang-nhap", data={"csrf_token": token, "email": email, "password": PASSWORD})
     if signed_in.status_code != 303:
         raise SystemExit(f"sign-in failed with {signed_in.status_code}")
     start, end = period.split("..")

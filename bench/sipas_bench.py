@@ -774,6 +774,9 @@ def province(kind: str) -> Province:
 
     if kind in _provinces:
         return _provinces[kind]
+    if kind == "postgresql" and os.environ.get("BENCH_PROVINCE_URL"):
+        _provinces[kind] = _reused_province()
+        return _provinces[kind]
     print(f"  building the {kind} province: {UNITS} units, {RESPONSES:,} responses (flask synth)", flush=True)
     secret = bench_secret()
     url = RESOURCES.enter_context(database(kind, "province"))
@@ -786,6 +789,52 @@ def province(kind: str) -> Province:
                      total, synth, fold)
     _provinces[kind] = built
     return built
+
+
+def _reused_province() -> Province:
+    """A copy of the province in BENCH_PROVINCE_URL (secret BENCH_PROVINCE_SECRET) instead of a new build, for
+    iterating on the report sections: copied (CREATE DATABASE … TEMPLATE, so the original is never changed; it
+    needs nobody connected to it), brought to the schema head, dropped when the run ends."""
+    import uuid
+
+    import sqlalchemy as sa
+    from harness import RESOURCES, BenchError, _admin_engine
+
+    source = os.environ["BENCH_PROVINCE_URL"]
+    secret = os.environ.get("BENCH_PROVINCE_SECRET")
+    if not secret:
+        raise BenchError("BENCH_PROVINCE_URL needs BENCH_PROVINCE_SECRET (the SECRET_KEY it was built with)")
+    name = f"hailong_bench_reused_{uuid.uuid4().hex[:8]}"
+    engine = _admin_engine()
+    for attempt in range(10):
+        try:
+            with engine.connect() as connection:
+                connection.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{source.rsplit("/", 1)[1]}"'))
+            break
+        except sa.exc.OperationalError as error:  # someone is connected to the source: wait and retry
+            if attempt == 9:
+                raise BenchError(f"cannot copy {source}: {error.orig}") from None
+            time.sleep(3)
+
+    def drop() -> None:
+        with engine.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        engine.dispose()
+
+    RESOURCES.callback(drop)
+    url = source.rsplit("/", 1)[0] + f"/{name}"
+    print(f"  reusing the province of {source} (copied to {name})", flush=True)
+    run_flask(["init-db"], url, secret)
+    run_flask(["report", "refresh"], url, secret)  # a migration may have asked for a rebuild of the aggregates
+    check = sa.create_engine(url)
+    try:
+        with check.connect() as connection:
+            code = connection.execute(sa.text("SELECT code FROM units WHERE parent_id IS NULL ORDER BY id")).scalar()
+    finally:
+        check.dispose()
+    days = day_range(url)
+    return Province("postgresql", url, secret, code, f"{days[0][0].isoformat()}..{days[-1][0].isoformat()}",
+                    sum(count for _, count in days), 0.0, 0.0)
 
 
 def run() -> list:

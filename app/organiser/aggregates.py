@@ -693,17 +693,29 @@ def unfolded_responses(now: dt.datetime) -> Unfolded:
     return Unfolded(packs, watermark, pending, size, token)
 
 
-def versions_with_responses(root: Unit, start: dt.date, end: dt.date, unfolded: Unfolded) -> list[VersionCount]:
-    """Return the instrument versions with responses in the subtree and months, packed or not, newest first."""
+def cell_scope(root: Unit, *, rolled_up: bool = True) -> cells.CellScope:
+    """Return the cells of the unit's subtree: rolled up (the unit's own cells, its children's own cells and their
+    roll-ups), or every unit's own cells."""
+    rows = db.session.execute(sa.select(Unit.id, Unit.parent_id).where(Unit.is_within(root))).all()
+    ids = sorted(row.id for row in rows)
+    children = tuple(sorted(row.id for row in rows if row.parent_id == root.id))
+    return cells.CellScope(root.id, children, sa.bindparam("subtree_ids", ids, expanding=True, literal_execute=True),
+                           rolled_up)
+
+
+def versions_with_responses(root: Unit, start: dt.date, end: dt.date, unfolded: Unfolded,
+                            scope: cells.CellScope | None = None) -> list[VersionCount]:
+    """Return the instrument versions with responses in the subtree and months, folded or not, newest first (the
+    folded ones counted in the cells, which hold exactly the folded responses, as the packs do)."""
     counts: dict[tuple[int, str, int, str], int] = {}
     version = InstrumentVersion
     described = (version.id, version.code, version.version, version.kind)
     if unfolded.packs:
+        cell = cells.ResponseCell.__table__
         rows = db.session.execute(
-            sa.select(*described, sa.func.sum(ResponsePack.n))
-            .join(ResponsePack, ResponsePack.instrument_version_id == version.id)
-            .where(ResponsePack.unit_id.in_(_subtree_ids(root)),
-                   ResponsePack.month.between(month_start(start), month_start(end)))
+            sa.select(*described, sa.func.sum(cell.c.n))
+            .join(cell, cell.c.instrument_version_id == version.id)
+            .where((scope or cell_scope(root)).cells(cell), cell.c.month.between(month_start(start), month_start(end)))
             .group_by(*described)
         ).all()
         counts.update({tuple(row[:4]): int(row[4]) for row in rows})
@@ -770,24 +782,29 @@ def _packed(version_id: int, width: int, root: Unit, start: dt.date, end: dt.dat
 
 
 def load_cells(version_id: int, layout: cells.CellLayout, root: Unit, start: dt.date, end: dt.date,
-               unfolded: Unfolded, days: tuple[dt.date, dt.date]) -> cells.CellData:
+               unfolded: Unfolded, days: tuple[dt.date, dt.date], scope: cells.CellScope | None = None
+               ) -> cells.CellData:
     """Return the report cells of one instrument version in the unit's subtree for the months from ``start`` to
     ``end`` (both month-aligned: ``start`` the first day of a month, ``end`` the last day of one): the stored cells
-    and the unfolded responses of those days as cells; the day counts (responses per day, review flags per counter)
-    of the ``days`` (first, last), the report period. When the packs fail the guard, cells do too (they hold the
-    same folded responses): every stored response is then read, as ``load_responses`` does."""
-    parts = []
-    if unfolded.packs:
-        parts.append(cells.read_cells(version_id, layout, _subtree_ids(root), start, month_start(end), days))
+    of the ``scope`` (default rolled up) and the unfolded responses of those days as cells; the day counts
+    (responses per day, review flags per unit and counter) of the ``days`` (first, last), the report period. When
+    the packs fail the guard, cells do too (they hold the same folded responses): every stored response is then
+    read, as ``load_responses`` does."""
+    scope = scope or cell_scope(root)
+    parts, flagged = [], set()
     if unfolded.size:
         data = _unfolded(version_id, layout.moments.n_items, root, unfolded)
         data = data.take((data.days >= day_number(start)) & (data.days <= day_number(end)))
         if len(data):
             parts.append(cells.cells_of(version_id, np.ascontiguousarray(data.scores), data.unit_ids, data.fields,
                                         data.counters, data.days, data.flags, days))
+            # A counter flagged only among these: its folded responses are counted with them.
+            marked = (data.flags != 0) & (data.days >= day_number(days[0])) & (data.days <= day_number(days[1]))
+            flagged = set(zip(data.unit_ids[marked].tolist(), data.counters[marked].tolist()))
+    if unfolded.packs:
+        parts.insert(0, cells.read_cells(version_id, layout, scope, start, month_start(end), days, flagged))
     if not parts:
-        parts.append(cells.read_cells(version_id, layout, _subtree_ids(root), start, start - dt.timedelta(days=1),
-                                      days))
+        parts.append(cells.read_cells(version_id, layout, scope, start, start - dt.timedelta(days=1), days))
     return cells.joined(parts)
 
 

@@ -36,6 +36,7 @@ from app.extensions import db
 from app.stats.sufficient import MomentLayout, SipasMoments, sipas_moments
 from app.surveys.instruments import Instrument
 from app.surveys.services import get_instrument
+from app.units.models import Unit
 
 EPOCH = dt.date(1970, 1, 1)
 #: The review flags of a response (bits of its flags byte) and their day-count columns, in report order.
@@ -55,19 +56,27 @@ class ResponseCell(db.Model):
     month: Mapped[dt.date] = mapped_column(sa.Date)
     #: Service field id, 0 = none named (not a foreign key, so that "none" is part of the key).
     service_field_id: Mapped[int] = mapped_column(sa.Integer)
+    #: False: the responses given at the unit's own counters. True: a roll-up, the responses of every unit below it
+    #: (kept for units with a parent only: a report of the parent reads them instead of the subtree's cells).
+    rollup: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
     #: Responses in the cell.
     n: Mapped[int] = mapped_column(sa.Integer)
     moments: Mapped[bytes] = mapped_column(sa.LargeBinary)
     means: Mapped[bytes] = mapped_column(sa.LargeBinary)
 
     __table_args__ = (
-        sa.UniqueConstraint("instrument_version_id", "month", "unit_id", "service_field_id",
+        sa.UniqueConstraint("instrument_version_id", "month", "unit_id", "service_field_id", "rollup",
                             name="uq_response_cells_key"),
     )
 
 
+#: The counter id of a day count that rolls up every unit below its unit (counter ids start at 1).
+ROLLUP_COUNTER = 0
+
+
 class ResponseDayCount(db.Model):
-    """Responses and review flags of one instrument version at one counter on one local day."""
+    """Responses and review flags of one instrument version at one counter on one local day; with counter
+    ``ROLLUP_COUNTER``, of every unit below the unit (units with a parent only, as roll-up cells)."""
 
     __tablename__ = "response_day_counts"
 
@@ -85,6 +94,11 @@ class ResponseDayCount(db.Model):
 
     __table_args__ = (
         sa.UniqueConstraint("instrument_version_id", "day", "unit_id", "counter_id", name="uq_response_day_counts_key"),
+        # A report reads its units' rows (roll-ups and own counters) and the sums of a few flagged counters.
+        sa.Index("ix_response_day_counts_unit", "unit_id", "instrument_version_id", "day", "counter_id"),
+        # The counters with review flags in a period: flags are rare, so this index is small.
+        sa.Index("ix_response_day_counts_flagged", "instrument_version_id", "day",
+                 postgresql_where=sa.text("flagged > 0"), sqlite_where=sa.text("flagged > 0")),
     )
 
 
@@ -196,28 +210,56 @@ def month_numbers(days: NDArray[np.int64]) -> NDArray[np.int64]:
 def add_responses(version_id: int, scores: NDArray[np.uint8], units: NDArray[np.int64], fields: NDArray[np.int64],
                   counters: NDArray[np.int64], days: NDArray[np.int64], flags: NDArray[np.uint8], *,
                   sign: int = 1) -> None:
-    """Add (sign 1) or subtract (sign −1) responses of one instrument version to their cells and day counts."""
+    """Add (sign 1) or subtract (sign −1) responses of one instrument version to their cells and day counts, and
+    to the roll-up cells and day counts of every ancestor of their unit that has a parent."""
     if not len(units):
         return
     layout = layout_of(get_instrument(version_id))
-    months = month_numbers(days)
-    keys = np.stack([units, months, fields], axis=1)
+    rows, ancestors = _ancestors_of(units)
+    chosen = np.concatenate([np.arange(len(units)), rows])
+    all_units = np.concatenate([units, ancestors])
+    rollup = np.concatenate([np.zeros(len(units), dtype=np.int64), np.ones(rows.size, dtype=np.int64)])
+    keys = np.stack([all_units, month_numbers(days)[chosen], fields[chosen], rollup], axis=1)
     distinct, position = np.unique(keys, axis=0, return_inverse=True)
     position = position.reshape(-1)
-    moments = moments_of(scores, layout, position, distinct.shape[0])
+    moments = moments_of(scores if not rows.size else scores[chosen], layout, position, distinct.shape[0])
     sizes = np.bincount(position, minlength=distinct.shape[0])
     _apply_cells(version_id, distinct, moments, sizes, layout, sign)
-    _apply_day_counts(version_id, units, counters, days, flags, sign)
+    _apply_day_counts(version_id, all_units,
+                      np.concatenate([counters, np.full(rows.size, ROLLUP_COUNTER, dtype=np.int64)]),
+                      days[chosen], flags[chosen], sign)
+
+
+def _ancestors_of(units: NDArray[np.int64]) -> tuple[NDArray[np.intp], NDArray[np.int64]]:
+    """Return, for each response's unit, its ancestors that have a parent (those keep roll-ups), as pairs
+    (response position, ancestor id). A tree's root keeps none: no report reads a roll-up of the report unit
+    itself, only those of its children, and a unit never moves in the tree."""
+    distinct, position = np.unique(units, return_inverse=True)
+    paths = dict(db.session.execute(sa.select(Unit.id, Unit.path).where(
+        Unit.id.in_(sa.bindparam("rollup_units", distinct.tolist(), expanding=True, literal_execute=True)))).all())
+    # "/root/…/parent/own/": the ancestors with a parent lie strictly between the root and the unit itself.
+    lists = [[int(part) for part in paths[int(unit)].strip("/").split("/")[1:-1]] for unit in distinct]
+    counts = np.array([len(found) for found in lists], dtype=np.intp)
+    if not counts.sum():
+        return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.int64)
+    flat = np.array([ancestor for found in lists for ancestor in found], dtype=np.int64)
+    offsets = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    position = position.reshape(-1)
+    per_row = counts[position]
+    rows = np.repeat(np.arange(units.size), per_row)
+    within = np.arange(rows.size) - np.repeat(np.cumsum(per_row) - per_row, per_row)
+    return rows, flat[offsets[position[rows]] + within]
 
 
 def _apply_cells(version_id: int, keys: NDArray[np.int64], moments: SipasMoments, sizes: NDArray[np.int64],
                  layout: CellLayout, sign: int) -> None:
     cell = ResponseCell.__table__
-    wanted = {(int(unit), int(month), int(field)): index for index, (unit, month, field) in enumerate(keys)}
-    months = sorted({EPOCH + dt.timedelta(days=int(month)) for _, month, _ in wanted})
-    units = sorted({unit for unit, _, _ in wanted})
-    query = (sa.select(cell.c.id, cell.c.unit_id, cell.c.month, cell.c.service_field_id, cell.c.n, cell.c.moments,
-                       cell.c.means)
+    wanted = {(int(unit), int(month), int(field), int(rollup)): index
+              for index, (unit, month, field, rollup) in enumerate(keys)}
+    months = sorted({EPOCH + dt.timedelta(days=int(key[1])) for key in wanted})
+    units = sorted({key[0] for key in wanted})
+    query = (sa.select(cell.c.id, cell.c.unit_id, cell.c.month, cell.c.service_field_id, cell.c.rollup, cell.c.n,
+                       cell.c.moments, cell.c.means)
              .where(cell.c.instrument_version_id == version_id, cell.c.month.in_(months),
                     cell.c.unit_id.in_(sa.bindparam("cell_units", units, expanding=True, literal_execute=True))))
     if is_postgresql(db.session):
@@ -225,7 +267,7 @@ def _apply_cells(version_id: int, keys: NDArray[np.int64], moments: SipasMoments
     existing = {}
     for row in db.session.execute(query):
         month = row.month if isinstance(row.month, dt.date) else dt.date.fromisoformat(row.month)
-        key = (row.unit_id, (month - EPOCH).days, row.service_field_id)
+        key = (row.unit_id, (month - EPOCH).days, row.service_field_id, int(bool(row.rollup)))
         if key in wanted:
             existing[key] = row
     found = [key for key in wanted if key in existing]
@@ -251,7 +293,7 @@ def _apply_cells(version_id: int, keys: NDArray[np.int64], moments: SipasMoments
         for key, blob in zip(fresh, blobs):
             inserts.append(dict(instrument_version_id=version_id, unit_id=key[0],
                                 month=EPOCH + dt.timedelta(days=key[1]), service_field_id=key[2],
-                                n=int(sizes[wanted[key]]), moments=blob[0], means=blob[1]))
+                                rollup=bool(key[3]), n=int(sizes[wanted[key]]), moments=blob[0], means=blob[1]))
     if inserts:
         db.session.execute(sa.insert(ResponseCell), inserts)
     if updates:
@@ -296,6 +338,50 @@ def _apply_day_counts(version_id: int, units, counters, days, flags, sign: int) 
     db.session.execute(statement, rows)
     if sign < 0:
         db.session.execute(sa.delete(ResponseDayCount).where(ResponseDayCount.responses <= 0))
+
+
+def rebuild_rollups(unit: Unit) -> int:
+    """Compute the roll-up cells and day counts of a unit with a parent again from the own cells and day counts of
+    every unit below it (for aggregates loaded as cells, without responses: the fold keeps roll-ups otherwise);
+    return how many roll-up cells it has now."""
+    if unit.parent_id is None:
+        raise ValueError("a tree's root keeps no roll-ups")
+    below = sa.bindparam("below", db.session.scalars(sa.select(Unit.id).where(Unit.is_within(unit), Unit.id != unit.id))
+                         .all(), expanding=True, literal_execute=True)
+    cell, day = ResponseCell.__table__, ResponseDayCount.__table__
+    db.session.execute(sa.delete(cell).where(cell.c.unit_id == unit.id, cell.c.rollup == sa.true()))
+    db.session.execute(sa.delete(day).where(day.c.unit_id == unit.id, day.c.counter_id == ROLLUP_COUNTER))
+    counted = ("responses", *(name for name, _ in FLAGS), "flagged")
+    db.session.execute(sa.insert(day).from_select(
+        ["instrument_version_id", "unit_id", "counter_id", "day", *counted],
+        sa.select(day.c.instrument_version_id, sa.literal(unit.id), sa.literal(ROLLUP_COUNTER), day.c.day,
+                  *(sa.func.sum(day.c[name]) for name in counted))
+        .where(day.c.unit_id.in_(below), day.c.counter_id != ROLLUP_COUNTER)
+        .group_by(day.c.instrument_version_id, day.c.day)))
+    stored = 0
+    versions = db.session.scalars(sa.select(cell.c.instrument_version_id).distinct()
+                                  .where(cell.c.unit_id.in_(below))).all()
+    for version_id in versions:
+        layout = layout_of(get_instrument(version_id))
+        query = (sa.select(cell.c.month, cell.c.service_field_id, cell.c.n, cell.c.moments, cell.c.means)
+                 .where(cell.c.instrument_version_id == version_id, cell.c.unit_id.in_(below),
+                        cell.c.rollup == sa.false()))
+        with raw_cursor(db.session.connection(), query) as cursor:
+            rows = cursor.fetchall()
+        months, fields, sizes, dense, means = zip(*rows)
+        keys, position = np.unique(np.stack([_day_numbers(months), np.array(fields, dtype=np.int64)], axis=1),
+                                   axis=0, return_inverse=True)
+        sizes = np.array(sizes, dtype=np.int64)
+        summed = decode(list(dense), list(means), sizes, layout).regroup(position.reshape(-1), keys.shape[0])
+        summed = summed.replace_parts(summed.dense_parts(), *_compacted(summed))
+        totals = np.bincount(position.reshape(-1), weights=sizes, minlength=keys.shape[0]).astype(np.int64)
+        db.session.execute(sa.insert(ResponseCell), [
+            dict(instrument_version_id=version_id, unit_id=unit.id, month=EPOCH + dt.timedelta(days=int(month)),
+                 service_field_id=int(field), rollup=True, n=int(n), moments=blob[0], means=blob[1])
+            for (month, field), n, blob in zip(keys, totals, encode(summed, totals))])
+        stored += keys.shape[0]
+    db.session.flush()
+    return stored
 
 
 def clear(since: dt.date | None = None) -> None:
@@ -346,55 +432,136 @@ class CellData:
 
 
 @dataclass(frozen=True, eq=False)
-class DayCounts:
-    """Over the days of ``span``: responses and review flags per (unit, counter), and responses per day. Rows may
-    repeat a key (cells read and unfolded responses): every use sums them."""
+class FlagCounts:
+    """Responses and review flags per key (a unit id or a counter id). Rows may repeat a key (cells read and
+    unfolded responses): every use sums them."""
 
-    #: First and last day (days since 1970-01-01).
-    span: tuple[int, int]
-    unit_ids: NDArray[np.int64]
-    counters: NDArray[np.int64]
+    keys: NDArray[np.int64]
     responses: NDArray[np.int64]
     fast: NDArray[np.int64]
     burst: NDArray[np.int64]
     duplicate: NDArray[np.int64]
     untimed: NDArray[np.int64]
     flagged: NDArray[np.int64]
+
+    @classmethod
+    def of_rows(cls, rows: list) -> FlagCounts:
+        """From rows of (key, responses, fast, burst, duplicate, untimed, flagged)."""
+        if not rows:
+            return cls(*(np.zeros(0, dtype=np.int64) for _ in range(7)))
+        return cls(*(np.array(values, dtype=np.int64) for values in zip(*rows)))
+
+    @classmethod
+    def of_responses(cls, keys: NDArray[np.int64], flags: NDArray[np.uint8]) -> FlagCounts:
+        """Count responses (their key and flags byte) per distinct key."""
+        distinct, position = np.unique(keys, return_inverse=True)
+        position = position.reshape(-1)
+
+        def count(mask: NDArray[np.bool_]) -> NDArray[np.int64]:
+            return np.bincount(position[mask], minlength=distinct.size).astype(np.int64)
+
+        return cls(distinct.astype(np.int64), count(np.ones(keys.size, dtype=bool)),
+                   *(count((flags & bit) != 0) for _, bit in FLAGS), count(flags != 0))
+
+    @classmethod
+    def joined(cls, parts: list[FlagCounts]) -> FlagCounts:
+        return cls(*(np.concatenate([getattr(part, name) for part in parts]) for name in _FLAG_COUNT_FIELDS))
+
+
+_FLAG_COUNT_FIELDS = ("keys", "responses", *(name for name, _ in FLAGS), "flagged")
+
+
+@dataclass(frozen=True, eq=False)
+class DayCounts:
+    """Over the days of ``span``: responses and review flags per unit (a child's roll-up under the child's id), per
+    counter for the counters with a review flag (and maybe others: every use keeps the flagged ones), and responses
+    per day."""
+
+    #: First and last day (days since 1970-01-01).
+    span: tuple[int, int]
+    units: FlagCounts
+    counters: FlagCounts
     days: NDArray[np.int64]
     day_responses: NDArray[np.int64]
 
     @classmethod
     def empty(cls, span: tuple[int, int]) -> DayCounts:
-        return cls(span, *(np.zeros(0, dtype=np.int64) for _ in range(10)))
+        nothing = FlagCounts.of_rows([])
+        return cls(span, nothing, nothing, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
 
 
-_FLAG_COLUMNS = ("responses", *(name for name, _ in FLAGS), "flagged")
-_COUNTER_FIELDS = ("unit_ids", "counters", *_FLAG_COLUMNS)
+@dataclass(frozen=True)
+class CellScope:
+    """Which cells and day counts make up the subtree of a report unit.
+
+    Rolled up: the unit's own cells and, for each child, its own cells and its roll-up (every unit below it), so a
+    report reads children × months × fields rows whatever the size and depth of the tree (a nation of 34 provinces
+    of 500 communes reads 34 children's rows, not 17,000 units'). Not rolled up: the own cells of every unit of the
+    subtree, which volume weighting needs (it post-stratifies by unit × service field).
+    """
+
+    root_id: int
+    child_ids: tuple[int, ...]
+    #: Every unit id of the subtree, rendered into the statement (no bind-parameter limit).
+    subtree_ids: sa.BindParameter
+    rolled_up: bool
+
+    def _read_units(self) -> sa.BindParameter:
+        return sa.bindparam("scope_units", [self.root_id, *self.child_ids], expanding=True, literal_execute=True)
+
+    # Rolled up: the unit and its children, all rows but the unit's own roll-up. Written as one IN list and a
+    # filter, not an OR of two lists, so that the planner looks the units up even without statistics.
+
+    def cells(self, table: sa.Table) -> sa.ColumnElement[bool]:
+        """Select the scope's rows of ``response_cells``."""
+        if self.rolled_up:
+            return sa.and_(table.c.unit_id.in_(self._read_units()),
+                           sa.or_(table.c.unit_id != self.root_id, table.c.rollup == sa.false()))
+        return sa.and_(table.c.unit_id.in_(self.subtree_ids), table.c.rollup == sa.false())
+
+    def day_rows(self, table: sa.Table) -> sa.ColumnElement[bool]:
+        """Select the scope's rows of ``response_day_counts`` (each response counted once)."""
+        if self.rolled_up:
+            return sa.and_(table.c.unit_id.in_(self._read_units()),
+                           sa.or_(table.c.unit_id != self.root_id, table.c.counter_id != ROLLUP_COUNTER))
+        return sa.and_(table.c.unit_id.in_(self.subtree_ids), table.c.counter_id != ROLLUP_COUNTER)
 
 
-def read_cells(version_id: int, layout: CellLayout, unit_ids: sa.BindParameter, start: dt.date,
-               end: dt.date, days: tuple[dt.date, dt.date]) -> CellData:
-    """Read the cells of one version in the given units from month ``start`` to the end of month ``end``, and the
-    day counts of the ``days`` (first, last) summed per (unit, counter) and per day (two small grouped queries)."""
+def read_cells(version_id: int, layout: CellLayout, scope: CellScope, start: dt.date, end: dt.date,
+               days: tuple[dt.date, dt.date], counters: set[tuple[int, int]] = frozenset()) -> CellData:
+    """Read the cells of one version in the scope from month ``start`` to the end of month ``end``, and the day
+    counts of the ``days`` (first, last): summed per unit and per day, and per counter for the counters with a
+    review flag in those days and the (unit id, counter id) ``counters`` (flagged in what is not folded yet)."""
     cell = ResponseCell.__table__
     query = (sa.select(cell.c.unit_id, cell.c.month, cell.c.service_field_id, cell.c.n, cell.c.moments,
                        cell.c.means)
-             .where(cell.c.instrument_version_id == version_id, cell.c.month.between(start, end),
-                    cell.c.unit_id.in_(unit_ids)).order_by(cell.c.month))
+             .where(cell.c.instrument_version_id == version_id, cell.c.month.between(start, end), scope.cells(cell))
+             .order_by(cell.c.month))
     with raw_cursor(db.session.connection(), query) as cursor:
         rows = cursor.fetchall()
     units, months, fields, sizes, dense, means = zip(*rows) if rows else ((), (), (), (), (), ())
     day = ResponseDayCount.__table__
-    inside = sa.and_(day.c.instrument_version_id == version_id, day.c.day.between(*days), day.c.unit_id.in_(unit_ids))
-    sums = [sa.func.sum(day.c[name]) for name in _FLAG_COLUMNS]
-    per_counter = db.session.execute(sa.select(day.c.unit_id, day.c.counter_id, *sums).where(inside)
-                                     .group_by(day.c.unit_id, day.c.counter_id)).all()
-    per_day = db.session.execute(sa.select(day.c.day, sums[0]).where(inside).group_by(day.c.day)).all()
-    counter_columns = [np.array(values, dtype=np.int64) for values in zip(*per_counter)] if per_counter else [
-        np.zeros(0, dtype=np.int64)] * len(_COUNTER_FIELDS)
+    inside = sa.and_(day.c.instrument_version_id == version_id, day.c.day.between(*days))
+    sums = [sa.func.sum(day.c[name]) for name in _FLAG_COUNT_FIELDS[1:]]
+    per_unit = db.session.execute(sa.select(day.c.unit_id, *sums).where(inside, scope.day_rows(day))
+                                  .group_by(day.c.unit_id)).all()
+    per_day = db.session.execute(sa.select(day.c.day, sums[0]).where(inside, scope.day_rows(day))
+                                 .group_by(day.c.day)).all()
+    flagged = set(counters) | set(tuple(row) for row in db.session.execute(
+        sa.select(day.c.unit_id, day.c.counter_id).distinct()
+        .where(inside, day.c.flagged > 0, day.c.counter_id != ROLLUP_COUNTER, day.c.unit_id.in_(scope.subtree_ids))
+    ))
+    per_counter = []
+    if flagged:
+        per_counter = db.session.execute(
+            sa.select(day.c.counter_id, *sums)
+            .where(inside, day.c.unit_id.in_(sorted({unit for unit, _ in flagged})),
+                   day.c.counter_id.in_(sorted({counter for _, counter in flagged})))
+            .group_by(day.c.counter_id)).all()
     day_columns = list(zip(*per_day)) if per_day else [(), ()]
-    counts = DayCounts(((days[0] - EPOCH).days, (days[1] - EPOCH).days),
-                       *counter_columns, _day_numbers(day_columns[0]), np.array(day_columns[1], dtype=np.int64))
+    counts = DayCounts(((days[0] - EPOCH).days, (days[1] - EPOCH).days), FlagCounts.of_rows(per_unit),
+                       FlagCounts.of_rows(per_counter), _day_numbers(day_columns[0]),
+                       np.array(day_columns[1], dtype=np.int64))
     return CellData(
         moments=decode(list(dense), list(means), np.array(sizes, dtype=np.int64), layout),
         unit_ids=np.array(units, dtype=np.int64), months=_day_numbers(months), fields=np.array(fields, dtype=np.int64),
@@ -415,18 +582,10 @@ def cells_of(version_id: int, scores: NDArray[np.uint8], units: NDArray[np.int64
     moments = moments_of(scores, layout, position, distinct.shape[0])
     first, last = (span[0] - EPOCH).days, (span[1] - EPOCH).days
     inside = (days >= first) & (days <= last)
-    pairs, pair_position = np.unique(np.stack([units[inside], counters[inside]], axis=1).reshape(-1, 2), axis=0,
-                                     return_inverse=True)
-    pair_position = pair_position.reshape(-1)
-    chosen_flags = flags[inside]
-
-    def per_pair(mask: NDArray[np.bool_]) -> NDArray[np.int64]:
-        return np.bincount(pair_position[mask], minlength=pairs.shape[0]).astype(np.int64)
-
     day_list, day_counts = np.unique(days[inside], return_counts=True)
-    counts = DayCounts((first, last), pairs[:, 0].copy(), pairs[:, 1].copy(),
-                       per_pair(np.ones(chosen_flags.size, dtype=bool)),
-                       *(per_pair((chosen_flags & bit) != 0) for _, bit in FLAGS), per_pair(chosen_flags != 0), day_list.astype(np.int64), day_counts.astype(np.int64))
+    counts = DayCounts((first, last), FlagCounts.of_responses(units[inside], flags[inside]),
+                       FlagCounts.of_responses(counters[inside], flags[inside]), day_list.astype(np.int64),
+                       day_counts.astype(np.int64))
     return CellData(moments, distinct[:, 0].copy(), distinct[:, 1].copy(), distinct[:, 2].copy(),
                     np.bincount(position, minlength=distinct.shape[0]).astype(np.int64), counts)
 
@@ -444,8 +603,9 @@ def joined(parts: list[CellData]) -> CellData:
                                np.concatenate([moments.means_key, other.means_key]),
                                np.concatenate([moments.means_count, other.means_count]), moments.means_shape)
         offset += len(other)
-    days = DayCounts(parts[0].days.span, *(np.concatenate([getattr(part.days, name) for part in parts])
-                                            for name in (*_COUNTER_FIELDS, "days", "day_responses")))
+    days = DayCounts(parts[0].days.span, FlagCounts.joined([part.days.units for part in parts]),
+                     FlagCounts.joined([part.days.counters for part in parts]),
+                     *(np.concatenate([getattr(part.days, name) for part in parts]) for name in ("days", "day_responses")))
     return CellData(moments, *(np.concatenate([getattr(part, name) for part in parts])
                                for name in ("unit_ids", "months", "fields", "sizes")), days)
 

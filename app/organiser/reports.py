@@ -22,9 +22,9 @@ from app import cache
 from app.errors import AppError, NotFoundError
 from app.extensions import db
 from app.organiser.aggregates import (FLAG_BURST, FLAG_DUPLICATE, FLAG_FAST, FLAG_UNTIMED, DossierVolume, ResponseData,
-                                      Unfolded, VersionCount, day_number, load_cells, load_responses, month_start,
-                                      unfolded_responses, versions_with_responses)
-from app.organiser.cells import CellData, layout_of
+                                      Unfolded, VersionCount, cell_scope, day_number, load_cells, load_responses,
+                                      month_start, unfolded_responses, versions_with_responses)
+from app.organiser.cells import CellData, CellScope, layout_of
 from app.periods import Period, parse_period, trailing_periods
 from app.stats.abuse import BURST_SECONDS, BURST_SIZE, DUPLICATE_SECONDS, FAST_MS
 from app.stats.compare import (index_ranking, index_trend, period_difference, respondent_mean_scores,
@@ -326,6 +326,12 @@ class SipasReport:
     dossier: DossierResult | None
     method: Method | None
 
+    @property
+    def child_names(self) -> dict[str, str]:
+        """Child unit code → name: the children table names every unit a child is not different from with one
+        lookup, not a scan of all children per child (500 × 500 on a province)."""
+        return {child.unit: child.name for child in self.children}
+
 
 # --- the service --------------------------------------------------------------------------------------------------
 
@@ -488,15 +494,10 @@ class _Inputs:
 
 def _load(root: Unit, period: Period, first_day: dt.date, instrument_code: str | None, version: int | None, *,
           full: bool, unfolded: Unfolded) -> _Inputs:
-    counted = versions_with_responses(root, period.start, period.end, unfolded)
+    scope = cell_scope(root)
+    counted = versions_with_responses(root, period.start, period.end, unfolded, scope)
     chosen, others = _choose_version(counted, instrument_code, version)
     instrument = get_instrument(chosen.id) if chosen is not None else None
-    span = None
-    if instrument is not None and _whole_months(first_day, period.end):
-        span = load_cells(chosen.id, layout_of(instrument), root, first_day, period.end, unfolded,
-                          (period.start, period.end))
-    elif instrument is not None:
-        span = load_responses(chosen.id, len(instrument.scale_items), root, first_day, period.end, unfolded)
     volumes = None
     if full and instrument is not None:
         volumes = [tuple(row) for row in db.session.execute(
@@ -506,6 +507,14 @@ def _load(root: Unit, period: Period, first_day: dt.date, instrument_code: str |
                    DossierVolume.month.between(month_start(period.start), month_start(period.end)))
             .group_by(DossierVolume.unit_id, DossierVolume.service_field_id)
         )]
+    if volumes:  # the weighted variant post-stratifies by unit × field: every unit's own cells
+        scope = dataclasses.replace(scope, rolled_up=False)
+    span = None
+    if instrument is not None and _whole_months(first_day, period.end):
+        span = load_cells(chosen.id, layout_of(instrument), root, first_day, period.end, unfolded,
+                          (period.start, period.end), scope)
+    elif instrument is not None:
+        span = load_responses(chosen.id, len(instrument.scale_items), root, first_day, period.end, unfolded)
     counters = {row.id: row for row in db.session.execute(
         sa.select(Counter.id, Counter.code, Counter.name, Unit.code.label("unit"))
         .join(Unit, Unit.id == Counter.unit_id).where(Unit.is_within(root))
@@ -513,11 +522,11 @@ def _load(root: Unit, period: Period, first_day: dt.date, instrument_code: str |
     return _Inputs(
         units=_Subtree.load(root), instrument=instrument, others=others, span=span, volumes=volumes,
         fields={row.id: row for row in db.session.scalars(sa.select(ServiceField))}, counters=counters,
-        dossier=_load_dossier(root, period, counted, unfolded),
+        dossier=_load_dossier(root, period, counted, unfolded, scope),
     )
 
 
-def _load_dossier(root: Unit, period: Period, counted: list[VersionCount], unfolded: Unfolded
+def _load_dossier(root: Unit, period: Period, counted: list[VersionCount], unfolded: Unfolded, scope: CellScope
                   ) -> tuple[Instrument, ResponseData] | None:
     """Read the newest dossier version with ratings in the period, and its responses."""
     dossier = [entry for entry in counted if entry.kind == "dossier"]
@@ -527,7 +536,7 @@ def _load_dossier(root: Unit, period: Period, counted: list[VersionCount], unfol
     instrument = get_instrument(entry.version_id)
     if _whole_months(period.start, period.end):
         return instrument, load_cells(entry.version_id, layout_of(instrument), root, period.start, period.end,
-                                      unfolded, (period.start, period.end))
+                                      unfolded, (period.start, period.end), scope)
     data = load_responses(entry.version_id, len(instrument.scale_items), root, period.start, period.end, unfolded)
     return instrument, data
 
@@ -811,8 +820,8 @@ class _CellSetup(_Setup):
         return alpha_from_moments(data.moments, self.instrument.element_columns).total
 
     def flagged(self, data: CellData) -> NDArray[np.int64]:
-        days = data.days
-        return np.bincount(self.units.of(days.unit_ids), weights=days.flagged,
+        units = data.days.units
+        return np.bincount(self.units.group_of[units.keys], weights=units.flagged,
                            minlength=len(self.units.groups)).astype(np.int64)
 
     def children_test(self, data: CellData) -> GroupTest | None:
@@ -875,12 +884,12 @@ def _abuse_cells(data: CellData, names: dict[int, sa.Row]) -> AbuseSummary:
     """``_abuse`` from the day counts per counter."""
     thresholds = dict(fast_seconds=FAST_MS / 1000, burst_size=BURST_SIZE, burst_minutes=BURST_SECONDS / 60,
                       duplicate_minutes=DUPLICATE_SECONDS / 60)
-    days = data.days
-    if not int(days.responses.sum()):
+    units, counted = data.days.units, data.days.counters
+    if not int(units.responses.sum()):
         return AbuseSummary(0, 0, 0, 0, 0, 0, (), **thresholds)
-    counter_ids, positions = _dense_labels(days.counters)
+    counter_ids, positions = _dense_labels(counted.keys)
     columns = ("responses", "fast", "burst", "duplicate", "untimed", "flagged")
-    per_counter = {name: np.bincount(positions, weights=getattr(days, name), minlength=counter_ids.size)
+    per_counter = {name: np.bincount(positions, weights=getattr(counted, name), minlength=counter_ids.size)
                    .astype(np.int64) for name in columns}
     worst = [int(i) for i in np.argsort(-per_counter["flagged"], kind="stable")[:FLAGGED_COUNTERS]
              if per_counter["flagged"][i] > 0]
@@ -889,7 +898,7 @@ def _abuse_cells(data: CellData, names: dict[int, sa.Row]) -> AbuseSummary:
                      *(int(per_counter[name][i]) for name in columns))
         for i in worst if int(counter_ids[i]) in names
     )
-    return AbuseSummary(int(days.responses.sum()), *(int(getattr(days, name).sum()) for name in columns[1:]),
+    return AbuseSummary(int(units.responses.sum()), *(int(getattr(units, name).sum()) for name in columns[1:]),
                         counters, **thresholds)
 
 

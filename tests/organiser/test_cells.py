@@ -279,3 +279,135 @@ def test_cells_are_stored_and_read_back_exactly_small_and_large():
     again = decode([blob[0] for blob in blobs], [blob[1] for blob in blobs], sizes, layout)
     assert np.array_equal(again.to_vector(), big.to_vector())
     assert len(blobs[1][0]) > len(blobs[0][0])  # 32-bit counts for the large cell only
+
+
+@pytest.fixture
+def tree(app, make):
+    """A random tree four levels deep: R → R-1…R-3, each with 1–3 children, some with children of their own;
+    counters at random units (the root and inner units included), with random service fields."""
+    rng = np.random.default_rng(16)
+    make.unit("R", name="Cả nước")
+    units, inner = ["R"], ["R"]
+    for level in range(3):
+        added = []
+        for parent in inner:
+            for index in range(int(rng.integers(1, 4))):
+                code = f"{parent}-{index + 1}"
+                make.unit(code, name=f"Đơn vị {code}", parent=parent)
+                added.append(code)
+        units += added
+        inner = [code for code in added if rng.random() < 0.6] or added[:1]
+    field_sets = (("HO_TICH",), ("HO_TICH", "DAT_DAI"), ("DAT_DAI", "TU_PHAP"))
+    at = sorted(rng.choice(units, size=min(len(units), 9), replace=False).tolist()) + ["R"]
+    counters = [(make.counter(unit, code=f"Q{index}", fields=field_sets[index % 3]), field_sets[index % 3])
+                for index, unit in enumerate(at)]
+    return units, counters
+
+
+def store_random(app, counters, rng, count):
+    for _ in range(count):
+        counter, fields = counters[int(rng.integers(len(counters)))]
+        day = dt.date(2026, int(rng.integers(1, 7)), int(rng.integers(1, 29)))
+        scores = np.clip(int(rng.integers(1, 6)) + rng.integers(-1, 2, size=WIDTH), 1, 5)
+        scores[rng.random(WIDTH) < 0.1] = 0
+        at = dt.datetime.combine(day, dt.time(int(rng.integers(1, 9)), int(rng.integers(60))), UTC)
+        choices = [None, *fields]
+        store(app, counter, bytes(scores.astype(np.uint8).tolist()), day=day, at=at,
+              duration_ms=int(rng.choice([3_000, 60_000])), client=f"c{int(rng.integers(4))}",
+              field=choices[int(rng.integers(len(choices)))])
+
+
+def rollups_equal_their_units(app) -> int:
+    """Check every roll-up cell and day count equals the sum of the own cells and counts of the units below it;
+    return how many roll-up cells were checked."""
+    from app.extensions import db
+    from app.organiser.cells import ROLLUP_COUNTER, ResponseCell, ResponseDayCount, decode, layout_of
+    from app.surveys.services import get_instrument
+    from app.units.models import Unit
+
+    checked = 0
+    with app.app_context():
+        units = db.session.execute(sa.select(Unit.id, Unit.path, Unit.parent_id)).all()
+        cells = db.session.execute(sa.select(ResponseCell)).scalars().all()
+        days = db.session.execute(sa.select(ResponseDayCount)).scalars().all()
+        for unit in units:
+            below = {other.id for other in units if other.path.startswith(unit.path) and other.id != unit.id}
+            for version in {cell.instrument_version_id for cell in cells}:
+                layout = layout_of(get_instrument(version))
+                keys = {(cell.month, cell.service_field_id) for cell in cells
+                        if cell.instrument_version_id == version and (cell.unit_id in below or cell.unit_id == unit.id)}
+                for month, field in keys:
+                    leaves = [c for c in cells if (c.instrument_version_id, c.month, c.service_field_id) ==
+                              (version, month, field) and c.unit_id in below and not c.rollup]
+                    rolled = [c for c in cells if (c.instrument_version_id, c.month, c.service_field_id) ==
+                              (version, month, field) and c.unit_id == unit.id and c.rollup]
+                    if unit.parent_id is None or not leaves:
+                        assert not rolled  # a root keeps none, and none is left where nothing is below
+                        continue
+                    assert len(rolled) == 1 and rolled[0].n == sum(c.n for c in leaves)
+                    summed = decode([c.moments for c in leaves], [c.means for c in leaves],
+                                    np.array([c.n for c in leaves]), layout).total()
+                    again = decode([rolled[0].moments], [rolled[0].means], np.array([rolled[0].n]), layout)
+                    assert np.array_equal(summed.to_vector(), again.to_vector())
+                    checked += 1
+            if unit.parent_id is not None:
+                for day in {count.day for count in days}:
+                    leaves = [c for c in days if c.day == day and c.unit_id in below and c.counter_id != ROLLUP_COUNTER]
+                    rolled = [c for c in days if c.day == day and c.unit_id == unit.id
+                              and c.counter_id == ROLLUP_COUNTER]
+                    for name in ("responses", "fast", "burst", "duplicate", "untimed", "flagged"):
+                        assert sum(getattr(c, name) for c in rolled) == sum(getattr(c, name) for c in leaves)
+    return checked
+
+
+def test_reports_from_rollups_equal_reports_from_every_unit_and_the_raw_computation(app, tree, monkeypatch):
+    from app.organiser import aggregates, reports
+
+    units, counters = tree
+    store_random(app, counters, np.random.default_rng(3), 360)
+    fold(app)
+    store_random(app, counters, np.random.default_rng(4), 30)  # not folded yet: read beside the cells
+    assert rollups_equal_their_units(app) > 0
+    scopes = []
+    original = aggregates.cell_scope
+
+    def spy(root, **kwargs):
+        scopes.append(original(root, **kwargs))
+        return scopes[-1]
+
+    monkeypatch.setattr(reports, "cell_scope", spy)
+    inner = [code for code in units if any(other.startswith(code + "-") for other in units)]
+    for unit in inner[:4]:
+        for period in ("2026-Q2", "2026-H1", "2026-03"):
+            from_cells, from_responses = documents(app, monkeypatch, unit, period)
+            monkeypatch.setattr(reports, "cell_scope", spy)
+            assert from_cells == from_responses, (unit, period)
+            assert json.loads(from_cells)["responses"] > 0
+            # The same report from every unit's own cells (no roll-ups read).
+            monkeypatch.setattr(reports, "cell_scope", lambda root: original(root, rolled_up=False))
+            every_unit, _ = documents(app, monkeypatch, unit, period)
+            monkeypatch.setattr(reports, "cell_scope", spy)
+            assert every_unit == from_cells, (unit, period)
+    assert scopes and all(scope.rolled_up for scope in scopes)
+    assert any(len(scope.child_ids) > 1 for scope in scopes)
+
+
+def test_deleting_a_response_corrects_the_rollups_of_every_ancestor(app, tree, monkeypatch):
+    from app.extensions import db
+    from app.organiser.aggregates import delete_responses
+    from app.surveys.models import SurveyResponse
+    from app.units.models import Unit
+
+    units, counters = tree
+    store_random(app, counters, np.random.default_rng(8), 150)
+    fold(app)
+    with app.app_context():
+        # The responses of the deepest units: each is in the roll-ups of two ancestors or more.
+        deep = db.session.execute(sa.select(SurveyResponse.id).join(Unit, Unit.id == SurveyResponse.unit_id)
+                                  .order_by(sa.func.length(Unit.path).desc(), SurveyResponse.id)).scalars().all()
+        assert delete_responses(deep[:5] + deep[-2:], NOW) == 7
+        db.session.commit()
+    assert rollups_equal_their_units(app) > 0
+    assert not fold(app).rebuilt
+    from_cells, from_responses = documents(app, monkeypatch, "R", "2026-Q2")
+    assert from_cells == from_responses
