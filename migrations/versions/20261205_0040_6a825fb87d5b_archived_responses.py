@@ -1,14 +1,14 @@
 """Remember up to which month raw responses were archived by retention (their aggregates survive a rebuild).
 
 Revision ID: 6a825fb87d5b
-Revises: f0a1b2c3d4e5
+Revises: 1ccd64d31338
 Create Date: 2026-12-05 00:40:00
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '6a825fb87d5b'
-down_revision = 'f0a1b2c3d4e5'
+down_revision = '1ccd64d31338'
 branch_labels = None
 depends_on = None
 
