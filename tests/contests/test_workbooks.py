@@ -206,3 +206,15 @@ def test_the_participant_template_is_in_words_with_a_real_birth_date_and_reads_b
     with app.test_request_context():
         [row] = parse_participants("thi-sinh.xlsx", data)
     assert (row.phone, row.full_name, row.birth_date) == ("0912345678", "Nguyễn Văn An", dt.date(1990, 4, 15))
+
+
+def test_the_personal_data_workbook_is_in_words_with_real_dates(app, client, organiser, finished_round):
+    response = client.get(f"/quan-tri/cuoc-thi/{finished_round.slug}/du-lieu-ca-nhan.xlsx")
+    assert response.status_code == 200
+    sheet = load_workbook(io.BytesIO(response.data)).worksheets[0]
+    assert sheet.title == "Thí sinh"
+    assert_finished(sheet)
+    assert not [header for header in headers(sheet) if MACHINE_KEY.match(str(header))], headers(sheet)
+    assert column(sheet, "Ngày sinh") == [dt.datetime(1990, 4, 15)] * 2
+    assert column(sheet, "Thời điểm đăng ký") == [dt.datetime(2026, 3, 2, 6, 0)] * 2
+    assert column(sheet, "Cấp trước tài khoản") == ["Không", "Không"]
