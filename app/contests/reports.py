@@ -454,6 +454,10 @@ XLSX_NAMES = {
     "flags": _l("Cờ"), "items_per_attempt": _l("Số câu mỗi bài"), "mean": _l("Trung bình"), "median": _l("Trung vị"),
     "skewness": _l("Độ lệch"), "kurtosis": _l("Độ nhọn"), "alpha": _l("Hệ số alpha"), "cic": _l("Hệ số nhất quán"),
     "error_ratio": _l("Tỷ số sai số"), "standard_error": _l("Sai số chuẩn"),
+    "thi_sinh": _l("Thí sinh"), "birth_date": _l("Ngày sinh"), "cccd_last4": _l("4 số cuối CCCD"),
+    "consent_at": _l("Thời điểm đồng ý xử lý dữ liệu"), "consent_version": _l("Phiên bản nội dung đồng ý"),
+    "preissued": _l("Cấp trước tài khoản"), "excluded": _l("Loại khỏi xếp hạng"), "excluded_reason": _l("Lý do loại"),
+    "created_at": _l("Thời điểm đăng ký"),
 }
 
 

@@ -25,7 +25,7 @@ from app.feedback.figures import feedback_figures
 from app.forms import choice_list
 from app.i18n import local_zone
 from app.organiser import services
-from app.organiser.charts import CHARTS, available_charts, render_chart
+from app.organiser.charts import CHARTS, available_charts, render_chart, tick_label
 from app.organiser.forms import CommentFilterForm, ExportForm, ReportForm
 from app.organiser.report_files import comment_rows, flag_text, render_report_pdf, rule_text, write_report_xlsx
 from app.organiser.reports import (CounterFigures, SipasReport, change_is_real, counter_figures, current_report,
@@ -92,6 +92,12 @@ def counter_summary(counter, period: Period) -> CounterFigures:
     """A counter's responses in the chosen period, its last response and its index with n (for the counter's page,
     whose blueprint may not import the reports)."""
     return counter_figures(counter, period, now=utcnow())
+
+
+@bp.app_template_filter("trend_label")
+def _trend_label(label: str) -> str:
+    """Write a month or quarter of the trend as the chart does ("07/2026", "Quý 3/2026")."""
+    return tick_label(label)
 
 
 @bp.app_template_filter("rule_text")

@@ -73,7 +73,9 @@ def test_charts_fit_and_too_few_ratings_get_a_sentence_not_a_chart(client, site)
     html = client.get("/quan-tri/tong-quan?year=2026&preset=Q2").get_data(as_text=True)
     assert "/quan-tri/bieu-do/ho-so.svg" not in html  # one dossier rating: no chart that looks like a finding
     assert "Mới có 1 lượt đánh giá hồ sơ trong kỳ" in html
-    assert "không có phiếu" in html and "mẫu nhỏ (n < 30)" not in html.split("h-trend")[1].split("</section>")[0]
+    trend = html.split('id="h-trend"')[1].split("</section>")[0]
+    assert "không có phiếu" in html and "mẫu nhỏ (n < 30)" not in trend
+    assert "<td>04/2026</td>" in trend and "2026-04" not in trend  # months as people write them
     source = re.search(r'src="(/quan-tri/bieu-do/yeu-to\.svg[^"]+)"', html).group(1).replace("&amp;", "&")
     root = ET.fromstring(client.get(source).get_data())
     texts = [t for t in root.iter("{http://www.w3.org/2000/svg}text") if t.text and "(n = " in t.text]
