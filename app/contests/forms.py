@@ -22,7 +22,7 @@ from wtforms.fields.core import Field
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
 from app.contests.models import CONTEST_TRANSITIONS
-from app.contests.spec import DEFAULT_PREDICTION_QUESTION
+from app.contests.spec import DEFAULT_CONSENT, DEFAULT_PREDICTION_QUESTION
 from app.forms import choice_list, select_field
 from app.stats.ranking import PRESETS
 
@@ -45,6 +45,7 @@ AGGREGATION_CHOICES = (("sum_of_round_scores", _l("Tổng điểm các vòng")),
 CERTIFICATE_AWARDS = (("winners", _l("Người đạt giải")),
                       ("completers", _l("Mọi người đã hoàn thành bài thi")),
                       ("threshold", _l("Người đạt từ mức điểm tối thiểu trở lên")))
+CCCD_CHOICES = (("optional", _l("Không bắt buộc")), ("required", _l("Bắt buộc")), ("off", _l("Không hỏi")))
 CERTIFICATE_TITLES = (("giay_chung_nhan", _l("Giấy chứng nhận")), ("giay_khen", _l("Giấy khen")))
 PRIZE_SCOPES = (("round", _l("Mỗi vòng thi")), ("overall", _l("Toàn cuộc thi")))
 DRAW_MODES = (("random", _l("Ngẫu nhiên trong các câu đã lọc")),
@@ -207,23 +208,45 @@ class NewContestForm(FlaskForm):
 # --- the settings of a contest, part by part -------------------------------------------------------------------------
 
 
+_GENERAL = ("title", "unit", "legal_basis", "rules")
+_REGISTRATION = ("min_age", "max_age", "cccd", "retention_days", "consent_text")
+
+
 class GeneralForm(FlaskForm):
-    """Thông tin chung: title, organising unit, legal basis and rules."""
+    """Thông tin chung: title, organising unit, legal basis, rules, and who may register."""
 
     title = StringField(_l("Tên cuộc thi"), validators=[Length(max=300)])
     unit = select_field(_l("Đơn vị tổ chức"))
     legal_basis = TextAreaField(_l("Căn cứ (kế hoạch, quyết định)"), validators=[Length(max=2000)])
     rules = TextAreaField(_l("Thể lệ (các quy định khác của Ban Tổ chức)"), validators=[Length(max=50_000)])
+    min_age = _integer(_l("Tuổi tối thiểu (để trống = không giới hạn)"), Optional())
+    max_age = _integer(_l("Tuổi tối đa (để trống = không giới hạn)"), Optional())
+    cccd = select_field(_l("Số căn cước công dân khi đăng ký"), choices=choice_list(CCCD_CHOICES))
+    retention_days = _integer(_l("Giữ dữ liệu cá nhân sau khi công bố kết quả (ngày)"),
+                              InputRequired(_l("Vui lòng nhập số ngày.")))
+    consent_text = TextAreaField(_l("Lời đồng ý xử lý dữ liệu cá nhân (để trống = lời mặc định theo Nghị định "
+                                    "13/2023/NĐ-CP)"), validators=[Length(max=3000)])
 
     def fill(self, definition: dict) -> None:
-        for name in ("title", "unit", "legal_basis", "rules"):
+        for name in _GENERAL:
             self[name].data = definition.get(name) or ""
+        registration = definition.get("registration") or {}
+        for name in _REGISTRATION:
+            self[name].data = registration.get(name)
+        if registration.get("consent_text") == DEFAULT_CONSENT:  # shown empty: the standard wording
+            self.consent_text.data = ""
 
     def apply(self, definition: dict) -> Edit:
         edited = copy.deepcopy(definition)
-        for name in ("title", "unit", "legal_basis", "rules"):
+        for name in _GENERAL:
             edited[name] = (self[name].data or "").strip()
-        return Edit(edited, {name: self[name] for name in ("title", "unit", "legal_basis", "rules")})
+        edited["registration"] = dict(edited.get("registration") or {}, min_age=self.min_age.data,
+                                      max_age=self.max_age.data, cccd=self.cccd.data,
+                                      retention_days=self.retention_days.data,
+                                      consent_text=self.consent_text.data.strip() or None)
+        fields = {name: self[name] for name in _GENERAL}
+        fields.update({f"registration.{name}": self[name] for name in _REGISTRATION})
+        return Edit(edited, fields)
 
 
 class GroupRow(Form):
@@ -492,8 +515,10 @@ class PrizesForm(FlaskForm):
                                     "certificate.awarded_to": self.awarded_to,
                                     "certificate.min_score_percent": self.min_score_percent}
         if self.preset.data:
-            edited["ranking"] = {"preset": self.preset.data,
-                                 "prefer_under": (edited.get("ranking") or {}).get("prefer_under", False)}
+            # Preferring an under-estimate means something only where the prediction breaks ties.
+            prefer_under = (edited.get("ranking") or {}).get("prefer_under", False) and \
+                "prediction_distance" in PRESETS[self.preset.data]
+            edited["ranking"] = {"preset": self.preset.data, "prefer_under": prefer_under}
         edited["leaderboard"] = dict(edited.get("leaderboard") or {}, visibility=self.visibility.data,
                                      top_n=self.top_n.data)
         tables: dict[str, dict[str, list]] = {"round": {}, "overall": {}}

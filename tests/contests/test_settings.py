@@ -66,7 +66,9 @@ class _Form(HTMLParser):
             if not self.values[self.select] and "multiple" not in self.get_starttag_text() and self.first is not None:
                 self.values[self.select] = [self.first]  # a single select sends its first option by default
             self.select = None
-        if tag == "textarea":
+        if tag == "textarea" and self.textarea:
+            text = self.values[self.textarea][0]  # a browser drops the newline that opens a textarea
+            self.values[self.textarea][0] = text[2:] if text.startswith("\r\n") else text.removeprefix("\n")
             self.textarea = None
 
     def handle_data(self, data):
@@ -363,3 +365,18 @@ def test_a_round_may_have_prizes_of_its_own(app, client, organiser, contest):
     assert refused.status_code == 400 and "Phải từ 1 đến 10000." in text(refused)
     removed = submit(client, path, {"rows-0-remove": "y"})
     assert removed.status_code == 303 and stored(app, contest.id)["rounds"][0]["prizes"] is None
+
+
+def test_who_may_register_is_set_with_the_general_information(app, client, organiser, contest):
+    path = f"{BASE}/{contest.slug}/thiet-lap"
+    refused = submit(client, path, {"min_age": "30", "max_age": "18"})
+    assert refused.status_code == 400 and "Phải không nhỏ hơn tuổi tối thiểu." in text(refused)
+    saved = submit(client, path, {"min_age": "16", "max_age": "", "cccd": "required", "retention_days": "90"})
+    assert saved.status_code == 303, text(saved)
+    registration = stored(app, contest.id)["registration"]
+    assert (registration["min_age"], registration["max_age"], registration["cccd"], registration["retention_days"]) \
+        == (16, None, "required", 90)
+    from app.contests.spec import DEFAULT_CONSENT
+
+    assert registration["consent_text"] == DEFAULT_CONSENT
+    assert page_form(client.get(path).get_data(as_text=True))["consent_text"] == [""]  # the standard wording
