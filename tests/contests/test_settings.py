@@ -3,7 +3,6 @@ through the same validation as the YAML file (which stays as import and export),
 words, and stores nothing when anything is wrong."""
 from __future__ import annotations
 
-import datetime as dt
 import html as html_module
 from html.parser import HTMLParser
 
