@@ -312,10 +312,11 @@ class BlueprintRow(Form):
     count = _integer(_l("Số câu"), Optional(), NumberRange(min=0))
 
 
-#: What a round's form shows of each field of its definition (the fields a round with attempts keeps).
+#: The field of a round's form that stands for each key of its definition (a shortfall of the draw: the count).
 _ROUND_PATHS = {"name": "name", "opens_at": "opens_at", "closes_at": "closes_at", "bank": "bank",
-                "question_count": "question_count", "draw": "draw_mode", "time_limit_seconds": "time_limit_minutes",
-                "time_limit_minutes": "time_limit_minutes",
+                "question_count": "question_count", "draw": "question_count", "draw.mode": "draw_mode",
+                "draw.topics": "topics", "draw.difficulties": "difficulties",
+                "time_limit_seconds": "time_limit_minutes", "time_limit_minutes": "time_limit_minutes",
                 "attempts_allowed": "attempts_allowed", "counts": "counts", "show_correct": "show_correct",
                 "audience_groups": "audience", "prediction": "prediction_enabled",
                 "prediction.question": "prediction_question", "prediction.target": "prediction_target"}
@@ -336,18 +337,21 @@ class RoundForm(FlaskForm):
     question_count = _integer(_l("Số câu hỏi mỗi lượt"), InputRequired(_l("Vui lòng nhập số câu.")), default=20)
     draw_mode = select_field(_l("Cách rút câu hỏi"), choices=choice_list(DRAW_MODES), default="random")
     topics = select_field(_l("Chỉ rút từ các chủ đề (không chọn = mọi chủ đề)"), many=True, choices=[])
-    difficulties = select_field(_l("Chỉ rút các mức độ (không chọn = mọi mức độ)"), many=True, choices=choice_list(DIFFICULTIES))
+    difficulties = select_field(_l("Chỉ rút các mức độ (không chọn = mọi mức độ)"), many=True,
+                                choices=choice_list(DIFFICULTIES))
     parts = FieldList(FormField(BlueprintRow))
     time_limit_minutes = _integer(_l("Thời gian làm bài (phút; 0 = đến khi vòng đóng)"),
                                   InputRequired(_l("Vui lòng nhập thời gian.")), default=15)
     attempts_allowed = _integer(_l("Số lượt thi mỗi người (0 = không giới hạn)"),
                                 InputRequired(_l("Vui lòng nhập số lượt.")), default=1)
     counts = select_field(_l("Khi thi nhiều lượt, lượt được tính"), choices=choice_list(COUNTS), default="best")
-    show_correct = select_field(_l("Công bố đáp án đúng"), choices=choice_list(SHOW_CORRECT), default="after_round_close")
+    show_correct = select_field(_l("Công bố đáp án đúng"), choices=choice_list(SHOW_CORRECT),
+                                default="after_round_close")
     audience = select_field(_l("Đối tượng được thi vòng này (không chọn = mọi đối tượng)"), many=True, choices=[])
     prediction_enabled = BooleanField(_l("Có câu hỏi dự đoán (dùng để xếp hạng khi bằng điểm)"), default=True)
     prediction_required = BooleanField(_l("Bắt buộc trả lời câu dự đoán"))
-    prediction_target = select_field(_l("Dự đoán về"), choices=choice_list(PREDICTION_TARGETS), default="persons_full_marks")
+    prediction_target = select_field(_l("Dự đoán về"), choices=choice_list(PREDICTION_TARGETS),
+                                     default="persons_full_marks")
     prediction_question = TextAreaField(_l("Câu hỏi dự đoán (để trống = câu mặc định theo nội dung dự đoán)"),
                                         validators=[Length(max=500)])
 
@@ -405,13 +409,13 @@ class RoundForm(FlaskForm):
         path = f"rounds[{index}]"
         fields: dict[str, Field] = {f"{path}.{key}": self[name] for key, name in _ROUND_PATHS.items()}
         fields[path] = self.name
-        fields[f"{path}.draw"] = self.question_count
         for number, part in enumerate(self._filled_parts()):
             fields[f"{path}.draw.blueprint[{number}]"] = part.form.count
         return Edit(edited, fields)
 
     def _filled_parts(self) -> list:
-        return [part for part in self.parts if part.form.count.data or part.form.topic.data or part.form.difficulty.data]
+        return [part for part in self.parts
+                if part.form.count.data or part.form.topic.data or part.form.difficulty.data]
 
     def _questions(self, old: dict) -> dict:
         """The settings that shape attempts, from the form (a round without attempts may change them)."""
@@ -454,7 +458,8 @@ class PrizesForm(FlaskForm):
     """Xếp hạng và giải thưởng: ranking order, public leaderboard, prize tables and certificates."""
 
     preset = select_field(_l("Thứ tự xếp hạng"), choices=[])
-    visibility = select_field(_l("Bảng xếp hạng công khai trước khi công bố kết quả"), choices=choice_list(LEADERBOARD_CHOICES))
+    visibility = select_field(_l("Bảng xếp hạng công khai trước khi công bố kết quả"),
+                              choices=choice_list(LEADERBOARD_CHOICES))
     top_n = _integer(_l("Số người đứng đầu được hiện"), InputRequired(_l("Vui lòng nhập số người.")))
     rows = FieldList(FormField(PrizeRow))
     overall_aggregation = select_field(_l("Giải toàn cuộc thi xét theo"), choices=choice_list(AGGREGATION_CHOICES))
