@@ -29,6 +29,7 @@ from app.stats.ranking import PRESETS
 #: The local time text of definitions ("2026-03-02 10:00"); the date-time inputs send "2026-03-02T10:00".
 DEFINITION_TIME = "%Y-%m-%d %H:%M"
 _NUMBER = _l("Vui lòng nhập một số nguyên.")
+_DUPLICATE_GROUP = _l("Trùng tên với một đối tượng ở trên; mỗi đối tượng một tên.")
 _MOMENT = _l("Ngày giờ không hợp lệ; vui lòng chọn ngày và giờ (giờ Việt Nam).")
 
 RANKING_PRESETS = {
@@ -202,7 +203,11 @@ class NewContestForm(FlaskForm):
                   "rounds[0].question_count": self.question_count, "rounds[0].draw": self.question_count,
                   "rounds[0].time_limit_minutes": self.time_limit_minutes,
                   "rounds[0].attempts_allowed": self.attempts_allowed}
-        return Edit(definition, fields)
+        names = [group["name"].casefold() for group in definition["audience_groups"] or []]
+        refused = len(set(names)) != len(names)
+        if refused:
+            self.groups.errors = [*self.groups.errors, _DUPLICATE_GROUP]
+        return Edit(definition, fields, refused)
 
 
 # --- the settings of a contest, part by part -------------------------------------------------------------------------
@@ -292,7 +297,7 @@ class GroupsForm(FlaskForm):
                 continue
             key = unicodedata.normalize("NFC", name).casefold()
             if name and key in names:
-                row.form.name.errors.append(_l("Trùng tên với một đối tượng ở trên; mỗi đối tượng một tên."))
+                row.form.name.errors.append(_DUPLICATE_GROUP)
                 refused = True
             names[key] = row
             if not code:

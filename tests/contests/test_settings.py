@@ -322,6 +322,8 @@ def test_a_new_contest_takes_date_time_inputs_and_refuses_a_malformed_one(app, c
     assert refused.status_code == 400 and "Ngày giờ không hợp lệ" in text(refused)
     backwards = submit(client, path, dict(values, closes_at="2026-04-30T08:00"))
     assert backwards.status_code == 400 and "Phải sau thời điểm mở." in text(backwards)
+    twice = submit(client, path, dict(values, closes_at="2026-05-08T17:00", groups="Người dân\nngười dân"))
+    assert twice.status_code == 400 and "Trùng tên với một đối tượng ở trên" in text(twice)
     created = submit(client, path, dict(values, closes_at="2026-05-08T17:00"))
     assert created.status_code == 303, text(created)
     definition = client.get(f"{BASE}/thi-moi/dinh-nghia.yaml").data
