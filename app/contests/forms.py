@@ -22,13 +22,14 @@ from wtforms.fields.core import Field
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
 from app.contests.models import CONTEST_TRANSITIONS
-from app.contests.spec import DEFAULT_PREDICTION_QUESTION
+from app.contests.spec import DEFAULT_CONSENT, DEFAULT_PREDICTION_QUESTION
 from app.forms import choice_list, select_field
 from app.stats.ranking import PRESETS
 
 #: The local time text of definitions ("2026-03-02 10:00"); the date-time inputs send "2026-03-02T10:00".
 DEFINITION_TIME = "%Y-%m-%d %H:%M"
 _NUMBER = _l("Vui lòng nhập một số nguyên.")
+_DUPLICATE_GROUP = _l("Trùng tên với một đối tượng ở trên; mỗi đối tượng một tên.")
 _MOMENT = _l("Ngày giờ không hợp lệ; vui lòng chọn ngày và giờ (giờ Việt Nam).")
 
 RANKING_PRESETS = {
@@ -45,6 +46,7 @@ AGGREGATION_CHOICES = (("sum_of_round_scores", _l("Tổng điểm các vòng")),
 CERTIFICATE_AWARDS = (("winners", _l("Người đạt giải")),
                       ("completers", _l("Mọi người đã hoàn thành bài thi")),
                       ("threshold", _l("Người đạt từ mức điểm tối thiểu trở lên")))
+CCCD_CHOICES = (("optional", _l("Không bắt buộc")), ("required", _l("Bắt buộc")), ("off", _l("Không hỏi")))
 CERTIFICATE_TITLES = (("giay_chung_nhan", _l("Giấy chứng nhận")), ("giay_khen", _l("Giấy khen")))
 PRIZE_SCOPES = (("round", _l("Mỗi vòng thi")), ("overall", _l("Toàn cuộc thi")))
 DRAW_MODES = (("random", _l("Ngẫu nhiên trong các câu đã lọc")),
@@ -201,29 +203,55 @@ class NewContestForm(FlaskForm):
                   "rounds[0].question_count": self.question_count, "rounds[0].draw": self.question_count,
                   "rounds[0].time_limit_minutes": self.time_limit_minutes,
                   "rounds[0].attempts_allowed": self.attempts_allowed}
-        return Edit(definition, fields)
+        names = [group["name"].casefold() for group in definition["audience_groups"] or []]
+        refused = len(set(names)) != len(names)
+        if refused:
+            self.groups.errors = [*self.groups.errors, _DUPLICATE_GROUP]
+        return Edit(definition, fields, refused)
 
 
 # --- the settings of a contest, part by part -------------------------------------------------------------------------
 
 
+_GENERAL = ("title", "unit", "legal_basis", "rules")
+_REGISTRATION = ("min_age", "max_age", "cccd", "retention_days", "consent_text")
+
+
 class GeneralForm(FlaskForm):
-    """Thông tin chung: title, organising unit, legal basis and rules."""
+    """Thông tin chung: title, organising unit, legal basis, rules, and who may register."""
 
     title = StringField(_l("Tên cuộc thi"), validators=[Length(max=300)])
     unit = select_field(_l("Đơn vị tổ chức"))
     legal_basis = TextAreaField(_l("Căn cứ (kế hoạch, quyết định)"), validators=[Length(max=2000)])
     rules = TextAreaField(_l("Thể lệ (các quy định khác của Ban Tổ chức)"), validators=[Length(max=50_000)])
+    min_age = _integer(_l("Tuổi tối thiểu (để trống = không giới hạn)"), Optional())
+    max_age = _integer(_l("Tuổi tối đa (để trống = không giới hạn)"), Optional())
+    cccd = select_field(_l("Số căn cước công dân khi đăng ký"), choices=choice_list(CCCD_CHOICES))
+    retention_days = _integer(_l("Giữ dữ liệu cá nhân sau khi công bố kết quả (ngày)"),
+                              InputRequired(_l("Vui lòng nhập số ngày.")))
+    consent_text = TextAreaField(_l("Lời đồng ý xử lý dữ liệu cá nhân (để trống = lời mặc định theo Nghị định "
+                                    "13/2023/NĐ-CP)"), validators=[Length(max=3000)])
 
     def fill(self, definition: dict) -> None:
-        for name in ("title", "unit", "legal_basis", "rules"):
+        for name in _GENERAL:
             self[name].data = definition.get(name) or ""
+        registration = definition.get("registration") or {}
+        for name in _REGISTRATION:
+            self[name].data = registration.get(name)
+        if registration.get("consent_text") == DEFAULT_CONSENT:  # shown empty: the standard wording
+            self.consent_text.data = ""
 
     def apply(self, definition: dict) -> Edit:
         edited = copy.deepcopy(definition)
-        for name in ("title", "unit", "legal_basis", "rules"):
+        for name in _GENERAL:
             edited[name] = (self[name].data or "").strip()
-        return Edit(edited, {name: self[name] for name in ("title", "unit", "legal_basis", "rules")})
+        edited["registration"] = dict(edited.get("registration") or {}, min_age=self.min_age.data,
+                                      max_age=self.max_age.data, cccd=self.cccd.data,
+                                      retention_days=self.retention_days.data,
+                                      consent_text=self.consent_text.data.strip() or None)
+        fields = {name: self[name] for name in _GENERAL}
+        fields.update({f"registration.{name}": self[name] for name in _REGISTRATION})
+        return Edit(edited, fields)
 
 
 class GroupRow(Form):
@@ -269,7 +297,7 @@ class GroupsForm(FlaskForm):
                 continue
             key = unicodedata.normalize("NFC", name).casefold()
             if name and key in names:
-                row.form.name.errors.append(_l("Trùng tên với một đối tượng ở trên; mỗi đối tượng một tên."))
+                row.form.name.errors.append(_DUPLICATE_GROUP)
                 refused = True
             names[key] = row
             if not code:
@@ -289,10 +317,11 @@ class BlueprintRow(Form):
     count = _integer(_l("Số câu"), Optional(), NumberRange(min=0))
 
 
-#: What a round's form shows of each field of its definition (the fields a round with attempts keeps).
+#: The field of a round's form that stands for each key of its definition (a shortfall of the draw: the count).
 _ROUND_PATHS = {"name": "name", "opens_at": "opens_at", "closes_at": "closes_at", "bank": "bank",
-                "question_count": "question_count", "draw": "draw_mode", "time_limit_seconds": "time_limit_minutes",
-                "time_limit_minutes": "time_limit_minutes",
+                "question_count": "question_count", "draw": "question_count", "draw.mode": "draw_mode",
+                "draw.topics": "topics", "draw.difficulties": "difficulties",
+                "time_limit_seconds": "time_limit_minutes", "time_limit_minutes": "time_limit_minutes",
                 "attempts_allowed": "attempts_allowed", "counts": "counts", "show_correct": "show_correct",
                 "audience_groups": "audience", "prediction": "prediction_enabled",
                 "prediction.question": "prediction_question", "prediction.target": "prediction_target"}
@@ -313,18 +342,21 @@ class RoundForm(FlaskForm):
     question_count = _integer(_l("Số câu hỏi mỗi lượt"), InputRequired(_l("Vui lòng nhập số câu.")), default=20)
     draw_mode = select_field(_l("Cách rút câu hỏi"), choices=choice_list(DRAW_MODES), default="random")
     topics = select_field(_l("Chỉ rút từ các chủ đề (không chọn = mọi chủ đề)"), many=True, choices=[])
-    difficulties = select_field(_l("Chỉ rút các mức độ (không chọn = mọi mức độ)"), many=True, choices=choice_list(DIFFICULTIES))
+    difficulties = select_field(_l("Chỉ rút các mức độ (không chọn = mọi mức độ)"), many=True,
+                                choices=choice_list(DIFFICULTIES))
     parts = FieldList(FormField(BlueprintRow))
     time_limit_minutes = _integer(_l("Thời gian làm bài (phút; 0 = đến khi vòng đóng)"),
                                   InputRequired(_l("Vui lòng nhập thời gian.")), default=15)
     attempts_allowed = _integer(_l("Số lượt thi mỗi người (0 = không giới hạn)"),
                                 InputRequired(_l("Vui lòng nhập số lượt.")), default=1)
     counts = select_field(_l("Khi thi nhiều lượt, lượt được tính"), choices=choice_list(COUNTS), default="best")
-    show_correct = select_field(_l("Công bố đáp án đúng"), choices=choice_list(SHOW_CORRECT), default="after_round_close")
+    show_correct = select_field(_l("Công bố đáp án đúng"), choices=choice_list(SHOW_CORRECT),
+                                default="after_round_close")
     audience = select_field(_l("Đối tượng được thi vòng này (không chọn = mọi đối tượng)"), many=True, choices=[])
     prediction_enabled = BooleanField(_l("Có câu hỏi dự đoán (dùng để xếp hạng khi bằng điểm)"), default=True)
     prediction_required = BooleanField(_l("Bắt buộc trả lời câu dự đoán"))
-    prediction_target = select_field(_l("Dự đoán về"), choices=choice_list(PREDICTION_TARGETS), default="persons_full_marks")
+    prediction_target = select_field(_l("Dự đoán về"), choices=choice_list(PREDICTION_TARGETS),
+                                     default="persons_full_marks")
     prediction_question = TextAreaField(_l("Câu hỏi dự đoán (để trống = câu mặc định theo nội dung dự đoán)"),
                                         validators=[Length(max=500)])
 
@@ -382,13 +414,13 @@ class RoundForm(FlaskForm):
         path = f"rounds[{index}]"
         fields: dict[str, Field] = {f"{path}.{key}": self[name] for key, name in _ROUND_PATHS.items()}
         fields[path] = self.name
-        fields[f"{path}.draw"] = self.question_count
         for number, part in enumerate(self._filled_parts()):
             fields[f"{path}.draw.blueprint[{number}]"] = part.form.count
         return Edit(edited, fields)
 
     def _filled_parts(self) -> list:
-        return [part for part in self.parts if part.form.count.data or part.form.topic.data or part.form.difficulty.data]
+        return [part for part in self.parts
+                if part.form.count.data or part.form.topic.data or part.form.difficulty.data]
 
     def _questions(self, old: dict) -> dict:
         """The settings that shape attempts, from the form (a round without attempts may change them)."""
@@ -431,7 +463,8 @@ class PrizesForm(FlaskForm):
     """Xếp hạng và giải thưởng: ranking order, public leaderboard, prize tables and certificates."""
 
     preset = select_field(_l("Thứ tự xếp hạng"), choices=[])
-    visibility = select_field(_l("Bảng xếp hạng công khai trước khi công bố kết quả"), choices=choice_list(LEADERBOARD_CHOICES))
+    visibility = select_field(_l("Bảng xếp hạng công khai trước khi công bố kết quả"),
+                              choices=choice_list(LEADERBOARD_CHOICES))
     top_n = _integer(_l("Số người đứng đầu được hiện"), InputRequired(_l("Vui lòng nhập số người.")))
     rows = FieldList(FormField(PrizeRow))
     overall_aggregation = select_field(_l("Giải toàn cuộc thi xét theo"), choices=choice_list(AGGREGATION_CHOICES))
@@ -492,8 +525,10 @@ class PrizesForm(FlaskForm):
                                     "certificate.awarded_to": self.awarded_to,
                                     "certificate.min_score_percent": self.min_score_percent}
         if self.preset.data:
-            edited["ranking"] = {"preset": self.preset.data,
-                                 "prefer_under": (edited.get("ranking") or {}).get("prefer_under", False)}
+            # Preferring an under-estimate means something only where the prediction breaks ties.
+            prefer_under = (edited.get("ranking") or {}).get("prefer_under", False) and \
+                "prediction_distance" in PRESETS[self.preset.data]
+            edited["ranking"] = {"preset": self.preset.data, "prefer_under": prefer_under}
         edited["leaderboard"] = dict(edited.get("leaderboard") or {}, visibility=self.visibility.data,
                                      top_n=self.top_n.data)
         tables: dict[str, dict[str, list]] = {"round": {}, "overall": {}}

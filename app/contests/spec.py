@@ -460,7 +460,7 @@ def _distinct_groups(groups: list[GroupEntry]) -> list[GroupEntry]:
 def _not_below_min_age(max_age: int | None, info: ValidationInfo) -> int | None:
     min_age = info.data.get("min_age")
     if max_age is not None and min_age is not None and max_age < min_age:
-        refuse_with(_l("phải không nhỏ hơn min_age"))
+        refuse_with(_l("phải không nhỏ hơn tuổi tối thiểu (min_age)"))
     return max_age
 
 
@@ -657,7 +657,7 @@ def _one_time_limit(seconds: int | None, info: ValidationInfo) -> int | None:
 def _blueprint_fits(draw: DrawEntry, info: ValidationInfo) -> DrawEntry:
     count = info.data.get("question_count")
     if count is not None and draw.blueprint and sum(part.count for part in draw.blueprint) > count:
-        refuse_parts([Refusal.stated(("blueprint",), _l("tổng số câu các phần vượt quá question_count (%(n)d)",
+        refuse_parts([Refusal.stated(("blueprint",), _l("tổng số câu các phần vượt quá số câu mỗi lượt (%(n)d)",
                                                         n=count))])
     return draw
 

@@ -3,7 +3,6 @@ through the same validation as the YAML file (which stays as import and export),
 words, and stores nothing when anything is wrong."""
 from __future__ import annotations
 
-import datetime as dt
 import html as html_module
 from html.parser import HTMLParser
 
@@ -66,7 +65,9 @@ class _Form(HTMLParser):
             if not self.values[self.select] and "multiple" not in self.get_starttag_text() and self.first is not None:
                 self.values[self.select] = [self.first]  # a single select sends its first option by default
             self.select = None
-        if tag == "textarea":
+        if tag == "textarea" and self.textarea:
+            text = self.values[self.textarea][0]  # a browser drops the newline that opens a textarea
+            self.values[self.textarea][0] = text[2:] if text.startswith("\r\n") else text.removeprefix("\n")
             self.textarea = None
 
     def handle_data(self, data):
@@ -321,6 +322,8 @@ def test_a_new_contest_takes_date_time_inputs_and_refuses_a_malformed_one(app, c
     assert refused.status_code == 400 and "Ngày giờ không hợp lệ" in text(refused)
     backwards = submit(client, path, dict(values, closes_at="2026-04-30T08:00"))
     assert backwards.status_code == 400 and "Phải sau thời điểm mở." in text(backwards)
+    twice = submit(client, path, dict(values, closes_at="2026-05-08T17:00", groups="Người dân\nngười dân"))
+    assert twice.status_code == 400 and "Trùng tên với một đối tượng ở trên" in text(twice)
     created = submit(client, path, dict(values, closes_at="2026-05-08T17:00"))
     assert created.status_code == 303, text(created)
     definition = client.get(f"{BASE}/thi-moi/dinh-nghia.yaml").data
@@ -363,3 +366,18 @@ def test_a_round_may_have_prizes_of_its_own(app, client, organiser, contest):
     assert refused.status_code == 400 and "Phải từ 1 đến 10000." in text(refused)
     removed = submit(client, path, {"rows-0-remove": "y"})
     assert removed.status_code == 303 and stored(app, contest.id)["rounds"][0]["prizes"] is None
+
+
+def test_who_may_register_is_set_with_the_general_information(app, client, organiser, contest):
+    path = f"{BASE}/{contest.slug}/thiet-lap"
+    refused = submit(client, path, {"min_age": "30", "max_age": "18"})
+    assert refused.status_code == 400 and "Phải không nhỏ hơn tuổi tối thiểu." in text(refused)
+    saved = submit(client, path, {"min_age": "16", "max_age": "", "cccd": "required", "retention_days": "90"})
+    assert saved.status_code == 303, text(saved)
+    registration = stored(app, contest.id)["registration"]
+    assert (registration["min_age"], registration["max_age"], registration["cccd"], registration["retention_days"]) \
+        == (16, None, "required", 90)
+    from app.contests.spec import DEFAULT_CONSENT
+
+    assert registration["consent_text"] == DEFAULT_CONSENT
+    assert page_form(client.get(path).get_data(as_text=True))["consent_text"] == [""]  # the standard wording
