@@ -36,7 +36,7 @@ from app.contests.jobs import request_export
 from app.contests.models import CONTEST_TRANSITIONS, STATUS_LABELS, Contest, Participant, Question, QuestionBank
 from app.contests.participants import (PERSONAL_DATA_COLUMNS, erase_personal_data, export_personal_data,
                                        preissue_participants, retention_ends, set_excluded)
-from app.contests.reports import people, tables_in_words
+from app.contests.reports import ITEM_FLAG_LABELS, group_names, people, tables_in_words
 from app.contests.results import contest_results, integrity_report, item_report
 from app.contests.spec import contest_spec, dump_definition, parse_contest
 from app.database import utcnow
@@ -58,15 +58,6 @@ TRANSITION_LABELS = {
     "reopen": _l("Mở lại"),
     "publish_results": _l("Công bố kết quả"),
     "archive": _l("Lưu trữ"),
-}
-ITEM_FLAG_LABELS = {
-    "n_too_small": _l("ít lượt (< 30)"),
-    "facility_low": _l("quá khó"),
-    "facility_high": _l("quá dễ"),
-    "di_negative": _l("phân biệt âm: kiểm tra đáp án"),
-    "di_weak": _l("phân biệt yếu"),
-    "de_dubious": _l("hiệu quả phân biệt thấp"),
-    "negative_covariance": _l("hiệp phương sai âm"),
 }
 SIGNAL_LABELS = {
     "too_fast_full_marks": _l("Điểm tối đa trong thời gian quá ngắn"),
@@ -98,11 +89,13 @@ def _bank(code: str) -> QuestionBank:
     return bank
 
 
-def _tables_download(tables, fmt: str, name: str) -> Response:
-    """Return tables as one XLSX (a sheet each, named in words) or one CSV (the first table, machine keys)."""
+def _tables_download(tables, fmt: str, name: str, contest: Contest) -> Response:
+    """Return tables as one XLSX (a sheet each, in words, the contest's groups by name) or one CSV (the first table,
+    machine keys)."""
     if fmt == "xlsx":
         buffer = io.BytesIO()
-        write_xlsx(tables_in_words(tables), buffer)
+        zone = local_zone()
+        write_xlsx(tables_in_words(tables, zone, group_names(contest, zone)), buffer)
         return download(buffer.getvalue(), "xlsx", f"{name}.xlsx")
     title, headers, rows = tables[0]
     return download("".join(iter_csv(headers, rows)), "csv", f"{name}.csv")
@@ -613,7 +606,7 @@ def personal_data(slug: str, fmt: str):
     """Export participants' personal data (audited), e.g. to verify winners or answer a data subject."""
     found = _contest(slug)
     rows = export_personal_data(current_organiser(), found, fmt, zone=local_zone(), now=utcnow())
-    return _tables_download([("thi_sinh", PERSONAL_DATA_COLUMNS, rows)], fmt, f"{slug}-du-lieu-ca-nhan")
+    return _tables_download([("thi_sinh", PERSONAL_DATA_COLUMNS, rows)], fmt, f"{slug}-du-lieu-ca-nhan", found)
 
 
 @bp.route("/<slug>/xoa-du-lieu", methods=["GET", "POST"])

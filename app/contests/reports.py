@@ -34,6 +34,16 @@ from app.database import in_batches
 from app.extensions import db
 from app.units.models import Unit
 
+#: What each item-analysis flag means, for people (the JSON and CSV keep the codes).
+ITEM_FLAG_LABELS = {
+    "n_too_small": _l("ít lượt (< 30)"),
+    "facility_low": _l("quá khó"),
+    "facility_high": _l("quá dễ"),
+    "di_negative": _l("phân biệt âm: kiểm tra đáp án"),
+    "di_weak": _l("phân biệt yếu"),
+    "de_dubious": _l("hiệu quả phân biệt thấp"),
+    "negative_covariance": _l("hiệp phương sai âm"),
+}
 RANKING_COLUMNS = ["participant_id", "rank", "tied", "group", "group_rank", "score", "prediction", "duration_ms",
                    "submitted_at"]
 ITEM_COLUMNS = ["question_id", "code", "type", "n", "facility", "sd", "random_guess_score", "intended_weight",
@@ -507,6 +517,9 @@ def _people_value(header: str, zone: ZoneInfo | None, groups: dict[str, str] | N
         return lambda value: str(QUESTION_TYPE_NAMES.get(value, value)) if isinstance(value, str) else value
     if header in YES_NO_COLUMNS:
         return lambda value: value if value is None else str(_l("Có") if value else _l("Không"))
+    if header == "flags":
+        return lambda value: "; ".join(str(ITEM_FLAG_LABELS.get(flag, flag)) for flag in value.split(";") if flag) \
+            if isinstance(value, str) else value
     if header == "group" and groups:
         return lambda value: groups.get(value, value)
     return None

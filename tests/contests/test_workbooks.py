@@ -60,6 +60,8 @@ def test_the_contest_report_workbook_of_the_command_line_is_in_words_with_real_l
     assert column(ranking, "Đối tượng") == ["Cán bộ, công chức, viên chức"] * 2  # the group's name, not "cbccvc"
     assert column(ranking, "Đồng hạng") == ["Không", "Không"]
     assert set(column(book["Câu hỏi"], "Loại câu hỏi")) == {"Một đáp án"}
+    # Two attempts are too few for item statistics: the flag says so in words (the CSV keeps "n_too_small").
+    assert all("ít lượt (< 30)" in flags for flags in column(book["Câu hỏi"], "Cờ"))
 
 
 def test_the_contest_report_csv_keeps_its_documented_keys(runner, finished_round, tmp_path):
@@ -218,3 +220,4 @@ def test_the_personal_data_workbook_is_in_words_with_real_dates(app, client, org
     assert column(sheet, "Ngày sinh") == [dt.datetime(1990, 4, 15)] * 2
     assert column(sheet, "Thời điểm đăng ký") == [dt.datetime(2026, 3, 2, 6, 0)] * 2
     assert column(sheet, "Cấp trước tài khoản") == ["Không", "Không"]
+    assert column(sheet, "Đối tượng") == ["Cán bộ, công chức, viên chức"] * 2  # the group's name, not "cbccvc"
