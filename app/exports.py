@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import csv
-import html
 import datetime as dt
 import io
 import itertools
@@ -126,6 +125,17 @@ def _width(value: object) -> float:
     return max((len(line) for line in str(value).splitlines()), default=0)
 
 
+#: Characters Excel refuses in a sheet's name.
+_SHEET_NAME_FORBIDDEN = str.maketrans({character: " " for character in "[]:*?/\\"})
+
+
+def _sheet_title(title: str, suffix: str = "") -> str:
+    """A sheet name Excel opens, ending in ``suffix``: at most 31 characters, no []:*?/\\, not beginning or ending
+    with an apostrophe, never empty (names of units and rounds become sheet names)."""
+    words = " ".join(str(title).translate(_SHEET_NAME_FORBIDDEN).split()).strip("' ")
+    return (words[:31 - len(suffix)].rstrip("' ") or "Trang") + suffix
+
+
 #: Data rows per worksheet: Excel opens at most 1,048,576 rows, the header included.
 XLSX_MAX_ROWS = 1_048_575
 
@@ -140,12 +150,12 @@ def write_xlsx(sheets: Iterable[Sheet | tuple[str, Sequence[str], Iterable[Seque
     A table longer than ``max_rows`` continues on further sheets ("title (2)", "title (3)", …), each with the
     header again, so no sheet exceeds what Excel opens. ``progress`` is told the rows written so far.
 
-    Workbooks without charts (every export) are written straight as SpreadsheetML (``_DirectBook``, about five
-    times openpyxl's speed: a province-year of responses is a million rows); those with charts or drop-down lists (the periodic
-    report, a few hundred rows) through openpyxl, which draws the charts.
+    Workbooks without charts (every export) are streamed by XlsxWriter (``_StreamedBook``: a province-year of
+    responses is a million rows); those with charts or drop-down lists (the periodic report and the templates, a few
+    hundred rows) go through openpyxl, which draws the charts the report builds.
     """
     specs = [given if isinstance(given, Sheet) else Sheet(*given) for given in sheets]
-    book: _Book = _OpenpyxlBook() if any(spec.charts or spec.validations for spec in specs) else _DirectBook(target)
+    book: _Book = _OpenpyxlBook() if any(spec.charts or spec.validations for spec in specs) else _StreamedBook(target)
     written = 0
     for spec in specs:
         headers = [_xlsx_text(value) for value in spec.headers]
@@ -158,14 +168,13 @@ def write_xlsx(sheets: Iterable[Sheet | tuple[str, Sequence[str], Iterable[Seque
             header = len(str(headers[index])) if index < len(headers) else 0
             widths.append(min(max(max([header + 2, *(value + 2 for value in seen)]), MIN_WIDTH), MAX_WIDTH))
         part = 1
-        book.new_sheet(spec.title[:31], headers, widths)
+        book.new_sheet(_sheet_title(spec.title), headers, widths)
         count = 0
         for row in itertools.chain(sample, rows):
             if count == max_rows:
                 book.finish_sheet(columns, count)
                 part += 1
-                suffix = f" ({part})"
-                book.new_sheet(spec.title[:31 - len(suffix)] + suffix, headers, widths)
+                book.new_sheet(_sheet_title(spec.title, f" ({part})"), headers, widths)
                 count = 0
             values: list[tuple[object, str | None]] = []
             for index, value in enumerate(row):
@@ -273,177 +282,67 @@ class _OpenpyxlBook(_Book):
 
 #: Header cells' background (a light blue).
 HEADER_FILL = "DDE9F6"
-#: Number formats Excel has built in (their ids), the others are declared in the workbook from id 164.
-_BUILTIN_FORMATS = {"General": 0, "0": 1, "0.00": 2, "#,##0": 3, "#,##0.00": 4, "0%": 9, "0.00%": 10}
-_EXCEL_EPOCH = dt.datetime(1899, 12, 30)
-_NS = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
-_REL_NS = 'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"'
-_DOC_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-_CT = "application/vnd.openxmlformats-officedocument.spreadsheetml"
 
 
-def _escape(text: str) -> str:
-    """Text for an XML element or a double-quoted attribute."""
-    return html.escape(text, quote=True)
-
-
-def _letters(index: int) -> str:
-    """Column letters of a 0-based column index (0 → A, 26 → AA)."""
-    name = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        name = chr(65 + rest) + name
-    return name
-
-
-class _DirectBook(_Book):
-    """A workbook written straight as SpreadsheetML into a zip, sheet by sheet, row by row (constant memory).
-
-    The cells are what openpyxl writes for the same workbook: inline strings, numbers, booleans, dates and times as
-    serial numbers with their format; the header row bold on a light fill, frozen, with an autofilter.
-    """
+class _StreamedBook(_Book):
+    """An XlsxWriter workbook in constant-memory mode (every export: a province-year of responses is a million rows,
+    and XlsxWriter writes them several times faster than openpyxl, row by row, without holding them)."""
 
     def __init__(self, target: str | IO[bytes]) -> None:
-        import zipfile
+        import xlsxwriter
 
-        self.zip = zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1)
-        self.sheets: list[tuple[str, int, int]] = []  # (title, columns, rows with the header)
-        self.styles: dict[str | None, int] = {None: 0}  # number format → cell style index (1 is the header's)
-        self.stream: IO[bytes] | None = None
-        self.letters: list[str] = []
+        # Values are written by type below, never guessed from text: "=1+1" or "0912…" stay text.
+        self.book = xlsxwriter.Workbook(target, {"constant_memory": True, "strings_to_numbers": False,
+                                                 "strings_to_formulas": False, "strings_to_urls": False})
+        self.header = self.book.add_format({"bold": True, "bg_color": "#" + HEADER_FILL, "text_wrap": True,
+                                            "valign": "top"})
+        self.formats: dict[str, object] = {}
+        self.sheet = None
         self.row = 0
-        self.buffer: list[str] = []
 
-    def _style(self, number_format: str) -> int:
-        found = self.styles.get(number_format)
+    def _format(self, number_format: str) -> object:
+        found = self.formats.get(number_format)
         if found is None:
-            found = self.styles[number_format] = len(self.styles) + 1
+            found = self.formats[number_format] = self.book.add_format({"num_format": number_format})
         return found
 
     def new_sheet(self, title: str, headers: list, widths: list[float]) -> None:
-        self.sheets.append((title, len(widths), 0))
-        self.stream = self.zip.open(f"xl/worksheets/sheet{len(self.sheets)}.xml", "w", force_zip64=True)
-        self.letters = [_letters(index) for index in range(max(len(widths), len(headers)))]
-        columns = "".join(f'<col min="{index}" max="{index}" width="{width}" customWidth="1"/>'
-                          for index, width in enumerate(widths, 1))
-        self.stream.write(
-            (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet {_NS} {_REL_NS}>'
-             '<sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" '
-             'state="frozen"/><selection pane="bottomLeft" activeCell="A2" sqref="A2"/></sheetView></sheetViews>'
-             '<sheetFormatPr defaultRowHeight="15"/>' + (f"<cols>{columns}</cols>" if columns else "")
-             + '<sheetData><row r="1">'
-             + "".join(f'<c r="{self.letters[index]}1" s="1" t="inlineStr"><is><t xml:space="preserve">'
-                       f'{_escape(str(value))}</t></is></c>' for index, value in enumerate(safe_row(headers))
-                       if value is not None)
-             + "</row>").encode("utf-8"))
-        self.row = 1
+        self.sheet = sheet = self.book.add_worksheet(title)
+        for index, width in enumerate(widths):
+            sheet.set_column(index, index, width)
+        sheet.freeze_panes(1, 0)
+        for index, header in enumerate(safe_row(headers)):
+            if header is not None:
+                sheet.write_string(0, index, str(header), self.header)
+        self.row = 0
 
     def append(self, values: list[tuple[object, str | None]]) -> None:
         self.row += 1
-        row, letters = self.row, self.letters
-        cells = [f'<row r="{row}">']
+        row, sheet = self.row, self.sheet
         for index, (value, number_format) in enumerate(values):
             if value is None:
                 continue
-            if index >= len(letters):
-                letters.append(_letters(index))
-            where = f'{letters[index]}{row}'
             if isinstance(value, str):
-                cells.append(f'<c r="{where}" t="inlineStr"><is><t xml:space="preserve">{_escape(value)}</t></is></c>')
+                sheet.write_string(row, index, value)
             elif isinstance(value, bool):
-                cells.append(f'<c r="{where}" t="b"><v>{int(value)}</v></c>')
+                sheet.write_boolean(row, index, value)
             elif isinstance(value, (int, float, Decimal)):
-                if isinstance(value, float) and not math.isfinite(value):
-                    continue
-                style = self._style(number_format) if number_format else 0
-                cells.append(f'<c r="{where}" s="{style}"><v>{value}</v></c>' if style else
-                             f'<c r="{where}"><v>{value}</v></c>')
+                if math.isfinite(value):
+                    sheet.write_number(row, index, value, self._format(number_format) if number_format else None)
             elif isinstance(value, (dt.datetime, dt.date)):
-                moment = value if isinstance(value, dt.datetime) else dt.datetime.combine(value, dt.time())
-                serial = (moment - _EXCEL_EPOCH) / dt.timedelta(days=1)
-                style = self._style(number_format or DATETIME_FORMAT)
-                cells.append(f'<c r="{where}" s="{style}"><v>{serial!r}</v></c>')
+                sheet.write_datetime(row, index, value, self._format(number_format or DATETIME_FORMAT))
             else:
-                cells.append(f'<c r="{where}" t="inlineStr"><is><t xml:space="preserve">{_escape(str(value))}'
-                             '</t></is></c>')
-        cells.append("</row>")
-        self.buffer.append("".join(cells))
-        if len(self.buffer) >= 500:
-            self._flush()
-
-    def _flush(self) -> None:
-        self.stream.write("".join(self.buffer).encode("utf-8"))
-        self.buffer = []
+                sheet.write_string(row, index, str(value))
 
     def finish_sheet(self, columns: int, count: int) -> None:
-        self._flush()
-        title, width, _ = self.sheets[-1]
-        self.sheets[-1] = (title, columns, count + 1)
-        tail = "</sheetData>"
         if columns:
-            tail += f'<autoFilter ref="A1:{_letters(columns - 1)}{count + 1}"/>'
-        self.stream.write((tail + "</worksheet>").encode("utf-8"))
-        self.stream.close()
+            self.sheet.autofilter(0, 0, count, columns - 1)
 
     def add_chart(self, chart: object, anchor: str) -> None:
         raise TypeError("charts need the openpyxl workbook")
 
-    def save(self, target: str | IO[bytes]) -> None:
-        sheets = "".join(f'<sheet name="{_escape(title)}" sheetId="{index}" r:id="rId{index}"/>'
-                         for index, (title, _, _) in enumerate(self.sheets, 1))
-        names = "".join(
-            f'<definedName name="_xlnm._FilterDatabase" localSheetId="{index}" hidden="1">'
-            + _escape("'" + title.replace("'", "''") + f"'!$A$1:${_letters(columns - 1)}${rows}")
-            + "</definedName>"
-            for index, (title, columns, rows) in enumerate(self.sheets) if columns)
-        self.zip.writestr("xl/workbook.xml", (
-            f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<workbook {_NS} {_REL_NS}>'
-            f'<bookViews><workbookView/></bookViews><sheets>{sheets}</sheets>'
-            + (f"<definedNames>{names}</definedNames>" if names else "") + "</workbook>"))
-        relations = "".join(f'<Relationship Id="rId{index}" Type="{_DOC_REL}/worksheet" '
-                            f'Target="worksheets/sheet{index}.xml"/>' for index in range(1, len(self.sheets) + 1))
-        self.zip.writestr("xl/_rels/workbook.xml.rels", (
-            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships '
-            'xmlns="http://schemas.openxmlformats.org/package/2006/relationships">' + relations
-            + f'<Relationship Id="rId{len(self.sheets) + 1}" Type="{_DOC_REL}/styles" Target="styles.xml"/>'
-            "</Relationships>"))
-        self.zip.writestr("_rels/.rels", (
-            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships '
-            'xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-            f'<Relationship Id="rId1" Type="{_DOC_REL}/officeDocument" Target="xl/workbook.xml"/>'
-            "</Relationships>"))
-        overrides = "".join(f'<Override PartName="/xl/worksheets/sheet{index}.xml" '
-                            f'ContentType="{_CT}.worksheet+xml"/>' for index in range(1, len(self.sheets) + 1))
-        self.zip.writestr("[Content_Types].xml", (
-            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Types '
-            'xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-            '<Default Extension="xml" ContentType="application/xml"/>'
-            f'<Override PartName="/xl/workbook.xml" ContentType="{_CT}.sheet.main+xml"/>'
-            f'<Override PartName="/xl/styles.xml" ContentType="{_CT}.styles+xml"/>{overrides}</Types>'))
-        self.zip.writestr("xl/styles.xml", self._styles_xml())
-        self.zip.close()
+    def add_validation(self, validation: object) -> None:
+        raise TypeError("drop-down lists need the openpyxl workbook")
 
-    def _styles_xml(self) -> str:
-        custom, styles = [], []
-        for number_format, index in sorted(((f, i) for f, i in self.styles.items() if f), key=lambda item: item[1]):
-            format_id = _BUILTIN_FORMATS.get(number_format)
-            if format_id is None:
-                format_id = 164 + len(custom)
-                custom.append(f"<numFmt numFmtId=\"{format_id}\" formatCode=\"{_escape(number_format)}\"/>")
-            styles.append(f'<xf numFmtId="{format_id}" fontId="0" fillId="0" borderId="0" applyNumberFormat="1"/>')
-        return (
-            f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<styleSheet {_NS}>'
-            + (f'<numFmts count="{len(custom)}">{"".join(custom)}</numFmts>' if custom else "")
-            + '<fonts count="2"><font><sz val="11"/><name val="Calibri"/></font>'
-            '<font><b/><sz val="11"/><name val="Calibri"/></font></fonts>'
-            '<fills count="3"><fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/>'
-            '</fill><fill><patternFill patternType="solid">'
-            f'<fgColor rgb="00{HEADER_FILL}"/></patternFill></fill></fills>'
-            '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
-            '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
-            f'<cellXfs count="{2 + len(styles)}"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/>'
-            '<xf numFmtId="0" fontId="1" fillId="2" borderId="0" applyFont="1" applyFill="1" applyAlignment="1">'
-            '<alignment vertical="top" wrapText="1"/></xf>' + "".join(styles) + "</cellXfs>"
-            '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>')
+    def save(self, target: str | IO[bytes]) -> None:
+        self.book.close()

@@ -142,16 +142,16 @@ def test_a_sheet_past_the_row_limit_continues_on_another_with_its_header(tmp_pat
 
 
 def test_a_workbook_keeps_text_numbers_and_dates_as_people_typed_them(tmp_path):
-    """What the direct SpreadsheetML writer must get right: XML's special characters and control characters in
-    text, a quote in a sheet name, numbers and dates with their formats, empty cells, a formula defused."""
+    """What a streamed export must get right: XML's special characters and control characters in text, a quote and
+    characters Excel refuses in a sheet name, numbers and dates with their formats, empty cells, a formula defused."""
     from app.exports import DATE_FORMAT, DATETIME_FORMAT, INTEGER_FORMAT, POINTS_FORMAT, Sheet, write_xlsx
 
     path = tmp_path / "book.xlsx"
     rows = [[1204, 'a & <b> "c" \'d\'', "dòng 1\ndòng 2\x07", 84.456, dt.date(2026, 3, 2),
              dt.datetime(2026, 3, 2, 14, 5, tzinfo=dt.timezone(dt.timedelta(hours=7))), None, True, "=1+1"]]
-    write_xlsx([Sheet("Đơn vị 'Xã A'", ["Số", "Văn bản", "Nhiều dòng", "Tỷ lệ", "Ngày", "Lúc", "Trống", "Có",
+    write_xlsx([Sheet("'Đơn vị: Xã 'A' [2026/Q1]'", ["Số", "Văn bản", "Nhiều dòng", "Tỷ lệ", "Ngày", "Lúc", "Trống", "Có",
                                          "Công thức"], rows, formats={3: POINTS_FORMAT})], str(path))
-    sheet = load_workbook(path)["Đơn vị 'Xã A'"]
+    sheet = load_workbook(path)["Đơn vị Xã 'A' 2026 Q1"]
     values = [(cell.value, cell.number_format) for cell in sheet[2]]
     assert values[:6] == [(1204, INTEGER_FORMAT), ('a & <b> "c" \'d\'', "General"), ("dòng 1\ndòng 2", "General"),
                           (84.456, POINTS_FORMAT), (dt.datetime(2026, 3, 2), DATE_FORMAT),
