@@ -5,9 +5,9 @@ In a child process: the province the SIPAS section built (bench/sipas_bench.py; 
 contest's attempts added by `flask synth --attempts` (as the contest section does, once per database), then
 ``periodic_report_file`` (the one call a job makes) for the whole period of data, every report and contest-results
 cache emptied first (a first request). DOCX: the median of DOCUMENT_RUNS. PDF: as a job worker makes it, on the
-process's resident LibreOffice (``app.documents.listener``): first the worker's first PDF, which converts with a cold
-LibreOffice start while the listener starts beside it (its own entry, once per worker), then, once the listener
-answers, the median of DOCUMENT_RUNS. The document must name the contest and the headline index.
+process's resident LibreOffice (``app.documents.listener``): first the worker's first PDF, which starts the listener
+while it gathers the report and waits for it (its own entry, once per worker), then the median of DOCUMENT_RUNS on
+the warm listener. The document must name the contest and the headline index.
 
 BENCH_PROVINCE_URL and BENCH_PROVINCE_SECRET (optional BENCH_PROVINCE_CODE, default BENCH) measure an existing
 province instead, read only, on its database alone, for iteration: it must hold its contest attempts already.
@@ -51,6 +51,7 @@ def child_document(url: str, secret: str, unit_code: str, period: str) -> dict:
         raise SystemExit("LibreOffice (soffice) is not installed: the PDF is its conversion of the DOCX")
     listener = resident_listener(soffice)
     seconds: dict[str, list[float]] = {"docx": [], "pdf_first": [], "pdf": []}
+    load = os.getloadavg()[0]
     sizes = {}
     with app.app_context():
         unit, chosen = get_unit_by_code(unit_code), parse_period(period)
@@ -79,7 +80,7 @@ def child_document(url: str, secret: str, unit_code: str, period: str) -> dict:
             if not data.startswith(b"%PDF"):
                 raise SystemExit("the PDF conversion gave no PDF")
     listener.stop()
-    return {"seconds": seconds, "bytes": sizes}
+    return {"seconds": seconds, "bytes": sizes, "load": [load, os.getloadavg()[0]]}
 
 
 _with_attempts: set[str] = set()
@@ -122,7 +123,8 @@ def run() -> list:
             sipas_bench.run_flask(["synth", "--attempts", str(ATTEMPTS), "--seed", "2"], place.url, place.secret)
             _with_attempts.add(kind)
         result, memory = run_child("bench/documents_bench.py", [place.url, place.secret, place.code, place.period])
-        common = (f"caches emptied before each run; period {place.period}"
+        common = (f"caches emptied before each run; period {place.period}; load average (1 min) "
+                  f"{result['load'][0]:.1f} before, {result['load'][1]:.1f} after"
                   + ("; the province of BENCH_PROVINCE_URL" if given else "") + f"; peak RSS {memory:.0f} MB")
         seconds, sizes = result["seconds"], result["bytes"]
         entries.append(entry(f"{name}: DOCX", statistics.median(seconds["docx"]), "s", target=f"value < {TARGET_S}",
@@ -133,9 +135,9 @@ def run() -> list:
             note=f"{spread(seconds['pdf'], '{:.2f}')} once the worker's listener answers (every PDF but a worker's "
                  f"first); {sizes['pdf']:,} bytes; {common}"))
         entries.append(entry(
-            f"{name}: first PDF of a job worker (cold LibreOffice start)", seconds["pdf_first"][0], "s",
-            note="once per worker process: converted by starting LibreOffice (soffice --convert-to, a new profile) "
-                 f"while the resident listener starts beside it on the same 2 cores; 1 run; {common}"))
+            f"{name}: first PDF of a job worker (LibreOffice starting)", seconds["pdf_first"][0], "s",
+            note="once per worker process: the job starts the resident LibreOffice while it gathers the report, then "
+                 f"waits for it to answer (4–6 s after its start) and converts; 1 run; {common}"))
     return entries
 
 

@@ -3,11 +3,12 @@
 ``soffice --convert-to`` starts LibreOffice for every document: 2–4 s on the 2-core machine before any work. A
 worker instead keeps one LibreOffice listening on a local socket, driven through unoserver (PyPI): its server runs
 under the system ``python3``, the one Debian's python3-uno makes ``import uno`` work for, and answers XML-RPC on a
-port of 127.0.0.1; our side only speaks XML-RPC. The listener is started by the first conversion that asks for it
-and never waited for: until it answers, conversions take the cold path (``app.documents.pdf``), so the first
-document of a worker is no slower than before. One conversion at a time per listener (LibreOffice's document model
-is single-threaded); one that fails or outlasts its timeout stops the listener, which the next conversion starts
-again. Processes never share a listener: a forked worker starts its own.
+port of 127.0.0.1; our side only speaks XML-RPC. A PDF job starts the listener (``warm_up``) before it gathers the
+report, so LibreOffice starts while the database works; the conversion waits for it (at most START_WAIT) rather than
+start a second, cold LibreOffice on the same cores, and takes the cold path (``app.documents.pdf``) only when it
+does not answer. One conversion at a time per listener (LibreOffice's document model is single-threaded); one that
+fails or outlasts its timeout stops the listener, which the next conversion starts again. Processes never share a
+listener: a forked worker starts its own.
 """
 from __future__ import annotations
 
@@ -31,6 +32,8 @@ log = logging.getLogger(__name__)
 
 #: Longest one conversion may take on the listener before it is stopped and the cold path is used.
 CONVERT_TIMEOUT = 30
+#: Longest a conversion waits for a starting listener (it answers 4–6 s after its start) before the cold path.
+START_WAIT = 15
 #: Longest a ping of the listener may take (it answers in milliseconds once up).
 PING_TIMEOUT = 2
 #: A listener that died without ever answering is not started again before this many seconds.
@@ -129,6 +132,16 @@ class Listener:
         self._started, self._answered = time.monotonic(), False
         log.info("LibreOffice listener starting on 127.0.0.1:%s (pid %s)", self.port, self.process.pid)
 
+    def warm_up(self) -> None:
+        """Start the listener now unless it runs (or is converting), to be up by the time a document is written."""
+        if self._lock.acquire(blocking=False):
+            try:
+                self.start()
+            except ListenerUnavailable:
+                pass  # the conversion says why when it takes the cold path
+            finally:
+                self._lock.release()
+
     def ready(self) -> bool:
         """Return whether the listener answers now (a running unoserver of our interface version)."""
         if not self.running:
@@ -155,15 +168,15 @@ class Listener:
     def convert(self, docx: bytes) -> bytes:
         """Convert DOCX bytes to PDF on the listener, starting it if it is not running.
 
-        :raise ListenerUnavailable: the listener is starting, or it failed (then it is stopped, to be restarted).
+        :raise ListenerUnavailable: the listener did not answer in time, or it failed (then it is stopped, to be
+            restarted by the next conversion).
         """
         # The worker's threads take turns: waiting for a warm conversion beats a cold start.
         if not self._lock.acquire(timeout=CONVERT_TIMEOUT):
             raise ListenerUnavailable("the LibreOffice listener is busy")
         try:
-            self.start()
-            if not self.ready():
-                raise ListenerUnavailable("the LibreOffice listener is starting")
+            if not self.wait_ready(START_WAIT):
+                raise ListenerUnavailable("the LibreOffice listener did not answer")
             try:
                 result = self._proxy(CONVERT_TIMEOUT).convert(None, docx, None, "pdf", "writer_pdf_Export", [],
                                                               False, None, None)

@@ -32,6 +32,8 @@ def periodic_report_file(unit: Unit, period: Period, fmt: str, *, now: dt.dateti
     """
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {FORMATS}")
+    if fmt == "pdf" and soffice and listener is not None:
+        listener.warm_up()  # LibreOffice starts while the report is gathered
     document = periodic_document(unit, period, now=now, zone=zone, report=report)
     docx = build_docx(document)
     return document, (docx if fmt == "docx" else build_pdf(document, docx, soffice, listener))
