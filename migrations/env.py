@@ -12,7 +12,8 @@ config = context.config
 
 # Interpret the config file for Python logging.
 # This line sets up loggers basically.
-fileConfig(config.config_file_name)
+# The app configured its own loggers before migrating (the job worker, the tests): keep them working.
+fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger('alembic.env')
 
 #: PostgreSQL advisory lock held while migrating (any fixed number; "HaiLong" in ASCII).
