@@ -117,7 +117,7 @@ def apply_retention(now: dt.datetime, actor: Actor) -> list[str]:
     return done
 
 
-@periodic("responses-retention", hour="2", minute="41")
+@periodic("responses-retention", hour="19", minute="41")  # the queue keeps UTC: 02:41 in Vietnam
 def daily_retention(now: dt.datetime) -> str:
     """Archive and delete raw responses older than RESPONSE_RETENTION_MONTHS (nothing when it is 0)."""
     return "; ".join(apply_retention(now, SCHEDULER)) or "nothing to archive"
