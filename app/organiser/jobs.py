@@ -149,4 +149,5 @@ def retention_command(dry_run: bool) -> None:
     lines = apply_retention(now, COMMAND_LINE)
     for line in lines:
         click.echo(line)
-    click.echo(_("Đã lưu trữ và xoá phiếu của %(count)s tháng.", count=len(lines)))
+    click.echo(_("Đã lưu trữ và xoá phiếu của %(count)s tháng.", count=len(lines)) if lines else
+               _("Không có phiếu nào cần lưu trữ."))
