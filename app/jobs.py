@@ -429,14 +429,26 @@ def lower_priority(niceness: int) -> str:
     current = os.getpriority(os.PRIO_PROCESS, 0)
     os.setpriority(os.PRIO_PROCESS, 0, min(19, max(current, niceness)))
     set_to = os.getpriority(os.PRIO_PROCESS, 0)
+    grouped = ""
+    # With the kernel's autogroup scheduling (Debian's default), a process heading its own session (a systemd
+    # service, a worker started with setsid) shares the CPU with other sessions by its *group's* niceness, and its
+    # own is only weighed within the group: lower the group's too. Not when the worker shares a session (`make
+    # run`), which would lower the web server with it.
+    autogroup = Path("/proc/self/autogroup")
+    if os.getsid(0) == os.getpid() and autogroup.exists():
+        try:
+            autogroup.write_text(str(set_to))
+            grouped = ", autogroup"
+        except OSError as error:
+            _log.warning("autogroup niceness not set: %s", error)
     level = min(7, (set_to + 20) // 5)  # the kernel's own mapping from niceness to a best-effort level
     number = _IOPRIO_SET.get(platform.machine()) if platform.system() == "Linux" else None
     if number is not None:
         libc = ctypes.CDLL(None, use_errno=True)
         priority = (_IOPRIO_CLASS_BEST_EFFORT << _IOPRIO_CLASS_SHIFT) | level
         if libc.syscall(number, _IOPRIO_WHO_PROCESS, 0, priority) == 0:
-            return f"nice {set_to}, I/O best-effort {level}"
-    return f"nice {set_to}"
+            return f"nice {set_to}{grouped}, I/O best-effort {level}"
+    return f"nice {set_to}{grouped}"
 
 
 jobs_group = AppGroup("jobs", help="Hàng đợi tác vụ: tiến trình xử lý (worker), bộ lập lịch, danh sách tác vụ.")

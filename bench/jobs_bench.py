@@ -180,6 +180,21 @@ def _abandon(url: str, job_ids: list[int]) -> None:
         engine.dispose()
 
 
+def _analyze(url: str) -> None:
+    """Give PostgreSQL's planner its statistics, as autovacuum does some time after a bulk load: without them it
+    sorts a whole province's responses on disk before an export's first row (19 s of unpaced work measured)."""
+    import sqlalchemy as sa
+
+    if not url.startswith("postgresql"):
+        return
+    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            connection.execute(sa.text("ANALYZE"))
+    finally:
+        engine.dispose()
+
+
 @contextlib.contextmanager
 def _province(kind: str, secret: str, quick: bool) -> Iterator[tuple[str, str, str, str]]:
     """Yield (url, secret, first counter's token, how it was made): BENCH_PROVINCE_URL as it is, or a fresh
@@ -190,6 +205,7 @@ def _province(kind: str, secret: str, quick: bool) -> Iterator[tuple[str, str, s
         if not given:
             raise BenchError("BENCH_PROVINCE_URL needs BENCH_PROVINCE_SECRET (the SECRET_KEY it was built with)")
         token = json.loads(run_python(["bench/jobs_bench.py", "token", reused, given]).strip().splitlines()[-1])
+        _analyze(reused)
         yield reused, given, token["token"], f"the province at {reused.rsplit('/', 1)[-1]}"
         return
     responses = 100_000 if quick else 1_000_000
@@ -199,6 +215,7 @@ def _province(kind: str, secret: str, quick: bool) -> Iterator[tuple[str, str, s
         env = {"DATABASE_URL": url, "SECRET_KEY": secret}
         _flask(env, "synth", "--responses", str(responses), "--attempts", str(participants), "--seed", "16")
         _flask(env, "report", "refresh")
+        _analyze(url)
         yield url, secret, created["counters"][0]["token"], "a province of 50 communes"
 
 

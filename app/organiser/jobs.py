@@ -117,7 +117,7 @@ def apply_retention(now: dt.datetime, actor: Actor) -> list[str]:
     return done
 
 
-@periodic("responses-retention", hour="2", minute="41")
+@periodic("responses-retention", hour="19", minute="41")  # the queue keeps UTC: 02:41 in Vietnam
 def daily_retention(now: dt.datetime) -> str:
     """Archive and delete raw responses older than RESPONSE_RETENTION_MONTHS (nothing when it is 0)."""
     return "; ".join(apply_retention(now, SCHEDULER)) or "nothing to archive"
@@ -149,4 +149,5 @@ def retention_command(dry_run: bool) -> None:
     lines = apply_retention(now, COMMAND_LINE)
     for line in lines:
         click.echo(line)
-    click.echo(_("Đã lưu trữ và xoá phiếu của %(count)s tháng.", count=len(lines)))
+    click.echo(_("Đã lưu trữ và xoá phiếu của %(count)s tháng.", count=len(lines)) if lines else
+               _("Không có phiếu nào cần lưu trữ."))
