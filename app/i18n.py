@@ -9,6 +9,8 @@ from flask_babel import format_datetime, format_decimal, get_locale
 from flask_babel.speaklater import LazyString
 from markupsafe import Markup, escape
 
+from app.periods import Period, parse_period, period_words
+
 LANGUAGE_COOKIE = "lang"
 
 
@@ -59,6 +61,11 @@ def _escaped_html(lazy: LazyString) -> Markup:
     return escape(str(lazy))
 
 
+def period_in_words(period: Period | str) -> str:
+    """A report period (or its label, "2026-Q3") in words in the reader's language: "quý III năm 2026"."""
+    return period_words(parse_period(period) if isinstance(period, str) else period, str(get_locale()))
+
+
 def init_i18n(app: Flask) -> None:
     """Register the display filters and the language cookie."""
     # Flask-Babel marks lazy strings as safe HTML (LazyString.__html__ returns them as they are), so a message
@@ -68,4 +75,5 @@ def init_i18n(app: Flask) -> None:
     app.jinja_env.filters["percent"] = percent
     app.jinja_env.filters["whole"] = whole_number
     app.jinja_env.filters["local_time"] = local_time
+    app.jinja_env.filters["period_words"] = period_in_words
     app.after_request(remember_locale)

@@ -49,6 +49,37 @@ class Period:
         return self.start <= day <= self.end
 
 
+_ROMAN_QUARTERS = ("I", "II", "III", "IV")
+_ENGLISH_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+                   "November", "December")
+
+
+def period_words(period: Period, locale: str = "vi") -> str:
+    """Name a period as people write it, in Vietnamese ("quý III năm 2026", "6 tháng đầu năm 2026", "tháng 7 năm
+    2026", "năm 2026", "từ ngày 01/07/2026 đến ngày 15/08/2026") or English ("Q3 2026", "first half of 2026",
+    "July 2026", "2026", "1 July 2026 to 15 August 2026"); documents are always Vietnamese, screens follow the
+    reader's language."""
+    english = locale.startswith("en")
+    year = period.start.year
+    if match := _QUARTER.match(period.label):
+        quarter = int(match[2])
+        return f"Q{quarter} {year}" if english else f"quý {_ROMAN_QUARTERS[quarter - 1]} năm {year}"
+    if match := _HALF.match(period.label):
+        first = match[2] == "1"
+        if english:
+            return f"{'first' if first else 'second'} half of {year}"
+        return f"6 tháng {'đầu' if first else 'cuối'} năm {year}"
+    if _MONTH.match(period.label):
+        return f"{_ENGLISH_MONTHS[period.start.month - 1]} {year}" if english else \
+            f"tháng {period.start.month} năm {year}"
+    if _YEAR.match(period.label):
+        return str(year) if english else f"năm {year}"
+    if english:
+        return f"{period.start.day} {_ENGLISH_MONTHS[period.start.month - 1]} {period.start.year} to " \
+               f"{period.end.day} {_ENGLISH_MONTHS[period.end.month - 1]} {period.end.year}"
+    return f"từ ngày {period.start:%d/%m/%Y} đến ngày {period.end:%d/%m/%Y}"
+
+
 def trailing_periods(day: dt.date, months: int, count: int) -> tuple[Period, ...]:
     """Return ``count`` consecutive calendar periods of ``months`` months (1 or 3), oldest first, the last one
     holding ``day``."""

@@ -21,7 +21,7 @@ from app.documents.models import DocumentSettings
 from app.extensions import db
 from app.feedback.figures import feedback_figures
 from app.organiser.reports import ALPHA, Estimate, SipasReport, ranked_criteria, sipas_report, units_apart
-from app.periods import Period
+from app.periods import Period, period_words
 from app.units.models import Unit
 
 #: Criteria named as the weakest and the strongest.
@@ -57,23 +57,6 @@ def official_date(day: dt.date) -> str:
     """Write a date as the decree asks: days below 10 and months 1 and 2 with a leading zero."""
     month = f"{day.month:02d}" if day.month < 3 else str(day.month)
     return f"ngày {day.day:02d} tháng {month} năm {day.year}"
-
-
-def period_words(period: Period) -> str:
-    """Name a period in words: "quý III năm 2026", "6 tháng đầu năm 2026", "tháng 7 năm 2026", "năm 2026"."""
-    label = period.label
-    year = label[:4]
-    if len(label) == 7 and label[5] == "Q":
-        return f"quý {ROMAN[int(label[6]) - 1]} năm {year}"
-    if label.endswith("-H1"):
-        return f"6 tháng đầu năm {year}"
-    if label.endswith("-H2"):
-        return f"6 tháng cuối năm {year}"
-    if len(label) == 4 and label.isdigit():
-        return f"năm {year}"
-    if len(label) == 7 and label[4] == "-" and label[5:].isdigit():
-        return f"tháng {int(label[5:])} năm {year}"
-    return f"từ ngày {period.start:%d/%m/%Y} đến ngày {period.end:%d/%m/%Y}"
 
 
 # --- the document -------------------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from fpdf import FPDF
 from openpyxl.chart import BarChart, Reference
 from openpyxl.chart.label import DataLabelList
 
-from app.documents.periodic import period_words
+from app.periods import period_words
 from app.exports import POINTS_FORMAT, Sheet, write_csv, write_xlsx
 from app.i18n import local_time, percent, whole_number
 from app.organiser.charts import available_charts, render_chart
@@ -344,12 +344,10 @@ class _AnnexPDF(FPDF):
 
 
 def period_name(period) -> str:
-    """Name a report's period for people: in words in Vietnamese ("quý II năm 2026"), with its days."""
+    """Name a report's period for people: in words ("quý II năm 2026", "Q2 2026"), with its days."""
     days = f"{_date(period.start)} – {_date(period.end)}"
-    if str(get_locale()) != "vi":
-        return f"{period.label} ({days})"
-    words = period_words(period)
-    return words if words.startswith("từ ngày") else f"{words} ({days})"
+    words = period_words(period, str(get_locale()))
+    return words if ".." in period.label else f"{words} ({days})"
 
 
 def render_report_pdf(report: SipasReport) -> bytes:

@@ -19,7 +19,7 @@ from app import cache
 from app.auth.access import current_organiser, get_visible_unit, organiser_required
 from app.database import utcnow
 from app.errors import AppError, NotFoundError
-from app.i18n import local_time, percent
+from app.i18n import local_time, percent, period_in_words
 from app.portal import cards, fastpath, public, services
 from app.portal.forms import PublishForm, SettingsForm
 from app.security import allow_framing
@@ -308,7 +308,7 @@ def result_card(unit: str, period: str, version: int):
                  high=one_decimal(item.overall.get("ci_high"))),
         _("Số liệu đến %(date)s", date=local_time(item.data_at, "dd/MM/yyyy"))]
     return _image(key, lambda: cards.result_card(
-        site.name, item.unit_name, _("Chỉ số hài lòng · kỳ %(period)s", period=item.period), one_decimal(value),
+        site.name, item.unit_name, _("Chỉ số hài lòng · %(period)s", period=period_in_words(item.period)), one_decimal(value),
         plain_words(value), details))
 
 
@@ -374,17 +374,17 @@ def publish():
         details = (_("Số phiếu: %(n)d", n=seen.responses),
                    _("Chỉ số hài lòng chung: %(value)s", value=one_decimal(seen.overall)))
         if seen.republish:
-            return ConfirmPage(_("Công bố lại kết quả kỳ %(period)s của %(unit)s", period=seen.period,
+            return ConfirmPage(_("Công bố lại kết quả %(period)s của %(unit)s", period=period_in_words(seen.period),
                                  unit=seen.unit_name),
                                _("Kết quả đang công bố sẽ được thay bằng số liệu tại thời điểm này; ảnh chia sẻ "
                                  "sẽ có địa chỉ mới."), _("Công bố lại"), back, danger=False, details=details)
-        return ConfirmPage(_("Công bố kết quả kỳ %(period)s của %(unit)s", period=seen.period, unit=seen.unit_name),
+        return ConfirmPage(_("Công bố kết quả %(period)s của %(unit)s", period=period_in_words(seen.period), unit=seen.unit_name),
                            _("Số liệu tại thời điểm này sẽ được công khai trên trang kết quả, kể cả xếp hạng các "
                              "đơn vị trực thuộc có đủ phiếu. Phiếu gửi sau không làm thay đổi kết quả đã công bố."),
                            _("Công bố"), back, danger=False, details=details)
 
     return confirm_then(page, lambda: services.publish(organiser, unit, period, now=utcnow()),
-                        done=lambda row: _("Đã công bố kết quả kỳ %(period)s của %(unit)s.", period=row.period,
+                        done=lambda row: _("Đã công bố kết quả %(period)s của %(unit)s.", period=period_in_words(row.period),
                                            unit=unit.name),
                         back=back, refusals=AppError)
 
@@ -397,11 +397,11 @@ def withdraw():
     back = url_for(".index")
 
     def page() -> ConfirmPage:
-        return ConfirmPage(_("Rút kết quả kỳ %(period)s của %(unit)s", period=period, unit=unit.name),
+        return ConfirmPage(_("Rút kết quả %(period)s của %(unit)s", period=period_in_words(period), unit=unit.name),
                            _("Trang kết quả, ảnh chia sẻ và thẻ nhúng của kỳ này sẽ không còn truy cập được."),
                            _("Rút kết quả"), back)
 
     return confirm_then(page, lambda: services.withdraw(organiser, unit, period, now=utcnow()),
-                        done=lambda row: _("Đã rút kết quả kỳ %(period)s của %(unit)s.", period=row.period,
+                        done=lambda row: _("Đã rút kết quả %(period)s của %(unit)s.", period=period_in_words(row.period),
                                            unit=unit.name),
                         back=back, refusals=AppError)

@@ -202,14 +202,15 @@ def test_the_counter_page_shows_the_chosen_period(client, counter_with_two_perio
     chosen = client.get(f"{path}?year=2025&preset=H1")
     assert chosen.status_code == 200
     html = chosen.get_data(as_text=True)
-    assert "Số phiếu trong 2025-H1</dt><dd>30</dd>" in html
+    assert "Số phiếu, 6 tháng đầu năm 2025</dt><dd>30</dd>" in html
     assert "100,0 % (n = 30)" in html  # the index of that period alone
     assert '<option selected value="H1">' in html and '<option selected value="2025">' in html
     custom = client.get(f"{path}?year=2025&preset=custom&start=2025-04-10&end=2025-04-10").get_data(as_text=True)
-    assert "Số phiếu trong 2025-04-10..2025-04-10</dt><dd>30</dd>" in custom
+    assert "Số phiếu, từ ngày 10/04/2025 đến ngày 10/04/2025</dt><dd>30</dd>" in custom
     today = utcnow().date()
     default = client.get(path).get_data(as_text=True)  # no choice: this quarter, with today's two responses
-    assert f"Số phiếu trong {today.year}-Q{(today.month - 1) // 3 + 1}</dt><dd>2</dd>" in default
+    quarter = ("I", "II", "III", "IV")[(today.month - 1) // 3]
+    assert f"Số phiếu, quý {quarter} năm {today.year}</dt><dd>2</dd>" in default
 
 
 @pytest.mark.parametrize("query, message", [
@@ -225,5 +226,5 @@ def test_a_bad_period_on_the_counter_page_is_said_clearly_with_a_400(client, cou
     assert response.status_code == 400
     html = response.get_data(as_text=True)
     assert message in html and "Vui lòng sửa các mục được đánh dấu bên dưới." in html
-    assert "Số phiếu trong" not in html  # no figures for a period that was not understood
+    assert "Số phiếu," not in html  # no figures for a period that was not understood
     assert "Quầy Một" in html  # the counter itself is still shown

@@ -43,7 +43,7 @@ def test_the_dashboard_shows_indices_children_and_charts_for_the_period(client, 
     response = client.get(f"/quan-tri/tong-quan?{Q2}")
     assert response.status_code == 200
     html = response.get_data(as_text=True)
-    assert "Đơn vị T · 2026-Q2" in html
+    assert "Đơn vị T · quý II năm 2026" in html
     assert "59,09" in html  # 13 of 22 satisfied, shown the Vietnamese way
     assert "75,00" in html and "40,00" in html and "Đơn vị K" not in html
     charts = re.findall(r'<img src="([^"]+)"', html)
@@ -68,7 +68,7 @@ def test_another_tenants_unit_is_not_found_on_every_report_route(app, client, si
 
 def test_a_child_unit_can_be_chosen_and_the_unit_list_is_the_subtree(app, client, site):
     html = client.get(f"/quan-tri/tong-quan?{Q2}&unit={unit_id(app, 'T-A')}").get_data(as_text=True)
-    assert "Đơn vị T-A · 2026-Q2" in html and "75,00" in html
+    assert "Đơn vị T-A · quý II năm 2026" in html and "75,00" in html
     options = re.findall(r'<option[^>]*value="(\d+)"', html)
     assert str(unit_id(app, "K")) not in options and str(unit_id(app, "T-B")) in options
 

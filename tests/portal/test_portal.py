@@ -171,7 +171,7 @@ def test_comparison_with_the_previous_published_period(client, runner, site):
     assert "Chưa có kỳ trước cùng loại được công bố" in text_of(page(client, "/ket-qua/P-A/2026-Q2"))
     publish(runner, "P-A", "2026-Q1")  # 5 of 10 satisfied: 50 points
     words = text_of(page(client, "/ket-qua/P-A/2026-Q2"))
-    assert "Kỳ 2026-Q1 (đã công bố): 50,0 điểm." in words
+    assert "Kỳ quý I năm 2026 (đã công bố): 50,0 điểm." in words
     assert "Kỳ này cao hơn 30,0 điểm." in words
 
 
@@ -290,7 +290,7 @@ def test_organiser_publishes_and_withdraws_after_confirming(client, login, make,
     ask = client.get(f"/quan-tri/ket-qua/cong-bo?unit={ids['P-A']}&period=2026-Q2")
     assert ask.status_code == 200
     words = text_of(ask.get_data(as_text=True))
-    assert "Công bố kết quả kỳ 2026-Q2 của Đơn vị P-A" in words and "Số phiếu: 15" in words
+    assert "Công bố kết quả quý II năm 2026 của Đơn vị P-A" in words and "Số phiếu: 15" in words
     assert client.get("/ket-qua/P-A/2026-Q2").status_code == 404  # asking published nothing
     done = client.post(f"/quan-tri/ket-qua/cong-bo?unit={ids['P-A']}&period=2026-Q2",
                        data={"csrf_token": csrf_from(ask.get_data(as_text=True))})
@@ -362,7 +362,7 @@ def test_public_pages_in_english(client, runner, site, english):
                  "/nhung/ket-qua/P-A?lang=en"):
         assert client.get(path).status_code == 200, path
     words = text_of(page(client, "/ket-qua/P-A/2026-Q2?lang=en"))
-    assert "Satisfaction index of Đơn vị P-A, period 2026-Q2" in words
+    assert "Satisfaction index of Đơn vị P-A, Q2 2026" in words
     assert "about 80 in 100 people asked are satisfied" in words.lower()
     assert "95 % confidence interval: from " in words and "Responses: 15" in words
     image = client.get("/anh/ket-qua/P-A/2026-Q2/1.png?lang=en")
