@@ -67,6 +67,8 @@ class ResponseCell(db.Model):
     __table_args__ = (
         sa.UniqueConstraint("instrument_version_id", "month", "unit_id", "service_field_id", "rollup",
                             name="uq_response_cells_key"),
+        # A rolled-up report reads the cells of a few units (its own and its children's) among many.
+        sa.Index("ix_response_cells_unit", "unit_id", "instrument_version_id", "month"),
     )
 
 

@@ -494,7 +494,8 @@ class _Inputs:
 
 def _load(root: Unit, period: Period, first_day: dt.date, instrument_code: str | None, version: int | None, *,
           full: bool, unfolded: Unfolded) -> _Inputs:
-    scope = cell_scope(root)
+    units = _Subtree.load(root)
+    scope = cell_scope(root, units=units.rows)
     counted = versions_with_responses(root, period.start, period.end, unfolded, scope)
     chosen, others = _choose_version(counted, instrument_code, version)
     instrument = get_instrument(chosen.id) if chosen is not None else None
@@ -520,7 +521,7 @@ def _load(root: Unit, period: Period, first_day: dt.date, instrument_code: str |
         .join(Unit, Unit.id == Counter.unit_id).where(Unit.is_within(root))
     )}
     return _Inputs(
-        units=_Subtree.load(root), instrument=instrument, others=others, span=span, volumes=volumes,
+        units=units, instrument=instrument, others=others, span=span, volumes=volumes,
         fields={row.id: row for row in db.session.scalars(sa.select(ServiceField))}, counters=counters,
         dossier=_load_dossier(root, period, counted, unfolded, scope),
     )
@@ -621,6 +622,7 @@ class _Subtree:
 
     def __init__(self, root: Unit, rows: list) -> None:
         self.root = root
+        self.rows = rows
         children = sorted((row for row in rows if row.parent_id == root.id), key=lambda row: row.code)
         self.groups = [(row.code, row.name, False) for row in children] + [(root.code, root.name, True)]
         position = {row.id: index for index, row in enumerate(children)}

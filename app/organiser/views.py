@@ -23,6 +23,7 @@ from app.auth.access import ROLE_RANK, current_organiser, get_visible_unit, orga
 from app.database import utcnow
 from app.documents.periodic import contest_participation, periodic_document
 from app.errors import AppError
+from app.extensions import db
 from app.feedback.figures import feedback_figures
 from app.forms import choice_list
 from app.i18n import local_zone
@@ -124,7 +125,11 @@ def _report_form(organiser, today: dt.date) -> ReportForm:
     args.setdefault("year", str(today.year))
     args.setdefault("preset", f"Q{(today.month - 1) // 3 + 1}")
     form = ReportForm(formdata=args)
-    form.unit.choices = unit_choices(organiser, active_only=False)
+    selected = db.session.get(Unit, form.unit.data) if form.unit.data is not None else None
+    if selected is None or not selected.is_within(organiser.unit):
+        selected = organiser.unit  # the view answers 404 for a unit outside the subtree; the list stays the usual
+    form.unit.choices = choice_list((row.id, "\u00a0\u00a0" * row.depth + f"{row.name} ({row.code})")
+                                    for row in services.units_around(organiser.unit, selected))
     form.year.choices = choice_list((year, str(year)) for year in range(today.year, today.year - YEARS_BACK - 1, -1))
     names = instrument_names(str(get_locale()))
     versions = [(f"{code}:{number}", _("%(name)s, phiên bản %(n)d", name=names.get(code, code), n=number))
