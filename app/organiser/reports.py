@@ -516,9 +516,16 @@ def _load(root: Unit, period: Period, first_day: dt.date, instrument_code: str |
                           (period.start, period.end), scope)
     elif instrument is not None:
         span = load_responses(chosen.id, len(instrument.scale_items), root, first_day, period.end, unfolded)
+    # Names only of the counters the review-flag summary may list (with a flag), not of a nation's every counter.
+    if isinstance(span, CellData):
+        listed = span.days.counters.keys
+    else:
+        listed = span.counters[span.flags != 0] if span is not None else np.zeros(0, dtype=np.int64)
     counters = {row.id: row for row in db.session.execute(
         sa.select(Counter.id, Counter.code, Counter.name, Unit.code.label("unit"))
-        .join(Unit, Unit.id == Counter.unit_id).where(Unit.is_within(root))
+        .join(Unit, Unit.id == Counter.unit_id)
+        .where(Unit.is_within(root), Counter.id.in_(sa.bindparam("listed_counters", np.unique(listed).tolist(),
+                                                                 expanding=True, literal_execute=True)))
     )}
     return _Inputs(
         units=units, instrument=instrument, others=others, span=span, volumes=volumes,
