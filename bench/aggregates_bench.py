@@ -175,6 +175,7 @@ def child_national(url: str, secret: str, province_code: str, provinces: str) ->
                JOIN counter_copies k ON k.original = d.counter_id
                JOIN counters n ON n.id = k.copy AND n.unit_id = m.copy"""))
         rollups = sum(rebuild_rollups(db.session.get(Unit, unit.id)) for unit in created)
+        rebuild_rollups(db.session.get(Unit, nation.id))  # the root keeps roll-up day counts only
         db.session.commit()
         # This machine's PostgreSQL runs without autovacuum; a server with its default (on) vacuums and analyses
         # after a bulk load (planner statistics, and the visibility map that lets an index answer a count alone).
