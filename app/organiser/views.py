@@ -19,11 +19,10 @@ from flask_babel import lazy_gettext as _l
 
 from werkzeug.datastructures import MultiDict
 
-from app.auth.access import ROLE_RANK, current_organiser, get_visible_unit, organiser_required
+from app.auth.access import ROLE_RANK, current_organiser, get_visible_unit, load_by_id, organiser_required
 from app.database import utcnow
 from app.documents.periodic import contest_participation, periodic_document
 from app.errors import AppError
-from app.extensions import db
 from app.feedback.figures import feedback_figures
 from app.forms import choice_list
 from app.i18n import local_zone
@@ -125,7 +124,7 @@ def _report_form(organiser, today: dt.date) -> ReportForm:
     args.setdefault("year", str(today.year))
     args.setdefault("preset", f"Q{(today.month - 1) // 3 + 1}")
     form = ReportForm(formdata=args)
-    selected = db.session.get(Unit, form.unit.data) if form.unit.data is not None else None
+    selected = load_by_id(Unit, form.unit.data)
     if selected is None or not selected.is_within(organiser.unit):
         selected = organiser.unit  # the view answers 404 for a unit outside the subtree; the list stays the usual
     form.unit.choices = choice_list((row.id, "\u00a0\u00a0" * row.depth + f"{row.name} ({row.code})")
