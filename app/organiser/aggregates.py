@@ -693,10 +693,11 @@ def unfolded_responses(now: dt.datetime) -> Unfolded:
     return Unfolded(packs, watermark, pending, size, token)
 
 
-def cell_scope(root: Unit, *, rolled_up: bool = True) -> cells.CellScope:
+def cell_scope(root: Unit, *, rolled_up: bool = True, units: Sequence | None = None) -> cells.CellScope:
     """Return the cells of the unit's subtree: rolled up (the unit's own cells, its children's own cells and their
-    roll-ups), or every unit's own cells."""
-    rows = db.session.execute(sa.select(Unit.id, Unit.parent_id).where(Unit.is_within(root))).all()
+    roll-ups), or every unit's own cells. ``units``: the subtree's rows (id, parent_id) when already read."""
+    rows = units if units is not None else db.session.execute(
+        sa.select(Unit.id, Unit.parent_id).where(Unit.is_within(root))).all()
     ids = sorted(row.id for row in rows)
     children = tuple(sorted(row.id for row in rows if row.parent_id == root.id))
     return cells.CellScope(root.id, children, sa.bindparam("subtree_ids", ids, expanding=True, literal_execute=True),

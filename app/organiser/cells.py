@@ -17,6 +17,15 @@ one read-modify-write of that row (two folds cannot both write: the watermark mo
 counts by an additive INSERT … ON CONFLICT DO UPDATE. A deleted response is subtracted from its cell and day count
 (``retract``), exactly: the moments are integers.
 
+Roll-ups: a unit with a parent also keeps cells (``rollup``) summing every unit below it, and every unit with units
+below it keeps day counts under counter ``ROLLUP_COUNTER`` summing them; the fold and ``retract`` keep them in the
+same step as the units' own (one piece: the responses' moments are added under each ancestor's key too). A report of
+a unit then reads its own cells and, per child, the child's own and roll-up cells (``CellScope``): children × months
+× fields rows whatever lies below (a nation of 34 provinces of 500 communes: 35 units' rows, not 17,035), and its
+responses per day from its own rows. Exact, as every statistic sums cells. Volume weighting post-stratifies by
+unit × field, so a report that weights reads every unit's own cells instead. ``rebuild_rollups`` computes a unit's
+roll-ups from the cells below it (aggregates loaded without responses); a rebuild of the packs rebuilds them all.
+
 Storage: one row per cell; ``moments`` is the fixed-width part (value counts, the upper triangles of the symmetric
 cross products, the other cross product, answered counts, alpha moments) as little-endian uint32, ``means`` the
 sparse histogram of (criteria answered, total) as (flat index, count) uint32 pairs.
@@ -67,6 +76,8 @@ class ResponseCell(db.Model):
     __table_args__ = (
         sa.UniqueConstraint("instrument_version_id", "month", "unit_id", "service_field_id", "rollup",
                             name="uq_response_cells_key"),
+        # A rolled-up report reads the cells of a few units (its own and its children's) among many.
+        sa.Index("ix_response_cells_unit", "unit_id", "instrument_version_id", "month"),
     )
 
 
@@ -210,45 +221,50 @@ def month_numbers(days: NDArray[np.int64]) -> NDArray[np.int64]:
 def add_responses(version_id: int, scores: NDArray[np.uint8], units: NDArray[np.int64], fields: NDArray[np.int64],
                   counters: NDArray[np.int64], days: NDArray[np.int64], flags: NDArray[np.uint8], *,
                   sign: int = 1) -> None:
-    """Add (sign 1) or subtract (sign −1) responses of one instrument version to their cells and day counts, and
-    to the roll-up cells and day counts of every ancestor of their unit that has a parent."""
+    """Add (sign 1) or subtract (sign −1) responses of one instrument version to their cells and day counts, to the
+    roll-up cells of every ancestor of their unit that has a parent, and to the roll-up day counts of every
+    ancestor (a report's responses per day are its unit's own rows and its roll-up rows, whatever its size)."""
     if not len(units):
         return
     layout = layout_of(get_instrument(version_id))
-    rows, ancestors = _ancestors_of(units)
-    chosen = np.concatenate([np.arange(len(units)), rows])
-    all_units = np.concatenate([units, ancestors])
-    rollup = np.concatenate([np.zeros(len(units), dtype=np.int64), np.ones(rows.size, dtype=np.int64)])
-    keys = np.stack([all_units, month_numbers(days)[chosen], fields[chosen], rollup], axis=1)
+    rows, ancestors, has_parent = _ancestors_of(units)
+    cell_rows = rows[has_parent]
+    chosen = np.concatenate([np.arange(len(units)), cell_rows])
+    rollup = np.concatenate([np.zeros(len(units), dtype=np.int64), np.ones(cell_rows.size, dtype=np.int64)])
+    keys = np.stack([np.concatenate([units, ancestors[has_parent]]), month_numbers(days)[chosen], fields[chosen],
+                     rollup], axis=1)
     distinct, position = np.unique(keys, axis=0, return_inverse=True)
     position = position.reshape(-1)
-    moments = moments_of(scores if not rows.size else scores[chosen], layout, position, distinct.shape[0])
+    moments = moments_of(scores if not cell_rows.size else scores[chosen], layout, position, distinct.shape[0])
     sizes = np.bincount(position, minlength=distinct.shape[0])
     _apply_cells(version_id, distinct, moments, sizes, layout, sign)
-    _apply_day_counts(version_id, all_units,
+    counted = np.concatenate([np.arange(len(units)), rows])
+    _apply_day_counts(version_id, np.concatenate([units, ancestors]),
                       np.concatenate([counters, np.full(rows.size, ROLLUP_COUNTER, dtype=np.int64)]),
-                      days[chosen], flags[chosen], sign)
+                      days[counted], flags[counted], sign)
 
 
-def _ancestors_of(units: NDArray[np.int64]) -> tuple[NDArray[np.intp], NDArray[np.int64]]:
-    """Return, for each response's unit, its ancestors that have a parent (those keep roll-ups), as pairs
-    (response position, ancestor id). A tree's root keeps none: no report reads a roll-up of the report unit
-    itself, only those of its children, and a unit never moves in the tree."""
+def _ancestors_of(units: NDArray[np.int64]) -> tuple[NDArray[np.intp], NDArray[np.int64], NDArray[np.bool_]]:
+    """Return, for each response's unit, its ancestors as pairs (response position, ancestor id), and whether each
+    ancestor has a parent. A tree's root keeps no roll-up cells (a report reads the roll-up cells of its children,
+    never of its unit itself), only roll-up day counts. A unit never moves in the tree."""
     distinct, position = np.unique(units, return_inverse=True)
     paths = dict(db.session.execute(sa.select(Unit.id, Unit.path).where(
         Unit.id.in_(sa.bindparam("rollup_units", distinct.tolist(), expanding=True, literal_execute=True)))).all())
-    # "/root/…/parent/own/": the ancestors with a parent lie strictly between the root and the unit itself.
-    lists = [[int(part) for part in paths[int(unit)].strip("/").split("/")[1:-1]] for unit in distinct]
+    # "/root/…/parent/own/": the ancestors are the ids before the unit's own, the first of them the root.
+    lists = [[int(part) for part in paths[int(unit)].strip("/").split("/")[:-1]] for unit in distinct]
     counts = np.array([len(found) for found in lists], dtype=np.intp)
     if not counts.sum():
-        return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.int64)
+        return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool)
     flat = np.array([ancestor for found in lists for ancestor in found], dtype=np.int64)
+    flat_has_parent = np.array([index > 0 for found in lists for index in range(len(found))], dtype=bool)
     offsets = np.concatenate([[0], np.cumsum(counts)[:-1]])
     position = position.reshape(-1)
     per_row = counts[position]
     rows = np.repeat(np.arange(units.size), per_row)
     within = np.arange(rows.size) - np.repeat(np.cumsum(per_row) - per_row, per_row)
-    return rows, flat[offsets[position[rows]] + within]
+    picked = offsets[position[rows]] + within
+    return rows, flat[picked], flat_has_parent[picked]
 
 
 def _apply_cells(version_id: int, keys: NDArray[np.int64], moments: SipasMoments, sizes: NDArray[np.int64],
@@ -341,11 +357,9 @@ def _apply_day_counts(version_id: int, units, counters, days, flags, sign: int) 
 
 
 def rebuild_rollups(unit: Unit) -> int:
-    """Compute the roll-up cells and day counts of a unit with a parent again from the own cells and day counts of
-    every unit below it (for aggregates loaded as cells, without responses: the fold keeps roll-ups otherwise);
-    return how many roll-up cells it has now."""
-    if unit.parent_id is None:
-        raise ValueError("a tree's root keeps no roll-ups")
+    """Compute the roll-up day counts of a unit, and its roll-up cells when it has a parent, again from the own
+    cells and day counts of every unit below it (for aggregates loaded as cells, without responses: the fold keeps
+    roll-ups otherwise); return how many roll-up cells it has now."""
     below = sa.bindparam("below", db.session.scalars(sa.select(Unit.id).where(Unit.is_within(unit), Unit.id != unit.id))
                          .all(), expanding=True, literal_execute=True)
     cell, day = ResponseCell.__table__, ResponseDayCount.__table__
@@ -359,6 +373,9 @@ def rebuild_rollups(unit: Unit) -> int:
         .where(day.c.unit_id.in_(below), day.c.counter_id != ROLLUP_COUNTER)
         .group_by(day.c.instrument_version_id, day.c.day)))
     stored = 0
+    if unit.parent_id is None:  # a root keeps no roll-up cells (see add_responses)
+        db.session.flush()
+        return stored
     versions = db.session.scalars(sa.select(cell.c.instrument_version_id).distinct()
                                   .where(cell.c.unit_id.in_(below))).all()
     for version_id in versions:
@@ -543,9 +560,27 @@ def read_cells(version_id: int, layout: CellLayout, scope: CellScope, start: dt.
     day = ResponseDayCount.__table__
     inside = sa.and_(day.c.instrument_version_id == version_id, day.c.day.between(*days))
     sums = [sa.func.sum(day.c[name]) for name in _FLAG_COUNT_FIELDS[1:]]
-    per_unit = db.session.execute(sa.select(day.c.unit_id, *sums).where(inside, scope.day_rows(day))
-                                  .group_by(day.c.unit_id)).all()
-    per_day = db.session.execute(sa.select(day.c.day, sums[0]).where(inside, scope.day_rows(day))
+    first, last = (days[0] - EPOCH).days, (days[1] - EPOCH).days
+    cell_months = _day_numbers(months)
+    if _whole_months(*days):
+        # Responses per unit are the sizes of its cells of those months; flags are rare, so only the flagged rows
+        # are read (a province's 180,000 rows of a year are not).
+        in_period = (cell_months >= first) & (cell_months <= last)
+        unit_keys, unit_position = np.unique(np.array(units, dtype=np.int64)[in_period], return_inverse=True)
+        responses = np.bincount(unit_position.reshape(-1), weights=np.array(sizes, dtype=np.int64)[in_period],
+                                minlength=unit_keys.size).astype(np.int64)
+        flagged_units = db.session.execute(sa.select(day.c.unit_id, *sums).where(inside, scope.day_rows(day),
+                                                                                day.c.flagged > 0)
+                                           .group_by(day.c.unit_id)).all()
+        per_unit = FlagCounts.joined([
+            FlagCounts(unit_keys, responses, *(np.zeros(unit_keys.size, dtype=np.int64) for _ in range(5))),
+            FlagCounts.of_rows([(row[0], 0, *row[2:]) for row in flagged_units])])
+    else:
+        per_unit = FlagCounts.of_rows(db.session.execute(sa.select(day.c.unit_id, *sums)
+                                                         .where(inside, scope.day_rows(day))
+                                                         .group_by(day.c.unit_id)).all())
+    # The report unit's own rows and its roll-up rows: every response of the subtree once, a few rows a day.
+    per_day = db.session.execute(sa.select(day.c.day, sums[0]).where(inside, day.c.unit_id == scope.root_id)
                                  .group_by(day.c.day)).all()
     flagged = set(counters) | set(tuple(row) for row in db.session.execute(
         sa.select(day.c.unit_id, day.c.counter_id).distinct()
@@ -559,12 +594,11 @@ def read_cells(version_id: int, layout: CellLayout, scope: CellScope, start: dt.
                    day.c.counter_id.in_(sorted({counter for _, counter in flagged})))
             .group_by(day.c.counter_id)).all()
     day_columns = list(zip(*per_day)) if per_day else [(), ()]
-    counts = DayCounts(((days[0] - EPOCH).days, (days[1] - EPOCH).days), FlagCounts.of_rows(per_unit),
-                       FlagCounts.of_rows(per_counter), _day_numbers(day_columns[0]),
+    counts = DayCounts((first, last), per_unit, FlagCounts.of_rows(per_counter), _day_numbers(day_columns[0]),
                        np.array(day_columns[1], dtype=np.int64))
     return CellData(
         moments=decode(list(dense), list(means), np.array(sizes, dtype=np.int64), layout),
-        unit_ids=np.array(units, dtype=np.int64), months=_day_numbers(months), fields=np.array(fields, dtype=np.int64),
+        unit_ids=np.array(units, dtype=np.int64), months=cell_months, fields=np.array(fields, dtype=np.int64),
         sizes=np.array(sizes, dtype=np.int64), days=counts,
     )
 
@@ -616,6 +650,10 @@ def _day_numbers(values) -> NDArray[np.int64]:
     if isinstance(values[0], (int, np.integer)):
         return np.array(values, dtype=np.int64)
     return np.array([str(value) for value in values], dtype="datetime64[D]").astype(np.int64)
+
+
+def _whole_months(first: dt.date, last: dt.date) -> bool:
+    return first.day == 1 and (last + dt.timedelta(days=1)).day == 1
 
 
 def _month_end(month: dt.date) -> dt.date:

@@ -494,7 +494,8 @@ class _Inputs:
 
 def _load(root: Unit, period: Period, first_day: dt.date, instrument_code: str | None, version: int | None, *,
           full: bool, unfolded: Unfolded) -> _Inputs:
-    scope = cell_scope(root)
+    units = _Subtree.load(root)
+    scope = cell_scope(root, units=units.rows)
     counted = versions_with_responses(root, period.start, period.end, unfolded, scope)
     chosen, others = _choose_version(counted, instrument_code, version)
     instrument = get_instrument(chosen.id) if chosen is not None else None
@@ -515,12 +516,19 @@ def _load(root: Unit, period: Period, first_day: dt.date, instrument_code: str |
                           (period.start, period.end), scope)
     elif instrument is not None:
         span = load_responses(chosen.id, len(instrument.scale_items), root, first_day, period.end, unfolded)
+    # Names only of the counters the review-flag summary may list (with a flag), not of a nation's every counter.
+    if isinstance(span, CellData):
+        listed = span.days.counters.keys
+    else:
+        listed = span.counters[span.flags != 0] if span is not None else np.zeros(0, dtype=np.int64)
     counters = {row.id: row for row in db.session.execute(
         sa.select(Counter.id, Counter.code, Counter.name, Unit.code.label("unit"))
-        .join(Unit, Unit.id == Counter.unit_id).where(Unit.is_within(root))
+        .join(Unit, Unit.id == Counter.unit_id)
+        .where(Unit.is_within(root), Counter.id.in_(sa.bindparam("listed_counters", np.unique(listed).tolist(),
+                                                                 expanding=True, literal_execute=True)))
     )}
     return _Inputs(
-        units=_Subtree.load(root), instrument=instrument, others=others, span=span, volumes=volumes,
+        units=units, instrument=instrument, others=others, span=span, volumes=volumes,
         fields={row.id: row for row in db.session.scalars(sa.select(ServiceField))}, counters=counters,
         dossier=_load_dossier(root, period, counted, unfolded, scope),
     )
@@ -621,6 +629,7 @@ class _Subtree:
 
     def __init__(self, root: Unit, rows: list) -> None:
         self.root = root
+        self.rows = rows
         children = sorted((row for row in rows if row.parent_id == root.id), key=lambda row: row.code)
         self.groups = [(row.code, row.name, False) for row in children] + [(root.code, root.name, True)]
         position = {row.id: index for index, row in enumerate(children)}

@@ -30,6 +30,44 @@ from app.units.models import Counter, ServiceField, Unit
 MAX_PAGE = 100_000
 
 
+# --- the units a report selection moves between ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UnitChoice:
+    """A unit offered by a report's selection, with its depth below the organiser's unit."""
+
+    id: int
+    code: str
+    name: str
+    depth: int
+
+
+def units_around(scope: Unit, selected: Unit) -> list[UnitChoice]:
+    """Return the units a report selection offers, in tree order: the way from the organiser's unit down to the
+    chosen one, the chosen one's siblings and its children. The whole subtree would make a nation's select list
+    17,000 communes (a page of a megabyte no one can pick from); one step up or down at a time stays short."""
+    way = [int(part) for part in selected.path.strip("/").split("/")][scope.path.count("/") - 2:]
+    parents = set(way) if selected.id == scope.id else set(way[:-1]) | {selected.id}
+    rows = db.session.execute(
+        sa.select(Unit.id, Unit.code, Unit.name, Unit.parent_id, Unit.path)
+        .where(sa.or_(Unit.id.in_(way), sa.and_(Unit.parent_id.in_(parents), Unit.is_within(scope))))
+    ).all()
+    children: dict[int | None, list] = {}
+    for row in rows:
+        children.setdefault(row.parent_id, []).append(row)
+    top = next(row for row in rows if row.id == scope.id)
+    ordered: list[UnitChoice] = []
+
+    def visit(row, depth: int) -> None:
+        ordered.append(UnitChoice(row.id, row.code, row.name, depth))
+        for child in sorted(children.get(row.id, []), key=lambda unit: unit.code):
+            visit(child, depth + 1)
+
+    visit(top, 0)
+    return ordered
+
+
 # --- comments ----------------------------------------------------------------------------------------------------
 
 #: A response with free text (a comment); the partial indexes below hold only those (about 3 % of responses).

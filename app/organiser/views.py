@@ -17,7 +17,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from app.auth.access import ROLE_RANK, current_organiser, get_visible_unit, organiser_required
+from app.auth.access import ROLE_RANK, current_organiser, get_visible_unit, load_by_id, organiser_required
 from app.database import utcnow
 from app.documents.periodic import contest_participation, periodic_document
 from app.errors import AppError
@@ -124,7 +124,11 @@ def home():
 def _report_form(organiser, today: dt.date) -> ReportForm:
     """Build the selection form with the organiser's units, recent years and SIPAS versions; default: this quarter."""
     form = ReportForm.from_args(request.args, today)
-    form.unit.choices = unit_choices(organiser, active_only=False)
+    selected = load_by_id(Unit, form.unit.data)
+    if selected is None or not selected.is_within(organiser.unit):
+        selected = organiser.unit  # the view answers 404 for a unit outside the subtree; the list stays the usual
+    form.unit.choices = choice_list((row.id, "\u00a0\u00a0" * row.depth + f"{row.name} ({row.code})")
+                                    for row in services.units_around(organiser.unit, selected))
     names = instrument_names(str(get_locale()))
     versions = [(f"{code}:{number}", _("%(name)s, phiên bản %(n)d", name=names.get(code, code), n=number))
                 for code, number in sipas_versions()]

@@ -1,6 +1,6 @@
 """Roll-up cells and day counts: per unit with a parent, the report cells (rollup = true) and day counts (counter 0)
 of every unit below it, so that a report reads its children's totals instead of every unit's cells; indexes for the
-day counts a report reads (its units' rows, the flagged counters).
+cells and day counts a report reads (its units' rows, the flagged counters).
 
 Existing cells have no roll-ups: the fold state is marked as failing its guard, so that reports read the responses
 themselves until the next fold (`flask report refresh`, or the periodic fold) rebuilds packs and cells with their
@@ -27,6 +27,7 @@ def upgrade():
         batch.drop_constraint('uq_response_cells_key', type_='unique')
         batch.create_unique_constraint('uq_response_cells_key', ['instrument_version_id', 'month', 'unit_id',
                                                                  'service_field_id', 'rollup'])
+    op.create_index('ix_response_cells_unit', 'response_cells', ['unit_id', 'instrument_version_id', 'month'])
     op.create_index('ix_response_day_counts_unit', 'response_day_counts',
                     ['unit_id', 'instrument_version_id', 'day', 'counter_id'])
     op.create_index('ix_response_day_counts_flagged', 'response_day_counts', ['instrument_version_id', 'day'],
@@ -38,6 +39,7 @@ def upgrade():
 def downgrade():
     op.drop_index('ix_response_day_counts_flagged', table_name='response_day_counts')
     op.drop_index('ix_response_day_counts_unit', table_name='response_day_counts')
+    op.drop_index('ix_response_cells_unit', table_name='response_cells')
     op.execute('DELETE FROM response_day_counts WHERE counter_id = 0')
     op.execute('DELETE FROM response_cells WHERE rollup')
     with op.batch_alter_table('response_cells') as batch:

@@ -350,7 +350,7 @@ def rollups_equal_their_units(app) -> int:
                     again = decode([rolled[0].moments], [rolled[0].means], np.array([rolled[0].n]), layout)
                     assert np.array_equal(summed.to_vector(), again.to_vector())
                     checked += 1
-            if unit.parent_id is not None:
+            if below:  # roll-up day counts for every unit with units below it, a root too
                 for day in {count.day for count in days}:
                     leaves = [c for c in days if c.day == day and c.unit_id in below and c.counter_id != ROLLUP_COUNTER]
                     rolled = [c for c in days if c.day == day and c.unit_id == unit.id
@@ -384,12 +384,36 @@ def test_reports_from_rollups_equal_reports_from_every_unit_and_the_raw_computat
             assert from_cells == from_responses, (unit, period)
             assert json.loads(from_cells)["responses"] > 0
             # The same report from every unit's own cells (no roll-ups read).
-            monkeypatch.setattr(reports, "cell_scope", lambda root: original(root, rolled_up=False))
+            monkeypatch.setattr(reports, "cell_scope",
+                                lambda root, **options: original(root, **{**options, "rolled_up": False}))
             every_unit, _ = documents(app, monkeypatch, unit, period)
             monkeypatch.setattr(reports, "cell_scope", spy)
             assert every_unit == from_cells, (unit, period)
     assert scopes and all(scope.rolled_up for scope in scopes)
     assert any(len(scope.child_ids) > 1 for scope in scopes)
+
+
+def test_rollups_rebuilt_from_cells_equal_those_the_fold_kept(app, tree, monkeypatch):
+    from app.extensions import db
+    from app.organiser.cells import ResponseCell, rebuild_rollups
+    from app.units.models import Unit
+
+    units, counters = tree
+    store_random(app, counters, np.random.default_rng(12), 200)
+    fold(app)
+    before, _ = documents(app, monkeypatch, "R", "2026-H1")
+    with app.app_context():
+        kept = sorted((c.unit_id, c.month, c.service_field_id, c.n, c.moments, c.means) for c in
+                      db.session.scalars(sa.select(ResponseCell).where(ResponseCell.rollup == sa.true())))
+        inner = db.session.scalars(sa.select(Unit)).all()
+        assert sum(rebuild_rollups(unit) for unit in inner) == len(kept) > 0
+        db.session.commit()
+        again = sorted((c.unit_id, c.month, c.service_field_id, c.n, c.moments, c.means) for c in
+                       db.session.scalars(sa.select(ResponseCell).where(ResponseCell.rollup == sa.true())))
+        assert [row[:4] for row in again] == [row[:4] for row in kept]
+        assert rebuild_rollups(db.session.scalar(sa.select(Unit).where(Unit.code == "R"))) == 0  # day counts only
+    assert rollups_equal_their_units(app) > 0
+    assert documents(app, monkeypatch, "R", "2026-H1")[0] == before
 
 
 def test_deleting_a_response_corrects_the_rollups_of_every_ancestor(app, tree, monkeypatch):
