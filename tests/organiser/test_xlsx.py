@@ -93,8 +93,8 @@ def test_the_counter_page_shows_responses_in_the_quarter_the_last_one_and_the_in
     store(app, counter, vector(2), day=today, at=utcnow().replace(microsecond=0))
     login(make.organiser("Q", role="viewer"))
     html = client.get(f"/quan-tri/quay/{counter.id}").get_data(as_text=True)
-    quarter = f"{today.year}-Q{(today.month - 1) // 3 + 1}"
-    assert f"Số phiếu trong {quarter}" in html and "<dd>31</dd>" in html
+    quarter = ("I", "II", "III", "IV")[(today.month - 1) // 3]
+    assert f"Số phiếu, quý {quarter} năm {today.year}" in html and "<dd>31</dd>" in html
     assert "Phiếu gần nhất" in html and "chưa có phiếu nào" not in html
     assert "96,8 % (n = 31)" in html  # 30 of 31 respondents satisfied on every criterion
 
