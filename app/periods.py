@@ -37,12 +37,19 @@ class Period:
         return _month_range(start.year, start.month, months, _label_for(start, months))
 
     def previous(self) -> Period:
-        """Return the period of the same kind just before this one (same length for custom ranges)."""
+        """Return the period of the same kind just before this one: for a custom range, as many whole months before
+        it when it is whole months, else as many days."""
         for pattern, months in ((_QUARTER, 3), (_HALF, 6), (_MONTH, 1), (_YEAR, 12)):
             if pattern.match(self.label):
                 return Period.of_months(_add_months(self.start, -months), months)
         end = self.start - dt.timedelta(days=1)
-        start = end - dt.timedelta(days=self.days - 1)
+        if self.start.day == 1 and (self.end + dt.timedelta(days=1)).day == 1:
+            # A range of whole months is compared with as many whole months before it (April–June with January–
+            # March, not with 31 December–31 March).
+            months = (self.end.year - self.start.year) * 12 + self.end.month - self.start.month + 1
+            start = _add_months(self.start, -months)
+        else:
+            start = end - dt.timedelta(days=self.days - 1)
         return Period(start, end, f"{start.isoformat()}..{end.isoformat()}")
 
     def contains(self, day: dt.date) -> bool:

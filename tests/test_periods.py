@@ -23,3 +23,12 @@ def test_a_period_reads_in_words_in_either_language(label, vietnamese, english):
 
 def test_the_period_before_a_quarter_reads_in_words_across_the_year():
     assert period_words(parse_period("2026-Q1").previous()) == "quý IV năm 2025"
+
+
+@pytest.mark.parametrize("label, before", [
+    ("2026-04-01..2026-06-30", "2026-01-01..2026-03-31"),  # whole months: as many whole months before
+    ("2026-01-01..2026-01-31", "2025-12-01..2025-12-31"),
+    ("2026-03-15..2026-06-30", "2025-11-27..2026-03-14"),  # cuts a month: as many days before
+])
+def test_a_custom_range_is_compared_with_a_like_range_before_it(label, before):
+    assert parse_period(label).previous().label == before

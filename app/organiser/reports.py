@@ -358,7 +358,10 @@ def sipas_report(root: Unit, period: Period, *, now: dt.datetime, instrument_cod
     previous = period.previous()
     buckets = trend_periods(period, granularity)
     first_day = min(previous.start, buckets[0].start)
-    inputs = _load(root, period, first_day, instrument_code, version, full=full,
+    # Cells hold whole months: they serve when the period and the one it is compared with are whole months (the
+    # trend's buckets always are); a range that cuts a month is read from the responses, exactly.
+    from_cells = all(_whole_months(span.start, span.end) for span in (period, previous)) and first_day.day == 1
+    inputs = _load(root, period, first_day, instrument_code, version, full=full, from_cells=from_cells,
                    unfolded=unfolded if unfolded is not None else unfolded_responses(now))
     instrument, span = inputs.instrument, inputs.span
     current = _within(span, period) if span is not None else None
@@ -493,7 +496,7 @@ class _Inputs:
 
 
 def _load(root: Unit, period: Period, first_day: dt.date, instrument_code: str | None, version: int | None, *,
-          full: bool, unfolded: Unfolded) -> _Inputs:
+          full: bool, from_cells: bool, unfolded: Unfolded) -> _Inputs:
     units = _Subtree.load(root)
     scope = cell_scope(root, units=units.rows)
     counted = versions_with_responses(root, period.start, period.end, unfolded, scope)
@@ -511,7 +514,7 @@ def _load(root: Unit, period: Period, first_day: dt.date, instrument_code: str |
     if volumes:  # the weighted variant post-stratifies by unit × field: every unit's own cells
         scope = dataclasses.replace(scope, rolled_up=False)
     span = None
-    if instrument is not None and _whole_months(first_day, period.end):
+    if instrument is not None and from_cells:
         span = load_cells(chosen.id, layout_of(instrument), root, first_day, period.end, unfolded,
                           (period.start, period.end), scope)
     elif instrument is not None:
