@@ -70,15 +70,6 @@ def units_around(scope: Unit, selected: Unit) -> list[UnitChoice]:
 
 # --- comments ----------------------------------------------------------------------------------------------------
 
-#: A response with free text (a comment); the partial indexes below hold only those (about 3 % of responses).
-_COMMENTED = sa.cast(SurveyResponse.__table__.c.texts, sa.Text) != "{}"
-# The dashboard's newest comments of a period and their count, without reading every response of the period:
-# newest first by submission time, and by local day for the count.
-sa.Index("ix_survey_responses_commented_time", SurveyResponse.__table__.c.submitted_at, SurveyResponse.__table__.c.id,
-         postgresql_where=_COMMENTED, sqlite_where=_COMMENTED)
-sa.Index("ix_survey_responses_commented_day", SurveyResponse.__table__.c.local_day, SurveyResponse.__table__.c.unit_id,
-         postgresql_where=_COMMENTED, sqlite_where=_COMMENTED)
-
 @dataclass(frozen=True)
 class CommentFilter:
     """What the comments list is narrowed to; every part is optional.
