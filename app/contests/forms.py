@@ -116,11 +116,12 @@ class Edit:
     #: True when the form itself found a mistake (shown on its field); nothing is then checked further or saved.
     refused: bool = False
 
-    def field_for(self, path: str) -> Field | None:
-        """Return the field of the longest path that contains ``path`` (``rounds[0].draw.mode`` → the draw)."""
+    def field_for(self, location: str) -> Field | None:
+        """Return the field of the longest key that contains a problem's ``location`` (``rounds[0].draw.mode`` → the
+        draw)."""
         best = None
         for key, found in self.fields.items():
-            if path == key or path.startswith((key + ".", key + "[")):
+            if location == key or location.startswith((key + ".", key + "[")):
                 if best is None or len(key) > len(best[0]):
                     best = (key, found)
         return best[1] if best else None
