@@ -113,6 +113,25 @@ def import_questions(bank_code: str, rows: Sequence[QuestionRow], *, actor: Acto
     return bank, len(rows)
 
 
+#: Names of the usual CCHC topics: the areas of the State administrative reform programme (Resolution 76/NQ-CP) and
+#: the measurement of satisfaction and reform. Banks name topics by short codes (the import's rule); a topic of a
+#: bank's own is shown as typed.
+TOPIC_NAMES = {
+    "the_che": _l("Cải cách thể chế"),
+    "tthc": _l("Cải cách thủ tục hành chính"),
+    "mot_cua": _l("Cơ chế một cửa, một cửa liên thông"),
+    "bo_may": _l("Cải cách tổ chức bộ máy"),
+    "cong_vu": _l("Cải cách chế độ công vụ"),
+    "tai_chinh_cong": _l("Cải cách tài chính công"),
+    "chinh_phu_so": _l("Chính phủ điện tử, Chính phủ số"),
+    "chi_so": _l("Chỉ số cải cách hành chính, mức độ hài lòng"),
+}
+
+
+def topic_name(code: str) -> str:
+    """Return a topic's name in words (its code when the bank made the topic up)."""
+    return str(TOPIC_NAMES.get(code, code))
+
 @dataclass(frozen=True)
 class PoolEntry:
     """A question as an attempt snapshot needs it: drawing data, type code, key bitmask."""

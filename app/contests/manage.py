@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 
 from app.auth.access import current_organiser, organiser_required
 from app.contests import lifecycle
-from app.contests.banks import banks_for, get_bank, import_questions, may_import_into
+from app.contests.banks import banks_for, get_bank, import_questions, may_import_into, topic_name
 from app.contests.certificates import achievements, certificates_pdf
 from app.contests.forms import (
     FROZEN_FIELDS,
@@ -66,6 +66,12 @@ SIGNAL_LABELS = {
     "duplicate_identity": _l("Trùng danh tính (CCCD, hoặc họ tên và ngày sinh)"),
 }
 PAGE_SIZE = 100
+
+
+@bp.app_template_filter("topic_name")
+def _topic_name(code: str) -> str:
+    """Return a question topic's name in words."""
+    return topic_name(code)
 
 
 @bp.app_template_filter("item_flag")
@@ -366,10 +372,10 @@ def _round_form(found: Contest, index: int, shown: dict) -> tuple[RoundForm, Rou
             form.fill(shown)
             form.add_blank_parts()
         form.bank.choices = choice_list((bank.code, bank.title) for bank in banks)
-        form.topics.choices = choice_list((topic, topic) for topic in topics)
+        form.topics.choices = choice_list((topic, topic_name(topic)) for topic in topics)
         form.audience.choices = choice_list(groups)
         for part in form.parts:
-            part.form.topic.choices = choice_list([("", _l("Mọi chủ đề")), *((topic, topic) for topic in topics)])
+            part.form.topic.choices = choice_list([("", _l("Mọi chủ đề")), *((topic, topic_name(topic)) for topic in topics)])
     if frozen:
         forms[0].keep_questions()
     return forms[0], forms[1] if frozen else None

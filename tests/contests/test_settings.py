@@ -108,6 +108,8 @@ def test_a_round_added_in_the_form_appears_in_the_yaml_export(app, client, organ
     path = f"{BASE}/{contest.slug}/thiet-lap/vong-thi/moi"
     page = client.get(path).get_data(as_text=True)
     assert 'type="datetime-local"' in page
+    # Topics are offered by name; the value sent is the bank's code.
+    assert '<option value="chi_so">Chỉ số cải cách hành chính, mức độ hài lòng</option>' in text(client.get(path))
     response = submit(client, path, {
         "name": "Tuần 2", "opens_at": "2026-03-21T08:00", "closes_at": "2026-03-28T17:30", "question_count": "10",
         "draw_mode": "blueprint", "parts-0-topic": "chi_so", "parts-0-difficulty": "", "parts-0-count": "4",
